@@ -1,0 +1,108 @@
+import { randomBytes } from 'node:crypto';
+import { resolve } from 'node:path';
+import { loadFunctionsConfig } from '../../shared/config/index';
+import { ensureTables } from '../../shared/storage/tables';
+import { createDeps } from '../../functions/deps';
+import { buildRoutes } from '../../functions/routes';
+import { startRunner } from '../functions-host/runner';
+import { startAzurite } from './azurite';
+import { assertPortFree, freePort } from './ports';
+
+/**
+ * The whole local stack in one process tree. `npm start` uses fixed, configurable ports; tests call it with
+ * `ports: 'free'` so no test touches a fixed port.
+ */
+export interface StackOptions {
+  ports?: 'fixed' | 'free';
+  /** Persist Azurite data here (npm start); in-memory when unset. */
+  dataDir?: string;
+  env?: NodeJS.ProcessEnv;
+  log?: (line: string) => void;
+}
+
+export interface Service {
+  name: string;
+  url: string;
+  stop(): Promise<void>;
+}
+
+export interface Stack {
+  services: Service[];
+  url(name: string): string;
+  /** The environment the Function app and worker were started with (connection strings included). */
+  env: Record<string, string>;
+  stop(): Promise<void>;
+}
+
+/** Port settings and their defaults for `npm start`. */
+export const PORT_SETTINGS = {
+  azurite: { setting: 'AZURITE_TABLE_PORT', default: 10002 },
+  functions: { setting: 'FUNCTIONS_PORT', default: 7071 },
+} as const;
+
+export async function startStack(opts: StackOptions = {}): Promise<Stack> {
+  const env = opts.env ?? process.env;
+  const log = opts.log ?? (() => {});
+  const services: Service[] = [];
+  const port = async (key: keyof typeof PORT_SETTINGS) => {
+    if (opts.ports === 'free') return freePort();
+    const { setting, default: def } = PORT_SETTINGS[key];
+    const raw = env[setting];
+    const p = raw ? Number(raw) : def;
+    if (!Number.isInteger(p) || p < 1 || p > 65535) throw new Error(`${setting} must be a port number, got "${raw}"`);
+    await assertPortFree(key, p, setting);
+    return p;
+  };
+
+  const stopAll = async () => {
+    for (const s of [...services].reverse()) await s.stop().catch(() => {});
+  };
+
+  // Validate the settings before anything starts: a bad setting is one clear error, not a half-up stack.
+  const functionsPort = await port('functions');
+  const functionsUrl = `http://127.0.0.1:${functionsPort}`;
+  const appEnv: Record<string, string> = {
+    AUTH_MODE: 'dev',
+    REALTIME_PROVIDER: 'emulator',
+    REALTIME_ENDPOINT: 'http://127.0.0.1:7080',
+    WORKER_URL: 'http://127.0.0.1:8080',
+    WORKER_AUTH_SECRET: randomBytes(24).toString('base64url'),
+    LIFECYCLE_MODE: 'local',
+    ...definedOnly(env),
+    STORAGE_CONNECTION_STRING: 'pending',
+    FUNCTIONS_BASE_URL: functionsUrl,
+  };
+  loadFunctionsConfig(appEnv);
+
+  try {
+    const azurite = await startAzurite({ port: await port('azurite'), location: opts.dataDir });
+    services.push({ name: 'azurite (tables)', url: `http://127.0.0.1:${azurite.port}/devstoreaccount1`, stop: azurite.stop });
+    appEnv.STORAGE_CONNECTION_STRING = azurite.connectionString;
+
+    const config = loadFunctionsConfig(appEnv);
+    await ensureTables(config);
+    const deps = await createDeps(config);
+    const runner = await startRunner({ routes: buildRoutes(deps), port: functionsPort, log });
+    services.push({ name: 'functions (local runner)', url: `${runner.url}/api`, stop: runner.close });
+
+    return {
+      services,
+      env: appEnv,
+      url: (name) => {
+        const s = services.find((x) => x.name.startsWith(name));
+        if (!s) throw new Error(`no service ${name}`);
+        return s.url;
+      },
+      stop: stopAll,
+    };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}
+
+function definedOnly(env: NodeJS.ProcessEnv): Record<string, string> {
+  return Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => typeof e[1] === 'string'));
+}
+
+export const DEFAULT_DATA_DIR = resolve(process.cwd(), '.local/azurite');

@@ -1,0 +1,145 @@
+import { z } from 'zod';
+
+/**
+ * One typed configuration, read from environment variables. The keys are the setting names exactly as they
+ * appear in local.settings.sample.json `Values` and in the Bicep app settings, so the infra contract test
+ * can compare them without a mapping table.
+ */
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const csv = z
+  .string()
+  .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean));
+
+export const PROVIDERS = ['emulator', 'azure-openai', 'voice-live', 'openai'] as const;
+export type ProviderName = (typeof PROVIDERS)[number];
+
+/** Settings both the Function app and the worker read. */
+const common = {
+  /** Connection string for Table Storage (local: Azurite). Either this or STORAGE_TABLE_ENDPOINT. */
+  STORAGE_CONNECTION_STRING: z.string().min(1).optional(),
+  /** Keyless Table Storage endpoint, e.g. https://acct.table.core.windows.net (managed identity). */
+  STORAGE_TABLE_ENDPOINT: z.string().url().optional(),
+  /** Which realtime service to talk to. */
+  REALTIME_PROVIDER: z.enum(PROVIDERS).default('emulator'),
+  /** Base URL of the realtime service: https://{resource}.openai.azure.com, https://api.openai.com, the emulator. */
+  REALTIME_ENDPOINT: z.string().url(),
+  /** API key; when unset, Azure providers authenticate with managed identity (DefaultAzureCredential). */
+  REALTIME_API_KEY: z.string().min(1).optional(),
+  /** Model or Azure deployment name used when an agent does not name one. */
+  REALTIME_MODEL: z.string().min(1).default('gpt-realtime'),
+  /** api-version for AI Foundry Voice Live. */
+  REALTIME_API_VERSION: z.string().min(1).default('2025-10-01'),
+  /** Client id of the user-assigned managed identity (read by DefaultAzureCredential). */
+  AZURE_CLIENT_ID: z.string().min(1).optional(),
+  /** Shared secret authenticating the worker's internal API and the worker's callbacks. */
+  WORKER_AUTH_SECRET: z.string().min(16, 'must be at least 16 characters'),
+  /** Web PubSub: keyless endpoint (Azure) or a connection string (local emulator). */
+  WEBPUBSUB_ENDPOINT: z.string().url().optional(),
+  WEBPUBSUB_CONNECTION_STRING: z.string().min(1).optional(),
+  WEBPUBSUB_HUB: z.string().regex(/^[A-Za-z][A-Za-z0-9_]*$/, 'letters, digits and _').default('sessions'),
+  /** Text model deployment for summaries; judge model for LLM-as-judge scores. */
+  TEXT_MODEL: z.string().min(1).default('gpt-4.1-mini'),
+  JUDGE_MODEL: z.string().min(1).default('gpt-4.1-mini'),
+  APPLICATIONINSIGHTS_CONNECTION_STRING: z.string().min(1).optional(),
+  /** Local telemetry exporter when App Insights is not configured. */
+  OTEL_EXPORTER: z.enum(['none', 'console', 'otlp']).default('none'),
+  /** Include transcript text in logs (off by default: transcripts are user data). */
+  LOG_TRANSCRIPTS: bool.default(false),
+};
+
+const functionsShape = {
+  ...common,
+  /** How callers of POST /api/sessions are authenticated. `dev` trusts an x-user-id header: local only. */
+  AUTH_MODE: z.enum(['entra', 'easyauth', 'dev']),
+  ENTRA_TENANT_ID: z.string().min(1).optional(),
+  ENTRA_AUDIENCE: z.string().min(1).optional(),
+  /** Standard Webhooks secrets (whsec_...), comma separated; several during rotation. */
+  WEBHOOK_SECRETS: csv.optional(),
+  CORS_ALLOWED_ORIGINS: csv.default([]),
+  SESSION_TOKEN_TTL_SECONDS: int(10, 60).default(60),
+  RATE_LIMIT_PER_MINUTE: int(1, 100_000).default(30),
+  MAX_BODY_BYTES: int(1024, 4 * 1024 * 1024).default(64 * 1024),
+  /** Base URL of the worker's internal API. */
+  WORKER_URL: z.string().url(),
+  /** `durable` in Azure; `local` when the local runner applies the lifecycle reducer itself. */
+  LIFECYCLE_MODE: z.enum(['durable', 'local']).default('durable'),
+  HEARTBEAT_TIMEOUT_SECONDS: int(2, 600).default(15),
+  MAX_REATTACH_ATTEMPTS: int(0, 20).default(3),
+  HISTORY_RETENTION_DAYS: int(1, 3650).default(30),
+  RESUME_WINDOW_SECONDS: int(0, 3600).default(120),
+};
+
+const workerShape = {
+  ...common,
+  /** Port the worker's internal API listens on. */
+  PORT: int(0, 65535).default(8080),
+  /** Base URL of the Function app (lifecycle callbacks: heartbeats, attached, ended). */
+  FUNCTIONS_BASE_URL: z.string().url(),
+  /** The Function app's own MCP endpoint, used by agents that name the `builtin` MCP server. */
+  MCP_BUILTIN_URL: z.string().url().optional(),
+  HEARTBEAT_INTERVAL_SECONDS: int(1, 300).default(5),
+  MCP_TOOL_TIMEOUT_MS: int(100, 120_000).default(8000),
+  MAX_SESSIONS: int(1, 100_000).default(5000),
+};
+
+const storageRequired = (c: { STORAGE_CONNECTION_STRING?: string; STORAGE_TABLE_ENDPOINT?: string }) =>
+  Boolean(c.STORAGE_CONNECTION_STRING || c.STORAGE_TABLE_ENDPOINT);
+const storageMessage = {
+  message: 'set STORAGE_CONNECTION_STRING (local) or STORAGE_TABLE_ENDPOINT (managed identity)',
+  path: ['STORAGE_CONNECTION_STRING'],
+};
+
+export const functionsConfigSchema = z
+  .object(functionsShape)
+  .refine(storageRequired, storageMessage)
+  .refine((c) => c.AUTH_MODE !== 'entra' || (c.ENTRA_TENANT_ID && c.ENTRA_AUDIENCE), {
+    message: 'AUTH_MODE=entra needs ENTRA_TENANT_ID and ENTRA_AUDIENCE',
+    path: ['ENTRA_TENANT_ID'],
+  });
+
+export const workerConfigSchema = z.object(workerShape).refine(storageRequired, storageMessage);
+
+export type FunctionsConfig = z.infer<typeof functionsConfigSchema>;
+export type WorkerConfig = z.infer<typeof workerConfigSchema>;
+export type CommonConfig = Pick<FunctionsConfig, keyof typeof common>;
+
+/** Every setting name each app reads: the infra contract test compares these with the Bicep app settings. */
+export const FUNCTIONS_SETTINGS = Object.keys(functionsShape) as (keyof typeof functionsShape)[];
+export const WORKER_SETTINGS = Object.keys(workerShape) as (keyof typeof workerShape)[];
+
+export class ConfigError extends Error {
+  constructor(
+    readonly app: string,
+    readonly problems: { setting: string; problem: string }[],
+  ) {
+    super(
+      `Invalid ${app} configuration: ` +
+        problems.map((p) => `${p.setting}: ${p.problem}`).join('; '),
+    );
+    this.name = 'ConfigError';
+  }
+}
+
+function parse<T>(app: string, schema: z.ZodType<T>, env: NodeJS.ProcessEnv): T {
+  // Empty strings mean "unset": local.settings and Bicep both write them for optional values.
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const result = schema.safeParse(cleaned);
+  if (result.success) return result.data;
+  throw new ConfigError(
+    app,
+    result.error.issues.map((i) => ({
+      setting: String(i.path[0] ?? '(config)'),
+      problem: i.code === 'invalid_type' && i.input === undefined ? 'is required but not set' : i.message,
+    })),
+  );
+}
+
+export const loadFunctionsConfig = (env: NodeJS.ProcessEnv = process.env): FunctionsConfig =>
+  parse('Function app', functionsConfigSchema, env);
+
+export const loadWorkerConfig = (env: NodeJS.ProcessEnv = process.env): WorkerConfig =>
+  parse('worker', workerConfigSchema, env);
