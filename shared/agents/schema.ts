@@ -1,0 +1,65 @@
+import { z } from 'zod';
+
+/**
+ * An agent definition (agents/*.json, seeded into Table Storage). Everything that shapes the realtime session
+ * lives here, server-side: the browser can pick an agent, never change its instructions, voice or tools.
+ */
+export const mcpAuthSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('none') }),
+  /** Entra token for `scope`, from the app's managed identity. */
+  z.object({ type: z.literal('managedIdentity'), scope: z.string().min(1) }),
+  /** A header whose value comes from a named configuration setting (never inline in the definition). */
+  z.object({ type: z.literal('header'), header: z.string().min(1), setting: z.string().regex(/^[A-Z][A-Z0-9_]*$/) }),
+]);
+
+export const mcpServerRefSchema = z.object({
+  /** Short name; prefixes tool names when two servers expose the same tool. */
+  name: z.string().regex(/^[a-z][a-z0-9_-]{0,31}$/, 'lowercase letters, digits, _ or -, at most 32'),
+  /** `builtin` means the Function app's own MCP endpoint (MCP_BUILTIN_URL); otherwise an absolute URL. */
+  url: z.union([z.literal('builtin'), z.string().url()]),
+  auth: mcpAuthSchema.default({ type: 'none' }),
+  /** Only these tools are offered to the model or ever called. */
+  allowedTools: z.array(z.string().min(1)).min(1),
+  /** Pass through as a Realtime native `type: "mcp"` tool (the model calls the server directly). */
+  public: z.boolean().default(false),
+});
+
+export const turnDetectionSchema = z.union([
+  z.object({
+    type: z.literal('server_vad'),
+    threshold: z.number().min(0).max(1).optional(),
+    prefix_padding_ms: z.number().int().min(0).optional(),
+    silence_duration_ms: z.number().int().min(0).optional(),
+    create_response: z.boolean().optional(),
+    interrupt_response: z.boolean().optional(),
+  }),
+  z.object({
+    type: z.literal('semantic_vad'),
+    eagerness: z.enum(['low', 'medium', 'high', 'auto']).optional(),
+    create_response: z.boolean().optional(),
+    interrupt_response: z.boolean().optional(),
+  }),
+  z.null(),
+]);
+
+export const agentSchema = z.object({
+  id: z.string().regex(/^[a-z][a-z0-9-]{1,47}$/, 'lowercase letters, digits and -, 2 to 48'),
+  displayName: z.string().min(1).max(80),
+  description: z.string().max(500).default(''),
+  instructions: z.string().min(1).max(16_000),
+  voice: z.enum(['alloy', 'ash', 'ballad', 'coral', 'echo', 'sage', 'shimmer', 'verse', 'marin', 'cedar']),
+  /** Model or deployment; the provider's default (REALTIME_MODEL) when unset. */
+  model: z.string().min(1).optional(),
+  outputModalities: z.array(z.enum(['audio', 'text'])).min(1).max(1).default(['audio']),
+  turnDetection: turnDetectionSchema.default({ type: 'server_vad' }),
+  /** Input transcription model, so the user's side appears in the transcript. */
+  transcriptionModel: z.string().min(1).default('whisper-1'),
+  greeting: z.string().max(500).optional(),
+  mcpServers: z.array(mcpServerRefSchema).default([]),
+  sip: z.object({ numbers: z.array(z.string().regex(/^\+?[0-9]{3,20}$/, 'E.164 number')).default([]) }).default({ numbers: [] }),
+  /** Rubric file (evals/rubrics/*.md) used by the LLM-as-judge. */
+  rubric: z.string().optional(),
+});
+
+export type AgentDefinition = z.infer<typeof agentSchema>;
+export type McpServerRef = z.infer<typeof mcpServerRefSchema>;

@@ -1,0 +1,15 @@
+import type { LifecycleState } from '../lifecycle/operations';
+
+/** Events the backend pushes to the page (through Web PubSub), one group per session. */
+export type SessionEvent =
+  | { type: 'state'; sessionId: string; state: LifecycleState; at: number; reason?: string }
+  | { type: 'tool.started'; sessionId: string; callId: string; name: string; arguments: string; at: number }
+  | { type: 'tool.finished'; sessionId: string; callId: string; name: string; output: string; isError: boolean; durationMs: number; at: number }
+  | { type: 'transcript'; sessionId: string; itemId: string; role: 'user' | 'assistant'; text: string; at: number };
+
+export interface SessionEventPublisher {
+  publish(event: SessionEvent): Promise<void>;
+}
+
+/** Used when Web PubSub is not configured: events are dropped, nothing fails. */
+export const noopPublisher: SessionEventPublisher = { publish: async () => {} };

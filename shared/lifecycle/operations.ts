@@ -1,0 +1,23 @@
+/**
+ * The operations a session's lifecycle accepts. The reducer (shared/lifecycle/reducer.ts) decides which are
+ * valid in which state; the Durable entity (Azure) and the local lifecycle (local runner) both apply it.
+ */
+export type Transport = 'webrtc' | 'sip' | 'websocket';
+
+export type LifecycleOperation =
+  | { type: 'requested'; agentId: string; userId: string; transport: Transport; at: number }
+  | { type: 'callRegistered'; callId: string; at: number }
+  | { type: 'accepted'; callId: string; at: number }
+  | { type: 'attached'; workerId: string; at: number }
+  | { type: 'heartbeat'; workerId: string; at: number }
+  | { type: 'workerLost'; workerId: string; reason: string; at: number }
+  | { type: 'ended'; reason: string; at: number }
+  | { type: 'failed'; reason: string; at: number };
+
+export type LifecycleState = 'requested' | 'accepting' | 'attaching' | 'live' | 'ending' | 'ended' | 'failed';
+
+/** How the HTTP functions and the worker talk to a session's lifecycle, whatever hosts it. */
+export interface LifecyclePort {
+  /** Applies one operation to the session (one at a time per session). */
+  signal(sessionId: string, op: LifecycleOperation): Promise<void>;
+}

@@ -1,0 +1,59 @@
+import type WebSocket from 'ws';
+import type { RealtimeSessionCreateRequest } from 'openai/resources/realtime/realtime';
+import type { ProviderName } from '../config/index';
+
+/** The GA `session` object we send: built server-side from an agent definition. */
+export type SessionConfig = RealtimeSessionCreateRequest;
+
+export interface ClientSecret {
+  /** Ephemeral key (`ek_…`); the only credential the browser ever sees. */
+  value: string;
+  /** Unix seconds. */
+  expiresAt: number;
+  session: unknown;
+}
+
+export interface ProviderCapabilities {
+  webrtc: boolean;
+  sip: boolean;
+  clientSecrets: boolean;
+  sideband: boolean;
+}
+
+/** Thrown for something a provider does not support; handlers map it to 501 with the provider named. */
+export class UnsupportedByProvider extends Error {
+  constructor(
+    readonly provider: ProviderName,
+    readonly feature: string,
+  ) {
+    super(`${feature} is not supported by the ${provider} provider`);
+    this.name = 'UnsupportedByProvider';
+  }
+}
+
+/** Thrown when the upstream service answers with an error; carries its status for mapping (429 → retry). */
+export class UpstreamError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly retryAfterSeconds?: number,
+  ) {
+    super(message);
+    this.name = 'UpstreamError';
+  }
+}
+
+/** One interface over every realtime service; adding a provider touches one folder under shared/providers. */
+export interface RealtimeProvider {
+  readonly name: ProviderName;
+  readonly capabilities: ProviderCapabilities;
+  mintClientSecret(session: SessionConfig, ttlSeconds: number): Promise<ClientSecret>;
+  connectUrls(model: string): { webrtcUrl: string; websocketUrl: string };
+  acceptCall(callId: string, session: SessionConfig): Promise<void>;
+  rejectCall(callId: string, statusCode?: number): Promise<void>;
+  hangupCall(callId: string): Promise<void>;
+  /** Opens (and waits for) the sideband WebSocket of an existing call. */
+  openSideband(callId: string): Promise<WebSocket>;
+  /** Opens a direct (server-to-service) WebSocket session. */
+  openDirect(model: string): Promise<WebSocket>;
+}
