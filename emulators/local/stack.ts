@@ -38,13 +38,18 @@ export interface Stack {
 export const PORT_SETTINGS = {
   azurite: { setting: 'AZURITE_TABLE_PORT', default: 10002 },
   functions: { setting: 'FUNCTIONS_PORT', default: 7071 },
+  emulator: { setting: 'REALTIME_EMULATOR_PORT', default: 7080 },
+  webpubsub: { setting: 'WEBPUBSUB_EMULATOR_PORT', default: 7090 },
+  worker: { setting: 'WORKER_PORT', default: 8080 },
+  web: { setting: 'WEB_PORT', default: 5173 },
 } as const;
+export type ServiceKey = keyof typeof PORT_SETTINGS;
 
 export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const env = opts.env ?? process.env;
   const log = opts.log ?? (() => {});
   const services: Service[] = [];
-  const port = async (key: keyof typeof PORT_SETTINGS) => {
+  const port = async (key: ServiceKey) => {
     if (opts.ports === 'free') return freePort();
     const { setting, default: def } = PORT_SETTINGS[key];
     const raw = env[setting];
@@ -58,32 +63,46 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     for (const s of [...services].reverse()) await s.stop().catch(() => {});
   };
 
-  // Validate the settings before anything starts: a bad setting is one clear error, not a half-up stack.
-  const functionsPort = await port('functions');
-  const functionsUrl = `http://127.0.0.1:${functionsPort}`;
+  // Every port is known before anything starts, so each service's settings can name the others.
+  const ports = {} as Record<ServiceKey, number>;
+  for (const key of Object.keys(PORT_SETTINGS) as ServiceKey[]) ports[key] = await port(key);
+  const urlOf = (key: ServiceKey) => `http://127.0.0.1:${ports[key]}`;
+  const functionsPort = ports.functions;
+  const functionsUrl = urlOf('functions');
   const appEnv: Record<string, string> = {
     AUTH_MODE: 'dev',
     REALTIME_PROVIDER: 'emulator',
-    REALTIME_ENDPOINT: 'http://127.0.0.1:7080',
-    WORKER_URL: 'http://127.0.0.1:8080',
+    REALTIME_ENDPOINT: urlOf('emulator'),
+    REALTIME_API_KEY: 'emulator-dev-key',
+    WORKER_URL: urlOf('worker'),
     WORKER_AUTH_SECRET: randomBytes(24).toString('base64url'),
+    WEBHOOK_SECRETS: `whsec_${randomBytes(24).toString('base64')}`,
     LIFECYCLE_MODE: 'local',
+    CORS_ALLOWED_ORIGINS: urlOf('web'),
     ...definedOnly(env),
     STORAGE_CONNECTION_STRING: 'pending',
     FUNCTIONS_BASE_URL: functionsUrl,
+    MCP_BUILTIN_URL: `${functionsUrl}/api/mcp`,
   };
+  // Validate the settings before anything starts: a bad setting is one clear error, not a half-up stack.
   loadFunctionsConfig(appEnv);
 
   try {
-    const azurite = await startAzurite({ port: await port('azurite'), location: opts.dataDir });
+    const azurite = await startAzurite({ port: ports.azurite, location: opts.dataDir });
     services.push({ name: 'azurite (tables)', url: `http://127.0.0.1:${azurite.port}/devstoreaccount1`, stop: azurite.stop });
     appEnv.STORAGE_CONNECTION_STRING = azurite.connectionString;
+
+    // realtime emulator (issue 3) starts here, on ports.emulator, webhooks to ${functionsUrl}/api/webhooks/realtime
+    // web pubsub emulator (issue 7) starts here, on ports.webpubsub
 
     const config = loadFunctionsConfig(appEnv);
     await ensureTables(config);
     const deps = await createDeps(config);
     const runner = await startRunner({ routes: buildRoutes(deps), port: functionsPort, log });
     services.push({ name: 'functions (local runner)', url: `${runner.url}/api`, stop: runner.close });
+
+    // worker (issue 5) starts here as a child process, on ports.worker
+    // web page (issue 7) is served here, on ports.web
 
     return {
       services,
