@@ -1,0 +1,34 @@
+/**
+ * Conversation memory contract. The worker appends transcript items as they complete; the memory module
+ * (shared/memory) stores them per user (or per caller number for SIP) and seeds later sessions.
+ */
+export interface TranscriptItem {
+  /** Realtime item id (`item_…`): writes are idempotent by it. */
+  itemId: string;
+  sessionId: string;
+  agentId: string;
+  role: 'user' | 'assistant' | 'tool';
+  text: string;
+  /** Unix ms when the item completed; orders rows in time. */
+  at: number;
+  /** For tool items: the call id and tool name. */
+  callId?: string;
+  toolName?: string;
+}
+
+export interface HistoryStore {
+  /** Idempotent by itemId; written in transactional batches (≤100 per partition). */
+  append(partition: string, items: TranscriptItem[]): Promise<void>;
+  /** Items of one session in time order. */
+  forSession(partition: string, sessionId: string): Promise<TranscriptItem[]>;
+  /** The most recent `limit` items of this partition for an agent, oldest first. */
+  recent(partition: string, agentId: string, limit: number): Promise<TranscriptItem[]>;
+  /** Removes every row of the partition; returns how many were removed. */
+  deleteAll(partition: string): Promise<number>;
+  /** Removes rows older than `beforeMs` across partitions; returns how many were removed. */
+  purgeBefore(beforeMs: number): Promise<number>;
+}
+
+/** The partition for a caller: a signed-in user id, or `sip:<number>` for phone callers. */
+export const historyPartition = (who: { userId?: string; sipFrom?: string }): string =>
+  who.userId ? `user:${who.userId}` : `sip:${who.sipFrom ?? 'unknown'}`;
