@@ -49,6 +49,12 @@ const common = {
   OTEL_EXPORTER: z.enum(['none', 'console', 'otlp']).default('none'),
   /** Include transcript text in logs (off by default: transcripts are user data). */
   LOG_TRANSCRIPTS: bool.default(false),
+  /**
+   * The Function app's own MCP endpoint, used by agents that name the `builtin` MCP server. Both apps read it:
+   * the Function app lists tools when it mints a session token, the worker calls them.
+   */
+  MCP_BUILTIN_URL: z.string().url().optional(),
+  MCP_TOOL_TIMEOUT_MS: int(100, 120_000).default(8000),
 };
 
 const functionsShape = {
@@ -79,10 +85,7 @@ const workerShape = {
   PORT: int(0, 65535).default(8080),
   /** Base URL of the Function app (lifecycle callbacks: heartbeats, attached, ended). */
   FUNCTIONS_BASE_URL: z.string().url(),
-  /** The Function app's own MCP endpoint, used by agents that name the `builtin` MCP server. */
-  MCP_BUILTIN_URL: z.string().url().optional(),
   HEARTBEAT_INTERVAL_SECONDS: int(1, 300).default(5),
-  MCP_TOOL_TIMEOUT_MS: int(100, 120_000).default(8000),
   MAX_SESSIONS: int(1, 100_000).default(5000),
 };
 
