@@ -1,0 +1,74 @@
+import type { ResponseCreateEvent } from 'openai/resources/realtime/realtime';
+
+/**
+ * Every outcome of a tool call becomes a short string the model can act on. The wording tells the model what
+ * to do next (retry, ask the user, give up politely) because it reads this, not a stack trace.
+ */
+
+/** Tool output is spoken about, not read out: long payloads only cost tokens and latency. */
+export const MAX_OUTPUT_CHARS = 6000;
+
+export const truncate = (text: string, max = MAX_OUTPUT_CHARS) =>
+  text.length <= max ? text : `${text.slice(0, max)}\n[output truncated: ${text.length - max} more characters]`;
+
+interface ContentPart {
+  type: string;
+  text?: string;
+  resource?: { uri?: string; text?: string };
+  uri?: string;
+  name?: string;
+}
+
+/** Turns an MCP `tools/call` result into the `function_call_output` text. */
+export function renderCallResult(tool: string, result: { content?: unknown; structuredContent?: unknown; isError?: boolean }): string {
+  const parts = Array.isArray(result.content) ? (result.content as ContentPart[]) : [];
+  const texts = parts.map((p) => {
+    if (p.type === 'text') return p.text ?? '';
+    if (p.type === 'resource') return p.resource?.text ?? `[resource ${p.resource?.uri ?? ''}]`;
+    if (p.type === 'resource_link') return `[link ${p.name ?? ''} ${p.uri ?? ''}]`.trim();
+    return `[${p.type} content omitted]`;
+  });
+  let body = texts.join('\n').trim();
+  if (!body && result.structuredContent !== undefined) body = JSON.stringify(result.structuredContent);
+  if (result.isError) {
+    return truncate(`The ${tool} tool reported an error: ${body || 'no details given'}. Tell the user what went wrong in plain words; do not invent a result.`);
+  }
+  return truncate(body || `The ${tool} tool completed without returning any data.`);
+}
+
+export const messages = {
+  notAllowed: (name: string) =>
+    `The tool "${name}" is not available to this agent. Do not call it again; tell the user you cannot help with that here.`,
+  invalidJson: (tool: string) =>
+    `The arguments for ${tool} were not valid JSON. Call ${tool} again with a JSON object matching its parameters.`,
+  invalidArgs: (tool: string, problems: string) =>
+    `The arguments for ${tool} were invalid (${problems}). Ask the user for the missing or corrected information, then call ${tool} again.`,
+  timeout: (tool: string, ms: number) =>
+    `The ${tool} lookup timed out after ${Math.max(1, Math.round(ms / 1000))} seconds. Tell the user it is taking too long and ask them to try again in a moment.`,
+  unavailable: (tool: string) =>
+    `The ${tool} service could not be reached right now. Apologise, say the system is temporarily unavailable and offer to try again shortly.`,
+  cancelled: (tool: string) => `The ${tool} call was cancelled before it finished.`,
+  failed: (tool: string) =>
+    `The ${tool} call failed unexpectedly. Apologise and offer to try again; do not invent a result.`,
+} as const;
+
+/**
+ * Long tools. A function call arrives with `response.done`, so no response is active while the tool runs: if it
+ * has not answered after TOOL_PROGRESS_AFTER_MS, the worker sends `toolProgressEvent(name)` and the model says a
+ * short "one moment" line. Before sending the tool's `function_call_output` + `response.create`, the worker
+ * waits for that progress response's `response.done` (only one response may be active per conversation).
+ */
+export const TOOL_PROGRESS_AFTER_MS = 1500;
+
+export function toolProgressEvent(tool: string): ResponseCreateEvent {
+  return {
+    type: 'response.create',
+    response: {
+      instructions:
+        `You are waiting for the ${tool} tool to finish. In one short sentence, tell the user you are still ` +
+        'looking into it. Do not guess the result and do not call any tool.',
+      tool_choice: 'none',
+      metadata: { purpose: 'tool_progress', tool: tool.slice(0, 64) },
+    },
+  };
+}

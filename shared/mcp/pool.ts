@@ -1,0 +1,192 @@
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { Tool } from '@modelcontextprotocol/sdk/types.js';
+import { DefaultAzureCredential, type TokenCredential } from '@azure/identity';
+import type { McpServerRef } from '../agents/schema';
+
+export type McpAuth = McpServerRef['auth'];
+
+export interface PoolOptions {
+  /** Base URL of the Function app's own MCP endpoint (`url: "builtin"`). */
+  builtinUrl?: string;
+  /** Where `header` auth reads its named settings (default process.env). */
+  env?: Record<string, string | undefined>;
+  credential?: TokenCredential;
+  /** Extra headers per HTTP request, e.g. W3C `traceparent` from the caller's async context. */
+  headers?: () => Record<string, string>;
+  /** tools/list results are trusted this long. */
+  toolsTtlMs: number;
+  connectTimeoutMs: number;
+  now: () => number;
+  log: (line: string) => void;
+  /** Injected for tests; defaults to global fetch. */
+  fetch?: typeof fetch;
+}
+
+/** One connected SDK Client per (server URL, auth), shared by every session of the process. */
+export interface PooledServer {
+  readonly url: string;
+  client(): Promise<Client>;
+  tools(): Promise<Tool[]>;
+  /** Drops the connection (and the tools cache) after a transport failure; the next use reconnects. */
+  reset(reason: string): void;
+  close(): Promise<void>;
+}
+
+export class McpPool {
+  private readonly servers = new Map<string, PooledServer>();
+  private credential?: TokenCredential;
+  private readonly tokens = new Map<string, { token: string; expiresAt: number }>();
+  private readonly warned = new Set<string>();
+
+  constructor(private readonly opts: PoolOptions) {}
+
+  /** The absolute URL of a server reference, or undefined for `builtin` when MCP_BUILTIN_URL is not set. */
+  resolveUrl(ref: Pick<McpServerRef, 'url'>): string | undefined {
+    return ref.url === 'builtin' ? this.opts.builtinUrl : ref.url;
+  }
+
+  get(ref: Pick<McpServerRef, 'url' | 'auth'>): PooledServer | undefined {
+    const url = this.resolveUrl(ref);
+    if (!url) return undefined;
+    const key = `${url}\n${JSON.stringify(ref.auth)}`;
+    let server = this.servers.get(key);
+    if (!server) {
+      server = this.create(url, ref.auth);
+      this.servers.set(key, server);
+    }
+    return server;
+  }
+
+  /** Auth headers for one request. A missing header setting is logged once and the header omitted. */
+  async authHeaders(auth: McpAuth): Promise<Record<string, string>> {
+    if (auth.type === 'header') {
+      const value = (this.opts.env ?? process.env)[auth.setting];
+      if (!value) {
+        if (!this.warned.has(auth.setting)) {
+          this.warned.add(auth.setting);
+          this.opts.log(`mcp: setting ${auth.setting} is not set; calling without the ${auth.header} header`);
+        }
+        return {};
+      }
+      return { [auth.header]: value };
+    }
+    if (auth.type === 'managedIdentity') {
+      const cached = this.tokens.get(auth.scope);
+      // Refresh five minutes early so a token never expires mid-request.
+      if (cached && cached.expiresAt - 5 * 60_000 > this.opts.now()) return { authorization: `Bearer ${cached.token}` };
+      this.credential ??= this.opts.credential ?? new DefaultAzureCredential();
+      const t = await this.credential.getToken(auth.scope);
+      if (!t) throw new Error(`no token for scope ${auth.scope}`);
+      this.tokens.set(auth.scope, { token: t.token, expiresAt: t.expiresOnTimestamp });
+      return { authorization: `Bearer ${t.token}` };
+    }
+    return {};
+  }
+
+  async close(): Promise<void> {
+    const all = [...this.servers.values()];
+    this.servers.clear();
+    await Promise.all(all.map((s) => s.close()));
+  }
+
+  private create(url: string, auth: McpAuth): PooledServer {
+    const opts = this.opts;
+    const baseFetch = opts.fetch ?? fetch;
+    let connecting: Promise<Client> | undefined;
+    let current: Client | undefined;
+    let cache: { at: number; tools: Promise<Tool[]> } | undefined;
+
+    const authedFetch = async (input: string | URL | Request, init?: RequestInit) => {
+      const headers = new Headers(init?.headers);
+      for (const [k, v] of Object.entries({ ...opts.headers?.(), ...(await this.authHeaders(auth)) })) headers.set(k, v);
+      return baseFetch(input, { ...init, headers });
+    };
+
+    const dropConnection = (reason: string) => {
+      if (!current && !connecting) return;
+      opts.log(`mcp: resetting connection to ${url}: ${reason}`);
+      const old = current;
+      current = undefined;
+      connecting = undefined;
+      old?.close().catch(() => {});
+    };
+    const reset = (reason: string) => {
+      cache = undefined;
+      dropConnection(reason);
+    };
+
+    const connect = async (): Promise<Client> => {
+      const client = new Client({ name: 'voice-agents-worker', version: '1.0.0' }, { capabilities: {} });
+      const transport = new StreamableHTTPClientTransport(new URL(url), { fetch: authedFetch });
+      client.onerror = (err) => opts.log(`mcp: ${url}: ${err.message}`);
+      try {
+        await client.connect(transport, { timeout: opts.connectTimeoutMs });
+      } catch (err) {
+        await client.close().catch(() => {});
+        throw err;
+      }
+      return client;
+    };
+
+    const getClient = (): Promise<Client> => {
+      if (current) return Promise.resolve(current);
+      const attempt = (connecting ??= connect().then(
+        (c) => {
+          if (connecting === attempt) current = c;
+          return c;
+        },
+        (err) => {
+          if (connecting === attempt) connecting = undefined;
+          throw err;
+        },
+      ));
+      return attempt;
+    };
+
+    const listAll = async (): Promise<Tool[]> => {
+      const client = await getClient();
+      const tools: Tool[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await client.listTools(cursor ? { cursor } : undefined, { timeout: opts.connectTimeoutMs });
+        tools.push(...page.tools);
+        cursor = page.nextCursor;
+      } while (cursor);
+      return tools;
+    };
+
+    return {
+      url,
+      client: getClient,
+      reset,
+      tools() {
+        if (cache && opts.now() - cache.at < opts.toolsTtlMs) return cache.tools;
+        const entry = {
+          at: opts.now(),
+          // tools/list is idempotent: after a failure the connection is rebuilt and the list retried once
+          // (a pooled connection can outlive a server restart). A failed list is never cached.
+          tools: listAll()
+            .catch((err) => {
+              dropConnection(`tools/list failed: ${(err as Error).message}`);
+              return listAll();
+            })
+            .catch((err) => {
+              if (cache === entry) cache = undefined;
+              dropConnection(`tools/list failed again: ${(err as Error).message}`);
+              throw err;
+            }),
+        };
+        cache = entry;
+        return entry.tools;
+      },
+      async close() {
+        const c = current;
+        current = undefined;
+        connecting = undefined;
+        cache = undefined;
+        await c?.close().catch(() => {});
+      },
+    };
+  }
+}
