@@ -32,3 +32,22 @@ export interface HistoryStore {
 /** The partition for a caller: a signed-in user id, or `sip:<number>` for phone callers. */
 export const historyPartition = (who: { userId?: string; sipFrom?: string }): string =>
   who.userId ? `user:${who.userId}` : `sip:${who.sipFrom ?? 'unknown'}`;
+
+/** What seeding knows of earlier sessions with one agent: rewritten after each session ends. */
+export interface RollingSummary {
+  agentId: string;
+  text: string;
+  /** Unix ms of the last rewrite; retention purges summaries not rewritten within the window. */
+  updatedAt: number;
+  /** How many sessions have been folded in. */
+  sessions: number;
+  lastSessionId?: string;
+}
+
+export interface SummaryStore {
+  getSummary(partition: string, agentId: string): Promise<RollingSummary | undefined>;
+  putSummary(partition: string, summary: RollingSummary): Promise<void>;
+}
+
+/** The history table as a whole: transcript items plus rolling summaries, same partitions. */
+export interface MemoryStore extends HistoryStore, SummaryStore {}
