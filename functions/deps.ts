@@ -1,4 +1,6 @@
+import { createAgentStore, type AgentStore } from '../shared/agents/store';
 import type { FunctionsConfig } from '../shared/config/index';
+import { createToolData, type ToolData } from '../shared/tools/data';
 
 /**
  * Everything the handlers need, built once per process from configuration. Later features add their stores
@@ -6,8 +8,12 @@ import type { FunctionsConfig } from '../shared/config/index';
  */
 export interface AppDeps {
   config: FunctionsConfig;
+  /** Agent definitions (Table `agents`, cached in memory). */
+  agents: AgentStore;
+  /** Orders, tickets and knowledge behind the built-in MCP server. */
+  tools: ToolData;
 }
 
 export async function createDeps(config: FunctionsConfig): Promise<AppDeps> {
-  return { config };
+  return { config, agents: createAgentStore(config), tools: createToolData(config) };
 }

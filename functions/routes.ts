@@ -1,5 +1,7 @@
 import type { AppDeps } from './deps';
+import { getAgentHandler, listAgentsHandler } from './handlers/agents';
 import { healthHandler } from './handlers/health';
+import { mcpHandler } from './mcp/handler';
 import { http, type Route } from './route';
 
 /**
@@ -11,6 +13,11 @@ export function buildRoutes(deps: AppDeps): Route[] {
     http({ corsOrigins: deps.config.CORS_ALLOWED_ORIGINS, maxBodyBytes: deps.config.MAX_BODY_BYTES }, h);
   const routes: Route[] = [
     { name: 'health', methods: ['GET'], route: 'health', authLevel: 'anonymous', handler: healthHandler(deps) },
+    { name: 'agents-list', methods: ['GET'], route: 'agents', authLevel: 'anonymous', handler: listAgentsHandler(deps) },
+    { name: 'agents-get', methods: ['GET'], route: 'agents/{id}', authLevel: 'anonymous', handler: getAgentHandler(deps) },
+    // `function` level: Azure requires a function key (x-functions-key); the local runner only checks one when
+    // it is given a key, so locally the endpoint is open on 127.0.0.1. GET/DELETE get a JSON-RPC 405.
+    { name: 'mcp', methods: ['POST', 'GET', 'DELETE'], route: 'mcp', authLevel: 'function', handler: mcpHandler(deps) },
   ];
   return routes.map((r) => ({
     ...r,

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import { loadFunctionsConfig } from '../../shared/config/index';
 import { ensureTables } from '../../shared/storage/tables';
+import { seedAll } from '../../shared/tools/seed-all';
 import { createDeps } from '../../functions/deps';
 import { buildRoutes } from '../../functions/routes';
 import { startRunner } from '../functions-host/runner';
@@ -97,6 +98,8 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
 
     const config = loadFunctionsConfig(appEnv);
     await ensureTables(config);
+    // Agents and the MCP tools' data (orders, knowledge base); a broken agents/*.json stops the stack here.
+    await seedAll(config);
     const deps = await createDeps(config);
     const runner = await startRunner({ routes: buildRoutes(deps), port: functionsPort, log });
     services.push({ name: 'functions (local runner)', url: `${runner.url}/api`, stop: runner.close });

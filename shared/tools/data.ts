@@ -1,0 +1,174 @@
+import { randomInt } from 'node:crypto';
+import type { TableClient, TableEntity } from '@azure/data-tables';
+import { tableClient, TABLES, type StorageConfig } from '../storage/tables';
+import knowledgeSeed from './seed/knowledge.json';
+import orderSeed from './seed/orders.json';
+
+/** Orders, tickets and help-centre articles in Table Storage: the data behind the built-in MCP tools. */
+
+export interface OrderItem {
+  sku: string;
+  name: string;
+  qty: number;
+  price: number;
+}
+
+export interface Order {
+  orderId: string;
+  customerFirstName: string;
+  status: 'processing' | 'shipped' | 'delivered' | 'cancelled' | 'returned';
+  placedAt: string;
+  items: OrderItem[];
+  total: number;
+  currency: string;
+  carrier?: string;
+  trackingNumber?: string;
+  estimatedDelivery?: string;
+  deliveredAt?: string;
+  refund?: { amount: number; issuedAt: string };
+  note?: string;
+}
+
+export interface Ticket {
+  ticketId: string;
+  orderId?: string;
+  summary: string;
+  priority: 'low' | 'normal' | 'high';
+  status: 'open';
+  createdAt: string;
+  agentId?: string;
+}
+
+export interface Article {
+  id: string;
+  title: string;
+  tags: string[];
+  body: string;
+}
+
+const ORDER_PK = 'order';
+const TICKET_PK = 'ticket';
+const KB_PK = 'kb';
+
+/** Order numbers as people say them: "#1234", "order 1234", "12-34" all mean 1234. */
+export const normalizeOrderId = (raw: string) => raw.replace(/^\s*(order\s*)?#?/i, '').replace(/[\s-]/g, '').toUpperCase();
+
+export interface ToolData {
+  getOrder(orderId: string): Promise<Order | undefined>;
+  openTicket(t: Omit<Ticket, 'ticketId' | 'status' | 'createdAt'>): Promise<Ticket>;
+  getTicket(ticketId: string): Promise<Ticket | undefined>;
+  articles(): Promise<Article[]>;
+}
+
+export function createToolData(config: StorageConfig, opts: { now?: () => number; kbTtlMs?: number } = {}): ToolData {
+  const now = opts.now ?? Date.now;
+  const orders = tableClient(config, TABLES.orders);
+  const tickets = tableClient(config, TABLES.tickets);
+  const knowledge = tableClient(config, TABLES.knowledge);
+  let kb: { at: number; articles: Promise<Article[]> } | undefined;
+
+  return {
+    async getOrder(orderId) {
+      const e = await getOrUndefined<TableEntity<{ data: string }>>(orders, ORDER_PK, normalizeOrderId(orderId));
+      return e ? (JSON.parse(e.data) as Order) : undefined;
+    },
+    async openTicket(input) {
+      // Short numeric ids are easy to read out on a call; createEntity refuses a duplicate, so retry on 409.
+      for (let attempt = 0; attempt < 5; attempt++) {
+        const ticket: Ticket = {
+          ticketId: `T-${randomInt(100000, 1000000)}`,
+          status: 'open',
+          createdAt: new Date(now()).toISOString(),
+          ...input,
+        };
+        try {
+          await tickets.createEntity({ partitionKey: TICKET_PK, rowKey: ticket.ticketId, data: JSON.stringify(ticket), orderId: ticket.orderId ?? '' });
+          return ticket;
+        } catch (err) {
+          if ((err as { statusCode?: number }).statusCode !== 409) throw err;
+        }
+      }
+      throw new Error('could not allocate a ticket number');
+    },
+    async getTicket(ticketId) {
+      const e = await getOrUndefined<TableEntity<{ data: string }>>(tickets, TICKET_PK, ticketId);
+      return e ? (JSON.parse(e.data) as Ticket) : undefined;
+    },
+    articles() {
+      // The knowledge base is small and read-mostly: one query per minute, not one per search.
+      if (kb && now() - kb.at < (opts.kbTtlMs ?? 60_000)) return kb.articles;
+      const entry = { at: now(), articles: loadArticles(knowledge) };
+      entry.articles.catch(() => {
+        if (kb === entry) kb = undefined;
+      });
+      kb = entry;
+      return entry.articles;
+    },
+  };
+}
+
+async function loadArticles(client: TableClient): Promise<Article[]> {
+  const out: Article[] = [];
+  for await (const e of client.listEntities<TableEntity<{ data: string }>>({ queryOptions: { filter: `PartitionKey eq '${KB_PK}'` } })) {
+    out.push(JSON.parse(e.data) as Article);
+  }
+  return out;
+}
+
+async function getOrUndefined<T extends object>(client: TableClient, pk: string, rk: string): Promise<T | undefined> {
+  if (!rk || /[\/\\#?\u0000-\u001f]/.test(rk)) return undefined;
+  try {
+    return (await client.getEntity<T>(pk, rk)) as T;
+  } catch (err) {
+    if ((err as { statusCode?: number }).statusCode === 404) return undefined;
+    throw err;
+  }
+}
+
+const DAY = 86_400_000;
+const iso = (t: number) => new Date(t).toISOString();
+type SeedOrder = (typeof orderSeed)[number] & {
+  etaInDays?: number;
+  deliveredDaysAgo?: number;
+  note?: string;
+  carrier?: string;
+  trackingNumber?: string;
+  refund?: { amount: number; issuedDaysAgo: number };
+};
+
+/** Seed orders carry relative dates ("placed 4 days ago") so the demo data stays plausible on any day. */
+export function seedOrders(now = Date.now()): Order[] {
+  return (orderSeed as SeedOrder[]).map((o) => {
+    const total = Math.round(o.items.reduce((s, i) => s + i.qty * i.price, 0) * 100) / 100;
+    const order: Order = {
+      orderId: o.orderId,
+      customerFirstName: o.customerFirstName,
+      status: o.status as Order['status'],
+      placedAt: iso(now - o.placedDaysAgo * DAY),
+      items: o.items,
+      total,
+      currency: o.currency,
+    };
+    if (o.carrier) order.carrier = o.carrier;
+    if (o.trackingNumber) order.trackingNumber = o.trackingNumber;
+    if (o.etaInDays !== undefined) order.estimatedDelivery = iso(now + o.etaInDays * DAY).slice(0, 10);
+    if (o.deliveredDaysAgo !== undefined) order.deliveredAt = iso(now - o.deliveredDaysAgo * DAY);
+    if (o.refund) order.refund = { amount: o.refund.amount, issuedAt: iso(now - o.refund.issuedDaysAgo * DAY) };
+    if (o.note) order.note = o.note;
+    return order;
+  });
+}
+
+export const seedArticles = (): Article[] => knowledgeSeed;
+
+/** Upserts the shipped orders and knowledge base (tickets start empty). Tables must exist (ensureTables). */
+export async function seedToolData(config: StorageConfig, now = Date.now()): Promise<{ orders: number; articles: number }> {
+  const orders = tableClient(config, TABLES.orders);
+  const knowledge = tableClient(config, TABLES.knowledge);
+  const os = seedOrders(now);
+  const as = seedArticles();
+  // One batch per table (same partition, ≤100 entities): two transactions instead of one per row.
+  await orders.submitTransaction(os.map((o) => ['upsert', { partitionKey: ORDER_PK, rowKey: o.orderId, data: JSON.stringify(o), status: o.status }, 'Replace']));
+  await knowledge.submitTransaction(as.map((a) => ['upsert', { partitionKey: KB_PK, rowKey: a.id, data: JSON.stringify(a), title: a.title }, 'Replace']));
+  return { orders: os.length, articles: as.length };
+}

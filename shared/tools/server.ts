@@ -1,0 +1,129 @@
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { z } from 'zod';
+import { normalizeOrderId, type Order, type ToolData } from './data';
+import { searchArticles, timeIn, weatherFor } from './local';
+
+export interface ToolsServerOptions {
+  now?: () => number;
+  log?: (line: string) => void;
+}
+
+export const TOOL_NAMES = ['get_order', 'open_ticket', 'search_kb', 'get_time', 'get_weather'] as const;
+
+const text = (t: string): CallToolResult => ({ content: [{ type: 'text', text: t }] });
+/** A tool-level failure the model should see and talk about (not a protocol error). */
+const fail = (t: string): CallToolResult => ({ content: [{ type: 'text', text: t }], isError: true });
+
+/** What the model needs to talk about an order; never more (no payment or address data exists here anyway). */
+function describeOrder(o: Order): string {
+  return JSON.stringify(o);
+}
+
+/**
+ * The built-in MCP server: one McpServer per request (the HTTP function is stateless), tools over Table
+ * Storage data plus two local ones. Storage failures become isError results so the model can apologise.
+ */
+export function createToolsServer(data: ToolData, opts: ToolsServerOptions = {}): McpServer {
+  const now = opts.now ?? Date.now;
+  const log = opts.log ?? (() => {});
+  const server = new McpServer({ name: 'voice-agents-builtin', version: '1.0.0' });
+
+  const guarded =
+    <A>(name: string, fn: (args: A) => Promise<CallToolResult>) =>
+    async (args: A): Promise<CallToolResult> => {
+      try {
+        return await fn(args);
+      } catch (err) {
+        log(`tool ${name} failed: ${(err as Error).message}`);
+        return fail(`The ${name} backend is temporarily unavailable; try again shortly.`);
+      }
+    };
+
+  server.registerTool(
+    'get_order',
+    {
+      title: 'Look up an order',
+      description: 'Looks up an order by its order number: status, items, total, carrier, tracking and delivery dates.',
+      inputSchema: { orderId: z.string().min(1).max(40).describe('The order number the customer gives, e.g. "1234"') },
+      annotations: { readOnlyHint: true, openWorldHint: false },
+    },
+    guarded('get_order', async ({ orderId }: { orderId: string }) => {
+      const order = await data.getOrder(orderId);
+      if (!order) return fail(`No order ${normalizeOrderId(orderId)} was found. Ask the customer to check the order number.`);
+      return text(describeOrder(order));
+    }),
+  );
+
+  server.registerTool(
+    'open_ticket',
+    {
+      title: 'Open a support ticket',
+      description: 'Opens a support ticket for a problem the agent cannot solve on the call. Returns the ticket number to read back.',
+      inputSchema: {
+        orderId: z.string().min(1).max(40).optional().describe('The related order number, if any'),
+        summary: z.string().min(5).max(500).describe('One or two sentences describing the problem'),
+        priority: z.enum(['low', 'normal', 'high']).optional().describe('high for safety issues or orders over a week late'),
+      },
+      annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
+    },
+    guarded('open_ticket', async (args: { orderId?: string; summary: string; priority?: 'low' | 'normal' | 'high' }) => {
+      let orderId: string | undefined;
+      if (args.orderId) {
+        const order = await data.getOrder(args.orderId);
+        if (!order) return fail(`No order ${normalizeOrderId(args.orderId)} exists, so no ticket was opened. Check the number with the customer, or open the ticket without an order.`);
+        orderId = order.orderId;
+      }
+      const ticket = await data.openTicket({ orderId, summary: args.summary.trim(), priority: args.priority ?? 'normal' });
+      return text(JSON.stringify({ ticketId: ticket.ticketId, status: ticket.status, priority: ticket.priority, orderId: ticket.orderId ?? null, createdAt: ticket.createdAt }));
+    }),
+  );
+
+  server.registerTool(
+    'search_kb',
+    {
+      title: 'Search the help centre',
+      description: 'Searches the help-centre articles (returns, refunds, shipping, warranty, payment) and returns the best matches.',
+      inputSchema: {
+        query: z.string().min(2).max(200).describe('What the customer wants to know, in a few words'),
+        limit: z.number().int().min(1).max(5).optional().describe('How many articles to return (default 3)'),
+      },
+      annotations: { readOnlyHint: true, openWorldHint: false },
+    },
+    guarded('search_kb', async ({ query, limit }: { query: string; limit?: number }) => {
+      const hits = searchArticles(await data.articles(), query, limit ?? 3);
+      if (hits.length === 0) return text(`No help-centre article matches "${query}". Say you are not sure rather than guessing.`);
+      return text(JSON.stringify(hits.map((a) => ({ id: a.id, title: a.title, body: a.body }))));
+    }),
+  );
+
+  server.registerTool(
+    'get_time',
+    {
+      title: 'Current time',
+      description: 'The current local date and time in a timezone (IANA name such as Europe/Paris, or a major city). UTC when omitted.',
+      inputSchema: { timezone: z.string().min(1).max(64).optional().describe('IANA timezone, e.g. America/New_York') },
+      annotations: { readOnlyHint: true, openWorldHint: false },
+    },
+    async ({ timezone }: { timezone?: string }) => {
+      const r = timeIn(timezone, new Date(now()));
+      return r.ok ? text(r.text) : fail(r.error);
+    },
+  );
+
+  server.registerTool(
+    'get_weather',
+    {
+      title: 'Current weather',
+      description: 'Current conditions and a short forecast for a city, from the bundled weather data set.',
+      inputSchema: { city: z.string().min(1).max(80).describe('City name, e.g. "Paris" or "New York"') },
+      annotations: { readOnlyHint: true, openWorldHint: false },
+    },
+    async ({ city }: { city: string }) => {
+      const r = weatherFor(city);
+      return r.ok ? text(r.text) : fail(r.error);
+    },
+  );
+
+  return server;
+}

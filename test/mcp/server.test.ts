@@ -1,0 +1,107 @@
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startStack, type Stack } from '../../emulators/local/stack';
+import { tableClient, TABLES } from '../../shared/storage/tables';
+
+const textOf = (r: { content?: unknown }) => ((r.content as { type: string; text: string }[]) ?? []).map((c) => c.text).join('\n');
+
+describe('built-in MCP server (functions/mcp) checked with the official SDK client', () => {
+  let stack: Stack;
+  let client: Client;
+  let mcpUrl: string;
+
+  beforeAll(async () => {
+    stack = await startStack({ ports: 'free', env: {} });
+    mcpUrl = `${stack.url('functions')}/mcp`;
+    client = new Client({ name: 'test', version: '1.0.0' });
+    await client.connect(new StreamableHTTPClientTransport(new URL(mcpUrl)));
+  });
+  afterAll(async () => {
+    await client?.close();
+    await stack?.stop();
+  });
+
+  it('is stateless: no session id, and lists the five tools with input schemas', async () => {
+    const { tools } = await client.listTools();
+    expect(tools.map((t) => t.name).sort()).toEqual(['get_order', 'get_time', 'get_weather', 'open_ticket', 'search_kb']);
+    const getOrder = tools.find((t) => t.name === 'get_order')!;
+    expect(getOrder.inputSchema).toMatchObject({ type: 'object', required: ['orderId'] });
+    expect(getOrder.annotations?.readOnlyHint).toBe(true);
+    const res = await fetch(mcpUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list', params: {} }),
+    });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('mcp-session-id')).toBeNull();
+    expect(res.headers.get('content-type')).toMatch(/application\/json/);
+  });
+
+  it('get_order reads the order from Azurite', async () => {
+    // Change the stored order so the answer can only come from the table, not from the seed file.
+    const orders = tableClient({ STORAGE_CONNECTION_STRING: stack.env.STORAGE_CONNECTION_STRING }, TABLES.orders);
+    const entity = await orders.getEntity<{ data: string }>('order', '1234');
+    const order = JSON.parse(entity.data);
+    await orders.updateEntity({ partitionKey: 'order', rowKey: '1234', data: JSON.stringify({ ...order, carrier: 'Azurite Express' }) }, 'Merge');
+
+    const r = await client.callTool({ name: 'get_order', arguments: { orderId: '#1234' } });
+    expect(r.isError).toBeFalsy();
+    const body = JSON.parse(textOf(r));
+    expect(body).toMatchObject({ orderId: '1234', status: 'shipped', carrier: 'Azurite Express', customerFirstName: 'Maya' });
+    expect(body.total).toBeCloseTo(263.5);
+  });
+
+  it('an unknown order is an isError result naming it', async () => {
+    const r = await client.callTool({ name: 'get_order', arguments: { orderId: '999999' } });
+    expect(r.isError).toBe(true);
+    expect(textOf(r)).toMatch(/No order 999999/);
+  });
+
+  it('bad arguments come back as isError, not a protocol failure', async () => {
+    const r = await client.callTool({ name: 'get_order', arguments: { orderId: 1234 } });
+    expect(r.isError).toBe(true);
+    expect(textOf(r)).toMatch(/orderId/);
+    const r2 = await client.callTool({ name: 'open_ticket', arguments: { summary: 'x', priority: 'urgent' } });
+    expect(r2.isError).toBe(true);
+    expect(textOf(r2)).toMatch(/summary|priority/);
+  });
+
+  it('open_ticket writes a ticket to the tickets table', async () => {
+    const r = await client.callTool({
+      name: 'open_ticket',
+      arguments: { orderId: '3003', summary: 'Camp stove is six days late', priority: 'high' },
+    });
+    expect(r.isError).toBeFalsy();
+    const { ticketId } = JSON.parse(textOf(r));
+    expect(ticketId).toMatch(/^T-\d{6}$/);
+    const tickets = tableClient({ STORAGE_CONNECTION_STRING: stack.env.STORAGE_CONNECTION_STRING }, TABLES.tickets);
+    const stored = JSON.parse((await tickets.getEntity<{ data: string }>('ticket', ticketId)).data);
+    expect(stored).toMatchObject({ orderId: '3003', priority: 'high', status: 'open', summary: 'Camp stove is six days late' });
+
+    const bad = await client.callTool({ name: 'open_ticket', arguments: { orderId: '0000', summary: 'Where is it?' } });
+    expect(bad.isError).toBe(true);
+    expect(textOf(bad)).toMatch(/No order 0000/);
+  });
+
+  it('search_kb, get_time and get_weather answer from their data', async () => {
+    const kb = JSON.parse(textOf(await client.callTool({ name: 'search_kb', arguments: { query: 'how do I return boots' } })));
+    expect(kb[0].id).toBe('returns-policy');
+    const time = JSON.parse(textOf(await client.callTool({ name: 'get_time', arguments: { timezone: 'Asia/Tokyo' } })));
+    expect(time.timezone).toBe('Asia/Tokyo');
+    expect(Math.abs(Date.parse(time.utc) - Date.now())).toBeLessThan(60_000);
+    const w = JSON.parse(textOf(await client.callTool({ name: 'get_weather', arguments: { city: 'paris' } })));
+    expect(w).toMatchObject({ city: 'Paris', temperature: { celsius: 8, fahrenheit: 46 } });
+    const unknown = await client.callTool({ name: 'get_weather', arguments: { city: 'Atlantis' } });
+    expect(unknown.isError).toBe(true);
+    expect(textOf(unknown)).toMatch(/Cities covered: .*London/);
+  });
+
+  it('GET and DELETE get a JSON-RPC 405 (no SSE stream, no sessions)', async () => {
+    for (const method of ['GET', 'DELETE']) {
+      const res = await fetch(mcpUrl, { method, headers: { accept: 'text/event-stream' } });
+      expect(res.status).toBe(405);
+      expect(await res.json()).toMatchObject({ jsonrpc: '2.0', error: { code: -32000 } });
+    }
+  });
+});
