@@ -1,0 +1,342 @@
+// Real-time voice agents on Azure: everything `azd up` deploys, keyless. One module per component of the
+// architecture; this file wires them together, names them and grants each identity only what it uses.
+//
+//   browser/phone ──WebRTC/SIP──▶ Azure OpenAI realtime (ai-services)
+//        │                               ▲  ▲ webhooks
+//        ▼                               │  │
+//   Function app "api" (function-app) ───┘  │ sideband WebSocket
+//        │  Durable entity per session      │
+//        ├──VNet (network, private-dns)──▶ worker Container App (container-apps-environment, worker-app)
+//        ├── Table Storage + task hub (storage)      ├── MCP tools
+//        ├── Web PubSub push (web-pubsub)            └── image from container-registry
+//        └── secrets (key-vault), telemetry (monitoring), identities (identity)
+
+targetScope = 'subscription'
+
+import { roles } from 'modules/roles.bicep'
+
+@description('azd environment name; prefixes the resource group and tags every resource (azd-env-name).')
+@minLength(1)
+@maxLength(64)
+param environmentName string
+
+@description('Primary region for all resources.')
+@metadata({ azd: { type: 'location' } })
+param location string
+
+@description('Region of the AI Services account: one with gpt-realtime GlobalStandard capacity.')
+@allowed(['eastus2', 'swedencentral'])
+param aiLocation string = 'eastus2'
+
+@description('Object id of the deploying user or service principal: granted table access so the postprovision hook can seed agents, and secret read so azd can reuse the generated worker secret.')
+param principalId string = ''
+
+@description('Type of principalId: User for `azd up` from a workstation, ServicePrincipal in CI.')
+@allowed(['User', 'ServicePrincipal'])
+param principalType string = 'User'
+
+@description('Audience (application id URI or client id) of the Entra tokens callers of POST /api/sessions present.')
+@minLength(1)
+param entraAudience string
+
+@description('How the API authenticates callers: entra validates bearer tokens itself; easyauth trusts App Service Authentication headers.')
+@allowed(['entra', 'easyauth'])
+param authMode string = 'entra'
+
+@description('Browser origins allowed to call the API (comma separated); empty allows none.')
+param corsAllowedOrigins string = ''
+
+@secure()
+@description('Webhook signing secret(s) from the realtime service webhook settings (whsec_..., comma separated during rotation). Empty until the webhook is configured.')
+param webhookSecrets string = ''
+
+@secure()
+@description('Shared secret between the Function app and the worker; azd generates it once and keeps it in Key Vault.')
+@minLength(16)
+param workerAuthSecret string
+
+@description('Flex Consumption instance memory in MB.')
+@allowed([512, 2048, 4096])
+param functionInstanceMemoryMB int = 2048
+
+@description('Flex Consumption maximum instance count: the cost ceiling under a burst.')
+@minValue(1)
+@maxValue(1000)
+param functionMaximumInstanceCount int = 100
+
+@description('Worker minimum replicas: 0 scales to zero when idle, 1 keeps one replica warm for instant sessions.')
+@allowed([0, 1])
+param workerMinReplicas int = 1
+
+@description('Worker maximum replicas.')
+@minValue(1)
+@maxValue(300)
+param workerMaxReplicas int = 10
+
+@description('Worker image; azd sets SERVICE_WORKER_IMAGE_NAME after the first deploy so re-provisioning keeps it.')
+param workerImageName string = ''
+
+@description('Web PubSub tier: Free_F1 costs nothing (20 concurrent connections); Standard_S1 for production load.')
+@allowed(['Free_F1', 'Standard_S1'])
+param webPubSubSku string = 'Free_F1'
+
+@description('Realtime model deployment capacity (thousands of tokens per minute).')
+@minValue(1)
+param realtimeCapacity int = 10
+
+@description('Text model deployment capacity (thousands of tokens per minute).')
+@minValue(1)
+param textModelCapacity int = 50
+
+var tags = { 'azd-env-name': environmentName }
+var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
+var functionAppName = 'func-${resourceToken}'
+var workerAppName = 'ca-worker-${resourceToken}'
+var durableTaskHub = 'voiceagents'
+
+resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {
+  name: 'rg-${environmentName}'
+  location: location
+  tags: tags
+}
+
+// ---- identities: one per app ----
+module functionIdentity 'modules/identity.bicep' = {
+  scope: rg
+  name: 'function-identity'
+  params: { name: 'id-api-${resourceToken}', location: location, tags: tags }
+}
+
+module workerIdentity 'modules/identity.bicep' = {
+  scope: rg
+  name: 'worker-identity'
+  params: { name: 'id-worker-${resourceToken}', location: location, tags: tags }
+}
+
+var api = functionIdentity.outputs.principalId
+var worker = workerIdentity.outputs.principalId
+var sp = 'ServicePrincipal'
+
+// ---- observability ----
+module monitoring 'modules/monitoring.bicep' = {
+  scope: rg
+  name: 'monitoring'
+  params: {
+    logAnalyticsName: 'log-${resourceToken}'
+    appInsightsName: 'appi-${resourceToken}'
+    location: location
+    tags: tags
+    roleAssignments: [
+      { principalId: api, roleDefinitionId: roles.monitoringMetricsPublisher, principalType: sp }
+      { principalId: worker, roleDefinitionId: roles.monitoringMetricsPublisher, principalType: sp }
+    ]
+  }
+}
+
+// ---- data: tables, Durable task hub, deployment package ----
+module storage 'modules/storage.bicep' = {
+  scope: rg
+  name: 'storage'
+  params: {
+    name: 'st${resourceToken}'
+    location: location
+    tags: tags
+    deploymentContainerName: 'app-package'
+    roleAssignments: concat(
+      [
+        { principalId: api, roleDefinitionId: roles.storageTableDataContributor, principalType: sp }
+        { principalId: api, roleDefinitionId: roles.storageBlobDataOwner, principalType: sp }
+        { principalId: api, roleDefinitionId: roles.storageQueueDataContributor, principalType: sp }
+        { principalId: worker, roleDefinitionId: roles.storageTableDataContributor, principalType: sp }
+      ],
+      empty(principalId)
+        ? []
+        : [{ principalId: principalId, roleDefinitionId: roles.storageTableDataContributor, principalType: principalType }]
+    )
+  }
+}
+
+// ---- secrets ----
+module keyVault 'modules/key-vault.bicep' = {
+  scope: rg
+  name: 'key-vault'
+  params: {
+    name: 'kv-${resourceToken}'
+    location: location
+    tags: tags
+    webhookSecrets: webhookSecrets
+    workerAuthSecret: workerAuthSecret
+    roleAssignments: concat(
+      [
+        { principalId: api, roleDefinitionId: roles.keyVaultSecretsUser, principalType: sp }
+        { principalId: worker, roleDefinitionId: roles.keyVaultSecretsUser, principalType: sp }
+      ],
+      empty(principalId)
+        ? []
+        : [{ principalId: principalId, roleDefinitionId: roles.keyVaultSecretsUser, principalType: principalType }]
+    )
+  }
+}
+
+// ---- models ----
+module ai 'modules/ai-services.bicep' = {
+  scope: rg
+  name: 'ai-services'
+  params: {
+    name: 'ai-${resourceToken}'
+    location: aiLocation
+    tags: tags
+    realtimeModel: { name: 'gpt-realtime', version: '2025-08-28', capacity: realtimeCapacity }
+    textModel: { name: 'gpt-4.1-mini', version: '2025-04-14', capacity: textModelCapacity }
+    roleAssignments: [
+      { principalId: api, roleDefinitionId: roles.cognitiveServicesOpenAIUser, principalType: sp }
+      { principalId: worker, roleDefinitionId: roles.cognitiveServicesOpenAIUser, principalType: sp }
+    ]
+  }
+}
+
+// ---- push to browsers ----
+module webPubSub 'modules/web-pubsub.bicep' = {
+  scope: rg
+  name: 'web-pubsub'
+  params: {
+    name: 'wps-${resourceToken}'
+    location: location
+    tags: tags
+    sku: webPubSubSku
+    roleAssignments: [
+      { principalId: api, roleDefinitionId: roles.webPubSubServiceOwner, principalType: sp }
+      { principalId: worker, roleDefinitionId: roles.webPubSubServiceOwner, principalType: sp }
+    ]
+  }
+}
+
+// ---- worker image ----
+module registry 'modules/container-registry.bicep' = {
+  scope: rg
+  name: 'container-registry'
+  params: {
+    name: 'cr${resourceToken}'
+    location: location
+    tags: tags
+    roleAssignments: [
+      { principalId: worker, roleDefinitionId: roles.acrPull, principalType: sp }
+    ]
+  }
+}
+
+// ---- network: Function app -> internal worker ----
+module network 'modules/network.bicep' = {
+  scope: rg
+  name: 'network'
+  params: { name: 'vnet-${resourceToken}', location: location, tags: tags }
+}
+
+module containerAppsEnvironment 'modules/container-apps-environment.bicep' = {
+  scope: rg
+  name: 'container-apps-environment'
+  params: {
+    name: 'cae-${resourceToken}'
+    location: location
+    tags: tags
+    subnetId: network.outputs.containerAppsSubnetId
+    logAnalyticsWorkspaceId: monitoring.outputs.workspaceId
+  }
+}
+
+module privateDns 'modules/private-dns.bicep' = {
+  scope: rg
+  name: 'private-dns'
+  params: {
+    zoneName: containerAppsEnvironment.outputs.defaultDomain
+    staticIp: containerAppsEnvironment.outputs.staticIp
+    vnetId: network.outputs.id
+    tags: tags
+  }
+}
+
+// Known before either app exists, which breaks the api <-> worker URL cycle.
+var workerUrl = 'https://${workerAppName}.${containerAppsEnvironment.outputs.defaultDomain}'
+
+// ---- the apps ----
+module functionApp 'modules/function-app.bicep' = {
+  scope: rg
+  name: 'function-app'
+  params: {
+    name: functionAppName
+    planName: 'plan-${resourceToken}'
+    location: location
+    tags: tags
+    identityId: functionIdentity.outputs.id
+    identityClientId: functionIdentity.outputs.clientId
+    subnetId: network.outputs.functionsSubnetId
+    storageAccountName: storage.outputs.name
+    deploymentContainerUrl: storage.outputs.deploymentContainerUrl
+    instanceMemoryMB: functionInstanceMemoryMB
+    maximumInstanceCount: functionMaximumInstanceCount
+    durableTaskHub: durableTaskHub
+    appInsightsConnectionString: monitoring.outputs.appInsightsConnectionString
+    realtimeEndpoint: ai.outputs.openAiEndpoint
+    realtimeModel: ai.outputs.realtimeDeployment
+    textModel: ai.outputs.textDeployment
+    storageTableEndpoint: storage.outputs.tableEndpoint
+    webPubSubEndpoint: webPubSub.outputs.endpoint
+    authMode: authMode
+    entraAudience: entraAudience
+    corsAllowedOrigins: corsAllowedOrigins
+    workerUrl: workerUrl
+    webhookSecretsUri: keyVault.outputs.webhookSecretsUri
+    workerAuthSecretUri: keyVault.outputs.workerAuthSecretUri
+  }
+  // Host storage and Key Vault references are resolved at start-up: grant first.
+  dependsOn: [storage, keyVault, privateDns]
+}
+
+var functionBaseUrl = 'https://${functionApp.outputs.defaultHostName}'
+
+module workerApp 'modules/worker-app.bicep' = {
+  scope: rg
+  name: 'worker-app'
+  params: {
+    name: workerAppName
+    location: location
+    tags: tags
+    environmentId: containerAppsEnvironment.outputs.id
+    identityId: workerIdentity.outputs.id
+    identityClientId: workerIdentity.outputs.clientId
+    registryServer: registry.outputs.loginServer
+    image: workerImageName
+    minReplicas: workerMinReplicas
+    maxReplicas: workerMaxReplicas
+    appInsightsConnectionString: monitoring.outputs.appInsightsConnectionString
+    realtimeEndpoint: ai.outputs.openAiEndpoint
+    realtimeModel: ai.outputs.realtimeDeployment
+    textModel: ai.outputs.textDeployment
+    storageTableEndpoint: storage.outputs.tableEndpoint
+    webPubSubEndpoint: webPubSub.outputs.endpoint
+    functionsBaseUrl: functionBaseUrl
+    mcpBuiltinUrl: '${functionBaseUrl}/api/mcp'
+    workerAuthSecretUri: keyVault.outputs.workerAuthSecretUri
+  }
+  // The image pull and the Key Vault secret are resolved when the revision starts: grant first.
+  dependsOn: [registry, keyVault]
+}
+
+// ---- outputs: azd writes these into .azure/<env>/.env ----
+output AZURE_LOCATION string = location
+output AZURE_TENANT_ID string = tenant().tenantId
+output AZURE_RESOURCE_GROUP string = rg.name
+output AZURE_CONTAINER_REGISTRY_ENDPOINT string = registry.outputs.loginServer
+output AZURE_CONTAINER_REGISTRY_NAME string = registry.outputs.name
+output AZURE_CONTAINER_APPS_ENVIRONMENT_NAME string = containerAppsEnvironment.outputs.name
+output AZURE_KEY_VAULT_NAME string = keyVault.outputs.name
+output AZURE_FUNCTION_APP_NAME string = functionApp.outputs.name
+output FUNCTION_APP_URL string = functionBaseUrl
+output API_BASE_URL string = '${functionBaseUrl}/api'
+output REALTIME_WEBHOOK_URL string = '${functionBaseUrl}/api/webhooks/realtime'
+output MCP_SERVER_URL string = '${functionBaseUrl}/api/mcp'
+output WORKER_INTERNAL_URL string = workerUrl
+output REALTIME_ENDPOINT string = ai.outputs.openAiEndpoint
+output STORAGE_TABLE_ENDPOINT string = storage.outputs.tableEndpoint
+output WEBPUBSUB_ENDPOINT string = webPubSub.outputs.endpoint
+output APPLICATIONINSIGHTS_NAME string = monitoring.outputs.appInsightsName

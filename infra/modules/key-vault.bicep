@@ -1,0 +1,71 @@
+// Key Vault (RBAC mode) holding the two app secrets: the Standard Webhooks secret(s) the realtime service signs
+// webhooks with, and the shared secret between the Function app and the worker. Apps read them through Key Vault
+// references with their managed identity; nothing else ever sees the values.
+
+import { roleAssignment } from 'roles.bicep'
+
+@description('Key Vault name (3-24 characters).')
+@minLength(3)
+@maxLength(24)
+param name string
+
+@description('Azure region.')
+param location string
+
+@description('Resource tags.')
+param tags object
+
+@secure()
+@description('Webhook signing secret(s) (whsec_..., comma separated during rotation). Empty: no secret is stored and webhooks are refused until one is set.')
+param webhookSecrets string = ''
+
+@secure()
+@description('Shared secret authenticating Function app <-> worker calls (at least 16 characters).')
+@minLength(16)
+param workerAuthSecret string
+
+@description('Role assignments on the vault.')
+param roleAssignments roleAssignment[] = []
+
+resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
+  name: name
+  location: location
+  tags: tags
+  properties: {
+    tenantId: tenant().tenantId
+    sku: { family: 'A', name: 'standard' }
+    // Access by Azure RBAC only (no access policies), so Key Vault Secrets User is the whole grant.
+    enableRbacAuthorization: true
+    enableSoftDelete: true
+    softDeleteRetentionInDays: 7
+    publicNetworkAccess: 'Enabled'
+  }
+
+  resource webhookSecret 'secrets' = if (!empty(webhookSecrets)) {
+    name: 'webhook-secrets'
+    properties: { value: webhookSecrets, contentType: 'text/plain' }
+  }
+
+  resource workerSecret 'secrets' = {
+    name: 'worker-auth-secret'
+    properties: { value: workerAuthSecret, contentType: 'text/plain' }
+  }
+}
+
+resource assignments 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
+  for a in roleAssignments: {
+    name: guid(vault.id, a.principalId, a.roleDefinitionId)
+    scope: vault
+    properties: {
+      principalId: a.principalId
+      principalType: a.?principalType
+      roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', a.roleDefinitionId)
+    }
+  }
+]
+
+output name string = vault.name
+output uri string = vault.properties.vaultUri
+// Versionless URIs: Key Vault references follow rotation without a redeploy.
+output webhookSecretsUri string = empty(webhookSecrets) ? '' : '${vault.properties.vaultUri}secrets/webhook-secrets'
+output workerAuthSecretUri string = '${vault.properties.vaultUri}secrets/worker-auth-secret'
