@@ -1,0 +1,215 @@
+import type WebSocket from 'ws';
+import type { AgentDefinition } from '../shared/agents/schema';
+import type { SessionEventPublisher } from '../shared/events/types';
+import type { ToolGateway } from '../shared/mcp/types';
+import type { HistoryStore } from '../shared/memory/types';
+import type { SessionConfig } from '../shared/providers/types';
+import type { ToolRunStore } from '../shared/stores/tool-runs';
+import type { AttachBody } from '../shared/worker-client/api';
+import type { WorkerLifecycle } from './lifecycle-client';
+import { SidebandSession } from './sideband';
+import { ToolExecutor } from './tools';
+import { TranscriptBatcher } from './transcripts';
+
+export interface WorkerCoreDeps {
+  workerId: string;
+  openSideband(callId: string): Promise<WebSocket>;
+  agents: { get(id: string): Promise<AgentDefinition | undefined> };
+  gateway: ToolGateway;
+  sessionConfig(agent: AgentDefinition, tools: Awaited<ReturnType<ToolGateway['toolsFor']>>): SessionConfig;
+  history: Pick<HistoryStore, 'append'>;
+  publisher: SessionEventPublisher;
+  toolRuns: ToolRunStore;
+  lifecycle: WorkerLifecycle;
+  seed?(s: { sessionId: string; agentId: string; partition: string }): Promise<unknown[]>;
+  maxSessions: number;
+  heartbeatIntervalMs: number;
+  /** The shared tick: transcript batches are written this often; heartbeats every heartbeatIntervalMs. */
+  tickMs?: number;
+  reconnectDelaysMs?: number[];
+  logTranscripts?: boolean;
+  log?: (line: string) => void;
+  now?: () => number;
+}
+
+/** An attach that cannot happen here; `status` is what the HTTP API answers. */
+export class AttachError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'AttachError';
+  }
+}
+
+/** Heartbeat bodies stay well under the Function app's MAX_BODY_BYTES (64 KiB by default). */
+const HEARTBEAT_CHUNK = 1000;
+
+/**
+ * Everything a worker process does, without HTTP: holds the sessions, runs one shared tick for heartbeats
+ * and transcript batches (no timer per session), attaches, detaches, drains.
+ */
+export class WorkerCore {
+  readonly sessions = new Map<string, SidebandSession>();
+  private readonly pending = new Map<string, Promise<SidebandSession>>();
+  readonly transcripts: TranscriptBatcher;
+  readonly executor: ToolExecutor;
+  readonly stats = { events: 0, toolCalls: 0, heartbeatsSent: 0, heartbeatFailures: 0, attaches: 0 };
+  draining = false;
+  private timer: NodeJS.Timeout | undefined;
+  private lastHeartbeat = 0;
+  private readonly log: (line: string) => void;
+  private readonly now: () => number;
+
+  constructor(private readonly deps: WorkerCoreDeps) {
+    this.log = deps.log ?? (() => {});
+    this.now = deps.now ?? Date.now;
+    this.transcripts = new TranscriptBatcher({ history: deps.history, log: this.log });
+    this.executor = new ToolExecutor({
+      workerId: deps.workerId,
+      gateway: deps.gateway,
+      store: deps.toolRuns,
+      publisher: deps.publisher,
+      now: this.now,
+      log: this.log,
+    });
+  }
+
+  get workerId() {
+    return this.deps.workerId;
+  }
+
+  get ready() {
+    return !this.draining && this.sessions.size + this.pending.size < this.deps.maxSessions;
+  }
+
+  start(): void {
+    if (this.timer) return;
+    this.timer = setInterval(() => void this.tick(), this.deps.tickMs ?? 250);
+    this.timer.unref();
+  }
+
+  /** Attach is idempotent per session: a repeated or concurrent attach returns the same socket. */
+  async attach(body: AttachBody): Promise<{ already: boolean }> {
+    if (this.sessions.has(body.sessionId)) return { already: true };
+    const inFlight = this.pending.get(body.sessionId);
+    if (inFlight) return inFlight.then(() => ({ already: true }));
+    if (this.draining) throw new AttachError(503, 'draining', 'this worker is draining; attach elsewhere');
+    if (!this.ready) throw new AttachError(503, 'at_capacity', `this worker holds its maximum of ${this.deps.maxSessions} sessions`);
+    const p = this.open(body);
+    this.pending.set(body.sessionId, p);
+    try {
+      const s = await p;
+      this.sessions.set(body.sessionId, s);
+      this.stats.attaches++;
+      return { already: false };
+    } finally {
+      this.pending.delete(body.sessionId);
+    }
+  }
+
+  private async open(body: AttachBody): Promise<SidebandSession> {
+    const agent = await this.deps.agents.get(body.agentId);
+    if (!agent) throw new AttachError(422, 'unknown_agent', `agent ${body.agentId} does not exist`);
+    const tools = await this.deps.gateway.toolsFor(agent);
+    const session = new SidebandSession(
+      {
+        workerId: this.deps.workerId,
+        openSideband: this.deps.openSideband,
+        executor: this.executor,
+        transcripts: this.transcripts,
+        publisher: this.deps.publisher,
+        seed: this.deps.seed,
+        report: async (sessionId, report) => {
+          this.sessions.delete(sessionId);
+          await this.deps.lifecycle.report(sessionId, report);
+        },
+        log: this.log,
+        now: this.now,
+        reconnectDelaysMs: this.deps.reconnectDelaysMs ?? [250, 500, 1000, 2000, 4000],
+        logTranscripts: this.deps.logTranscripts ?? false,
+        stats: this.stats,
+      },
+      body,
+      { agent, session: this.deps.sessionConfig(agent, tools) },
+    );
+    try {
+      await session.start();
+    } catch (err) {
+      session.stop();
+      const status = (err as { status?: number }).status;
+      if (status === 404 || status === 410) throw new AttachError(404, 'call_not_found', `call ${body.callId} is not active`);
+      throw new AttachError(502, 'sideband_failed', `could not open the sideband: ${(err as Error).message}`);
+    }
+    return session;
+  }
+
+  detach(sessionId: string, reason: string): boolean {
+    const s = this.sessions.get(sessionId);
+    if (!s) return false;
+    this.sessions.delete(sessionId);
+    s.stop();
+    this.log(`detached ${sessionId}: ${reason}`);
+    return true;
+  }
+
+  /** One pass of the shared tick: transcript batches always, heartbeats when due. */
+  async tick(): Promise<void> {
+    const flush = this.transcripts.flush();
+    if (this.now() - this.lastHeartbeat >= this.deps.heartbeatIntervalMs) {
+      this.lastHeartbeat = this.now();
+      await Promise.all([flush, this.heartbeat()]);
+    } else {
+      await flush;
+    }
+  }
+
+  async heartbeat(): Promise<void> {
+    const ids = [...this.sessions.keys()];
+    for (let i = 0; i < ids.length; i += HEARTBEAT_CHUNK) {
+      const chunk = ids.slice(i, i + HEARTBEAT_CHUNK);
+      try {
+        const res = await this.deps.lifecycle.heartbeats({ workerId: this.deps.workerId, sessionIds: chunk, at: this.now() });
+        this.stats.heartbeatsSent += chunk.length;
+        for (const id of res.drop) this.detach(id, 'the lifecycle no longer gives this worker the session');
+      } catch (err) {
+        this.stats.heartbeatFailures++;
+        this.log(`heartbeat failed: ${(err as Error).message}`);
+      }
+    }
+  }
+
+  /**
+   * SIGTERM: stop taking attaches, tell the lifecycle each session needs another worker, wait (bounded) for
+   * them to move, then close what is left and write the last transcript batch.
+   */
+  async drain(timeoutMs: number): Promise<void> {
+    if (this.draining) return;
+    this.draining = true;
+    this.log(`draining ${this.sessions.size} session(s)`);
+    await Promise.all(
+      [...this.sessions.keys()].map((id) =>
+        this.deps.lifecycle
+          .report(id, { type: 'workerLost', workerId: this.deps.workerId, reason: 'worker draining' })
+          .catch((err) => this.log(`drain report for ${id} failed: ${(err as Error).message}`)),
+      ),
+    );
+    const deadline = this.now() + timeoutMs;
+    while (this.sessions.size > 0 && this.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 500));
+      // Heartbeats now come back with `drop` for sessions another worker took.
+      await this.heartbeat();
+    }
+    for (const id of [...this.sessions.keys()]) this.detach(id, 'drain timeout');
+    await this.transcripts.flush();
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    for (const id of [...this.sessions.keys()]) this.detach(id, 'worker stopping');
+    await this.transcripts.flush();
+  }
+}

@@ -1,0 +1,72 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { buildSessionConfig } from '../shared/agents/session-config';
+import { createAgentStore } from '../shared/agents/store';
+import { ConfigError, loadWorkerConfig } from '../shared/config/index';
+import { createPublisher } from '../shared/events/webpubsub';
+import { createToolGateway } from '../shared/mcp/gateway';
+import { buildSeedItems } from '../shared/memory/context';
+import { createHistoryStore } from '../shared/memory/history-store';
+import { createProvider } from '../shared/providers/index';
+import { createTableToolRunStore } from '../shared/stores/tool-runs';
+import { WorkerCore } from './core';
+import { createWorkerLifecycle } from './lifecycle-client';
+import { startWorkerServer } from './server';
+
+/**
+ * The sideband worker process (a Container Apps app; locally a supervised child of the stack). Exits 1 with
+ * one line naming the setting when the configuration is invalid.
+ */
+async function main() {
+  const config = loadWorkerConfig();
+  const log = (line: string) => console.log(`[worker ${workerId}] ${line}`);
+  // The replica name is stable per replica in Container Apps; the suffix tells restarts apart.
+  const workerId = `${process.env.CONTAINER_APP_REPLICA_NAME ?? hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+  const provider = createProvider(config);
+  const history = createHistoryStore(config);
+  const toolRuns = createTableToolRunStore(config);
+  await toolRuns.ensureTable();
+
+  const core = new WorkerCore({
+    workerId,
+    openSideband: (callId) => provider.openSideband(callId),
+    agents: createAgentStore(config),
+    gateway: createToolGateway(config, { log }),
+    sessionConfig: (agent, tools) => buildSessionConfig(agent, tools, { model: config.REALTIME_MODEL }),
+    history,
+    publisher: createPublisher(config, { onError: (err) => log(`publish failed: ${(err as Error).message}`) }),
+    toolRuns,
+    lifecycle: createWorkerLifecycle({ functionsBaseUrl: config.FUNCTIONS_BASE_URL, secret: config.WORKER_AUTH_SECRET }),
+    seed: ({ sessionId, agentId, partition }) =>
+      buildSeedItems({ history, partition, agentId, sessionId, budgetTokens: 1500, lastTurns: 12 }),
+    maxSessions: config.MAX_SESSIONS,
+    heartbeatIntervalMs: config.HEARTBEAT_INTERVAL_SECONDS * 1000,
+    logTranscripts: config.LOG_TRANSCRIPTS,
+    log,
+  });
+  core.start();
+
+  let draining: Promise<void> | undefined;
+  const drainAndExit = (why: string) => {
+    if (draining) return;
+    log(`${why}: draining`);
+    // Container Apps gives a replica 30 s after SIGTERM by default; leave room for the last batch.
+    draining = core
+      .drain(Math.min(20_000, config.HEARTBEAT_INTERVAL_SECONDS * 4000))
+      .then(() => core.stop())
+      .finally(() => {
+        log('drained; exiting');
+        process.exit(0);
+      });
+  };
+
+  const server = await startWorkerServer({ core, secret: config.WORKER_AUTH_SECRET, port: config.PORT, onDrain: () => drainAndExit('POST /drain'), log });
+  log(`listening on ${server.port}`);
+  process.on('SIGTERM', () => drainAndExit('SIGTERM'));
+  process.on('SIGINT', () => drainAndExit('SIGINT'));
+}
+
+main().catch((err) => {
+  console.error(err instanceof ConfigError ? err.message : err);
+  process.exit(1);
+});

@@ -1,0 +1,102 @@
+import type { AgentDefinition } from '../shared/agents/schema';
+import type { SessionEventPublisher } from '../shared/events/types';
+import type { ToolGateway } from '../shared/mcp/types';
+import type { ToolRun, ToolRunStore } from '../shared/stores/tool-runs';
+
+/** The output a re-attached worker sends for a run that its previous worker started but never finished. */
+export const INTERRUPTED_OUTPUT = (tool: string) =>
+  `The ${tool} call was interrupted by a service restart and its outcome is unknown. ` +
+  'Do not assume it succeeded; tell the user and ask whether to try again.';
+
+export interface ToolExecutorDeps {
+  workerId: string;
+  gateway: ToolGateway;
+  store: ToolRunStore;
+  publisher: SessionEventPublisher;
+  now: () => number;
+  log: (line: string) => void;
+}
+
+export interface DeliverableOutput {
+  callId: string;
+  name: string;
+  output: string;
+  isError: boolean;
+  durationMs: number;
+}
+
+/**
+ * Runs a function call at most once per call id (claim first, then run), stores the output before anyone
+ * sends it, and on re-attach turns what a lost worker left behind into outputs to (re-)send.
+ */
+export class ToolExecutor {
+  /** Call ids this process has already handled for a session, so repeated events cost no storage call. */
+  private readonly seen = new Map<string, Set<string>>();
+
+  constructor(private readonly deps: ToolExecutorDeps) {}
+
+  forget(sessionId: string) {
+    this.seen.delete(sessionId);
+  }
+
+  /** Undefined when another worker owns this call (it runs and delivers it). */
+  async run(
+    sessionId: string,
+    agent: AgentDefinition,
+    call: { callId: string; name: string; arguments: string },
+    signal?: AbortSignal,
+  ): Promise<DeliverableOutput | undefined> {
+    const seen = this.seen.get(sessionId) ?? new Set<string>();
+    this.seen.set(sessionId, seen);
+    if (seen.has(call.callId)) return undefined;
+    seen.add(call.callId);
+    const { store, publisher, now } = this.deps;
+    const claimed = await store.claim({ sessionId, callId: call.callId, name: call.name, workerId: this.deps.workerId, at: now() });
+    if (!claimed) {
+      this.deps.log(`tool call ${call.callId} already claimed; not running it again`);
+      return undefined;
+    }
+    await publisher.publish({ type: 'tool.started', sessionId, callId: call.callId, name: call.name, arguments: call.arguments, at: now() }).catch(() => {});
+    const result = await this.deps.gateway.run(agent, call, signal);
+    await store.complete(sessionId, call.callId, result);
+    await publisher
+      .publish({ type: 'tool.finished', sessionId, callId: call.callId, name: call.name, output: result.output, isError: result.isError, durationMs: result.durationMs, at: now() })
+      .catch(() => {});
+    return { callId: call.callId, name: call.name, ...result };
+  }
+
+  /**
+   * Called when this worker takes over a session from a lost one: stored outputs are re-sent, runs that never
+   * finished get an "interrupted" output. Each takeover is an ETag-checked write, so two workers racing for
+   * the same session cannot both deliver.
+   */
+  async recover(sessionId: string): Promise<DeliverableOutput[]> {
+    const { store } = this.deps;
+    const runs = await store.undelivered(sessionId);
+    const out: DeliverableOutput[] = [];
+    const seen = this.seen.get(sessionId) ?? new Set<string>();
+    this.seen.set(sessionId, seen);
+    for (const run of runs) {
+      seen.add(run.callId);
+      if (run.workerId === this.deps.workerId && run.status === 'running') continue; // still running here
+      const patch = run.status === 'running' ? { output: INTERRUPTED_OUTPUT(run.name), isError: true } : undefined;
+      if (!(await store.takeOver(run, this.deps.workerId, patch))) continue;
+      out.push(deliverable(run, patch));
+    }
+    return out;
+  }
+
+  delivered(sessionId: string, callId: string): Promise<void> {
+    return this.deps.store.markDelivered(sessionId, callId);
+  }
+}
+
+function deliverable(run: ToolRun, patch?: { output: string; isError: boolean }): DeliverableOutput {
+  return {
+    callId: run.callId,
+    name: run.name,
+    output: patch?.output ?? run.output ?? '',
+    isError: patch?.isError ?? run.isError ?? false,
+    durationMs: run.durationMs ?? 0,
+  };
+}
