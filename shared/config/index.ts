@@ -87,6 +87,9 @@ const workerShape = {
   FUNCTIONS_BASE_URL: z.string().url(),
   HEARTBEAT_INTERVAL_SECONDS: int(1, 300).default(5),
   MAX_SESSIONS: int(1, 100_000).default(5000),
+  /** Context seeding budget (estimated tokens: ~4 characters each) and how many earlier messages at most. */
+  MEMORY_SEED_TOKENS: int(0, 32_000).default(2000),
+  MEMORY_SEED_TURNS: int(0, 200).default(20),
 };
 
 const storageRequired = (c: { STORAGE_CONNECTION_STRING?: string; STORAGE_TABLE_ENDPOINT?: string }) =>

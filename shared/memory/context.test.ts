@@ -116,8 +116,13 @@ describe('buildSeed', () => {
     expect((await buildSeed({ ...base, resume: false })).events).toEqual([]);
   });
 
-  it('a resumed session gets its own items after the summary', async () => {
-    const seed = await buildSeed({ ...base, resumeSessionId: 's2' });
+  it('resume: false with a session id (a reconnect of a fresh session) seeds only its own items', async () => {
+    const seed = await buildSeed({ ...base, resume: false, sessionId: 's2' });
+    expect(seed.events.map(textOf)).toEqual(['resumed question', 'resumed answer']);
+  });
+
+  it('a reconnect keeps its own (newest) turns when the budget is tight', async () => {
+    const seed = await buildSeed({ ...base, sessionId: 's2', lastTurns: 2 });
     expect(seed.events.map(textOf).slice(1)).toEqual(['resumed question', 'resumed answer']);
   });
 

@@ -37,10 +37,13 @@ export interface SeedOptions {
   budgetTokens: number;
   /** At most this many earlier messages (user or assistant; tool items are not replayed). */
   lastTurns: number;
-  /** `false`: the user asked to start fresh — nothing is seeded. Default true. */
+  /**
+   * `false`: the user asked to start fresh — no earlier sessions are seeded (only this session's own items,
+   * which exist when a dropped call reconnects to it). Default true.
+   */
   resume?: boolean;
-  /** Reconnect of a dropped call: seed that session's own items instead of the latest turns. */
-  resumeSessionId?: string;
+  /** The session being seeded. A reconnect to it continues with its own items (they are the newest). */
+  sessionId?: string;
 }
 
 export interface SeedResult {
@@ -121,16 +124,21 @@ export function planSeed(
 
 /** Reads what the partition remembers for this agent and budgets it into seed events. */
 export async function buildSeed(opts: SeedOptions): Promise<SeedResult> {
-  if (opts.resume === false) return EMPTY;
+  const key = `${opts.partition}|${opts.agentId}`;
+  if (opts.resume === false) {
+    // Fresh start: nothing from earlier sessions. A reconnect of this same session still gets its own turns.
+    if (!opts.sessionId) return EMPTY;
+    const own = await opts.history.forSession(opts.partition, opts.sessionId);
+    return planSeed(undefined, own, opts.budgetTokens, opts.lastTurns, key);
+  }
+  // The newest items include this session's own when a dropped call reconnects, so a resume continues
+  // with the same context: its own turns first, then earlier sessions' as the budget allows.
   const [summary, turns] = await Promise.all([
     opts.history.getSummary?.(opts.partition, opts.agentId),
-    opts.resumeSessionId
-      ? opts.history.forSession(opts.partition, opts.resumeSessionId)
-      : // Tool items are stored but not replayed: over-fetch so `lastTurns` messages remain after filtering.
-        opts.history.recent(opts.partition, opts.agentId, Math.max(0, opts.lastTurns) * 2),
+    // Tool items are stored but not replayed: over-fetch so `lastTurns` messages remain after filtering.
+    opts.history.recent(opts.partition, opts.agentId, Math.max(0, opts.lastTurns) * 2),
   ]);
-  const own = opts.resumeSessionId ? turns.filter((t) => t.agentId === opts.agentId) : turns;
-  return planSeed(summary?.text, own, opts.budgetTokens, opts.lastTurns, `${opts.partition}|${opts.agentId}`);
+  return planSeed(summary?.text, turns, opts.budgetTokens, opts.lastTurns, key);
 }
 
 export const buildSeedItems = async (opts: SeedOptions) => (await buildSeed(opts)).events;
@@ -143,4 +151,31 @@ export async function seedConversation(
   const seed = await buildSeed(opts);
   for (const e of seed.events) await send(e);
   return seed;
+}
+
+export interface WorkerSeederDeps {
+  history: HistoryStore & Partial<SummaryStore>;
+  /** Session rows: read for the `resume` flag (POST /api/sessions `resume: false`). */
+  sessions?: { get(sessionId: string): Promise<{ resume?: boolean } | undefined> };
+  config: { MEMORY_SEED_TOKENS: number; MEMORY_SEED_TURNS: number };
+}
+
+/**
+ * The worker's `seed` hook: given the attaching session, the events to send before anything else. One point
+ * read of the session row plus the history reads of buildSeed (2–3 Table requests per session).
+ */
+export function createWorkerSeeder(deps: WorkerSeederDeps) {
+  return async (s: { sessionId: string; agentId: string; partition: string }): Promise<ConversationItemCreateEvent[]> => {
+    const row = await deps.sessions?.get(s.sessionId);
+    const seed = await buildSeed({
+      history: deps.history,
+      partition: s.partition,
+      agentId: s.agentId,
+      sessionId: s.sessionId,
+      resume: row?.resume !== false,
+      budgetTokens: deps.config.MEMORY_SEED_TOKENS,
+      lastTurns: deps.config.MEMORY_SEED_TURNS,
+    });
+    return seed.events;
+  };
 }

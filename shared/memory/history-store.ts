@@ -2,6 +2,7 @@ import { odata, RestError, type TableClient, type TableEntity, type TransactionA
 import { tableClient, TABLES, type StorageConfig } from '../storage/tables';
 import {
   ITEM_PREFIX,
+  SESSION_PREFIX,
   itemRowKey,
   partitionKey,
   prefixRange,
@@ -9,7 +10,13 @@ import {
   sessionRowKey,
   summaryRowKey,
 } from './keys';
-import type { MemoryStore, RollingSummary, TranscriptItem } from './types';
+import {
+  SummaryConflictError,
+  type MemoryStore,
+  type Removal,
+  type RollingSummary,
+  type TranscriptItem,
+} from './types';
 
 /** Table Storage limits: 100 operations and 4 MiB per transaction; 64 KiB per string property. */
 export const MAX_BATCH_OPS = 100;
@@ -49,7 +56,12 @@ interface SummaryEntity extends TableEntity {
   atKey: string;
   sessions: number;
   lastSessionId?: string;
+  /** Comma-separated (session ids are safe-key strings without commas in practice; split is lenient). */
+  recentSessionIds?: string;
 }
+
+/** How many folded session ids a rolling summary remembers for retry detection. */
+export const RECENT_SESSION_IDS = 20;
 
 export interface HistoryStoreOptions {
   /** Use this client (tests wrap it to count requests); default: `history` table from config. */
@@ -62,6 +74,8 @@ export interface HistoryStoreOptions {
  * Double and compared against an Int64 filter literal (Azure Tables does not coerce numeric types).
  */
 export const atKey = (ms: number) => String(Math.max(0, Math.floor(ms))).padStart(15, '0');
+
+const emptyRemoval = (): Omit<Removal, 'partition'> => ({ total: 0, items: 0, summaries: 0, sessionIds: [] });
 
 const isStatus = (err: unknown, status: number) => err instanceof RestError && err.statusCode === status;
 
@@ -148,6 +162,29 @@ export function createHistoryStore(config: StorageConfig, opts: HistoryStoreOpti
       }
     }
     return removed;
+  }
+
+  /** Deletes every row matching `filter`, per partition, counting by kind. */
+  async function removeWhere(filter: string): Promise<Map<string, Omit<Removal, 'partition'>>> {
+    const found = new Map<string, { keys: string[]; removal: Omit<Removal, 'partition'> }>();
+    for await (const e of client.listEntities<{ kind?: Kind; sessionId?: string }>({
+      queryOptions: { filter, select: ['PartitionKey', 'RowKey', 'kind', 'sessionId'] },
+    })) {
+      const pk = e.partitionKey!;
+      let entry = found.get(pk);
+      if (!entry) found.set(pk, (entry = { keys: [], removal: emptyRemoval() }));
+      entry.keys.push(e.rowKey!);
+      if (e.kind === 'item') entry.removal.items++;
+      else if (e.kind === 'summary') entry.removal.summaries++;
+      else if (e.kind === 'session' && e.sessionId) entry.removal.sessionIds.push(e.sessionId);
+    }
+    const out = new Map<string, Omit<Removal, 'partition'>>();
+    for (const [pk, { keys, removal }] of found) {
+      for (const k of [...starts.keys()]) if (k.startsWith(`${pk}|`)) starts.delete(k);
+      removal.total = await deleteRows(pk, keys);
+      out.set(pk, removal);
+    }
+    return out;
   }
 
   const store: MemoryStore = {
@@ -245,32 +282,35 @@ export function createHistoryStore(config: StorageConfig, opts: HistoryStoreOpti
       return out.sort(byTime).slice(-limit);
     },
 
-    async deleteAll(partition) {
+    async listSessions(partition) {
       const pk = partitionKey(partition);
-      const keys: string[] = [];
-      const filter = odata`PartitionKey eq ${pk}`;
-      for await (const e of client.listEntities({ queryOptions: { filter, select: ['RowKey'] } })) keys.push(e.rowKey!);
-      for (const k of [...starts.keys()]) if (k.startsWith(`${pk}|`)) starts.delete(k);
-      return deleteRows(pk, keys);
+      const r = prefixRange(SESSION_PREFIX);
+      const filter = odata`PartitionKey eq ${pk} and RowKey ge ${r.ge} and RowKey lt ${r.lt}`;
+      const ids: string[] = [];
+      for await (const e of client.listEntities<SessionEntity>({ queryOptions: { filter, select: ['sessionId'] } })) {
+        ids.push(e.sessionId);
+      }
+      return ids;
+    },
+
+    async deleteAll(partition) {
+      return (await store.deletePartition(partition)).total;
+    },
+
+    async deletePartition(partition) {
+      const pk = partitionKey(partition);
+      const r = await removeWhere(odata`PartitionKey eq ${pk}`);
+      return { ...(r.get(pk) ?? emptyRemoval()), partition };
     },
 
     async purgeBefore(beforeMs) {
-      // Every row kind carries `at` (item: completed, marker: session start, summary: last rewrite).
-      const filter = odata`atKey lt ${atKey(beforeMs)}`;
-      const byPartition = new Map<string, string[]>();
-      for await (const e of client.listEntities<{ kind: Kind }>({
-        queryOptions: { filter, select: ['PartitionKey', 'RowKey', 'kind'] },
-      })) {
-        const list = byPartition.get(e.partitionKey!) ?? [];
-        list.push(e.rowKey!);
-        byPartition.set(e.partitionKey!, list);
-      }
-      let removed = 0;
-      for (const [pk, keys] of byPartition) {
-        removed += await deleteRows(pk, keys);
-        for (const k of [...starts.keys()]) if (k.startsWith(`${pk}|`)) starts.delete(k);
-      }
-      return removed;
+      return (await store.purgeBeforeDetailed(beforeMs)).reduce((n, r) => n + r.total, 0);
+    },
+
+    async purgeBeforeDetailed(beforeMs) {
+      // Every row kind carries atKey (item: completed, marker: session start, summary: last rewrite).
+      const r = await removeWhere(odata`atKey lt ${atKey(beforeMs)}`);
+      return [...r].map(([pk, removal]) => ({ ...removal, partition: pk }));
     },
 
     async getSummary(partition, agentId) {
@@ -282,6 +322,8 @@ export function createHistoryStore(config: StorageConfig, opts: HistoryStoreOpti
           updatedAt: e.at,
           sessions: e.sessions,
           ...(e.lastSessionId ? { lastSessionId: e.lastSessionId } : {}),
+          recentSessionIds: e.recentSessionIds ? e.recentSessionIds.split(',').filter(Boolean) : [],
+          etag: e.etag,
         };
       } catch (err) {
         if (isStatus(err, 404)) return undefined;
@@ -289,7 +331,7 @@ export function createHistoryStore(config: StorageConfig, opts: HistoryStoreOpti
       }
     },
 
-    async putSummary(partition, s: RollingSummary) {
+    async putSummary(partition, s: RollingSummary, opts = {}) {
       const row: SummaryEntity = {
         partitionKey: partitionKey(partition),
         rowKey: summaryRowKey(s.agentId),
@@ -300,8 +342,18 @@ export function createHistoryStore(config: StorageConfig, opts: HistoryStoreOpti
         atKey: atKey(s.updatedAt),
         sessions: s.sessions,
         ...(s.lastSessionId ? { lastSessionId: s.lastSessionId } : {}),
+        ...(s.recentSessionIds?.length
+          ? { recentSessionIds: s.recentSessionIds.slice(-RECENT_SESSION_IDS).join(',') }
+          : {}),
       };
-      await client.upsertEntity(row, 'Replace');
+      try {
+        if (opts.etag === undefined) await client.upsertEntity(row, 'Replace');
+        else if (opts.etag === null) await client.createEntity(row);
+        else await client.updateEntity(row, 'Replace', { etag: opts.etag });
+      } catch (err) {
+        if (isStatus(err, 409) || isStatus(err, 412)) throw new SummaryConflictError(partition, s.agentId);
+        throw err;
+      }
     },
   };
   return store;

@@ -42,12 +42,43 @@ export interface RollingSummary {
   /** How many sessions have been folded in. */
   sessions: number;
   lastSessionId?: string;
+  /** The latest folds as `<sessionId>#<itemCount>` (bounded): a retried fold of any of them is skipped. */
+  recentSessionIds?: string[];
+  /** Concurrency token of the stored row, when read from the store. */
+  etag?: string;
+}
+
+/** putSummary with an `etag` (or `null`: must not exist yet) lost a race with another writer. */
+export class SummaryConflictError extends Error {
+  constructor(readonly partition: string, readonly agentId: string) {
+    super(`rolling summary of ${agentId} changed concurrently`);
+    this.name = 'SummaryConflictError';
+  }
 }
 
 export interface SummaryStore {
   getSummary(partition: string, agentId: string): Promise<RollingSummary | undefined>;
-  putSummary(partition: string, summary: RollingSummary): Promise<void>;
+  /** `etag`: only if unchanged since read; `null`: only if none exists; absent: unconditional. */
+  putSummary(partition: string, summary: RollingSummary, opts?: { etag?: string | null }): Promise<void>;
+}
+
+/** What a delete or purge removed from one partition. */
+export interface Removal {
+  partition: string;
+  /** Rows actually deleted (all kinds). */
+  total: number;
+  items: number;
+  summaries: number;
+  /** Sessions whose marker row was deleted: their per-session summaries are cleared too. */
+  sessionIds: string[];
 }
 
 /** The history table as a whole: transcript items plus rolling summaries, same partitions. */
-export interface MemoryStore extends HistoryStore, SummaryStore {}
+export interface MemoryStore extends HistoryStore, SummaryStore {
+  /** Ids of the sessions that have history in this partition (from their marker rows). */
+  listSessions(partition: string): Promise<string[]>;
+  /** deleteAll with a breakdown. */
+  deletePartition(partition: string): Promise<Removal>;
+  /** purgeBefore with a breakdown per partition (partition = the stored, key-safe form). */
+  purgeBeforeDetailed(beforeMs: number): Promise<Removal[]>;
+}
