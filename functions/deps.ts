@@ -1,5 +1,16 @@
+import type { InvocationContext } from '@azure/functions';
 import { createAgentStore, type AgentStore } from '../shared/agents/store';
+import { buildSessionConfig } from '../shared/agents/session-config';
+import { createAuthenticator, type Authenticator } from '../shared/auth/index';
 import type { FunctionsConfig } from '../shared/config/index';
+import type { LifecyclePort, LifecycleState } from '../shared/lifecycle/operations';
+import { createToolGateway } from '../shared/mcp/gateway';
+import type { ToolGateway } from '../shared/mcp/types';
+import { createProvider, type RealtimeProvider } from '../shared/providers/index';
+import { createTokenBucket, type RateLimiter } from '../shared/ratelimit/token-bucket';
+import { createSessionStore, type SessionStore } from '../shared/stores/sessions';
+import { createDeliveryStore, type DeliveryStore } from '../shared/stores/webhook-deliveries';
+import { createWebhookVerifier, type WebhookVerifier } from '../shared/webhooks/standard-webhooks';
 import { createToolData, type ToolData } from '../shared/tools/data';
 
 /**
@@ -12,8 +23,47 @@ export interface AppDeps {
   agents: AgentStore;
   /** Orders, tickets and knowledge behind the built-in MCP server. */
   tools: ToolData;
+  /** Session rows (Table `sessions`). */
+  sessions: SessionStore;
+  /** The realtime service (REALTIME_PROVIDER): token minting, SIP accept/reject. */
+  provider: RealtimeProvider;
+  /** Tools an agent's session config declares (MCP tools/list, cached). */
+  toolGateway: Pick<ToolGateway, 'toolsFor'>;
+  buildSessionConfig: typeof buildSessionConfig;
+  /** Webhook exactly-once bookkeeping (Table `webhookdeliveries`). */
+  deliveries: DeliveryStore;
+  /** Establishes the caller per AUTH_MODE. */
+  authenticate: Authenticator;
+  /** Per-caller token bucket for POST /api/sessions (in-process). */
+  sessionLimiter: RateLimiter;
+  /** Standard Webhooks verifier over WEBHOOK_SECRETS; undefined when no secret is configured. */
+  verifyWebhook?: WebhookVerifier;
+  /** The session lifecycle; the Durable implementation needs the invocation's durable client binding. */
+  lifecycle: (ctx: InvocationContext) => LifecyclePort;
+  /** Authoritative lifecycle state for GET /api/sessions/{id}, when the lifecycle exposes it. */
+  lifecycleState?: (sessionId: string) => Promise<{ state: LifecycleState; stateSince?: number; reason?: string } | undefined>;
 }
 
+/** Until the lifecycle feature supplies its factory: signals are logged, not applied. */
+const loggingLifecycle = (ctx: InvocationContext): LifecyclePort => ({
+  async signal(sessionId, op) {
+    ctx.log(`lifecycle (not wired): ${op.type} for ${sessionId}`);
+  },
+});
+
 export async function createDeps(config: FunctionsConfig): Promise<AppDeps> {
-  return { config, agents: createAgentStore(config), tools: createToolData(config) };
+  return {
+    config,
+    agents: createAgentStore(config),
+    tools: createToolData(config),
+    sessions: createSessionStore(config),
+    provider: createProvider(config),
+    toolGateway: createToolGateway(config),
+    buildSessionConfig,
+    deliveries: createDeliveryStore(config),
+    authenticate: createAuthenticator(config),
+    sessionLimiter: createTokenBucket({ perMinute: config.RATE_LIMIT_PER_MINUTE }),
+    verifyWebhook: config.WEBHOOK_SECRETS?.length ? createWebhookVerifier(config.WEBHOOK_SECRETS) : undefined,
+    lifecycle: loggingLifecycle,
+  };
 }

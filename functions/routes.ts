@@ -1,6 +1,10 @@
 import type { AppDeps } from './deps';
 import { getAgentHandler, listAgentsHandler } from './handlers/agents';
 import { healthHandler } from './handlers/health';
+import { getSessionHandler } from './handlers/get-session';
+import { registerCallHandler } from './handlers/session-call';
+import { startSessionHandler } from './handlers/sessions';
+import { realtimeWebhookHandler } from './handlers/webhooks';
 import { mcpHandler } from './mcp/handler';
 import { http, type Route } from './route';
 
@@ -18,6 +22,11 @@ export function buildRoutes(deps: AppDeps): Route[] {
     // `function` level: Azure requires a function key (x-functions-key); the local runner only checks one when
     // it is given a key, so locally the endpoint is open on 127.0.0.1. GET/DELETE get a JSON-RPC 405.
     { name: 'mcp', methods: ['POST', 'GET', 'DELETE'], route: 'mcp', authLevel: 'function', handler: mcpHandler(deps) },
+    { name: 'sessions-start', methods: ['POST'], route: 'sessions', authLevel: 'anonymous', handler: startSessionHandler(deps), durableClient: true },
+    { name: 'sessions-get', methods: ['GET'], route: 'sessions/{id}', authLevel: 'anonymous', handler: getSessionHandler(deps) },
+    { name: 'sessions-call', methods: ['POST'], route: 'sessions/{id}/call', authLevel: 'anonymous', handler: registerCallHandler(deps), durableClient: true },
+    // Anonymous at the host: the Standard Webhooks signature is the authentication.
+    { name: 'webhooks-realtime', methods: ['POST'], route: 'webhooks/realtime', authLevel: 'anonymous', handler: realtimeWebhookHandler(deps), durableClient: true },
   ];
   return routes.map((r) => ({
     ...r,

@@ -1,0 +1,31 @@
+import type { HttpHandler } from '@azure/functions';
+import { z } from 'zod';
+import { HttpError, notFound } from '../../shared/http/errors';
+import type { AppDeps } from '../deps';
+import { ok, readJson } from '../route';
+
+export const registerCallBody = z.strictObject({
+  /** From the `Location` header of the WebRTC SDP answer (`/v1/realtime/calls/{call_id}`). */
+  callId: z.string().regex(/^[A-Za-z0-9_-]{1,128}$/, 'a realtime call id'),
+});
+
+export const sessionIdParam = z.string().uuid();
+
+/** POST /api/sessions/{id}/call — the browser reports its call id; the lifecycle attaches the sideband. */
+export const registerCallHandler =
+  (deps: Pick<AppDeps, 'config' | 'authenticate' | 'sessions' | 'lifecycle'>): HttpHandler =>
+  async (req, ctx) => {
+    const caller = await deps.authenticate(req.headers);
+    const id = sessionIdParam.safeParse(req.params.id);
+    if (!id.success) throw notFound('session');
+    const { callId } = registerCallBody.parse(await readJson(req, deps.config.MAX_BODY_BYTES));
+    const row = await deps.sessions.get(id.data);
+    if (!row || row.userId !== caller.userId) throw notFound('session');
+    if (row.transport === 'sip') throw new HttpError(409, 'not_a_browser_session', 'phone sessions are attached by the webhook');
+    if (row.callId && row.callId !== callId) {
+      throw new HttpError(409, 'call_already_registered', 'this session already has a call');
+    }
+    if (!row.callId) await deps.sessions.update(row.sessionId, { callId }, row.etag);
+    await deps.lifecycle(ctx).signal(row.sessionId, { type: 'callRegistered', callId, at: Date.now() });
+    return ok({ sessionId: row.sessionId, callId }, 202);
+  };

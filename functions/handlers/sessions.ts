@@ -1,0 +1,97 @@
+import { randomUUID } from 'node:crypto';
+import type { HttpHandler } from '@azure/functions';
+import { z } from 'zod';
+import { enforceRateLimit } from '../../shared/auth/caller';
+import { HttpError, notFound } from '../../shared/http/errors';
+import { canResume } from '../../shared/memory/resume';
+import { historyPartition } from '../../shared/memory/types';
+import { viaProvider } from '../../shared/providers/http-errors';
+import type { AppDeps } from '../deps';
+import { ok, readJson } from '../route';
+
+/**
+ * Only the agent is chosen by the client. Unknown keys are refused (strict), so an attempt to pass
+ * instructions, voice, tools or turn detection fails loudly instead of being silently ignored.
+ */
+export const startSessionBody = z.strictObject({
+  agentId: z.string().regex(/^[a-z][a-z0-9-]{1,47}$/, 'an agent id'),
+  userId: z.string().min(1).max(128).optional(),
+  /** Reconnect a dropped call to this session (same owner and agent, within RESUME_WINDOW_SECONDS). */
+  resumeSessionId: z.string().uuid().optional(),
+  /** false: start without earlier conversations in context. */
+  resume: z.boolean().default(true),
+});
+
+export type StartSessionDeps = Pick<
+  AppDeps,
+  'config' | 'authenticate' | 'sessionLimiter' | 'agents' | 'toolGateway' | 'buildSessionConfig' | 'provider' | 'sessions' | 'lifecycle' | 'lifecycleState'
+>;
+
+/** POST /api/sessions — mints a short-lived, config-locked client secret for one new (or resumed) session. */
+export const startSessionHandler =
+  (deps: StartSessionDeps): HttpHandler =>
+  async (req, ctx) => {
+    const { config } = deps;
+    const caller = await deps.authenticate(req.headers);
+    enforceRateLimit(deps.sessionLimiter, caller.userId);
+    const input = startSessionBody.parse(await readJson(req, config.MAX_BODY_BYTES));
+    if (input.userId && input.userId !== caller.userId) {
+      throw new HttpError(403, 'user_mismatch', 'body.userId must be the signed-in user (or be omitted)');
+    }
+    const agent = await deps.agents.get(input.agentId);
+    if (!agent) throw new HttpError(404, 'agent_not_found', `agent ${input.agentId} not found`);
+
+    const previous = input.resumeSessionId ? await deps.sessions.get(input.resumeSessionId) : undefined;
+    if (input.resumeSessionId) {
+      // Another user's session looks exactly like a missing one: existence is not leaked.
+      if (!previous || previous.userId !== caller.userId) throw notFound('session');
+      if (previous.agentId !== agent.id) throw new HttpError(409, 'resume_agent_mismatch', 'a session resumes with its own agent');
+      const live = await deps.lifecycleState?.(previous.sessionId).catch(() => undefined);
+      const check = canResume({ ...previous, state: live?.state ?? previous.state }, Date.now(), config.RESUME_WINDOW_SECONDS);
+      if (!check.ok) {
+        throw new HttpError(410, `resume_${check.reason}`, check.reason === 'failed'
+          ? 'a failed session cannot be resumed; start a new one'
+          : `sessions can be resumed within ${config.RESUME_WINDOW_SECONDS} s of their end`);
+      }
+    }
+
+    const model = agent.model ?? config.REALTIME_MODEL;
+    const session = deps.buildSessionConfig(agent, await deps.toolGateway.toolsFor(agent), { model });
+    const { webrtcUrl, websocketUrl } = await viaProvider(async () => deps.provider.connectUrls(model));
+    const secret = await viaProvider(() => deps.provider.mintClientSecret(session, config.SESSION_TOKEN_TTL_SECONDS));
+
+    // Minted before the row is written: a failed mint leaves nothing behind, and a failed write only
+    // strands a key that expires within the TTL.
+    const sessionId = previous?.sessionId ?? randomUUID();
+    const at = Date.now();
+    if (previous) {
+      await deps.sessions.update(sessionId, { tokenExpiresAt: secret.expiresAt, resume: input.resume });
+    } else {
+      await deps.sessions.create({
+        sessionId,
+        agentId: agent.id,
+        transport: 'webrtc',
+        userId: caller.userId,
+        historyPartition: historyPartition({ userId: caller.userId }),
+        state: 'requested',
+        createdAt: at,
+        model,
+        resume: input.resume,
+        tokenExpiresAt: secret.expiresAt,
+      });
+      await deps.lifecycle(ctx).signal(sessionId, { type: 'requested', agentId: agent.id, userId: caller.userId, transport: 'webrtc', at });
+    }
+    ctx.log(`session ${sessionId} ${previous ? 'resumed' : 'requested'} agent=${agent.id} via=${caller.via}`);
+    return ok(
+      {
+        sessionId,
+        clientSecret: secret.value,
+        expiresAt: secret.expiresAt,
+        webrtcUrl,
+        websocketUrl,
+        agent: { id: agent.id, displayName: agent.displayName },
+        resumed: Boolean(previous),
+      },
+      201,
+    );
+  };

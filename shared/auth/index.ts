@@ -1,0 +1,108 @@
+import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTVerifyGetKey } from 'jose';
+import { HttpError } from '../http/errors';
+
+/** Who is calling, as established by the configured AUTH_MODE. */
+export interface Caller {
+  userId: string;
+  name?: string;
+  via: 'entra' | 'easyauth' | 'dev';
+}
+
+interface HeaderSource {
+  get(name: string): string | null;
+}
+
+export type Authenticator = (headers: HeaderSource) => Promise<Caller>;
+
+export interface AuthConfig {
+  AUTH_MODE: 'entra' | 'easyauth' | 'dev';
+  ENTRA_TENANT_ID?: string;
+  ENTRA_AUDIENCE?: string;
+}
+
+export interface AuthOptions {
+  /** Key set override (tests use a local JWKS); by default the tenant's published keys, cached by jose. */
+  jwks?: JWTVerifyGetKey;
+}
+
+const unauthorized = (message: string, code = 'unauthorized') =>
+  new HttpError(401, code, message, undefined, { 'www-authenticate': 'Bearer' });
+
+/** User ids end up in table keys and log lines: keep them to a safe, bounded alphabet. */
+const USER_ID = /^[A-Za-z0-9._@:-]{1,128}$/;
+
+export function createAuthenticator(config: AuthConfig, opts: AuthOptions = {}): Authenticator {
+  switch (config.AUTH_MODE) {
+    case 'entra':
+      return entra(config.ENTRA_TENANT_ID!, config.ENTRA_AUDIENCE!, opts.jwks);
+    case 'easyauth':
+      return easyAuth;
+    case 'dev':
+      return dev;
+  }
+}
+
+/**
+ * Entra ID access tokens, verified locally with jose against the tenant's signing keys (fetched once and
+ * cached; refetched when an unknown `kid` appears, i.e. after key rollover). Issuer and audience are checked;
+ * both v1 and v2 token issuers of the tenant are accepted. The user id is the `oid` claim (stable per tenant).
+ */
+function entra(tenant: string, audience: string, jwks?: JWTVerifyGetKey): Authenticator {
+  const keys = jwks ?? createRemoteJWKSet(new URL(`https://login.microsoftonline.com/${tenant}/discovery/v2.0/keys`));
+  const issuer = [`https://login.microsoftonline.com/${tenant}/v2.0`, `https://sts.windows.net/${tenant}/`];
+  const audiences = [audience, ...(audience.startsWith('api://') ? [] : [`api://${audience}`])];
+  return async (headers) => {
+    const header = headers.get('authorization') ?? '';
+    const match = /^Bearer\s+([A-Za-z0-9._~+/=-]+)$/i.exec(header);
+    if (!match) throw unauthorized('an Entra ID bearer token is required');
+    try {
+      const { payload } = await jwtVerify(match[1]!, keys, {
+        issuer,
+        audience: audiences,
+        algorithms: ['RS256'],
+        clockTolerance: 60,
+      });
+      const userId = typeof payload.oid === 'string' ? payload.oid : payload.sub;
+      if (!userId || !USER_ID.test(userId)) throw unauthorized('token has no usable oid/sub claim');
+      const name = typeof payload.preferred_username === 'string' ? payload.preferred_username : undefined;
+      return { userId, name, via: 'entra' };
+    } catch (err) {
+      if (err instanceof HttpError) throw err;
+      if (err instanceof joseErrors.JWTExpired) throw unauthorized('token expired', 'token_expired');
+      if (err instanceof joseErrors.JOSEError) throw unauthorized(`token rejected (${err.code})`, 'invalid_token');
+      // Key set unreachable: our problem, not the caller's.
+      throw new HttpError(503, 'auth_unavailable', 'cannot verify tokens right now', undefined, { 'retry-after': '5' });
+    }
+  };
+}
+
+const OID_CLAIM = 'http://schemas.microsoft.com/identity/claims/objectidentifier';
+
+/**
+ * App Service / Functions Easy Auth: the platform validates the session and injects `x-ms-client-principal`
+ * (base64 JSON). Only safe when Easy Auth is enabled on the app — the platform strips client-sent copies of
+ * these headers; with it disabled anyone could forge them, which is why this mode must be chosen explicitly.
+ */
+const easyAuth: Authenticator = async (headers) => {
+  const raw = headers.get('x-ms-client-principal');
+  if (!raw) throw unauthorized('sign-in required (no Easy Auth principal)');
+  let principal: { claims?: { typ: string; val: string }[]; userId?: string; userDetails?: string };
+  try {
+    principal = JSON.parse(Buffer.from(raw, 'base64').toString('utf8'));
+  } catch {
+    throw unauthorized('malformed x-ms-client-principal', 'invalid_principal');
+  }
+  const claim = (typ: string) => principal.claims?.find((c) => c.typ === typ)?.val;
+  const userId =
+    claim(OID_CLAIM) ?? claim('oid') ?? headers.get('x-ms-client-principal-id') ?? principal.userId ?? claim('sub');
+  if (!userId || !USER_ID.test(userId)) throw unauthorized('Easy Auth principal has no usable user id', 'invalid_principal');
+  const name = claim('name') ?? claim('preferred_username') ?? headers.get('x-ms-client-principal-name') ?? principal.userDetails;
+  return { userId, name: name ?? undefined, via: 'easyauth' };
+};
+
+/** Local development only: trusts `x-user-id` (default `dev-user`). Never configure this in Azure. */
+const dev: Authenticator = async (headers) => {
+  const userId = headers.get('x-user-id')?.trim() || 'dev-user';
+  if (!USER_ID.test(userId)) throw new HttpError(400, 'invalid_user_id', 'x-user-id: letters, digits and . _ @ : - only, at most 128');
+  return { userId, via: 'dev' };
+};

@@ -1,0 +1,92 @@
+import { RestError, type TableClient, type TableEntity } from '@azure/data-tables';
+import type { LifecycleState, Transport } from '../lifecycle/operations';
+import { tableClient, TABLES, type StorageConfig } from '../storage/tables';
+
+/**
+ * One row per session in Table `sessions` (PartitionKey = sessionId, RowKey = ''). POST /api/sessions and the
+ * SIP webhook create it with one write; the lifecycle and memory features update it later (state, timings,
+ * summary, usage) through `update`, which merges only the given fields.
+ */
+export interface SessionRecord {
+  sessionId: string;
+  agentId: string;
+  transport: Transport;
+  /** Signed-in owner; absent for phone callers. */
+  userId?: string;
+  /** Where the conversation history lives: `user:<id>` or `sip:<number>`. */
+  historyPartition: string;
+  state: LifecycleState;
+  /** Unix ms. */
+  createdAt: number;
+  model: string;
+  /** Seed the new session with earlier conversations (false: the user asked to start fresh). */
+  resume: boolean;
+  callId?: string;
+  sipFrom?: string;
+  sipTo?: string;
+  /** When the browser token minted for this session stops working (Unix seconds). */
+  tokenExpiresAt?: number;
+  acceptedAt?: number;
+  liveAt?: number;
+  endedAt?: number;
+  endReason?: string;
+  /** Transcript summary and usage, written after the session ends. */
+  summary?: string;
+  transcriptItems?: number;
+  inputTokens?: number;
+  outputTokens?: number;
+}
+
+export type SessionPatch = Partial<Omit<SessionRecord, 'sessionId'>>;
+
+export class SessionExistsError extends Error {
+  constructor(readonly sessionId: string) {
+    super(`session ${sessionId} already exists`);
+    this.name = 'SessionExistsError';
+  }
+}
+
+export interface SessionStore {
+  /** One insert; SessionExistsError when the id is taken (lets idempotent creators detect a retry). */
+  create(record: SessionRecord): Promise<void>;
+  get(sessionId: string): Promise<(SessionRecord & { etag: string }) | undefined>;
+  /** Merges the given fields; with `etag`, only if the row is unchanged since it was read (412 otherwise). */
+  update(sessionId: string, patch: SessionPatch, etag?: string): Promise<void>;
+}
+
+const ROW = '';
+const FIELDS: (keyof SessionRecord)[] = [
+  'agentId', 'transport', 'userId', 'historyPartition', 'state', 'createdAt', 'model', 'resume', 'callId',
+  'sipFrom', 'sipTo', 'tokenExpiresAt', 'acceptedAt', 'liveAt', 'endedAt', 'endReason', 'summary',
+  'transcriptItems', 'inputTokens', 'outputTokens',
+];
+
+const defined = (o: Record<string, unknown>) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
+
+export function createSessionStore(config: StorageConfig, client: TableClient = tableClient(config, TABLES.sessions)): SessionStore {
+  return {
+    async create(record) {
+      const { sessionId, ...rest } = record;
+      try {
+        await client.createEntity({ partitionKey: sessionId, rowKey: ROW, ...defined(rest) });
+      } catch (err) {
+        if (err instanceof RestError && err.statusCode === 409) throw new SessionExistsError(sessionId);
+        throw err;
+      }
+    },
+    async get(sessionId) {
+      try {
+        const e = await client.getEntity<TableEntity<Record<string, unknown>>>(sessionId, ROW);
+        const out: Record<string, unknown> = { sessionId, etag: e.etag };
+        for (const f of FIELDS) if (e[f] !== undefined && e[f] !== null) out[f] = e[f];
+        return out as unknown as SessionRecord & { etag: string };
+      } catch (err) {
+        if (err instanceof RestError && err.statusCode === 404) return undefined;
+        throw err;
+      }
+    },
+    async update(sessionId, patch, etag) {
+      await client.updateEntity({ partitionKey: sessionId, rowKey: ROW, ...defined(patch) }, 'Merge', { etag: etag ?? '*' });
+    },
+  };
+}

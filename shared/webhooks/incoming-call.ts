@@ -1,0 +1,83 @@
+import type { RealtimeFunctionTool, RealtimeToolsConfigUnion } from 'openai/resources/realtime/realtime';
+import { z } from 'zod';
+import type { AgentDefinition } from '../agents/schema';
+import type { LifecyclePort } from '../lifecycle/operations';
+import { historyPartition } from '../memory/types';
+import type { RealtimeProvider, SessionConfig } from '../providers/types';
+import { SessionExistsError, type SessionStore } from '../stores/sessions';
+import { sessionIdForCall, sipHeader, sipNumber } from './sip';
+
+/** GA `realtime.call.incoming` payload (the fields we route on). */
+export const incomingCallSchema = z.object({
+  id: z.string().min(1),
+  type: z.literal('realtime.call.incoming'),
+  created_at: z.number(),
+  data: z.object({
+    call_id: z.string().min(1).max(256),
+    sip_headers: z.array(z.object({ name: z.string(), value: z.string() })).max(200),
+  }),
+});
+export type IncomingCallEvent = z.infer<typeof incomingCallSchema>;
+
+export interface IncomingCallDeps {
+  provider: Pick<RealtimeProvider, 'acceptCall' | 'rejectCall'>;
+  agents: { bySipNumber(to: string): Promise<AgentDefinition | undefined> };
+  toolGateway: { toolsFor(agent: AgentDefinition): Promise<(RealtimeFunctionTool | RealtimeToolsConfigUnion)[]> };
+  buildSessionConfig(agent: AgentDefinition, tools: (RealtimeFunctionTool | RealtimeToolsConfigUnion)[], opts: { model: string }): SessionConfig;
+  sessions: SessionStore;
+  lifecycle: LifecyclePort;
+  model: string;
+  now?: () => number;
+}
+
+/** SIP status for "nobody answers at this number". */
+export const NO_AGENT_SIP_STATUS = 404;
+
+export type IncomingCallOutcome =
+  | { action: 'accepted'; sessionId: string; agentId: string; callId: string }
+  | { action: 'rejected'; callId: string; sipStatus: number; reason: string };
+
+/**
+ * Routes an incoming phone call: the called number (SIP `To`) picks the agent; the call is accepted with that
+ * agent's server-side session config and a session row is written (history partition `sip:<caller number>`),
+ * then the lifecycle is told so it attaches the sideband. No agent → rejected with SIP 404.
+ * Safe to run again for the same call (a retried delivery): the session id derives from the call id.
+ */
+export async function handleIncomingCall(deps: IncomingCallDeps, event: IncomingCallEvent): Promise<IncomingCallOutcome> {
+  const now = deps.now ?? Date.now;
+  const callId = event.data.call_id;
+  const to = sipNumber(sipHeader(event.data.sip_headers, 'To'));
+  const from = sipNumber(sipHeader(event.data.sip_headers, 'From'));
+  const agent = to ? await deps.agents.bySipNumber(to) : undefined;
+  if (!agent) {
+    await deps.provider.rejectCall(callId, NO_AGENT_SIP_STATUS);
+    return { action: 'rejected', callId, sipStatus: NO_AGENT_SIP_STATUS, reason: to ? `no agent for ${to}` : 'no To number' };
+  }
+  const model = agent.model ?? deps.model;
+  const session = deps.buildSessionConfig(agent, await deps.toolGateway.toolsFor(agent), { model });
+  const sessionId = sessionIdForCall(callId);
+  const partition = historyPartition({ sipFrom: from ?? 'anonymous' });
+  const at = now();
+  try {
+    await deps.sessions.create({
+      sessionId,
+      agentId: agent.id,
+      transport: 'sip',
+      historyPartition: partition,
+      state: 'requested',
+      createdAt: at,
+      model,
+      resume: true,
+      callId,
+      sipFrom: from,
+      sipTo: to,
+    });
+  } catch (err) {
+    // A retry of a delivery whose accept failed last time: the row is already there.
+    if (!(err instanceof SessionExistsError)) throw err;
+  }
+  await deps.provider.acceptCall(callId, session);
+  await deps.lifecycle.signal(sessionId, { type: 'requested', agentId: agent.id, userId: partition, transport: 'sip', at });
+  await deps.lifecycle.signal(sessionId, { type: 'accepted', callId, at: now() });
+  return { action: 'accepted', sessionId, agentId: agent.id, callId };
+}
