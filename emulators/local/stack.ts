@@ -6,6 +6,8 @@ import { seedAll } from '../../shared/tools/seed-all';
 import { createDeps } from '../../functions/deps';
 import { buildRoutes } from '../../functions/routes';
 import { startRunner } from '../functions-host/runner';
+import { startWebPubSubEmulator } from '../webpubsub/server';
+import { buildWeb, startWebServer } from '../../web/src/server/static';
 import { startAzurite } from './azurite';
 import { assertPortFree, freePort } from './ports';
 
@@ -95,6 +97,11 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
 
     // realtime emulator (issue 3) starts here, on ports.emulator, webhooks to ${functionsUrl}/api/webhooks/realtime
     // web pubsub emulator (issue 7) starts here, on ports.webpubsub
+    if (!appEnv.WEBPUBSUB_CONNECTION_STRING && !appEnv.WEBPUBSUB_ENDPOINT) {
+      const wps = await startWebPubSubEmulator({ port: ports.webpubsub, log });
+      services.push({ name: 'web pubsub emulator', url: wps.url, stop: wps.close });
+      appEnv.WEBPUBSUB_CONNECTION_STRING = wps.connectionString;
+    }
 
     const config = loadFunctionsConfig(appEnv);
     await ensureTables(config);
@@ -106,6 +113,9 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
 
     // worker (issue 5) starts here as a child process, on ports.worker
     // web page (issue 7) is served here, on ports.web
+    await buildWeb();
+    const web = await startWebServer({ port: ports.web, apiBaseUrl: `${runner.url}/api`, authMode: 'dev' });
+    services.push({ name: 'web page', url: web.url, stop: web.close });
 
     return {
       services,
