@@ -1,0 +1,263 @@
+import { createServer, type IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { RealtimeSessionCreateRequest } from 'openai/resources/realtime/realtime';
+import { KeyStore, type Principal } from './auth';
+import { Calls, type CallState } from './calls';
+import type { EmulatorContext, Recognizer, Sink } from './context';
+import { Faults, type FaultSpec } from './faults';
+import { errorEvent, newId } from './protocol';
+import { SpectralRecognizer } from './recognizer';
+import { handleRest, HttpFailure, sendError, servicePath, type RestDeps } from './rest';
+import { DEFAULT_SCENARIOS_DIR, loadScenarios } from './scenarios';
+import { RealtimeSession } from './session';
+import { Speech } from './tts';
+import { answerOffer } from './webrtc';
+
+export type { FaultSpec } from './faults';
+export { registerTextRule, type TextRule } from './text-model';
+export { signWebhook } from './webhooks';
+
+export interface RealtimeEmulatorOptions {
+  port?: number;
+  host?: string;
+  /** Accepted API keys (`api-key` header or `Authorization: Bearer`). Default: `emulator-dev-key`. */
+  apiKeys?: string[];
+  /** Where `realtime.call.incoming` goes, signed with this `whsec_…` secret. */
+  webhook?: { url: string; secret: string; maxAttempts?: number; backoffMs?: number; timeoutMs?: number };
+  scenariosDir?: string;
+  /** How long an incoming SIP call rings before it expires unaccepted. Default 30 s. */
+  callExpiryMs?: number;
+  /** Model used when a session names none. */
+  defaultModel?: string;
+  /** Speak with espeak-ng when installed (default); false forces the tone stand-in. */
+  useEspeak?: boolean;
+  /** Clock for ephemeral-key expiry (tests move it forward instead of waiting). */
+  now?: () => number;
+  log?: (line: string) => void;
+}
+
+export interface SessionSummary {
+  id: string;
+  kind: 'direct' | 'webrtc' | 'sip';
+  callId?: string;
+  callState?: CallState;
+  model: string;
+  instructions: string;
+  tools: string[];
+  connections: number;
+  eventsSent: number;
+  ended: boolean;
+  transcript: { role: string; type: string; text: string }[];
+}
+
+export interface CallSummary {
+  id: string;
+  kind: 'webrtc' | 'sip';
+  state: CallState;
+  sipHeaders: { name: string; value: string }[];
+  endedReason?: string;
+  referredTo?: string;
+  rejectStatus?: number;
+  webhooks: { webhookId: string; delivered: boolean; attempts: { status?: number; error?: string }[] }[];
+  sessionId?: string;
+}
+
+export interface RealtimeEmulator {
+  url: string;
+  stop(): Promise<void>;
+  faults: { set(f: FaultSpec): void; clear(): void };
+  simulateIncomingSipCall(o: { from: string; to: string; headers?: { name: string; value: string }[] }): Promise<{ callId: string }>;
+  sessions(): SessionSummary[];
+  calls(): CallSummary[];
+  /** Resolves once spoken samples of every scenario are ready for recognition. */
+  ready(): Promise<void>;
+}
+
+export async function startRealtimeEmulator(opts: RealtimeEmulatorOptions = {}): Promise<RealtimeEmulator> {
+  const log = opts.log ?? (() => {});
+  const scenarios = loadScenarios(opts.scenariosDir ?? DEFAULT_SCENARIOS_DIR);
+  const speech = new Speech({ useEspeak: opts.useEspeak });
+  const recognizer = new SpectralRecognizer(scenarios, { useEspeak: opts.useEspeak, log });
+  const direct = new Set<RealtimeSession>();
+  const faults = new Faults((drop) => {
+    for (const s of allSessions()) {
+      if ((drop.callId && s.callId !== drop.callId) || (drop.sessionId && s.id !== drop.sessionId)) continue;
+      for (const sink of [...s.sinks]) if (sink.kind === 'websocket') sink.close(drop.code, 'connection dropped (fault injection)');
+    }
+  });
+  const ctx: EmulatorContext = { scenarios, speech, recognizer: recognizer as Recognizer, faults, log };
+  const defaultModel = opts.defaultModel ?? 'gpt-realtime';
+  const keys = new KeyStore(opts.apiKeys ?? ['emulator-dev-key'], opts.now);
+  const calls = new Calls(ctx, { webhook: opts.webhook, callExpiryMs: opts.callExpiryMs ?? 30_000, defaultModel });
+
+  function allSessions(): RealtimeSession[] {
+    const list = [...direct];
+    for (const c of calls.byId.values()) if (c.session) list.push(c.session);
+    return list;
+  }
+
+  const deps: RestDeps = {
+    ctx,
+    keys,
+    calls,
+    defaultModel,
+    async createWebRtcCall(offer, session, principal) {
+      const config = principal.kind === 'ephemeral' ? principal.session : session;
+      const call = calls.createWebRtc(config, principal.kind === 'ephemeral');
+      try {
+        const peer = await answerOffer(offer, call.session!, ctx);
+        call.closeMedia = peer.close;
+        return { callId: call.id, sdp: peer.sdp };
+      } catch (err) {
+        calls.finish(call, 'ended', 'bad offer');
+        throw new HttpFailure(400, 'invalid_offer', `Could not answer the SDP offer: ${(err as Error).message}`, 'sdp');
+      }
+    },
+    async simulateIncomingSipCall(o) {
+      return { callId: calls.incomingSip(o).id };
+    },
+    summary: () => ({ sessions: sessions(), calls: callSummaries() }),
+  };
+
+  const server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://emulator');
+    handleRest(deps, req, res, url).catch((err) => {
+      if (err instanceof HttpFailure) return sendError(res, err);
+      log(`realtime emulator: ${(err as Error).stack ?? err}`);
+      if (!res.headersSent) sendError(res, new HttpFailure(500, 'server_error', 'The emulator had an internal error.'));
+      else res.destroy();
+    });
+  });
+
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: 20 * 1024 * 1024,
+    // Browsers authenticate with subprotocols; answer with the plain `realtime` one, never echo the key.
+    handleProtocols: (protocols) => (protocols.has('realtime') ? 'realtime' : false),
+  });
+
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const url = new URL(req.url ?? '/', 'http://emulator');
+    const refuse = (status: number, code: string, message: string) => {
+      const body = JSON.stringify({ error: { message, type: 'invalid_request_error', code, param: null } });
+      socket.end(`HTTP/1.1 ${status} ${status === 401 ? 'Unauthorized' : status === 404 ? 'Not Found' : 'Bad Request'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+    };
+    if (servicePath(url.pathname) !== '/v1/realtime') return refuse(404, 'not_found', `No WebSocket endpoint at ${url.pathname}.`);
+    const callId = url.searchParams.get('call_id');
+    const model = url.searchParams.get('model') ?? url.searchParams.get('deployment');
+    const auth = keys.authenticate(KeyStore.credential(req.headers, url), { allowEphemeral: !callId });
+    if (!auth.ok) return refuse(401, auth.code, auth.message);
+    let session: RealtimeSession;
+    if (callId) {
+      const call = calls.get(callId);
+      if (!call || !call.session || call.state !== 'active') {
+        return refuse(404, 'call_not_found', call ? `Call ${callId} is ${call.state}.` : `No active call with id '${callId}'.`);
+      }
+      session = call.session;
+    } else {
+      if (!model && auth.principal.kind !== 'ephemeral') return refuse(400, 'missing_required_parameter', "Missing required parameter: 'model'.");
+      session = newDirectSession(auth.principal, model);
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => attachSocket(ws, session, auth.principal));
+  });
+
+  function newDirectSession(principal: Principal, model: string | null): RealtimeSession {
+    const ephemeral = principal.kind === 'ephemeral';
+    const config = ephemeral ? principal.session : ({ type: 'realtime' } as Partial<RealtimeSessionCreateRequest>);
+    const s = new RealtimeSession(ctx, { kind: 'direct', model: (ephemeral ? principal.session.model : model) ?? defaultModel, config, locked: ephemeral });
+    direct.add(s);
+    s.onEnd(() => direct.delete(s));
+    return s;
+  }
+
+  function attachSocket(ws: WebSocket, session: RealtimeSession, principal: Principal): void {
+    const sink: Sink = {
+      id: newId('conn'),
+      kind: 'websocket',
+      principal,
+      send: (json) => {
+        if (ws.readyState === ws.OPEN) ws.send(json);
+      },
+      close: (code = 1000, reason = '') => {
+        if (ws.readyState === ws.OPEN || ws.readyState === ws.CONNECTING) ws.close(code, reason);
+      },
+    };
+    ws.on('message', (data, isBinary) => {
+      if (isBinary) return sink.send(JSON.stringify(errorEvent('invalid_value', 'Binary frames are not supported; send JSON text events.')));
+      session.handleMessage(sink, data.toString());
+    });
+    ws.on('close', () => session.detach(sink));
+    ws.on('error', () => session.detach(sink));
+    if (session.ended) return sink.close(1000, 'session ended');
+    session.attach(sink);
+  }
+
+  function sessions(): SessionSummary[] {
+    return allSessions().map((s) => ({
+      id: s.id,
+      kind: s.kind,
+      callId: s.callId,
+      callState: s.callId ? calls.get(s.callId)?.state : undefined,
+      model: String(s.config.model ?? ''),
+      instructions: s.config.instructions ?? '',
+      tools: (s.config.tools ?? []).map((t) => ('name' in t ? (t.name ?? '') : '')).filter(Boolean),
+      connections: s.sinks.size,
+      eventsSent: s.eventsSent,
+      ended: s.ended,
+      transcript: s.items.map((it) => ({
+        role: it.type === 'message' ? it.role : 'tool',
+        type: it.type,
+        text:
+          it.type === 'message'
+            ? it.content.map((c) => ('text' in c && c.text) || ('transcript' in c && c.transcript) || (c.type === 'input_image' ? '[image]' : '')).join(' ')
+            : it.type === 'function_call'
+              ? `${it.name}(${it.arguments})`
+              : it.type === 'function_call_output'
+                ? it.output
+                : '',
+      })),
+    }));
+  }
+
+  function callSummaries(): CallSummary[] {
+    return [...calls.byId.values()].map((c) => ({
+      id: c.id,
+      kind: c.kind,
+      state: c.state,
+      sipHeaders: c.sipHeaders,
+      endedReason: c.endedReason,
+      referredTo: c.referredTo,
+      rejectStatus: c.rejectStatus,
+      webhooks: c.deliveries.map((d) => ({ webhookId: d.webhookId, delivered: d.delivered, attempts: d.attempts.map(({ status, error }) => ({ status, error })) })),
+      sessionId: c.session?.id,
+    }));
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  const url = `http://${opts.host ?? '127.0.0.1'}:${port}`;
+  recognizer.prepare();
+  log(`realtime emulator on ${url} (speech: ${speech.engine}, ${scenarios.length} scenarios)`);
+
+  return {
+    url,
+    faults: { set: (f) => faults.set(f), clear: () => faults.clear() },
+    simulateIncomingSipCall: deps.simulateIncomingSipCall,
+    sessions,
+    calls: callSummaries,
+    ready: () => recognizer.prepare(),
+    async stop() {
+      calls.stop();
+      for (const s of [...direct]) s.end('emulator stopped', 1001);
+      for (const c of wss.clients) c.terminate();
+      wss.close();
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+}

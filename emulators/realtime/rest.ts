@@ -1,0 +1,211 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { z } from 'zod';
+import type { RealtimeSessionCreateRequest } from 'openai/resources/realtime/realtime';
+import { KeyStore, type Principal } from './auth';
+import { CallError, type Calls } from './calls';
+import type { EmulatorContext } from './context';
+import { faultSpecSchema } from './faults';
+import { newId } from './protocol';
+import { normalizeSession } from './session-config';
+import { completeChat, type ChatRequest } from './text-model';
+
+export const MAX_BODY = 4 * 1024 * 1024;
+
+export class HttpFailure extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly param: string | null = null,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+  }
+}
+
+export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
+  res.end(text);
+}
+
+/** The OpenAI error body: `{ error: { message, type, param, code } }`. */
+export function sendError(res: ServerResponse, e: HttpFailure): void {
+  const type = e.status === 401 ? 'invalid_request_error' : e.status === 429 ? 'rate_limit_error' : e.status >= 500 ? 'server_error' : 'invalid_request_error';
+  sendJson(res, e.status, { error: { message: e.message, type, param: e.param, code: e.code } }, e.headers);
+}
+
+export async function readBody(req: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const c of req as AsyncIterable<Buffer>) {
+    size += c.length;
+    if (size > MAX_BODY) throw new HttpFailure(413, 'request_too_large', `Request body exceeds ${MAX_BODY} bytes.`);
+    chunks.push(c);
+  }
+  return Buffer.concat(chunks);
+}
+
+export function parseJsonBody<T>(body: Buffer, schema: z.ZodType<T>): T {
+  let json: unknown = {};
+  if (body.length) {
+    try {
+      json = JSON.parse(body.toString('utf8'));
+    } catch {
+      throw new HttpFailure(400, 'invalid_json', 'We could not parse the JSON body of your request.');
+    }
+  }
+  const parsed = schema.safeParse(json);
+  if (!parsed.success) {
+    const i = parsed.error.issues[0]!;
+    const param = i.path.join('.') || null;
+    throw new HttpFailure(400, 'invalid_value', `Invalid value for '${param ?? 'body'}': ${i.message}.`, param);
+  }
+  return parsed.data;
+}
+
+export const sessionRequestSchema = z.looseObject({ type: z.enum(['realtime', 'transcription']).optional(), model: z.string().optional() });
+const clientSecretSchema = z.object({
+  expires_after: z.object({ anchor: z.literal('created_at').optional(), seconds: z.number().int().min(10).max(7200) }).optional(),
+  session: sessionRequestSchema.optional(),
+});
+const rejectSchema = z.object({ status_code: z.number().int().min(400).max(699).optional() });
+const referSchema = z.object({ target_uri: z.string().min(1) });
+const chatSchema = z.looseObject({ model: z.string().min(1), messages: z.array(z.looseObject({ role: z.string() })).min(1) });
+const sipSchema = z.object({ from: z.string().min(1), to: z.string().min(1), headers: z.array(z.object({ name: z.string(), value: z.string() })).optional() });
+
+export interface RestDeps {
+  ctx: EmulatorContext;
+  keys: KeyStore;
+  calls: Calls;
+  defaultModel: string;
+  createWebRtcCall(offer: string, session: Partial<RealtimeSessionCreateRequest> | undefined, principal: Principal): Promise<{ callId: string; sdp: string }>;
+  simulateIncomingSipCall(o: { from: string; to: string }): Promise<{ callId: string }>;
+  summary(): unknown;
+}
+
+/** Service paths accept both `/openai/v1/…` (Azure) and `/v1/…` (OpenAI); Azure's deployments path maps too. */
+export function servicePath(pathname: string): string {
+  let p = pathname.replace(/\/+$/, '');
+  if (p.startsWith('/openai/deployments/')) p = p.replace(/^\/openai\/deployments\/[^/]+/, '/v1');
+  else if (p.startsWith('/openai/v1/')) p = p.slice('/openai'.length);
+  else if (p.startsWith('/openai/')) p = `/v1${p.slice('/openai'.length)}`;
+  return p;
+}
+
+export async function handleRest(d: RestDeps, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+  const path = servicePath(url.pathname);
+  const method = req.method ?? 'GET';
+
+  if (path.startsWith('/_emulator/')) return handleDev(d, req, res, path, method);
+
+  const failure = d.ctx.faults.restFailure(path);
+  const delay = d.ctx.faults.delayMs;
+  if (delay) await new Promise((r) => setTimeout(r, delay));
+  if (failure) {
+    const headers: Record<string, string> = failure.retryAfterSeconds !== undefined ? { 'retry-after': String(failure.retryAfterSeconds) } : {};
+    const msg = failure.status === 429 ? 'Rate limit reached (injected by the emulator).' : 'The server had an error (injected by the emulator).';
+    throw new HttpFailure(failure.status, failure.status === 429 ? 'rate_limit_exceeded' : 'server_error', msg, null, headers);
+  }
+
+  const auth = (allowEphemeral: boolean): Principal => {
+    const r = d.keys.authenticate(KeyStore.credential(req.headers), { allowEphemeral });
+    if (!r.ok) throw new HttpFailure(r.status, r.code, r.message);
+    return r.principal;
+  };
+
+  if (method === 'POST' && path === '/v1/realtime/client_secrets') {
+    auth(false);
+    const body = parseJsonBody(await readBody(req), clientSecretSchema);
+    if (body.session?.type === 'transcription') throw new HttpFailure(400, 'unsupported', 'The emulator supports realtime sessions only, not transcription sessions.', 'session.type');
+    const session = (body.session ?? { type: 'realtime' }) as Partial<RealtimeSessionCreateRequest>;
+    const ttl = body.expires_after?.seconds ?? 600;
+    const normalized = normalizeSession(newId('sess'), session, session.model ?? d.defaultModel);
+    const key = d.keys.mint({ ...session, type: 'realtime', model: normalized.model }, ttl);
+    return sendJson(res, 200, { value: key.value, expires_at: key.expiresAt, session: { ...normalized, expires_at: key.expiresAt } });
+  }
+
+  if (method === 'POST' && path === '/v1/realtime/calls') {
+    const principal = auth(true);
+    const { offer, session } = await readOffer(req);
+    if (principal.kind === 'ephemeral' && session) {
+      // The key's session wins: the browser may not bring its own instructions or tools.
+      throw new HttpFailure(400, 'invalid_request', 'A session config cannot be sent with an ephemeral key; it was fixed when the key was minted.', 'session');
+    }
+    const { callId, sdp } = await d.createWebRtcCall(offer, session, principal);
+    res.writeHead(201, { 'content-type': 'application/sdp', location: `/v1/realtime/calls/${callId}` });
+    res.end(sdp);
+    return;
+  }
+
+  const m = /^\/v1\/realtime\/calls\/([^/]+)\/(accept|reject|refer|hangup)$/.exec(path);
+  if (method === 'POST' && m) {
+    auth(false);
+    const [, id, action] = m as unknown as [string, string, string];
+    const body = await readBody(req);
+    try {
+      if (action === 'accept') {
+        const status = d.ctx.faults.acceptFailure();
+        if (status) throw new HttpFailure(status, 'accept_failed', 'Accepting the call failed (injected by the emulator).');
+        const cfg = parseJsonBody(body, sessionRequestSchema) as Partial<RealtimeSessionCreateRequest>;
+        if (cfg.type !== 'realtime') throw new HttpFailure(400, 'missing_required_parameter', "Missing required parameter: 'type'.", 'type');
+        d.calls.accept(id, cfg);
+      } else if (action === 'reject') d.calls.reject(id, parseJsonBody(body, rejectSchema).status_code);
+      else if (action === 'refer') d.calls.refer(id, parseJsonBody(body, referSchema).target_uri);
+      else d.calls.hangup(id);
+    } catch (e) {
+      if (e instanceof CallError) throw new HttpFailure(e.status, e.code, e.message);
+      throw e;
+    }
+    res.writeHead(200, { 'content-length': 0 });
+    res.end();
+    return;
+  }
+
+  if (method === 'POST' && path === '/v1/chat/completions') {
+    auth(false);
+    const body = parseJsonBody(await readBody(req), chatSchema) as unknown as ChatRequest;
+    if ((body as { stream?: boolean }).stream) throw new HttpFailure(400, 'unsupported', 'The emulator text model does not stream.', 'stream');
+    return sendJson(res, 200, completeChat(body));
+  }
+
+  throw new HttpFailure(404, 'not_found', `Unknown route ${method} ${url.pathname}.`);
+}
+
+/** SDP offer from `application/sdp`, or multipart `sdp` + `session` (JSON) fields. */
+async function readOffer(req: IncomingMessage): Promise<{ offer: string; session?: Partial<RealtimeSessionCreateRequest> }> {
+  const type = String(req.headers['content-type'] ?? '');
+  const body = await readBody(req);
+  if (type.startsWith('application/sdp')) return { offer: body.toString('utf8') };
+  if (type.startsWith('multipart/form-data')) {
+    const form = await new Request('http://local/', { method: 'POST', headers: { 'content-type': type }, body: new Uint8Array(body) }).formData();
+    const sdp = form.get('sdp');
+    if (typeof sdp !== 'string' || !sdp) throw new HttpFailure(400, 'missing_required_parameter', "Missing required parameter: 'sdp'.", 'sdp');
+    const raw = form.get('session');
+    let session: Partial<RealtimeSessionCreateRequest> | undefined;
+    if (typeof raw === 'string' && raw) {
+      session = parseJsonBody(Buffer.from(raw), sessionRequestSchema) as Partial<RealtimeSessionCreateRequest>;
+    }
+    return { offer: sdp, session };
+  }
+  throw new HttpFailure(400, 'invalid_request', "Content-Type must be 'application/sdp' or 'multipart/form-data'.");
+}
+
+/** Dev endpoints (no auth: the emulator listens on loopback). */
+async function handleDev(d: RestDeps, req: IncomingMessage, res: ServerResponse, path: string, method: string): Promise<void> {
+  if (method === 'GET' && path === '/_emulator/health') return sendJson(res, 200, { ok: true, speech: d.ctx.speech.engine });
+  if (method === 'GET' && path === '/_emulator/sessions') return sendJson(res, 200, d.summary());
+  if (method === 'POST' && path === '/_emulator/sip/incoming') {
+    const body = parseJsonBody(await readBody(req), sipSchema);
+    return sendJson(res, 201, await d.simulateIncomingSipCall(body));
+  }
+  if (path === '/_emulator/faults' && method === 'POST') {
+    d.ctx.faults.set(parseJsonBody(await readBody(req), faultSpecSchema));
+    return sendJson(res, 200, { ok: true });
+  }
+  if (path === '/_emulator/faults' && method === 'DELETE') {
+    d.ctx.faults.clear();
+    return sendJson(res, 200, { ok: true });
+  }
+  throw new HttpFailure(404, 'not_found', `Unknown emulator route ${method} ${path}.`);
+}

@@ -1,0 +1,333 @@
+import type { ConversationItem, RealtimeClientEvent, RealtimeServerEvent, RealtimeSessionCreateRequest } from 'openai/resources/realtime/realtime';
+import { base64ToPcm, concatPcm, decodeG711, msOf, RATE, resample } from './audio';
+import type { EmulatorContext, Sink } from './context';
+import type { PendingCall } from './model';
+import { errorEvent, newId, parseClientEvent, type ServerEventDraft } from './protocol';
+import { ActiveResponse, startResponse } from './responder';
+import { inputFormatOf, lockViolations, mergeSession, normalizeSession, vadOf, voiceOf, type SessionObject } from './session-config';
+import { EnergyVad } from './vad';
+
+export type SessionKind = 'direct' | 'webrtc' | 'sip';
+
+/** Where assistant audio goes when the session has a media leg (WebRTC): played in real time, not as events. */
+export interface SessionMedia {
+  play(pcm: Int16Array, isCancelled: () => boolean): Promise<void>;
+}
+
+const MAX_APPEND_BYTES = 15 * 1024 * 1024;
+
+/**
+ * One Realtime session: its config, conversation, input audio buffer with server VAD, and the response in
+ * flight. Every attached connection (direct WS, WebRTC data channel, sideband WS) gets every server event;
+ * errors go only to the connection whose event caused them.
+ */
+export class RealtimeSession {
+  readonly id = newId('sess');
+  readonly conversationId = newId('conv');
+  config: SessionObject;
+  readonly items: ConversationItem[] = [];
+  readonly sinks = new Set<Sink>();
+  /** Function calls the scripted model made, by call_id. */
+  readonly calls = new Map<string, PendingCall>();
+  /** Recognition still running for user audio items, by item id. */
+  readonly transcriptions = new Map<string, Promise<void>>();
+  /** Length of the audio in each item that has some (truncate checks against it). */
+  readonly audioMs = new Map<string, number>();
+  media?: SessionMedia;
+  active?: ActiveResponse;
+  /** Assistant audio playing on the media leg (WebRTC), possibly after its response is done. */
+  playback?: { responseId: string; stopped: boolean };
+  eventsSent = 0;
+  assistantAudioSent = false;
+  ended = false;
+  private buffer: Int16Array[] = [];
+  private bufferSamples = 0;
+  private receivedSamples = 0;
+  private vad?: EnergyVad;
+  private speechItemId?: string;
+  private readonly endListeners: ((reason: string) => void)[] = [];
+
+  constructor(
+    readonly ctx: EmulatorContext,
+    readonly opts: { kind: SessionKind; model: string; config?: Partial<RealtimeSessionCreateRequest>; locked?: boolean; callId?: string },
+  ) {
+    this.config = normalizeSession(this.id, opts.config, opts.config?.model ?? opts.model);
+    this.syncVad();
+  }
+
+  get kind(): SessionKind {
+    return this.opts.kind;
+  }
+
+  get callId(): string | undefined {
+    return this.opts.callId;
+  }
+
+  /** Adds a connection; it is greeted with `session.created` showing the session as it is now. */
+  attach(sink: Sink): void {
+    this.sinks.add(sink);
+    this.sendTo(sink, { type: 'session.created', event_id: newId('event'), session: this.config });
+  }
+
+  detach(sink: Sink): void {
+    this.sinks.delete(sink);
+    if (this.kind === 'direct' && this.sinks.size === 0) this.end('client closed');
+  }
+
+  onEnd(fn: (reason: string) => void): void {
+    this.endListeners.push(fn);
+  }
+
+  end(reason: string, closeCode = 1000): void {
+    if (this.ended) return;
+    this.ended = true;
+    if (this.active) this.active.cancel('client_cancelled');
+    for (const s of [...this.sinks]) s.close(closeCode, reason.slice(0, 120));
+    this.sinks.clear();
+    for (const fn of this.endListeners) fn(reason);
+  }
+
+  emit(draft: ServerEventDraft): RealtimeServerEvent {
+    const event = { ...draft, event_id: newId('event') } as RealtimeServerEvent;
+    if (this.ended) return event;
+    const json = JSON.stringify(event);
+    this.eventsSent++;
+    for (const s of this.sinks) s.send(json);
+    return event;
+  }
+
+  sendTo(sink: Sink, event: RealtimeServerEvent): void {
+    sink.send(JSON.stringify(event));
+  }
+
+  handleMessage(sink: Sink, raw: string): void {
+    const parsed = parseClientEvent(raw);
+    if (!parsed.ok) return this.sendTo(sink, parsed.error);
+    try {
+      this.handle(sink, parsed.event);
+    } catch (err) {
+      this.ctx.log(`realtime emulator: ${(err as Error).stack ?? err}`);
+      this.sendTo(sink, errorEvent('server_error', 'The server had an error while processing the event.', { type: 'server_error', clientEventId: parsed.event.event_id }));
+    }
+  }
+
+  private handle(sink: Sink, e: RealtimeClientEvent): void {
+    const fail = (code: string, message: string, param?: string) => this.sendTo(sink, errorEvent(code, message, { param, clientEventId: e.event_id }));
+    switch (e.type) {
+      case 'session.update': {
+        const update = e.session as Partial<RealtimeSessionCreateRequest>;
+        if (!update.type) return fail('missing_required_parameter', "Missing required parameter: 'session.type'.", 'session.type');
+        if (update.type !== 'realtime') return fail('invalid_value', "Cannot change a realtime session's type to 'transcription'.", 'session.type');
+        if (this.opts.locked && sink.principal.kind === 'ephemeral') {
+          const changed = lockViolations(this.config, update);
+          if (changed.length) return fail('session_locked', `This session's ${changed.join(', ')} were fixed when its ephemeral key was minted and cannot be changed by the client.`, `session.${changed[0]}`);
+        }
+        if (this.assistantAudioSent && update.audio?.output?.voice !== undefined && JSON.stringify(update.audio.output.voice) !== JSON.stringify(this.config.audio?.output?.voice)) {
+          return fail('cannot_update_voice', 'Cannot update a conversation\'s voice if assistant audio is present.', 'session.audio.output.voice');
+        }
+        this.config = mergeSession(this.config, update);
+        this.syncVad();
+        this.emit({ type: 'session.updated', session: this.config });
+        return;
+      }
+      case 'input_audio_buffer.append': {
+        if (e.audio.length > (MAX_APPEND_BYTES * 4) / 3) return fail('invalid_value', 'Audio chunk too large: at most 15 MiB per append.', 'audio');
+        const format = inputFormatOf(this.config);
+        const pcm = format === 'pcm' ? base64ToPcm(e.audio) : resample(decodeG711(Buffer.from(e.audio, 'base64'), format), 8000, RATE);
+        this.appendAudio(pcm);
+        return;
+      }
+      case 'input_audio_buffer.commit': {
+        const ms = msOf(this.bufferSamples);
+        if (ms < 100) {
+          return fail('input_audio_buffer_commit_empty', `Error committing input audio buffer: buffer too small. Expected at least 100ms of audio, but buffer only has ${ms.toFixed(2)}ms of audio.`);
+        }
+        this.commitBuffer();
+        return;
+      }
+      case 'input_audio_buffer.clear':
+        this.buffer = [];
+        this.bufferSamples = 0;
+        this.vad?.reset();
+        this.speechItemId = undefined;
+        this.emit({ type: 'input_audio_buffer.cleared' });
+        return;
+      case 'output_audio_buffer.clear':
+        if (this.kind !== 'webrtc') return fail('invalid_value', 'output_audio_buffer.clear is only supported for WebRTC sessions.', 'type');
+        if (this.active) this.active.cancel('client_cancelled');
+        this.stopPlayback();
+        return;
+      case 'conversation.item.create':
+        return this.createItem(sink, e.item, e.previous_item_id, e.event_id);
+      case 'conversation.item.retrieve': {
+        const item = this.items.find((i) => i.id === e.item_id);
+        if (!item) return fail('item_retrieve_invalid_item_id', `Error retrieving item: the item with id '${e.item_id}' does not exist.`, 'item_id');
+        this.emit({ type: 'conversation.item.retrieved', item });
+        return;
+      }
+      case 'conversation.item.delete': {
+        const idx = this.items.findIndex((i) => i.id === e.item_id);
+        if (idx < 0) return fail('item_delete_invalid_item_id', `Error deleting item: the item with id '${e.item_id}' does not exist.`, 'item_id');
+        this.items.splice(idx, 1);
+        this.emit({ type: 'conversation.item.deleted', item_id: e.item_id });
+        return;
+      }
+      case 'conversation.item.truncate': {
+        const item = this.items.find((i) => i.id === e.item_id);
+        if (!item || item.type !== 'message' || item.role !== 'assistant') {
+          return fail('item_truncate_invalid_item_id', `Error truncating item: the item with id '${e.item_id}' is not an assistant message.`, 'item_id');
+        }
+        if (!item.content[e.content_index]) return fail('invalid_value', `Invalid content_index ${e.content_index}.`, 'content_index');
+        const audioMs = this.audioMs.get(e.item_id) ?? 0;
+        if (e.audio_end_ms > audioMs) return fail('invalid_value', `audio_end_ms ${e.audio_end_ms} is beyond the audio's ${audioMs}ms.`, 'audio_end_ms');
+        this.emit({ type: 'conversation.item.truncated', item_id: e.item_id, content_index: e.content_index, audio_end_ms: e.audio_end_ms });
+        return;
+      }
+      case 'response.create': {
+        if (this.active) {
+          return fail('conversation_already_has_active_response', `Conversation already has an active response in progress: ${this.active.id}. Wait until the response is finished before creating a new one.`);
+        }
+        startResponse(this, e.response ?? {});
+        return;
+      }
+      case 'response.cancel': {
+        if (!this.active || (e.response_id && e.response_id !== this.active.id)) {
+          return fail('response_cancel_not_active', 'Cancellation failed: no active response found.');
+        }
+        this.active.cancel('client_cancelled');
+        return;
+      }
+    }
+  }
+
+  private createItem(sink: Sink, raw: ConversationItem, previousItemId: string | null | undefined, clientEventId?: string): void {
+    const fail = (code: string, message: string, param: string) => this.sendTo(sink, errorEvent(code, message, { param, clientEventId }));
+    if (raw.id && this.items.some((i) => i.id === raw.id)) return fail('item_create_invalid_item_id', `Item with id '${raw.id}' already exists.`, 'item.id');
+    if (raw.type === 'message' && raw.role === 'assistant' && raw.content.some((c) => c.type !== 'output_text' && c.type !== 'output_audio')) {
+      return fail('invalid_value', "Assistant messages may only contain 'output_text' or 'output_audio' content.", 'item.content');
+    }
+    let index = this.items.length;
+    if (previousItemId === 'root') index = 0;
+    else if (previousItemId) {
+      const p = this.items.findIndex((i) => i.id === previousItemId);
+      if (p < 0) return fail('item_create_invalid_previous_item_id', `Previous item with id '${previousItemId}' does not exist.`, 'previous_item_id');
+      index = p + 1;
+    }
+    const item = { ...raw, id: raw.id ?? newId('item'), object: 'realtime.item', status: 'completed' } as ConversationItem;
+    this.insertItem(item, index);
+    // The scripted model needs words: audio a client puts in a user message is recognized like spoken audio.
+    if (item.type === 'message' && item.role === 'user') {
+      item.content.forEach((c, i) => {
+        if (c.type === 'input_audio' && c.audio && !c.transcript) {
+          this.track(item.id!, this.recognize(base64ToPcm(c.audio)).then((t) => void (item.content[i]!.transcript = t)));
+        }
+      });
+    }
+  }
+
+  /** Inserts an item and announces it (`added` then `done`, as the GA protocol does for complete items). */
+  insertItem(item: ConversationItem, index = this.items.length, announce = true): void {
+    this.items.splice(index, 0, item);
+    if (!announce) return;
+    const previous_item_id = index > 0 ? (this.items[index - 1]!.id ?? null) : null;
+    this.emit({ type: 'conversation.item.added', previous_item_id, item: stripAudio(item) });
+    this.emit({ type: 'conversation.item.done', previous_item_id, item: stripAudio(item) });
+  }
+
+  /** Audio from the client (WS append, WebRTC track, …), PCM16 24 kHz: buffered and run through VAD. */
+  appendAudio(pcm: Int16Array): void {
+    if (this.ended || pcm.length === 0) return;
+    this.buffer.push(pcm);
+    this.bufferSamples += pcm.length;
+    this.receivedSamples += pcm.length;
+    if (!this.vad) return;
+    const settings = vadOf(this.config)!;
+    for (const ev of this.vad.push(pcm)) {
+      if (ev.type === 'speech_started') {
+        this.speechItemId = newId('item');
+        this.emit({ type: 'input_audio_buffer.speech_started', audio_start_ms: ev.audioStartMs, item_id: this.speechItemId });
+        if (settings.interruptResponse) {
+          this.active?.cancel('turn_detected');
+          this.stopPlayback();
+        }
+      } else {
+        this.emit({ type: 'input_audio_buffer.speech_stopped', audio_end_ms: ev.audioEndMs, item_id: this.speechItemId ?? newId('item') });
+        this.commitBuffer(this.speechItemId);
+        if (settings.createResponse && !this.active) startResponse(this, {});
+      }
+    }
+  }
+
+  private stopPlayback(): void {
+    if (this.playback) this.playback.stopped = true;
+  }
+
+  get audioReceivedMs(): number {
+    return msOf(this.receivedSamples);
+  }
+
+  private commitBuffer(itemId = newId('item')): void {
+    const pcm = concatPcm(this.buffer);
+    this.buffer = [];
+    this.bufferSamples = 0;
+    this.speechItemId = undefined;
+    const previous_item_id = this.items.at(-1)?.id ?? null;
+    this.emit({ type: 'input_audio_buffer.committed', item_id: itemId, previous_item_id });
+    const item: ConversationItem = {
+      id: itemId,
+      object: 'realtime.item',
+      type: 'message',
+      role: 'user',
+      status: 'completed',
+      content: [{ type: 'input_audio', transcript: null as unknown as string }],
+    };
+    this.audioMs.set(itemId, msOf(pcm.length));
+    this.insertItem(item);
+    const transcribe = this.config.audio?.input?.transcription;
+    this.track(
+      itemId,
+      this.recognize(pcm).then((transcript) => {
+        item.content[0]!.transcript = transcript;
+        if (transcribe) {
+          this.emit({
+            type: 'conversation.item.input_audio_transcription.completed',
+            item_id: itemId,
+            content_index: 0,
+            transcript,
+            usage: { type: 'duration', seconds: Math.round(pcm.length / RATE) },
+          });
+        }
+      }),
+    );
+  }
+
+  private recognize(pcm: Int16Array): Promise<string> {
+    return this.ctx.recognizer.recognize(pcm).catch((err) => {
+      this.ctx.log(`realtime emulator: recognition failed: ${(err as Error).message}`);
+      return '[inaudible]';
+    });
+  }
+
+  private track(itemId: string, p: Promise<void>): void {
+    this.transcriptions.set(itemId, p);
+    void p.finally(() => this.transcriptions.delete(itemId));
+  }
+
+  private syncVad(): void {
+    const settings = vadOf(this.config);
+    if (!settings) this.vad = undefined;
+    else if (this.vad) this.vad.update(settings);
+    else this.vad = new EnergyVad(settings);
+  }
+
+  get voice(): string {
+    return voiceOf(this.config);
+  }
+}
+
+/** Events never echo input audio back (the service does not either): only the transcript travels. */
+function stripAudio(item: ConversationItem): ConversationItem {
+  if (item.type !== 'message') return item;
+  if (!item.content.some((c) => 'audio' in c && c.audio)) return item;
+  return { ...item, content: item.content.map((c) => ('audio' in c && c.audio ? { ...c, audio: undefined } : c)) } as ConversationItem;
+}
