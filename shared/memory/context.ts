@@ -161,12 +161,19 @@ export interface WorkerSeederDeps {
 }
 
 /**
- * The worker's `seed` hook: given the attaching session, the events to send before anything else. One point
- * read of the session row plus the history reads of buildSeed (2–3 Table requests per session).
+ * The worker's `seed` hook: given the attaching session, the events to send before anything else. The
+ * history reads of buildSeed (2 Table requests: rolling summary + recent items) plus one point read of the
+ * session row unless the attach already carries `resume`.
  */
 export function createWorkerSeeder(deps: WorkerSeederDeps) {
-  return async (s: { sessionId: string; agentId: string; partition: string }): Promise<ConversationItemCreateEvent[]> => {
-    const row = await deps.sessions?.get(s.sessionId);
+  return async (s: {
+    sessionId: string;
+    agentId: string;
+    partition: string;
+    /** The session row's `resume`, when the attach request carries it (saves reading the row). */
+    resume?: boolean;
+  }): Promise<ConversationItemCreateEvent[]> => {
+    const row = s.resume === undefined ? await deps.sessions?.get(s.sessionId) : { resume: s.resume };
     const seed = await buildSeed({
       history: deps.history,
       partition: s.partition,

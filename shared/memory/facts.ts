@@ -6,12 +6,15 @@
  * Input: the summary prompt's user message — transcript lines (`User: …`, `Assistant: …`) and/or existing
  * memory lines (`- Key: value`). Output: `- Key: value` lines; a later mention of a key replaces an earlier one.
  */
+/** Summary prompts (./summarize.ts) start with this; the emulator's text model recognises them by it. */
+export const MEMORY_PROMPT_MARKER = 'You maintain the long-term memory';
+
 const PATTERNS: { key: string; re: RegExp }[] = [
-  { key: 'Name', re: /\b(?:my name is|call me)\s+([A-Z][\p{L}'-]+(?:\s+[A-Z][\p{L}'-]+)?)/iu },
-  { key: 'Lives in', re: /\bI live in\s+([\p{L}][\p{L}\s'-]*?)(?=[.,!?;]|\s+and\b|$)/iu },
-  { key: 'From', re: /\bI(?:'m| am) from\s+([\p{L}][\p{L}\s'-]*?)(?=[.,!?;]|\s+and\b|$)/iu },
+  { key: 'Name', re: /\b(?:[Mm]y name is|[Cc]all me|MY NAME IS)\s+(\p{Lu}[\p{L}'-]*(?:\s+\p{Lu}[\p{L}'-]*)?)/u },
+  { key: 'Lives in', re: /\bI live in\s+([\p{L}][\p{L}\s'-]*?)(?=[.,!?;]|\s+(?:and|now|today|these days|since|but)\b|$)/iu },
+  { key: 'From', re: /\bI(?:'m| am) from\s+([\p{L}][\p{L}\s'-]*?)(?=[.,!?;]|\s+(?:and|now|today|these days|since|but)\b|$)/iu },
   { key: 'Likes', re: /\bI (?:like|love|prefer)\s+([^.,!?;]+?)(?=[.,!?;]|$)/iu },
-  { key: 'Order', re: /\border\s+(?:number\s+)?#?([A-Z0-9][A-Z0-9-]{2,})/iu },
+  { key: 'Order', re: /\border\s+(?:number\s+)?(?:is\s+)?#?([A-Z0-9-]*\d[A-Z0-9-]*)/iu },
 ];
 
 const FACT_LINE = /^-\s*([A-Za-z][A-Za-z ]{0,30}):\s*(.+)$/;
@@ -22,7 +25,10 @@ export function extractFacts(text: string): Map<string, string> {
     const line = raw.trim();
     const fact = FACT_LINE.exec(line);
     if (fact) {
-      if (!/^no lasting facts/i.test(fact[2]!)) facts.set(fact[1]!.trim(), fact[2]!.trim());
+      if (!/^no lasting facts/i.test(fact[2]!)) {
+        facts.delete(fact[1]!.trim());
+        facts.set(fact[1]!.trim(), fact[2]!.trim());
+      }
       continue;
     }
     if (!/^user:/i.test(line)) continue; // only what the user said about themselves

@@ -114,28 +114,79 @@ const byTime = (a: TranscriptItem, b: TranscriptItem) => a.at - b.at || (a.itemI
 /**
  * The transcript store on Table Storage (row layout and the idempotency argument: ./keys.ts).
  * Writes go out as entity-group transactions of upserts, so an append of n items costs ⌈n/100⌉ requests
- * plus one point read per session the first time this process sees it.
+ * (one more, a point read, only when a second process continues a session another one started).
  */
 export function createHistoryStore(config: StorageConfig, opts: HistoryStoreOptions = {}): MemoryStore {
   const client = opts.client ?? tableClient(config, TABLES.history);
-  /** partitionKey|sessionId → session start, so only the first append of a session reads the marker. */
-  const starts = new Map<string, Promise<{ startAt: number; known: boolean }>>();
+  /** partitionKey|sessionId → session start, known once this process has written or read the marker. */
+  const starts = new Map<string, number>();
 
-  async function sessionStart(pk: string, sessionId: string, firstAt: number) {
-    const key = `${pk}|${sessionId}`;
-    let p = starts.get(key);
-    if (!p) {
-      p = client
-        .getEntity<SessionEntity>(pk, sessionRowKey(sessionId))
-        .then((e) => ({ startAt: e.startAt, known: true }))
-        .catch((err) => {
-          if (isStatus(err, 404)) return { startAt: firstAt, known: false };
-          starts.delete(key);
-          throw err;
-        });
-      starts.set(key, p);
+  async function readStart(pk: string, sessionId: string): Promise<number | undefined> {
+    try {
+      return (await client.getEntity<SessionEntity>(pk, sessionRowKey(sessionId))).startAt;
+    } catch (err) {
+      if (isStatus(err, 404)) return undefined;
+      throw err;
     }
-    return p;
+  }
+
+  const itemRow = (pk: string, startAt: number, it: TranscriptItem): ItemEntity => {
+    const text = it.text.length > MAX_TEXT_CHARS ? it.text.slice(0, MAX_TEXT_CHARS) : it.text;
+    return {
+      partitionKey: pk,
+      rowKey: itemRowKey(startAt, it.sessionId, it.itemId),
+      kind: 'item',
+      itemId: it.itemId,
+      sessionId: it.sessionId,
+      agentId: it.agentId,
+      role: it.role,
+      text,
+      at: it.at,
+      atKey: atKey(it.at),
+      ...(text !== it.text ? { truncated: true } : {}),
+      ...(it.callId ? { callId: it.callId } : {}),
+      ...(it.toolName ? { toolName: it.toolName } : {}),
+    };
+  };
+
+  const upserts = (pk: string, startAt: number, list: TranscriptItem[]): TransactionAction[] =>
+    list.map((it) => ['upsert', itemRow(pk, startAt, it), 'Replace']);
+
+  /**
+   * One session's items. The first append this process makes for a session assumes the session is new and
+   * creates its marker in the same transaction as the first items (no read). If the marker already exists
+   * (another worker wrote it: a re-attach), the transaction fails as a whole with 409, nothing is written,
+   * and the stored start is read and used instead — so the common case costs no extra request.
+   */
+  async function appendSession(pk: string, sessionId: string, list: TranscriptItem[]) {
+    const key = `${pk}|${sessionId}`;
+    let startAt = starts.get(key);
+    if (startAt === undefined) {
+      const guess = list.reduce((m, it) => Math.min(m, it.at), Infinity);
+      const marker: SessionEntity = {
+        partitionKey: pk,
+        rowKey: sessionRowKey(sessionId),
+        kind: 'session',
+        sessionId,
+        agentId: list[0]!.agentId,
+        startAt: guess,
+        at: guess,
+        atKey: atKey(guess),
+      };
+      const [first = [], ...rest] = chunkActions([['create', marker], ...upserts(pk, guess, list)]);
+      try {
+        await client.submitTransaction(first);
+        starts.set(key, guess);
+        await submit(rest.flat());
+        return;
+      } catch (err) {
+        if (!isStatus(err, 409)) throw err;
+        startAt = await readStart(pk, sessionId);
+        if (startAt === undefined) throw err; // deleted between the two calls: let the caller retry
+        starts.set(key, startAt);
+      }
+    }
+    await submit(upserts(pk, startAt, list));
   }
 
   async function submit(actions: TransactionAction[]) {
@@ -192,58 +243,13 @@ export function createHistoryStore(config: StorageConfig, opts: HistoryStoreOpti
       if (!items.length) return;
       const pk = partitionKey(partition);
       // The same item twice in one call is one row (and one transaction may not touch a row twice).
-      const unique = new Map<string, TranscriptItem>();
-      for (const it of items) unique.set(`${it.sessionId}\u0000${it.itemId}`, it);
-      const bySession = new Map<string, TranscriptItem[]>();
-      for (const it of unique.values()) {
-        const list = bySession.get(it.sessionId) ?? [];
-        list.push(it);
-        bySession.set(it.sessionId, list);
+      const bySession = new Map<string, Map<string, TranscriptItem>>();
+      for (const it of items) {
+        const m = bySession.get(it.sessionId) ?? new Map<string, TranscriptItem>();
+        m.set(it.itemId, it);
+        bySession.set(it.sessionId, m);
       }
-      const actions: TransactionAction[] = [];
-      for (const [sessionId, list] of bySession) {
-        const first = list.reduce((m, it) => Math.min(m, it.at), Infinity);
-        const { startAt, known } = await sessionStart(pk, sessionId, first);
-        if (!known) {
-          const marker: SessionEntity = {
-            partitionKey: pk,
-            rowKey: sessionRowKey(sessionId),
-            kind: 'session',
-            sessionId,
-            agentId: list[0]!.agentId,
-            startAt,
-            at: startAt,
-            atKey: atKey(startAt),
-          };
-          actions.push(['upsert', marker, 'Replace']);
-        }
-        for (const it of list) {
-          const text = it.text.length > MAX_TEXT_CHARS ? it.text.slice(0, MAX_TEXT_CHARS) : it.text;
-          const row: ItemEntity = {
-            partitionKey: pk,
-            rowKey: itemRowKey(startAt, sessionId, it.itemId),
-            kind: 'item',
-            itemId: it.itemId,
-            sessionId,
-            agentId: it.agentId,
-            role: it.role,
-            text,
-            at: it.at,
-            atKey: atKey(it.at),
-            ...(text !== it.text ? { truncated: true } : {}),
-            ...(it.callId ? { callId: it.callId } : {}),
-            ...(it.toolName ? { toolName: it.toolName } : {}),
-          };
-          actions.push(['upsert', row, 'Replace']);
-        }
-      }
-      await submit(actions);
-      // The marker now exists: later appends of these sessions skip the point read.
-      for (const sessionId of bySession.keys()) {
-        const key = `${pk}|${sessionId}`;
-        const p = starts.get(key);
-        if (p) starts.set(key, p.then((s) => ({ ...s, known: true })));
-      }
+      for (const [sessionId, m] of bySession) await appendSession(pk, sessionId, [...m.values()]);
     },
 
     async forSession(partition, sessionId) {

@@ -1,6 +1,7 @@
 import type { SessionStore } from '../stores/sessions';
 import type { MemoryStore, RollingSummary, TranscriptItem } from './types';
 import { SummaryConflictError } from './types';
+import { MEMORY_PROMPT_MARKER } from './facts';
 import { RECENT_SESSION_IDS } from './history-store';
 import { createTextModel, type TextModel, type TextModelConfig } from './text-model';
 
@@ -10,8 +11,7 @@ import { createTextModel, type TextModel, type TextModelConfig } from './text-mo
  * agent) summary that seeds later sessions. Safe to retry: a session already folded (with the same items) is not folded again.
  */
 
-/** Both prompts start with this; the emulator's text model recognises summary requests by it. */
-export const MEMORY_PROMPT_MARKER = 'You maintain the long-term memory';
+export { MEMORY_PROMPT_MARKER };
 
 export const SESSION_SUMMARY_PROMPT = `${MEMORY_PROMPT_MARKER} of a voice assistant about one user.
 Summarize the conversation transcript below into durable facts about the user that will help in a later
