@@ -12,6 +12,8 @@ import { createSessionStore, type SessionStore } from '../shared/stores/sessions
 import { createDeliveryStore, type DeliveryStore } from '../shared/stores/webhook-deliveries';
 import { createWebhookVerifier, type WebhookVerifier } from '../shared/webhooks/standard-webhooks';
 import { createToolData, type ToolData } from '../shared/tools/data';
+import { createHistoryStore } from '../shared/memory/history-store';
+import type { MemoryStore } from '../shared/memory/types';
 
 /**
  * Everything the handlers need, built once per process from configuration. Later features add their stores
@@ -25,6 +27,8 @@ export interface AppDeps {
   tools: ToolData;
   /** Session rows (Table `sessions`). */
   sessions: SessionStore;
+  /** Conversation memory (Table `history`): transcripts and rolling summaries per caller. */
+  history: MemoryStore;
   /** The realtime service (REALTIME_PROVIDER): token minting, SIP accept/reject. */
   provider: RealtimeProvider;
   /** Tools an agent's session config declares (MCP tools/list, cached). */
@@ -57,6 +61,7 @@ export async function createDeps(config: FunctionsConfig): Promise<AppDeps> {
     agents: createAgentStore(config),
     tools: createToolData(config),
     sessions: createSessionStore(config),
+    history: createHistoryStore(config),
     provider: createProvider(config),
     toolGateway: createToolGateway(config),
     buildSessionConfig,

@@ -1,6 +1,7 @@
 import type { AppDeps } from './deps';
 import { getAgentHandler, listAgentsHandler } from './handlers/agents';
 import { healthHandler } from './handlers/health';
+import { deleteHistoryHandler } from './handlers/history';
 import { getSessionHandler } from './handlers/get-session';
 import { registerCallHandler } from './handlers/session-call';
 import { startSessionHandler } from './handlers/sessions';
@@ -27,6 +28,7 @@ export function buildRoutes(deps: AppDeps): Route[] {
     { name: 'sessions-call', methods: ['POST'], route: 'sessions/{id}/call', authLevel: 'anonymous', handler: registerCallHandler(deps), durableClient: true },
     // Anonymous at the host: the Standard Webhooks signature is the authentication.
     { name: 'webhooks-realtime', methods: ['POST'], route: 'webhooks/realtime', authLevel: 'anonymous', handler: realtimeWebhookHandler(deps), durableClient: true },
+    { name: 'history-delete', methods: ['DELETE'], route: 'users/me/history', authLevel: 'anonymous', handler: deleteHistoryHandler(deps) },
   ];
   return routes.map((r) => ({
     ...r,
