@@ -82,10 +82,32 @@ export function httpClient(base: string, auth: AuthHeaders, opts: TransportOptio
   };
 }
 
+/**
+ * The service greets a new connection at once (`session.created` may arrive in the same packet as the
+ * upgrade answer), before the caller of openSocket has had a chance to listen. Messages are held until the
+ * first `message` listener is added, then delivered to it in order, so nothing is lost in that gap.
+ */
+function holdMessagesUntilListened(ws: WebSocket): void {
+  const held: [WebSocket.RawData, boolean][] = [];
+  const hold = (data: WebSocket.RawData, isBinary: boolean) => void held.push([data, isBinary]);
+  ws.on('message', hold);
+  const onNewListener = (event: string | symbol) => {
+    if (event !== 'message') return;
+    ws.off('newListener', onNewListener);
+    // The listener is added right after this event fires; deliver once it is in place.
+    queueMicrotask(() => {
+      ws.off('message', hold);
+      for (const [data, isBinary] of held.splice(0)) ws.emit('message', data, isBinary);
+    });
+  };
+  ws.on('newListener', onNewListener);
+}
+
 /** Opens a WebSocket with auth headers; resolves on `open`, maps a refused upgrade to UpstreamError. */
 export async function openSocket(url: string, auth: AuthHeaders, opts: TransportOptions): Promise<WebSocket> {
   const make = opts.webSocket ?? defaultWebSocket;
   const ws = make(url, await auth(), opts.timeoutMs ?? 10_000);
+  holdMessagesUntilListened(ws);
   return new Promise<WebSocket>((resolve, reject) => {
     const cleanup = () => {
       ws.off('open', onOpen);
