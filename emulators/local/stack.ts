@@ -7,6 +7,7 @@ import { createDeps } from '../../functions/deps';
 import { buildRoutes } from '../../functions/routes';
 import { startRunner } from '../functions-host/runner';
 import { startWebPubSubEmulator } from '../webpubsub/server';
+import { startRealtimeEmulator } from '../realtime/index';
 import { buildWeb, startWebServer } from '../../web/src/server/static';
 import { startAzurite } from './azurite';
 import { assertPortFree, freePort } from './ports';
@@ -95,7 +96,17 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     services.push({ name: 'azurite (tables)', url: `http://127.0.0.1:${azurite.port}/devstoreaccount1`, stop: azurite.stop });
     appEnv.STORAGE_CONNECTION_STRING = azurite.connectionString;
 
-    // realtime emulator (issue 3) starts here, on ports.emulator, webhooks to ${functionsUrl}/api/webhooks/realtime
+    // realtime emulator (issue 3): only when the stack talks to it, not to a real service
+    if (appEnv.REALTIME_PROVIDER === 'emulator') {
+      const secret = (appEnv.WEBHOOK_SECRETS ?? '').split(',')[0]!.trim();
+      const rt = await startRealtimeEmulator({
+        port: ports.emulator,
+        apiKeys: [appEnv.REALTIME_API_KEY ?? 'emulator-dev-key'],
+        webhook: secret ? { url: `${functionsUrl}/api/webhooks/realtime`, secret } : undefined,
+        log,
+      });
+      services.push({ name: 'realtime emulator', url: rt.url, stop: rt.stop });
+    }
     // web pubsub emulator (issue 7) starts here, on ports.webpubsub
     if (!appEnv.WEBPUBSUB_CONNECTION_STRING && !appEnv.WEBPUBSUB_ENDPOINT) {
       const wps = await startWebPubSubEmulator({ port: ports.webpubsub, log });

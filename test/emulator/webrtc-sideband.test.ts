@@ -1,0 +1,70 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startRealtimeEmulator, type RealtimeEmulator } from '../../emulators/realtime/index';
+import { espeak } from '../../emulators/realtime/tts';
+import { RawClient, wsUrl } from './helpers';
+import { TestPeer } from './webrtc-peer';
+
+const KEY = 'server-key';
+let emu: RealtimeEmulator;
+
+beforeAll(async () => {
+  emu = await startRealtimeEmulator({ apiKeys: [KEY] });
+});
+afterAll(async () => {
+  await emu?.stop();
+});
+
+const session = {
+  type: 'realtime',
+  instructions: 'You are a customer support agent.',
+  tools: [{ type: 'function', name: 'get_order', parameters: { type: 'object', properties: { orderId: { type: 'string' } } } }],
+  audio: { input: { transcription: { model: 'gpt-4o-mini-transcribe' } } },
+};
+
+describe('WebRTC call with a sideband connection', () => {
+  it('carries spoken audio from a werift peer to the session the sideband sees', async () => {
+    const minted = await fetch(`${emu.url}/v1/realtime/client_secrets`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ session }),
+    });
+    const { value } = (await minted.json()) as { value: string };
+
+    const peer = new TestPeer();
+    const res = await peer.connect(`${emu.url}/openai/v1/realtime/calls`, value);
+    expect(res.status).toBe(201);
+    expect(res.headers.get('location')).toMatch(/^\/v1\/realtime\/calls\/rtc_/);
+    expect(res.headers.get('content-type')).toBe('application/sdp');
+
+    const side = await RawClient.open(wsUrl(emu.url, `call_id=${peer.callId}`), { 'api-key': KEY });
+    const created = await side.waitFor('session.created');
+    expect(created.session).toMatchObject({ instructions: 'You are a customer support agent.' });
+
+    const speech = await espeak('where is my order 1234');
+    const silence = new Int16Array(24_000); // 1 s: longer than silence_duration_ms
+    await peer.speak(new Int16Array([...new Int16Array(4800), ...speech, ...silence]));
+
+    const started = await side.waitFor('input_audio_buffer.speech_started');
+    const stopped = await side.waitFor('input_audio_buffer.speech_stopped');
+    expect(stopped.audio_end_ms).toBeGreaterThan(started.audio_start_ms);
+    expect(stopped.item_id).toBe(started.item_id);
+    const transcript = await side.waitFor('conversation.item.input_audio_transcription.completed');
+    expect(transcript.item_id).toBe(started.item_id);
+    const done = await side.waitFor('response.done', undefined, { timeoutMs: 15_000 });
+    expect(done.response.status).toBe('completed');
+
+    // The browser's data channel saw the same session.
+    await expect.poll(() => peer.events.some((e) => e.type === 'response.done' && e.response.id === done.response.id)).toBe(true);
+
+    // A command from the sideband applies to the call: the peer hears (RTP) the spoken answer.
+    side.send({ type: 'conversation.item.create', item: { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'hello' }] } });
+    side.send({ type: 'response.create' });
+    await side.waitFor('output_audio_buffer.started');
+    await expect.poll(() => peer.rtpReceived, { timeout: 5000 }).toBeGreaterThan(5);
+
+    const hang = await fetch(`${emu.url}/v1/realtime/calls/${peer.callId}/hangup`, { method: 'POST', headers: { 'api-key': KEY } });
+    expect(hang.status).toBe(200);
+    await expect.poll(() => side.closed?.code).toBe(1000);
+    await peer.close();
+  });
+});
