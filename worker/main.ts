@@ -5,9 +5,10 @@ import { createAgentStore } from '../shared/agents/store';
 import { ConfigError, loadWorkerConfig } from '../shared/config/index';
 import { createPublisher } from '../shared/events/webpubsub';
 import { createToolGateway } from '../shared/mcp/gateway';
-import { buildSeedItems } from '../shared/memory/context';
+import { createWorkerSeeder } from '../shared/memory/context';
 import { createHistoryStore } from '../shared/memory/history-store';
 import { createProvider } from '../shared/providers/index';
+import { createSessionStore } from '../shared/stores/sessions';
 import { createTableToolRunStore } from '../shared/stores/tool-runs';
 import { WorkerCore } from './core';
 import { createWorkerLifecycle } from './lifecycle-client';
@@ -37,8 +38,9 @@ async function main() {
     publisher: createPublisher(config, { onError: (err) => log(`publish failed: ${(err as Error).message}`) }),
     toolRuns,
     lifecycle: createWorkerLifecycle({ functionsBaseUrl: config.FUNCTIONS_BASE_URL, secret: config.WORKER_AUTH_SECRET }),
-    seed: ({ sessionId, agentId, partition }) =>
-      buildSeedItems({ history, partition, agentId, sessionId, budgetTokens: 1500, lastTurns: 12 }),
+    // Reads the session row's `resume` (POST /api/sessions `resume: false` → no earlier sessions) and
+    // budgets with MEMORY_SEED_TOKENS / MEMORY_SEED_TURNS.
+    seed: createWorkerSeeder({ history, sessions: createSessionStore(config), config }),
     maxSessions: config.MAX_SESSIONS,
     heartbeatIntervalMs: config.HEARTBEAT_INTERVAL_SECONDS * 1000,
     logTranscripts: config.LOG_TRANSCRIPTS,
