@@ -104,7 +104,7 @@ describe('forgetting: DELETE /api/users/me/history and retention (local runner +
     const lines: string[] = [];
     const ctx = new InvocationContext({ functionName: 'historyRetention', logHandler: (_l, ...a) => lines.push(a.join(' ')) });
     await retentionTimer({ history: h.deps.history, sessions: h.deps.sessions, config: { HISTORY_RETENTION_DAYS: 365 } })(
-      { isPastDue: false, scheduleStatus: { last: '', next: '', lastUpdated: '' } },
+      { isPastDue: false, schedule: { adjustForDST: false }, scheduleStatus: { last: '', next: '', lastUpdated: '' } },
       ctx,
     );
     expect(await historyRows('user:jo')).toEqual([]);
