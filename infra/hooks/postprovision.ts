@@ -1,11 +1,12 @@
 /**
- * azd postprovision hook: creates the app's tables and seeds the shipped agent definitions into Table Storage,
+ * azd postprovision hook: creates the app's tables and seeds the shipped agent definitions and tool data,
  * keyless, with the deployer's Entra login (DefaultAzureCredential includes the azd and az CLI credentials).
  * azd exports the Bicep outputs (STORAGE_TABLE_ENDPOINT, ...) as environment variables before running it.
  *
  * Role assignments take a minute or two to propagate after the first provision, so 403s are retried.
  */
 import { ensureTables } from '../../shared/storage/tables';
+import { seedAll } from '../../shared/tools/seed-all';
 
 const endpoint = process.env.STORAGE_TABLE_ENDPOINT;
 const RETRY_FOR_MS = 5 * 60_000;
@@ -28,18 +29,6 @@ async function withRoleRetry(step: Step): Promise<void> {
   }
 }
 
-/** The agents module seeds definitions when it exports `seedAgents(config)`; found at run time, not required. */
-async function seedAgentsStep(config: { STORAGE_TABLE_ENDPOINT: string }): Promise<Step | undefined> {
-  const candidates = ['../../shared/agents/seed', '../../shared/agents/store'];
-  for (const path of candidates) {
-    const mod = (await import(path).catch(() => undefined)) as
-      | { seedAgents?: (c: typeof config) => Promise<unknown> }
-      | undefined;
-    if (mod?.seedAgents) return { name: 'seed agents', run: () => mod.seedAgents!(config) };
-  }
-  return undefined;
-}
-
 async function main(): Promise<void> {
   if (!endpoint) {
     console.error('postprovision: STORAGE_TABLE_ENDPOINT is not set (run through `azd provision`).');
@@ -47,9 +36,8 @@ async function main(): Promise<void> {
   }
   const config = { STORAGE_TABLE_ENDPOINT: endpoint };
   await withRoleRetry({ name: 'create tables', run: () => ensureTables(config) });
-  const seed = await seedAgentsStep(config);
-  if (seed) await withRoleRetry(seed);
-  else console.log('postprovision: no agent seeder found; agents are seeded by the app on first use');
+  // agents/*.json (schema-validated) + the MCP tools' orders and knowledge base; idempotent upserts.
+  await withRoleRetry({ name: 'seed agents and tool data', run: () => seedAll(config) });
 }
 
 main().catch((err: unknown) => {

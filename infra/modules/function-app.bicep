@@ -104,6 +104,9 @@ var appSettings = {
   APPLICATIONINSIGHTS_CONNECTION_STRING: appInsightsConnectionString
   OTEL_EXPORTER: 'none'
   LOG_TRANSCRIPTS: 'false'
+  // The app's own MCP server, for agents that name the `builtin` server (tools run in the Function app too).
+  MCP_BUILTIN_URL: 'https://${app.properties.defaultHostName}/api/mcp'
+  MCP_TOOL_TIMEOUT_MS: '8000'
   // --- shared/config: Function app ---
   AUTH_MODE: authMode
   ENTRA_TENANT_ID: tenant().tenantId

@@ -27,6 +27,9 @@ param workerAuthSecret string
 @description('Role assignments on the vault.')
 param roleAssignments roleAssignment[] = []
 
+// Only whether a webhook secret was given leaves this module, never the value.
+var hasWebhookSecret = !empty(webhookSecrets)
+
 resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
   name: name
   location: location
@@ -41,7 +44,7 @@ resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
     publicNetworkAccess: 'Enabled'
   }
 
-  resource webhookSecret 'secrets' = if (!empty(webhookSecrets)) {
+  resource webhookSecret 'secrets' = if (hasWebhookSecret) {
     name: 'webhook-secrets'
     properties: { value: webhookSecrets, contentType: 'text/plain' }
   }
@@ -67,5 +70,5 @@ resource assignments 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
 output name string = vault.name
 output uri string = vault.properties.vaultUri
 // Versionless URIs: Key Vault references follow rotation without a redeploy.
-output webhookSecretsUri string = empty(webhookSecrets) ? '' : '${vault.properties.vaultUri}secrets/webhook-secrets'
+output webhookSecretsUri string = !hasWebhookSecret ? '' : '${vault.properties.vaultUri}secrets/webhook-secrets'
 output workerAuthSecretUri string = '${vault.properties.vaultUri}secrets/worker-auth-secret'

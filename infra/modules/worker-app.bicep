@@ -95,6 +95,9 @@ var plainSettings = {
   HEARTBEAT_INTERVAL_SECONDS: '5'
   MCP_TOOL_TIMEOUT_MS: '8000'
   MAX_SESSIONS: '5000'
+  // Conversation memory seeded into a resumed session: token budget and earlier-message cap.
+  MEMORY_SEED_TOKENS: '2000'
+  MEMORY_SEED_TURNS: '20'
 }
 
 var secretSettings = {
