@@ -1,8 +1,10 @@
 import type { InvocationContext } from '@azure/functions';
+import type { WebPubSubServiceClient } from '@azure/web-pubsub';
 import { createAgentStore, type AgentStore } from '../shared/agents/store';
 import { buildSessionConfig } from '../shared/agents/session-config';
 import { createAuthenticator, type Authenticator } from '../shared/auth/index';
 import type { FunctionsConfig } from '../shared/config/index';
+import { createWebPubSubClient } from '../shared/events/webpubsub';
 import type { LifecyclePort, LifecycleState } from '../shared/lifecycle/operations';
 import { createToolGateway } from '../shared/mcp/gateway';
 import type { ToolGateway } from '../shared/mcp/types';
@@ -46,6 +48,8 @@ export interface AppDeps {
   lifecycle: (ctx: InvocationContext) => LifecyclePort;
   /** Authoritative lifecycle state for GET /api/sessions/{id}, when the lifecycle exposes it. */
   lifecycleState?: (sessionId: string) => Promise<{ state: LifecycleState; stateSince?: number; reason?: string } | undefined>;
+  /** Web PubSub for GET /api/negotiate; undefined when neither WEBPUBSUB_ENDPOINT nor a connection string is set. */
+  webPubSub?: WebPubSubServiceClient;
 }
 
 /** Until the lifecycle feature supplies its factory: signals are logged, not applied. */
@@ -67,6 +71,7 @@ export async function createDeps(config: FunctionsConfig): Promise<AppDeps> {
     buildSessionConfig,
     deliveries: createDeliveryStore(config),
     authenticate: createAuthenticator(config),
+    webPubSub: createWebPubSubClient(config),
     sessionLimiter: createTokenBucket({ perMinute: config.RATE_LIMIT_PER_MINUTE }),
     verifyWebhook: config.WEBHOOK_SECRETS?.length ? createWebhookVerifier(config.WEBHOOK_SECRETS) : undefined,
     lifecycle: loggingLifecycle,

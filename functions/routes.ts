@@ -1,6 +1,7 @@
 import type { AppDeps } from './deps';
 import { getAgentHandler, listAgentsHandler } from './handlers/agents';
 import { healthHandler } from './handlers/health';
+import { negotiateHandler, sessionOwnerCheck } from './handlers/negotiate';
 import { deleteHistoryHandler } from './handlers/history';
 import { getSessionHandler } from './handlers/get-session';
 import { registerCallHandler } from './handlers/session-call';
@@ -28,6 +29,7 @@ export function buildRoutes(deps: AppDeps): Route[] {
     { name: 'sessions-call', methods: ['POST'], route: 'sessions/{id}/call', authLevel: 'anonymous', handler: registerCallHandler(deps), durableClient: true },
     // Anonymous at the host: the Standard Webhooks signature is the authentication.
     { name: 'webhooks-realtime', methods: ['POST'], route: 'webhooks/realtime', authLevel: 'anonymous', handler: realtimeWebhookHandler(deps), durableClient: true },
+    { name: 'negotiate', methods: ['GET'], route: 'negotiate', authLevel: 'anonymous', handler: negotiateHandler({ webPubSub: deps.webPubSub, authorizeSessionOwner: sessionOwnerCheck(deps) }) },
     { name: 'history-delete', methods: ['DELETE'], route: 'users/me/history', authLevel: 'anonymous', handler: deleteHistoryHandler(deps) },
   ];
   return routes.map((r) => ({
