@@ -2,7 +2,9 @@ import type { HttpHandler, HttpRequest } from '@azure/functions';
 import type { WebPubSubServiceClient } from '@azure/web-pubsub';
 import { z } from 'zod';
 import { sessionGroup } from '../../shared/events/webpubsub';
-import { HttpError, validationError } from '../../shared/http/errors';
+import type { Authenticator } from '../../shared/auth/index';
+import { HttpError, notFound, validationError } from '../../shared/http/errors';
+import type { SessionStore } from '../../shared/stores/sessions';
 import { ok } from '../route';
 
 /** Minutes a client URL stays valid for connecting; the page negotiates again on every reconnect. */
@@ -44,4 +46,14 @@ export const negotiateHandler =
       throw new HttpError(502, 'push_unavailable', 'could not obtain a Web PubSub client token');
     }
     return ok({ url });
+  };
+
+/** The owner check over the session store; anyone else gets 404, as GET /api/sessions/{id} answers. */
+export const sessionOwnerCheck =
+  (deps: { authenticate: Authenticator; sessions: Pick<SessionStore, 'get'> }): NegotiateDeps['authorizeSessionOwner'] =>
+  async (req, sessionId) => {
+    const caller = await deps.authenticate(req.headers);
+    const row = await deps.sessions.get(sessionId);
+    if (!row || row.userId !== caller.userId) throw notFound('session');
+    return { userId: caller.userId };
   };
