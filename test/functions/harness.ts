@@ -29,6 +29,8 @@ export interface HarnessOptions {
   provider?: (configured: RealtimeProvider) => RealtimeProvider;
   /** Azurite to share between suites in one file; started (and stopped) here when absent. */
   azurite?: Azurite;
+  /** Runner port, when something (the emulator's webhook target) must know it before the runner starts. */
+  port?: number;
 }
 
 /**
@@ -37,7 +39,7 @@ export interface HarnessOptions {
  */
 export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> {
   const azurite = opts.azurite ?? (await startAzurite());
-  const port = await freePort();
+  const port = opts.port ?? (await freePort());
   const config = loadFunctionsConfig({
     AUTH_MODE: 'dev',
     REALTIME_PROVIDER: 'emulator',
