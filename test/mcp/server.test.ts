@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStack, type Stack } from '../../emulators/local/stack';
 import { tableClient, TABLES } from '../../shared/storage/tables';
 
-const textOf = (r: { content?: unknown }) => ((r.content as { type: string; text: string }[]) ?? []).map((c) => c.text).join('\n');
+const textOf = (r: unknown) => (((r as { content?: unknown }).content as { type: string; text: string }[]) ?? []).map((c) => c.text).join('\n');
 
 describe('built-in MCP server (functions/mcp) checked with the official SDK client', () => {
   let stack: Stack;
