@@ -9,6 +9,7 @@ let emu: RealtimeEmulator;
 
 beforeAll(async () => {
   emu = await startRealtimeEmulator({ apiKeys: [KEY] });
+  await emu.ready();
 });
 afterAll(async () => {
   await emu?.stop();
@@ -50,17 +51,28 @@ describe('WebRTC call with a sideband connection', () => {
     expect(stopped.item_id).toBe(started.item_id);
     const transcript = await side.waitFor('conversation.item.input_audio_transcription.completed');
     expect(transcript.item_id).toBe(started.item_id);
-    const done = await side.waitFor('response.done', undefined, { timeoutMs: 15_000 });
+    expect(transcript.transcript).toBe('where is my order 1234');
+    // The spoken request leads to a tool call the sideband (the server) answers.
+    const call = await side.waitFor('response.function_call_arguments.done', undefined, { timeoutMs: 15_000 });
+    expect(call.name).toBe('get_order');
+    expect(JSON.parse(call.arguments)).toEqual({ orderId: '1234' });
+    const first = await side.waitFor('response.done');
+    expect(first.response.status).toBe('completed');
+    const mark = side.events.length;
+    side.send({ type: 'conversation.item.create', item: { type: 'function_call_output', call_id: call.call_id, output: JSON.stringify({ status: 'out for delivery' }) } });
+    side.send({ type: 'response.create' });
+    const said = await side.waitFor('response.output_audio_transcript.done', undefined, { from: mark });
+    expect(said.transcript).toBe('Order 1234 is out for delivery.');
+    const done = await side.waitFor('response.done', undefined, { from: mark });
     expect(done.response.status).toBe('completed');
 
     // The browser's data channel saw the same session.
     await expect.poll(() => peer.events.some((e) => e.type === 'response.done' && e.response.id === done.response.id)).toBe(true);
 
-    // A command from the sideband applies to the call: the peer hears (RTP) the spoken answer.
-    side.send({ type: 'conversation.item.create', item: { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'hello' }] } });
-    side.send({ type: 'response.create' });
-    await side.waitFor('output_audio_buffer.started');
+    // The answer is spoken to the peer as Opus RTP; the data channel only marks playback.
+    await side.waitFor('output_audio_buffer.started', (e) => e.response_id === done.response.id);
     await expect.poll(() => peer.rtpReceived, { timeout: 5000 }).toBeGreaterThan(5);
+    expect(peer.events.some((e) => e.type === 'response.output_audio.delta')).toBe(false);
 
     const hang = await fetch(`${emu.url}/v1/realtime/calls/${peer.callId}/hangup`, { method: 'POST', headers: { 'api-key': KEY } });
     expect(hang.status).toBe(200);
