@@ -73,8 +73,11 @@ param workerMinReplicas int = 1
 @maxValue(300)
 param workerMaxReplicas int = 10
 
-@description('Worker image; azd sets SERVICE_WORKER_IMAGE_NAME after the first deploy so re-provisioning keeps it.')
+@description('Worker image; azd sets SERVICE_WORKER_IMAGE_NAME after a deploy from this machine.')
 param workerImageName string = ''
+
+@description('Whether the worker Container App exists already (azd sets SERVICE_WORKER_RESOURCE_EXISTS); its running image is then kept.')
+param workerExists bool = false
 
 @description('Web PubSub tier: Free_F1 costs nothing (20 concurrent connections); Standard_S1 for production load.')
 @allowed(['Free_F1', 'Standard_S1'])
@@ -294,6 +297,13 @@ module functionApp 'modules/function-app.bicep' = {
 
 var functionBaseUrl = 'https://${functionApp.outputs.defaultHostName}'
 
+// A fresh environment (CI) knows no image name: keep whatever the worker runs now rather than the placeholder.
+module workerImage 'modules/worker-image.bicep' = {
+  scope: rg
+  name: 'worker-image'
+  params: { name: workerAppName, exists: workerExists }
+}
+
 module workerApp 'modules/worker-app.bicep' = {
   scope: rg
   name: 'worker-app'
@@ -305,7 +315,7 @@ module workerApp 'modules/worker-app.bicep' = {
     identityId: workerIdentity.outputs.id
     identityClientId: workerIdentity.outputs.clientId
     registryServer: registry.outputs.loginServer
-    image: workerImageName
+    image: !empty(workerImageName) ? workerImageName : workerImage.outputs.image
     minReplicas: workerMinReplicas
     maxReplicas: workerMaxReplicas
     appInsightsConnectionString: monitoring.outputs.appInsightsConnectionString

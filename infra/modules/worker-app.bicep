@@ -43,6 +43,11 @@ param cpu string = '0.5'
 @description('Memory per replica, e.g. 1Gi (2 GiB per vCPU on the Consumption profile).')
 param memory string = '1Gi'
 
+@description('Seconds a replica gets after SIGTERM (scale-in, new revision) to drain its live sessions back to the lifecycle for re-attachment elsewhere; the worker needs about 20.')
+@minValue(0)
+@maxValue(600)
+param drainSeconds int = 60
+
 @description('Port the worker listens on.')
 param port int = 8080
 
@@ -129,6 +134,7 @@ resource app 'Microsoft.App/containerApps@2024-03-01' = {
       secrets: [{ name: 'worker-auth-secret', keyVaultUrl: workerAuthSecretUri, identity: identityId }]
     }
     template: {
+      terminationGracePeriodSeconds: drainSeconds
       containers: [
         {
           name: 'worker'
@@ -140,8 +146,9 @@ resource app 'Microsoft.App/containerApps@2024-03-01' = {
           )
           // The placeholder image does not serve the worker's health route; probe only the real image.
           probes: empty(image) ? [] : [
-            { type: 'Liveness', httpGet: { path: '/health', port: port }, periodSeconds: 10, failureThreshold: 3 }
-            { type: 'Readiness', httpGet: { path: '/health', port: port }, periodSeconds: 5, failureThreshold: 3 }
+            // Liveness: the process answers. Readiness: it takes attaches (false while draining).
+            { type: 'Liveness', httpGet: { path: '/healthz', port: port }, periodSeconds: 10, failureThreshold: 3 }
+            { type: 'Readiness', httpGet: { path: '/readyz', port: port }, periodSeconds: 5, failureThreshold: 2 }
           ]
         }
       ]

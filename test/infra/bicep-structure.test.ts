@@ -251,9 +251,17 @@ describe('azd conventions', () => {
     expect(read('infra/modules/worker-app.bicep')).toMatch(/tags: union\(tags, \{ 'azd-service-name': 'worker' \}\)/);
   });
 
-  it('passes tags to every module that creates a taggable resource', () => {
-    const untagged = modules(main).filter((m) => !m.params.some((p) => p.key === 'tags')).map((m) => m.symbol);
+  it('tags every tracked resource (the ones with a location) and passes tags to every module taking them', () => {
+    const untagged = files.flatMap((f) =>
+      resources(read(f))
+        .filter((r) => /\n\s{2}location: /.test(r.body.text) && !/\n\s{2}tags: /.test(r.body.text))
+        .map((r) => `${f}:${r.symbol}`),
+    );
     expect(untagged).toEqual([]);
+    const notPassed = modules(main)
+      .filter((m) => params(read(join('infra', m.path))).some((p) => p.name === 'tags') && !m.params.some((p) => p.key === 'tags'))
+      .map((m) => m.symbol);
+    expect(notPassed).toEqual([]);
   });
 
   it('outputs what azd and the README use', () => {
@@ -299,7 +307,7 @@ describe('the architecture as specified', () => {
 
   it('keeps every module next to what it creates (one component per file)', () => {
     const byType = new Map<string, string[]>();
-    for (const f of files) for (const r of resources(read(f))) if (r.type.includes('/') && r.type !== 'Microsoft.Authorization/roleAssignments')
+    for (const f of files) for (const r of resources(read(f))) if (!r.existing && r.type.includes('/') && r.type !== 'Microsoft.Authorization/roleAssignments')
       byType.set(r.type, [...(byType.get(r.type) ?? []), f]);
     const scattered = [...byType].filter(([, fs]) => new Set(fs).size > 1).map(([t]) => t);
     expect(scattered).toEqual([]);

@@ -186,6 +186,7 @@ export interface Resource {
   symbol: string;
   type: string;
   apiVersion: string;
+  existing: boolean;
   body: Block;
 }
 
@@ -193,11 +194,11 @@ export interface Resource {
 export function resources(src: string): Resource[] {
   const masked = mask(src);
   const out: Resource[] = [];
-  const re = /^\s*resource\s+(\w+)\s+'([^'@]+)(?:@([^']+))?'\s*(?:existing\s*)?=/gm;
+  const re = /^\s*resource\s+(\w+)\s+'([^'@]+)(?:@([^']+))?'\s*(existing\s*)?=/gm;
   for (let m = re.exec(src); m; m = re.exec(src)) {
     if (masked.slice(m.index, m.index + m[0].length).trim() === '') continue; // inside a comment
     const bodyOpen = masked.indexOf('{', m.index + m[0].length);
-    out.push({ symbol: m[1]!, type: m[2]!, apiVersion: m[3] ?? '', body: blockFrom(src, bodyOpen, masked) });
+    out.push({ symbol: m[1]!, type: m[2]!, apiVersion: m[3] ?? '', existing: Boolean(m[4]), body: blockFrom(src, bodyOpen, masked) });
   }
   return out;
 }
