@@ -31,6 +31,8 @@ export interface HarnessOptions {
   azurite?: Azurite;
   /** Runner port, when something (the emulator's webhook target) must know it before the runner starts. */
   port?: number;
+  /** Record lifecycle signals instead of applying them (default); false keeps the configured lifecycle. */
+  recordSignals?: boolean;
 }
 
 /**
@@ -58,11 +60,13 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   const deps = await createDeps(config);
   if (opts.provider) deps.provider = opts.provider(deps.provider);
   const signals: Harness['signals'] = [];
-  deps.lifecycle = () => ({
-    async signal(sessionId, op) {
-      signals.push({ sessionId, op });
-    },
-  });
+  if (opts.recordSignals !== false) {
+    deps.lifecycle = () => ({
+      async signal(sessionId, op) {
+        signals.push({ sessionId, op });
+      },
+    });
+  }
   const runner: Runner = await startRunner({ routes: buildRoutes(deps), port });
   return {
     api: `${runner.url}/api`,
@@ -77,6 +81,8 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     async stop() {
       await runner.close();
       await (deps.toolGateway as { close?: () => Promise<void> }).close?.();
+      // The local lifecycle (LIFECYCLE_MODE=local) runs timers; stop it with the app.
+      await (deps as { lifecycleRuntime?: { stop(): Promise<void> } }).lifecycleRuntime?.stop();
       if (!opts.azurite) await azurite.stop();
     },
   };
