@@ -6,6 +6,8 @@ import { createAuthenticator, type Authenticator } from '../shared/auth/index';
 import type { FunctionsConfig } from '../shared/config/index';
 import { createWebPubSubClient } from '../shared/events/webpubsub';
 import type { LifecyclePort, LifecycleState } from '../shared/lifecycle/operations';
+import { createLifecycle, type LifecycleRuntime } from '../shared/lifecycle/factory';
+import { createPublisher } from '../shared/events/webpubsub';
 import { createToolGateway } from '../shared/mcp/gateway';
 import type { ToolGateway } from '../shared/mcp/types';
 import { createProvider, type RealtimeProvider } from '../shared/providers/index';
@@ -50,23 +52,21 @@ export interface AppDeps {
   lifecycleState?: (sessionId: string) => Promise<{ state: LifecycleState; stateSince?: number; reason?: string } | undefined>;
   /** Web PubSub for GET /api/negotiate; undefined when neither WEBPUBSUB_ENDPOINT nor a connection string is set. */
   webPubSub?: WebPubSubServiceClient;
+  /** The lifecycle behind `lifecycle` (LIFECYCLE_MODE): batched worker heartbeats, the local lifecycle, stop. */
+  lifecycleRuntime?: LifecycleRuntime;
 }
 
-/** Until the lifecycle feature supplies its factory: signals are logged, not applied. */
-const loggingLifecycle = (ctx: InvocationContext): LifecyclePort => ({
-  async signal(sessionId, op) {
-    ctx.log(`lifecycle (not wired): ${op.type} for ${sessionId}`);
-  },
-});
-
 export async function createDeps(config: FunctionsConfig): Promise<AppDeps> {
+  const provider = createProvider(config);
+  // Durable: signals the `session` entity; local: the in-process lifecycle over Table Storage.
+  const lifecycleRuntime = await createLifecycle(config, { provider, publisher: createPublisher(config), log: (l) => console.log(l) });
   return {
     config,
     agents: createAgentStore(config),
     tools: createToolData(config),
     sessions: createSessionStore(config),
     history: createHistoryStore(config),
-    provider: createProvider(config),
+    provider,
     toolGateway: createToolGateway(config),
     buildSessionConfig,
     deliveries: createDeliveryStore(config),
@@ -74,6 +74,8 @@ export async function createDeps(config: FunctionsConfig): Promise<AppDeps> {
     webPubSub: createWebPubSubClient(config),
     sessionLimiter: createTokenBucket({ perMinute: config.RATE_LIMIT_PER_MINUTE }),
     verifyWebhook: config.WEBHOOK_SECRETS?.length ? createWebhookVerifier(config.WEBHOOK_SECRETS) : undefined,
-    lifecycle: loggingLifecycle,
+    lifecycle: lifecycleRuntime.port,
+    lifecycleState: lifecycleRuntime.state,
+    lifecycleRuntime,
   };
 }

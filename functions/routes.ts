@@ -2,6 +2,7 @@ import type { AppDeps } from './deps';
 import { getAgentHandler, listAgentsHandler } from './handlers/agents';
 import { healthHandler } from './handlers/health';
 import { negotiateHandler, sessionOwnerCheck } from './handlers/negotiate';
+import { internalHeartbeatsHandler, internalReportHandler } from './handlers/internal-lifecycle';
 import { deleteHistoryHandler } from './handlers/history';
 import { getSessionHandler } from './handlers/get-session';
 import { registerCallHandler } from './handlers/session-call';
@@ -31,6 +32,9 @@ export function buildRoutes(deps: AppDeps): Route[] {
     { name: 'webhooks-realtime', methods: ['POST'], route: 'webhooks/realtime', authLevel: 'anonymous', handler: realtimeWebhookHandler(deps), durableClient: true },
     { name: 'negotiate', methods: ['GET'], route: 'negotiate', authLevel: 'anonymous', handler: negotiateHandler({ webPubSub: deps.webPubSub, authorizeSessionOwner: sessionOwnerCheck(deps) }) },
     { name: 'history-delete', methods: ['DELETE'], route: 'users/me/history', authLevel: 'anonymous', handler: deleteHistoryHandler(deps) },
+    // Worker → lifecycle callbacks: anonymous at the host, authenticated by the WORKER_AUTH_SECRET bearer.
+    { name: 'internal-heartbeats', methods: ['POST'], route: 'internal/heartbeats', authLevel: 'anonymous', handler: internalHeartbeatsHandler(deps), durableClient: true },
+    { name: 'internal-report', methods: ['POST'], route: 'internal/sessions/{sessionId}/report', authLevel: 'anonymous', handler: internalReportHandler(deps), durableClient: true },
   ];
   return routes.map((r) => ({
     ...r,

@@ -9,6 +9,7 @@ import { startRunner } from '../functions-host/runner';
 import { startWebPubSubEmulator } from '../webpubsub/server';
 import { startRealtimeEmulator } from '../realtime/index';
 import { buildWeb, startWebServer } from '../../web/src/server/static';
+import { startWorkerFleet, type WorkerFleet } from '../../worker/local/fleet';
 import { startAzurite } from './azurite';
 import { assertPortFree, freePort } from './ports';
 
@@ -35,6 +36,8 @@ export interface Stack {
   url(name: string): string;
   /** The environment the Function app and worker were started with (connection strings included). */
   env: Record<string, string>;
+  /** The worker replicas behind ports.worker (tests kill one to watch the call move). */
+  workers?: WorkerFleet;
   stop(): Promise<void>;
 }
 
@@ -122,7 +125,15 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     const runner = await startRunner({ routes: buildRoutes(deps), port: functionsPort, log });
     services.push({ name: 'functions (local runner)', url: `${runner.url}/api`, stop: runner.close });
 
-    // worker (issue 5) starts here as a child process, on ports.worker
+    // worker (issue 5): WORKER_REPLICAS supervised child processes behind ports.worker, restarted when they die
+    const workers = await startWorkerFleet({
+      port: ports.worker,
+      replicas: Math.max(1, Number(appEnv.WORKER_REPLICAS ?? 2) || 2),
+      env: { ...appEnv, WORKER_URL: urlOf('worker') },
+      log,
+    });
+    services.push({ name: 'worker', url: workers.url, stop: workers.stop });
+    await workers.ready();
     // web page (issue 7) is served here, on ports.web
     await buildWeb();
     const web = await startWebServer({ port: ports.web, apiBaseUrl: `${runner.url}/api`, authMode: 'dev' });
@@ -131,6 +142,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     return {
       services,
       env: appEnv,
+      workers,
       url: (name) => {
         const s = services.find((x) => x.name.startsWith(name));
         if (!s) throw new Error(`no service ${name}`);

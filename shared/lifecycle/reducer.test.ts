@@ -125,7 +125,7 @@ describe('lifecycle reducer: effects', () => {
       request: { sessionId: 's1', callId: 'rtc_1', agentId: 'support', userId: 'u1', transport: 'webrtc', attempt: 0, avoidWorkers: [] },
     });
     expect(effects[2]).toEqual([{ type: 'persist' }, { type: 'emit', event: { type: 'state', sessionId: 's1', state: 'live', at: 3 } }]);
-    expect(state).toMatchObject({ state: 'live', workerId: 'w1', lastHeartbeatAt: 3, version: 3 });
+    expect(state).toMatchObject({ state: 'live', workerId: 'w1', lastHeartbeatAt: 3, version: 3, path: ['requested', 'attaching', 'live'] });
   });
 
   it('SIP: the attach waits for accepted, and accepted must name the registered call', () => {

@@ -32,6 +32,8 @@ export interface SessionRecord {
   reason?: string;
   /** Applied operations that changed the record; hosts use it for ETag-free ordering checks and ids. */
   version: number;
+  /** Every state the session went through, in order (bounded: re-attaches are bounded). For diagnostics. */
+  path: LifecycleState[];
 }
 
 /** What the worker's POST /attach receives (also the attach effect's payload). */
@@ -92,6 +94,7 @@ export function reduce(current: SessionRecord | null, op: LifecycleOperation, op
       createdAt: op.at,
       updatedAt: op.at,
       version: 1,
+      path: ['requested'],
     };
     return { state: rec, effects: [{ type: 'persist' }, emit(rec)] };
   }
@@ -185,7 +188,7 @@ function teardown(s: SessionRecord): LifecycleEffect[] {
 }
 
 function next_(s: SessionRecord, state: LifecycleState, at: number, patch: Partial<SessionRecord>): SessionRecord {
-  return { ...s, ...patch, state, stateSince: at, updatedAt: at, version: s.version + 1 };
+  return { ...s, ...patch, state, stateSince: at, updatedAt: at, version: s.version + 1, path: [...(s.path ?? []), state] };
 }
 
 /** persist + emit come first: the record is durable before anything acts on it. */
@@ -219,16 +222,21 @@ export function attachRequest(s: SessionRecord): AttachRequest {
  * When the watchdog must act if nothing changes: `attaching` must reach `live`, `live` must keep
  * heartbeating. Undefined for states nobody needs to watch.
  */
-export function watchDeadline(s: SessionRecord | null, timeoutMs: number): number | undefined {
+export function watchDeadline(s: SessionRecord | null, timeoutMs: number, attachTimeoutMs = timeoutMs): number | undefined {
   if (!s) return undefined;
   if (s.state === 'live') return (s.lastHeartbeatAt ?? s.stateSince) + timeoutMs;
-  if (s.state === 'attaching') return s.stateSince + timeoutMs;
+  if (s.state === 'attaching') return s.stateSince + attachTimeoutMs;
   return undefined;
 }
 
 /** The operation the watchdog applies when `now` is past the deadline; undefined when all is well. */
-export function overdueOperation(s: SessionRecord | null, now: number, timeoutMs: number): LifecycleOperation | undefined {
-  const deadline = watchDeadline(s, timeoutMs);
+export function overdueOperation(
+  s: SessionRecord | null,
+  now: number,
+  timeoutMs: number,
+  attachTimeoutMs = timeoutMs,
+): LifecycleOperation | undefined {
+  const deadline = watchDeadline(s, timeoutMs, attachTimeoutMs);
   if (!s || deadline === undefined || now < deadline) return undefined;
   if (s.state === 'live') {
     return { type: 'workerLost', workerId: s.workerId ?? '', reason: 'heartbeat missed', at: now };
@@ -246,5 +254,6 @@ export function invariantViolations(s: SessionRecord, maxReattachAttempts: numbe
   if (s.state !== 'live' && s.state !== 'ending' && s.workerId) v.push(`${s.state} must not hold a worker`);
   if (s.workerId && s.lostWorkers.includes(s.workerId)) v.push('holding a worker that was lost');
   if (s.reattachAttempts > maxReattachAttempts) v.push('re-attach attempts above the bound');
+  if (s.path[s.path.length - 1] !== s.state) v.push('path does not end in the current state');
   return v;
 }

@@ -1,0 +1,103 @@
+import type { SessionEventPublisher } from '../events/types';
+import type { RealtimeProvider } from '../providers/types';
+import { WorkerCallError, type WorkerClient } from '../worker-client/client';
+import type { LifecycleOperation } from './operations';
+import type { AttachRequest, LifecycleEffect, StateEvent } from './reducer';
+
+/**
+ * The side effects a transition asks for, as plain async functions. The local lifecycle calls them
+ * directly; in Azure each one is the body of a Durable activity. None of them throws: every outcome is
+ * reported back to the lifecycle as an operation (attached / workerLost / ended / failed).
+ */
+export interface EffectDeps {
+  worker: WorkerClient;
+  provider: Pick<RealtimeProvider, 'hangupCall'>;
+  publisher: SessionEventPublisher;
+  log(line: string): void;
+  now(): number;
+  /** Total time an attach may keep retrying a restarting or busy replica before it counts as a loss. */
+  attachBudgetMs?: number;
+  sleep?(ms: number): Promise<void>;
+}
+
+/** What attaching produced: an operation for the lifecycle, plus the worker that now holds the socket. */
+export async function attachOnWorker(deps: EffectDeps, req: AttachRequest): Promise<LifecycleOperation> {
+  const budget = deps.attachBudgetMs ?? 8000;
+  const sleep = deps.sleep ?? ((ms: number) => new Promise((r) => setTimeout(r, ms)));
+  const start = deps.now();
+  let delay = 100;
+  let last = 'no attempt';
+  for (;;) {
+    try {
+      const res = await deps.worker.attach(req);
+      return { type: 'attached', workerId: res.workerId, at: deps.now() };
+    } catch (err) {
+      if (err instanceof WorkerCallError && !err.retryable) {
+        deps.log(`attach ${req.sessionId} refused: ${err.code} ${err.message}`);
+        if (err.code === 'call_not_found') return { type: 'ended', reason: 'the call ended before a worker attached', at: deps.now() };
+        return { type: 'failed', reason: `attach refused: ${err.code}`, at: deps.now() };
+      }
+      last = (err as Error).message;
+    }
+    if (deps.now() - start + delay > budget) break;
+    await sleep(delay);
+    delay = Math.min(delay * 2, 1000);
+  }
+  deps.log(`attach ${req.sessionId} failed within ${budget} ms: ${last}`);
+  return { type: 'workerLost', workerId: '', reason: `attach failed: ${last}`, at: deps.now() };
+}
+
+export async function hangup(deps: EffectDeps, callId: string): Promise<void> {
+  try {
+    await deps.provider.hangupCall(callId);
+  } catch (err) {
+    // 404 / 409: the call is already gone or ended, which is what we wanted.
+    const status = (err as { status?: number }).status;
+    if (status !== 404 && status !== 409) deps.log(`hangup ${callId} failed: ${(err as Error).message}`);
+  }
+}
+
+export async function detach(deps: EffectDeps, sessionId: string, reason: string): Promise<void> {
+  try {
+    await deps.worker.detach(sessionId, reason);
+  } catch (err) {
+    deps.log(`detach ${sessionId} failed: ${(err as Error).message}`);
+  }
+}
+
+export async function emit(deps: EffectDeps, event: StateEvent): Promise<void> {
+  await deps.publisher.publish(event).catch((err) => deps.log(`publish failed: ${(err as Error).message}`));
+}
+
+/**
+ * Runs one transition's effects in order (persist was done by the host) and returns the follow-up
+ * operations to apply. `emit` does not hold up the others.
+ */
+export async function runEffects(deps: EffectDeps, effects: LifecycleEffect[]): Promise<LifecycleOperation[]> {
+  const follow: LifecycleOperation[] = [];
+  const emits: Promise<void>[] = [];
+  for (const e of effects) {
+    switch (e.type) {
+      case 'persist':
+        break;
+      case 'emit':
+        emits.push(emit(deps, e.event));
+        break;
+      case 'attach':
+      case 'reattach':
+        follow.push(await attachOnWorker(deps, e.request));
+        break;
+      case 'hangup':
+        await hangup(deps, e.callId);
+        break;
+      case 'detach':
+        await detach(deps, e.sessionId, 'session ending');
+        break;
+      case 'complete':
+        follow.push({ type: 'ended', reason: e.reason, at: deps.now() });
+        break;
+    }
+  }
+  await Promise.all(emits);
+  return follow;
+}

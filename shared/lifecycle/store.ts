@@ -1,0 +1,89 @@
+import type { TableClient } from '@azure/data-tables';
+import { safeKey, tableClient, TABLES, type StorageConfig } from '../storage/tables';
+import type { SessionRecord } from './reducer';
+
+/**
+ * Session lifecycle records in Table Storage (table `lifecycle`, one row per session), written with ETag
+ * checks: a write based on a stale read fails with 412 instead of overwriting. Used by the local lifecycle;
+ * in Azure the Durable entity keeps the same record as its state.
+ */
+export interface Versioned {
+  record: SessionRecord;
+  etag: string;
+}
+
+export class EtagConflict extends Error {
+  constructor(readonly sessionId: string) {
+    super(`lifecycle record of ${sessionId} changed underneath (ETag mismatch)`);
+    this.name = 'EtagConflict';
+  }
+}
+
+export interface LifecycleStore {
+  load(sessionId: string): Promise<Versioned | undefined>;
+  /** Insert when `etag` is undefined, else replace if the row still has that ETag. Returns the new ETag. */
+  save(record: SessionRecord, etag: string | undefined): Promise<string>;
+  /** Records not yet ended or failed (a restarted local runner re-arms their watchdogs). */
+  active(): Promise<Versioned[]>;
+}
+
+const ROW = 'state';
+
+export function createTableLifecycleStore(config: StorageConfig, client: TableClient = tableClient(config, TABLES.lifecycle)): LifecycleStore {
+  const toEntity = (r: SessionRecord) => ({ partitionKey: safeKey(r.sessionId), rowKey: ROW, state: r.state, record: JSON.stringify(r) });
+  return {
+    async load(sessionId) {
+      try {
+        const e = await client.getEntity<{ record: string }>(safeKey(sessionId), ROW);
+        return { record: JSON.parse(e.record) as SessionRecord, etag: e.etag };
+      } catch (err) {
+        if ((err as { statusCode?: number }).statusCode === 404) return undefined;
+        throw err;
+      }
+    },
+    async save(record, etag) {
+      try {
+        const res = etag === undefined
+          ? await client.createEntity(toEntity(record))
+          : await client.updateEntity(toEntity(record), 'Replace', { etag });
+        return res.etag ?? '';
+      } catch (err) {
+        const status = (err as { statusCode?: number }).statusCode;
+        if (status === 409 || status === 412) throw new EtagConflict(record.sessionId);
+        throw err;
+      }
+    },
+    async active() {
+      const out: Versioned[] = [];
+      const iter = client.listEntities<{ record: string }>({ queryOptions: { filter: "state ne 'ended' and state ne 'failed'" } });
+      for await (const e of iter) out.push({ record: JSON.parse(e.record) as SessionRecord, etag: e.etag });
+      return out;
+    },
+  };
+}
+
+/** Same contract in memory (unit tests). `writes` counts storage transactions. */
+export function createMemoryLifecycleStore(): LifecycleStore & { rows: Map<string, Versioned>; writes: number } {
+  const rows = new Map<string, Versioned>();
+  let n = 0;
+  const store = {
+    rows,
+    writes: 0,
+    async load(id: string) {
+      const v = rows.get(id);
+      return v && { record: structuredClone(v.record), etag: v.etag };
+    },
+    async save(record: SessionRecord, etag: string | undefined) {
+      const cur = rows.get(record.sessionId);
+      if ((etag === undefined && cur) || (etag !== undefined && cur?.etag !== etag)) throw new EtagConflict(record.sessionId);
+      store.writes++;
+      const next = String(++n);
+      rows.set(record.sessionId, { record: structuredClone(record), etag: next });
+      return next;
+    },
+    async active() {
+      return [...rows.values()].filter((v) => v.record.state !== 'ended' && v.record.state !== 'failed');
+    },
+  };
+  return store;
+}

@@ -1,0 +1,101 @@
+import { startStack, type Stack } from '../../emulators/local/stack';
+import { createTableLifecycleStore } from '../../shared/lifecycle/store';
+import type { SessionRecord } from '../../shared/lifecycle/reducer';
+import { createHistoryStore } from '../../shared/memory/history-store';
+import { createTableToolRunStore } from '../../shared/stores/tool-runs';
+import { RawClient, wsUrl } from '../emulator/helpers';
+
+/** The whole local stack with fast heartbeats, so a lost worker is noticed within ~2 s. */
+export async function startLifecycleStack(): Promise<Stack> {
+  return startStack({
+    ports: 'free',
+    env: { HEARTBEAT_INTERVAL_SECONDS: '1', HEARTBEAT_TIMEOUT_SECONDS: '2', WORKER_REPLICAS: '2' },
+    log: process.env.STACK_LOG ? (l) => console.log(l) : undefined,
+  });
+}
+
+export function storesOf(stack: Stack) {
+  const storage = { STORAGE_CONNECTION_STRING: stack.env.STORAGE_CONNECTION_STRING };
+  return {
+    lifecycle: createTableLifecycleStore(storage),
+    history: createHistoryStore(storage),
+    toolRuns: createTableToolRunStore(storage),
+  };
+}
+
+export async function waitUntil<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 15_000, everyMs = 100): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (err) {
+      last = err;
+    }
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+}
+
+/** Polls the lifecycle row and remembers every state it saw (the path a session took). */
+export function stateWatcher(stack: Stack, sessionId: string) {
+  const { lifecycle } = storesOf(stack);
+  const seen: string[] = [];
+  let current: SessionRecord | undefined;
+  let stopped = false;
+  const loop = (async () => {
+    while (!stopped) {
+      const v = await lifecycle.load(sessionId).catch(() => undefined);
+      if (v && v.record.state !== seen[seen.length - 1]) seen.push(v.record.state);
+      if (v) current = v.record;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  })();
+  return {
+    seen,
+    get current() {
+      return current;
+    },
+    until: (state: string, timeoutMs = 15_000) => waitUntil(`state ${state} of ${sessionId} (saw ${seen.join(' → ')})`, async () => current?.state === state && current, timeoutMs, 25),
+    stop: async () => {
+      stopped = true;
+      await loop;
+    },
+  };
+}
+
+/** A second sideband client on the call, standing in for the caller: types a message and asks for a reply. */
+export async function callerClient(stack: Stack, callId: string): Promise<RawClient> {
+  return RawClient.open(wsUrl(stack.url('realtime emulator'), `call_id=${callId}`), { 'api-key': stack.env.REALTIME_API_KEY ?? 'emulator-dev-key' });
+}
+
+export function say(client: RawClient, text: string) {
+  client.send({ type: 'conversation.item.create', item: { type: 'message', role: 'user', content: [{ type: 'input_text', text }] } });
+  client.send({ type: 'response.create' });
+}
+
+export async function emulatorSession(stack: Stack, callId: string) {
+  const s = (await fetch(`${stack.url('realtime emulator')}/_emulator/sessions`).then((r) => r.json())) as {
+    sessions: { callId?: string; connections: number; transcript: { role: string; type: string; text: string }[] }[];
+  };
+  return s.sessions.find((x) => x.callId === callId);
+}
+
+export async function hangupAsCaller(stack: Stack, callId: string) {
+  const res = await fetch(`${stack.url('realtime emulator')}/v1/realtime/calls/${callId}/hangup`, {
+    method: 'POST',
+    headers: { 'api-key': stack.env.REALTIME_API_KEY ?? 'emulator-dev-key' },
+  });
+  if (!res.ok) throw new Error(`hangup answered ${res.status}`);
+}
+
+export async function incomingSipCall(stack: Stack, from: string, to = '+18005550100'): Promise<string> {
+  const res = await fetch(`${stack.url('realtime emulator')}/_emulator/sip/incoming`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ from, to }),
+  });
+  if (res.status !== 201) throw new Error(`sip incoming answered ${res.status}`);
+  return ((await res.json()) as { callId: string }).callId;
+}
