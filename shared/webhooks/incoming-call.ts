@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { AgentDefinition } from '../agents/schema';
 import type { LifecyclePort } from '../lifecycle/operations';
 import { historyPartition } from '../memory/types';
-import type { RealtimeProvider, SessionConfig } from '../providers/types';
+import { UpstreamError, type RealtimeProvider, type SessionConfig } from '../providers/types';
 import { SessionExistsError, type SessionStore } from '../stores/sessions';
 import { sessionIdForCall, sipHeader, sipNumber } from './sip';
 
@@ -35,7 +35,14 @@ export const NO_AGENT_SIP_STATUS = 404;
 
 export type IncomingCallOutcome =
   | { action: 'accepted'; sessionId: string; agentId: string; callId: string }
-  | { action: 'rejected'; callId: string; sipStatus: number; reason: string };
+  | { action: 'rejected'; callId: string; sipStatus: number; reason: string }
+  | { action: 'gone'; callId: string; reason: string };
+
+/**
+ * The service no longer knows the call (it expired, or the caller hung up while we were deciding). Retrying the
+ * delivery cannot help, so it is acknowledged rather than answered with a 5xx the sender would retry for hours.
+ */
+const callGone = (err: unknown) => err instanceof UpstreamError && (err.status === 404 || err.status === 410);
 
 /**
  * Routes an incoming phone call: the called number (SIP `To`) picks the agent; the call is accepted with that
@@ -50,7 +57,12 @@ export async function handleIncomingCall(deps: IncomingCallDeps, event: Incoming
   const from = sipNumber(sipHeader(event.data.sip_headers, 'From'));
   const agent = to ? await deps.agents.bySipNumber(to) : undefined;
   if (!agent) {
-    await deps.provider.rejectCall(callId, NO_AGENT_SIP_STATUS);
+    try {
+      await deps.provider.rejectCall(callId, NO_AGENT_SIP_STATUS);
+    } catch (err) {
+      if (callGone(err)) return { action: 'gone', callId, reason: 'call no longer exists' };
+      throw err;
+    }
     return { action: 'rejected', callId, sipStatus: NO_AGENT_SIP_STATUS, reason: to ? `no agent for ${to}` : 'no To number' };
   }
   const model = agent.model ?? deps.model;
@@ -76,7 +88,13 @@ export async function handleIncomingCall(deps: IncomingCallDeps, event: Incoming
     // A retry of a delivery whose accept failed last time: the row is already there.
     if (!(err instanceof SessionExistsError)) throw err;
   }
-  await deps.provider.acceptCall(callId, session);
+  try {
+    await deps.provider.acceptCall(callId, session);
+  } catch (err) {
+    if (!callGone(err)) throw err;
+    await deps.sessions.update(sessionId, { state: 'failed', endReason: 'call gone before accept' }).catch(() => {});
+    return { action: 'gone', callId, reason: 'call no longer exists' };
+  }
   await deps.lifecycle.signal(sessionId, { type: 'requested', agentId: agent.id, userId: partition, transport: 'sip', at });
   await deps.lifecycle.signal(sessionId, { type: 'accepted', callId, at: now() });
   return { action: 'accepted', sessionId, agentId: agent.id, callId };
