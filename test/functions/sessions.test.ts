@@ -123,3 +123,20 @@ describe('session functions', () => {
     expect((await pre('https://evil.example')).headers.get('access-control-allow-origin')).toBeNull();
   });
 });
+
+describe('session functions on a provider without browser tokens', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({ env: { REALTIME_PROVIDER: 'voice-live', REALTIME_ENDPOINT: 'https://contoso-ai.services.ai.azure.com', REALTIME_API_KEY: 'unused' } });
+  });
+  afterAll(async () => h?.stop());
+
+  it('answers 501 naming the provider and the feature, and writes nothing', async () => {
+    const res = await postJson(`${h.api}/sessions`, { agentId: 'concierge' }, { 'x-user-id': 'alice' });
+    expect(res.status).toBe(501);
+    const { error } = await res.json();
+    expect(error).toMatchObject({ code: 'unsupported_by_provider', details: { provider: 'voice-live' } });
+    expect(error.message).toMatch(/voice-live/);
+    expect(await h.rows(TABLES.sessions)).toHaveLength(0);
+  });
+});
