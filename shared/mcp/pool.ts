@@ -52,7 +52,7 @@ export class McpPool {
     const key = `${url}\n${JSON.stringify(ref.auth)}`;
     let server = this.servers.get(key);
     if (!server) {
-      server = this.create(url, ref.auth);
+      server = this.create(url, ref.auth, ref.url === 'builtin');
       this.servers.set(key, server);
     }
     return server;
@@ -90,7 +90,13 @@ export class McpPool {
     await Promise.all(all.map((s) => s.close()));
   }
 
-  private create(url: string, auth: McpAuth): PooledServer {
+  /** The built-in server is a `function`-level route in Azure: its key comes from MCP_BUILTIN_KEY when set. */
+  private builtinHeaders(): Record<string, string> {
+    const key = (this.opts.env ?? process.env).MCP_BUILTIN_KEY;
+    return key ? { 'x-functions-key': key } : {};
+  }
+
+  private create(url: string, auth: McpAuth, builtin: boolean): PooledServer {
     const opts = this.opts;
     const baseFetch = opts.fetch ?? fetch;
     let connecting: Promise<Client> | undefined;
@@ -99,7 +105,8 @@ export class McpPool {
 
     const authedFetch = async (input: string | URL | Request, init?: RequestInit) => {
       const headers = new Headers(init?.headers);
-      for (const [k, v] of Object.entries({ ...opts.headers?.(), ...(await this.authHeaders(auth)) })) headers.set(k, v);
+      const extra = { ...opts.headers?.(), ...(builtin ? this.builtinHeaders() : {}), ...(await this.authHeaders(auth)) };
+      for (const [k, v] of Object.entries(extra)) headers.set(k, v);
       return baseFetch(input, { ...init, headers });
     };
 

@@ -236,6 +236,20 @@ describe('tool gateway behaviour with test MCP servers', () => {
     }
   });
 
+  it('sends the function key (MCP_BUILTIN_KEY) to the builtin server only', async () => {
+    const builtin = await fake([echo('a')]);
+    const other = await fake([echo('b')]);
+    const g = gw({ MCP_BUILTIN_URL: builtin.url }, { env: { MCP_BUILTIN_KEY: 'fn-key' } });
+    const ag = agent([
+      { name: 'builtin', url: 'builtin', allowedTools: ['a'] },
+      { name: 'other', url: other.url, allowedTools: ['b'] },
+    ]);
+    expect((await g.run(ag, call('a', { q: '1' }))).output).toBe('a:1');
+    expect((await g.run(ag, call('b', { q: '2' }))).output).toBe('b:2');
+    expect(builtin.headers.every((h) => h['x-functions-key'] === 'fn-key')).toBe(true);
+    expect(other.headers.some((h) => 'x-functions-key' in h)).toBe(false);
+  });
+
   it('uses a managed identity token for the scope', async () => {
     const s = await fake([echo('a')]);
     const scopes: string[] = [];
