@@ -8,7 +8,7 @@ describe('built-in tool logic', () => {
 
   it('get_time accepts IANA zones and covered city names, refuses others', () => {
     const tokyo = timeIn('Asia/Tokyo', now);
-    expect(tokyo.ok && JSON.parse(tokyo.text)).toMatchObject({ timezone: 'Asia/Tokyo', localTime: expect.stringContaining('9:00 PM') });
+    expect(tokyo.ok && JSON.parse(tokyo.text)).toMatchObject({ timezone: 'Asia/Tokyo', time: '9:00 PM', date: 'Friday, November 27, 2026', utcOffset: 'GMT+9' });
     const paris = timeIn('paris', now);
     expect(paris.ok && JSON.parse(paris.text).timezone).toBe('Europe/Paris');
     expect(timeIn(undefined, now).ok && JSON.parse((timeIn(undefined, now) as { text: string }).text).timezone).toBe('UTC');
@@ -20,7 +20,7 @@ describe('built-in tool logic', () => {
     expect(findCity('NYC')?.city).toBe('New York');
     expect(findCity('Sao Paulo, Brazil')?.city).toBe('São Paulo');
     const w = weatherFor('chicago');
-    expect(w.ok && JSON.parse(w.text)).toMatchObject({ city: 'Chicago', temperature: { celsius: -3, fahrenheit: 27 } });
+    expect(w.ok && JSON.parse(w.text)).toMatchObject({ city: 'Chicago', temperatureC: -3, temperatureF: 27 });
     expect(weatherFor('Gotham').ok).toBe(false);
   });
 

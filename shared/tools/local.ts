@@ -49,17 +49,18 @@ export function timeIn(timezone: string | undefined, now: Date): Outcome {
     zone = city.timezone;
     place = `${city.city} (${zone})`;
   }
-  const local = new Intl.DateTimeFormat('en-US', {
-    timeZone: zone,
-    weekday: 'long',
-    year: 'numeric',
-    month: 'long',
-    day: 'numeric',
-    hour: 'numeric',
-    minute: '2-digit',
-    timeZoneName: 'shortOffset',
-  }).format(now);
-  return { ok: true, text: JSON.stringify({ timezone: zone, place, localTime: local, utc: now.toISOString() }) };
+  const fmt = (o: Intl.DateTimeFormatOptions) => new Intl.DateTimeFormat('en-US', { timeZone: zone, ...o }).format(now);
+  return {
+    ok: true,
+    text: JSON.stringify({
+      timezone: zone,
+      place,
+      time: fmt({ hour: 'numeric', minute: '2-digit' }),
+      date: fmt({ weekday: 'long', year: 'numeric', month: 'long', day: 'numeric' }),
+      utcOffset: fmt({ timeZoneName: 'shortOffset' }).split(' ').pop(),
+      utc: now.toISOString(),
+    }),
+  };
 }
 
 export function weatherFor(city: string): Outcome {
@@ -72,8 +73,10 @@ export function weatherFor(city: string): Outcome {
       city: c.city,
       country: c.country,
       conditions: c.conditions,
-      temperature: { celsius: c.tempC, fahrenheit: f(c.tempC) },
-      feelsLike: { celsius: c.feelsLikeC, fahrenheit: f(c.feelsLikeC) },
+      temperatureC: c.tempC,
+      temperatureF: f(c.tempC),
+      feelsLikeC: c.feelsLikeC,
+      feelsLikeF: f(c.feelsLikeC),
       humidityPercent: c.humidity,
       windKph: c.windKph,
       forecast: c.forecast,

@@ -93,7 +93,7 @@ export function createToolsServer(data: ToolData, opts: ToolsServerOptions = {})
     guarded('search_kb', async ({ query, limit }: { query: string; limit?: number }) => {
       const hits = searchArticles(await data.articles(), query, limit ?? 3);
       if (hits.length === 0) return text(`No help-centre article matches "${query}". Say you are not sure rather than guessing.`);
-      return text(JSON.stringify(hits.map((a) => ({ id: a.id, title: a.title, body: a.body }))));
+      return text(JSON.stringify({ query, results: hits.map((a) => ({ id: a.id, title: a.title, summary: a.body })) }));
     }),
   );
 
