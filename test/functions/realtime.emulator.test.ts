@@ -7,6 +7,7 @@ import { freePort } from '../../emulators/local/ports';
 import { sessionIdForCall } from '../../shared/webhooks/sip';
 import { signWebhook } from '../../shared/webhooks/standard-webhooks';
 import { postJson, startHarness, TABLES, WEBHOOK_SECRET, type Harness } from './harness';
+import { BrowserPeer } from './webrtc-peer';
 
 interface Captured {
   headers: Record<string, string>;
@@ -81,6 +82,48 @@ describe('functions with the realtime emulator', () => {
     await h?.stop();
     await emulator?.stop();
     await proxy?.close();
+  });
+
+  it('a token minted here is used by a WebRTC peer; the call is registered; the sideband attaches to it', async () => {
+    const res = await postJson(`${h.api}/sessions`, { agentId: 'concierge' }, { 'x-user-id': 'walter' });
+    const { sessionId, clientSecret, webrtcUrl } = await res.json();
+    const peer = new BrowserPeer();
+    try {
+      const answer = await peer.call(webrtcUrl, clientSecret);
+      expect(answer.status).toBe(201);
+      expect(answer.headers.get('content-type')).toMatch(/application\/sdp/);
+      expect(await answer.text()).toMatch(/^v=0/);
+      expect(peer.callId).toMatch(/^rtc_/);
+      const agent = (await h.deps.agents.get('concierge'))!;
+      expect(await peer.event('session.created')).toMatchObject({ session: { instructions: agent.instructions } });
+      // The page reports the call id; the lifecycle is told, and the worker's sideband can attach to it.
+      const reg = await postJson(`${h.api}/sessions/${sessionId}/call`, { callId: peer.callId }, { 'x-user-id': 'walter' });
+      expect(reg.status).toBe(202);
+      expect(h.signals.at(-1)).toMatchObject({ sessionId, op: { type: 'callRegistered', callId: peer.callId } });
+      const sideband = await h.deps.provider.openSideband(peer.callId);
+      const created = await new Promise<Record<string, unknown>>((r) => sideband.once('message', (d) => r(JSON.parse(d.toString()))));
+      expect(created).toMatchObject({ type: 'session.created', session: { instructions: agent.instructions } });
+      sideband.close();
+    } finally {
+      await peer.close();
+    }
+  });
+
+  it('a WebRTC offer with an expired or a foreign token is refused with 401', async () => {
+    const { clientSecret, webrtcUrl } = await (await postJson(`${h.api}/sessions`, { agentId: 'concierge' }, { 'x-user-id': 'xena' })).json();
+    const forged = new BrowserPeer();
+    const expired = new BrowserPeer();
+    try {
+      expect((await forged.call(webrtcUrl, 'ek_not_minted_by_anyone_000000000')).status).toBe(401);
+      clockOffsetMs = 31_000;
+      const res = await expired.call(webrtcUrl, clientSecret);
+      expect(res.status).toBe(401);
+      expect((await res.json()).error.code).toBe('expired_api_key');
+    } finally {
+      clockOffsetMs = 0;
+      await forged.close();
+      await expired.close();
+    }
   });
 
   it('mints a token the service honours for the agent session, and refuses it once expired', async () => {
