@@ -51,9 +51,9 @@ param corsAllowedOrigins string = ''
 param webhookSecrets string = ''
 
 @secure()
-@description('Shared secret between the Function app and the worker; azd generates it once and keeps it in Key Vault.')
-@minLength(16)
-param workerAuthSecret string
+@description('Random seed of the Function app <-> worker shared secret: azd generates it once (secretOrRandomPassword) and reads it back from Key Vault on every later provision, so the secret stays stable.')
+@minLength(12)
+param workerAuthSeed string
 
 @description('Flex Consumption instance memory in MB.')
 @allowed([512, 2048, 4096])
@@ -168,7 +168,7 @@ module keyVault 'modules/key-vault.bicep' = {
     location: location
     tags: tags
     webhookSecrets: webhookSecrets
-    workerAuthSecret: workerAuthSecret
+    workerAuthSeed: workerAuthSeed
     roleAssignments: concat(
       [
         { principalId: api, roleDefinitionId: roles.keyVaultSecretsUser, principalType: sp }

@@ -20,9 +20,9 @@ param tags object
 param webhookSecrets string = ''
 
 @secure()
-@description('Shared secret authenticating Function app <-> worker calls (at least 16 characters).')
-@minLength(16)
-param workerAuthSecret string
+@description('Seed of the shared secret authenticating Function app <-> worker calls (azd-generated, 15+ characters).')
+@minLength(12)
+param workerAuthSeed string
 
 @description('Role assignments on the vault.')
 param roleAssignments roleAssignment[] = []
@@ -49,9 +49,17 @@ resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
     properties: { value: webhookSecrets, contentType: 'text/plain' }
   }
 
+  // Kept so azd's secretOrRandomPassword reads the same seed back next provision.
+  resource workerSeed 'secrets' = {
+    name: 'worker-auth-seed'
+    properties: { value: workerAuthSeed, contentType: 'text/plain' }
+  }
+
+  // What the apps use: the seed stretched past the 16-character minimum shared/config enforces (azd's generator
+  // makes 15), deterministic so every provision writes the same value.
   resource workerSecret 'secrets' = {
     name: 'worker-auth-secret'
-    properties: { value: workerAuthSecret, contentType: 'text/plain' }
+    properties: { value: '${workerAuthSeed}${uniqueString(workerAuthSeed)}', contentType: 'text/plain' }
   }
 }
 

@@ -26,7 +26,7 @@ describe('every Bicep file', () => {
   it.each(files)('%s marks secret parameters @secure() and never outputs them', (file) => {
     const src = read(file);
     const ps = params(src);
-    const secretNamed = ps.filter((p) => /secret|password|key$/i.test(p.name) && !/Uri$|Id$/.test(p.name));
+    const secretNamed = ps.filter((p) => /secret|password|seed|key$/i.test(p.name) && !/Uri$|Id$/.test(p.name));
     const notSecure = secretNamed.filter((p) => !p.decorators.includes('@secure()')).map((p) => p.name);
     expect(notSecure, `secret-looking parameters without @secure(): ${notSecure.join(', ')}`).toEqual([]);
     const secure = ps.filter((p) => p.decorators.includes('@secure()')).map((p) => p.name);
