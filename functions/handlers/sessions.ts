@@ -65,7 +65,8 @@ export const startSessionHandler =
     const sessionId = previous?.sessionId ?? randomUUID();
     const at = Date.now();
     if (previous) {
-      await deps.sessions.update(sessionId, { tokenExpiresAt: secret.expiresAt, resume: input.resume });
+      // The reconnecting page gets a new call id from the service: forget the dropped one so it can register.
+      await deps.sessions.update(sessionId, { tokenExpiresAt: secret.expiresAt, resume: input.resume, callId: '', resumedAt: at });
     } else {
       await deps.sessions.create({
         sessionId,

@@ -26,6 +26,8 @@ export interface SessionRecord {
   sipTo?: string;
   /** When the browser token minted for this session stops working (Unix seconds). */
   tokenExpiresAt?: number;
+  /** Last time a dropped call reconnected to this session (Unix ms). */
+  resumedAt?: number;
   acceptedAt?: number;
   liveAt?: number;
   endedAt?: number;
@@ -57,7 +59,7 @@ export interface SessionStore {
 const ROW = '';
 const FIELDS: (keyof SessionRecord)[] = [
   'agentId', 'transport', 'userId', 'historyPartition', 'state', 'createdAt', 'model', 'resume', 'callId',
-  'sipFrom', 'sipTo', 'tokenExpiresAt', 'acceptedAt', 'liveAt', 'endedAt', 'endReason', 'summary',
+  'sipFrom', 'sipTo', 'tokenExpiresAt', 'resumedAt', 'acceptedAt', 'liveAt', 'endedAt', 'endReason', 'summary',
   'transcriptItems', 'inputTokens', 'outputTokens',
 ];
 
@@ -78,7 +80,7 @@ export function createSessionStore(config: StorageConfig, client: TableClient = 
       try {
         const e = await client.getEntity<TableEntity<Record<string, unknown>>>(sessionId, ROW);
         const out: Record<string, unknown> = { sessionId, etag: e.etag };
-        for (const f of FIELDS) if (e[f] !== undefined && e[f] !== null) out[f] = e[f];
+        for (const f of FIELDS) if (e[f] !== undefined && e[f] !== null && e[f] !== '') out[f] = e[f];
         return out as unknown as SessionRecord & { etag: string };
       } catch (err) {
         if (err instanceof RestError && err.statusCode === 404) return undefined;

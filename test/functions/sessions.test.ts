@@ -108,9 +108,14 @@ describe('session functions', () => {
 
   it('resumes a recent session of the same owner and agent under the same id', async () => {
     const { sessionId } = await (await start('heidi', { agentId: 'concierge' })).json();
+    const call = (callId: string) => postJson(`${h.api}/sessions/${sessionId}/call`, { callId }, as('heidi'));
+    expect((await call('rtc_heidi_first')).status).toBe(202);
     const again = await start('heidi', { agentId: 'concierge', resumeSessionId: sessionId });
     expect(again.status).toBe(201);
     expect(await again.json()).toMatchObject({ sessionId, resumed: true });
+    // The reconnected page registers its new call on the same session.
+    expect((await call('rtc_heidi_second')).status).toBe(202);
+    expect(h.signals.at(-1)).toMatchObject({ sessionId, op: { type: 'callRegistered', callId: 'rtc_heidi_second' } });
     expect((await start('ivan', { agentId: 'concierge', resumeSessionId: sessionId })).status).toBe(404);
     expect((await start('heidi', { agentId: 'customer-support', resumeSessionId: sessionId })).status).toBe(409);
   });
