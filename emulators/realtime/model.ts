@@ -19,6 +19,8 @@ export interface ModelContext {
   instructions: string;
   /** Calls this model made, by call_id. */
   calls: Map<string, PendingCall>;
+  /** `response.create`'s own instructions, if any: `Say: "…"` in them is said word for word. */
+  responseInstructions?: string;
 }
 
 const DEFAULT_GREETING = 'Hello! How can I help you today?';
@@ -41,6 +43,9 @@ function hasImage(item: ConversationItem): boolean {
 }
 
 export function decide(scenarios: Scenario[], ctx: ModelContext): Decision {
+  // A deterministic handle for callers (greetings, seeded replies): `Say: "…"` or `Say exactly "…"`.
+  const scripted = /\bsay(?:\s+exactly)?\s*:?\s*["“]([^"”]+)["”]/i.exec(ctx.responseInstructions ?? '');
+  if (scripted) return { kind: 'say', text: scripted[1]!.trim() };
   const applicable = applicableScenarios(scenarios, ctx);
   const primary = applicable[0];
   const items = ctx.items;

@@ -75,6 +75,7 @@ async function run(session: RealtimeSession, r: ActiveResponse, params: Realtime
     tools,
     instructions: params.instructions ?? cfg.instructions ?? '',
     calls: session.calls,
+    responseInstructions: params.instructions,
   });
 
   const output: ConversationItem[] = [];
@@ -124,7 +125,7 @@ async function emitMessage(session: RealtimeSession, r: ActiveResponse, text: st
       // WebRTC: audio goes on the track in real time; the data channel only learns when playback starts and ends.
       session.assistantAudioSent = true;
       session.emit({ type: 'output_audio_buffer.started', response_id });
-      const playback = { responseId: response_id, stopped: false };
+      const playback = { responseId: response_id, itemId: item_id, startedAt: Date.now(), totalMs: msOf(pcm.length), stopped: false };
       session.playback = playback;
       void media.play(pcm, () => playback.stopped).then(() => {
         if (session.playback === playback) session.playback = undefined;

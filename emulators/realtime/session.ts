@@ -36,7 +36,7 @@ export class RealtimeSession {
   media?: SessionMedia;
   active?: ActiveResponse;
   /** Assistant audio playing on the media leg (WebRTC), possibly after its response is done. */
-  playback?: { responseId: string; stopped: boolean };
+  playback?: { responseId: string; itemId: string; startedAt: number; totalMs: number; stopped: boolean };
   eventsSent = 0;
   assistantAudioSent = false;
   ended = false;
@@ -258,8 +258,19 @@ export class RealtimeSession {
     }
   }
 
+  /**
+   * Stops assistant audio on the media leg. The service then truncates the assistant item to what was played,
+   * so the conversation holds only what the user heard.
+   */
   private stopPlayback(): void {
-    if (this.playback) this.playback.stopped = true;
+    const p = this.playback;
+    if (!p || p.stopped) return;
+    p.stopped = true;
+    const played = Math.min(p.totalMs, Date.now() - p.startedAt);
+    if (this.items.some((i) => i.id === p.itemId)) {
+      this.audioMs.set(p.itemId, played);
+      this.emit({ type: 'conversation.item.truncated', item_id: p.itemId, content_index: 0, audio_end_ms: played });
+    }
   }
 
   get audioReceivedMs(): number {
@@ -289,6 +300,9 @@ export class RealtimeSession {
       this.recognize(pcm).then((transcript) => {
         item.content[0]!.transcript = transcript;
         if (transcribe) {
+          for (const delta of transcript.match(/\S+\s*/g) ?? []) {
+            this.emit({ type: 'conversation.item.input_audio_transcription.delta', item_id: itemId, content_index: 0, delta });
+          }
           this.emit({
             type: 'conversation.item.input_audio_transcription.completed',
             item_id: itemId,
