@@ -1,0 +1,147 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import type { Stack } from '../../emulators/local/stack';
+import { startStack } from '../../emulators/local/stack';
+import { agentSchema, type AgentDefinition } from '../../shared/agents/schema';
+import { createAgentStore, loadAgentFiles } from '../../shared/agents/store';
+import { tableClient, TABLES } from '../../shared/storage/tables';
+import { sessionIdForCall } from '../../shared/webhooks/sip';
+import type { RawClient } from '../emulator/helpers';
+import { callerClient, emulatorSession, hangupAsCaller, incomingSipCall, say, stateWatcher, waitUntil } from '../lifecycle/helpers';
+import { sleep, startFakeMcp, type FakeMcp } from './fake-mcp';
+
+/**
+ * End to end on the local stack: the realtime emulator's scripted model asks for a tool, the worker lists and
+ * calls it over MCP, the built-in MCP server reads Azurite, and the model's answer uses the output.
+ */
+let stack: Stack;
+let slow: FakeMcp;
+let flaky: FakeMcp;
+const storage = () => ({ STORAGE_CONNECTION_STRING: stack.env.STORAGE_CONNECTION_STRING });
+
+const testAgent = (id: string, number: string, servers: unknown[]): AgentDefinition =>
+  agentSchema.parse({
+    id,
+    displayName: id,
+    instructions: 'You are a customer support agent. Use get_order for orders.',
+    voice: 'alloy',
+    mcpServers: servers,
+    sip: { numbers: [number] },
+  });
+
+const order = (status: string) => ({ content: [{ type: 'text' as const, text: JSON.stringify({ orderId: '1234', status }) }] });
+
+beforeAll(async () => {
+  slow = await startFakeMcp([{ name: 'get_order', input: { orderId: z.string() }, run: async () => (await sleep(4000), order('late')) }]);
+  flaky = await startFakeMcp([{ name: 'get_order', input: { orderId: z.string() }, run: () => order('with the flaky courier') }]);
+  stack = await startStack({ ports: 'free', env: { WORKER_REPLICAS: '1', MCP_TOOL_TIMEOUT_MS: '1000' } });
+  // Seeded before any session, so no process has cached the agent list yet.
+  const support = (await loadAgentFiles()).find((a) => a.id === 'customer-support')!;
+  await createAgentStore(storage()).seed([
+    testAgent('e2e-slow', '+18005550111', [{ name: 'slow', url: slow.url, allowedTools: ['get_order'] }]),
+    testAgent('e2e-flaky', '+18005550122', [{ name: 'flaky', url: flaky.url, allowedTools: ['get_order'] }]),
+    { ...support, id: 'e2e-narrow', sip: { numbers: ['+18005550133'] }, mcpServers: [{ ...support.mcpServers[0]!, allowedTools: ['get_order'] }] },
+  ]);
+});
+afterAll(async () => {
+  await stack?.stop();
+  await slow?.close();
+  await flaky?.close();
+});
+
+async function liveCall(to: string, from: string): Promise<{ callId: string; caller: RawClient; end(): Promise<void> }> {
+  const callId = await incomingSipCall(stack, from, to);
+  const states = stateWatcher(stack, sessionIdForCall(callId));
+  await states.until('live');
+  const caller = await callerClient(stack, callId);
+  return {
+    callId,
+    caller,
+    end: async () => {
+      caller.close();
+      await hangupAsCaller(stack, callId);
+      await states.until('ended');
+      await states.stop();
+    },
+  };
+}
+
+const answerContaining = (caller: RawClient, text: string) =>
+  caller.waitFor('response.output_item.done', (e) => e.item.type === 'message' && e.item.role === 'assistant' && JSON.stringify(e.item).includes(text), { timeoutMs: 15_000 });
+
+async function toolOutputs(callId: string): Promise<string[]> {
+  const s = await emulatorSession(stack, callId);
+  return (s?.transcript ?? []).filter((t) => t.type === 'function_call_output').map((t) => t.text);
+}
+
+describe('tool calls end to end: emulator → worker → MCP → Azurite → answer', () => {
+  it('the order in Azurite reaches the model as function_call_output and the answer uses it', async () => {
+    // A status the seed data never has: the answer can only come from this row.
+    const orders = tableClient(storage(), TABLES.orders);
+    const row = await orders.getEntity<{ data: string }>('order', '1234');
+    await orders.updateEntity({ partitionKey: 'order', rowKey: '1234', data: JSON.stringify({ ...JSON.parse(row.data), status: 'waiting at the depot' }) }, 'Merge');
+
+    const call = await liveCall('+18005550100', '+15550002001');
+    say(call.caller, 'where is my order 1234');
+    await answerContaining(call.caller, 'Order 1234 is waiting at the depot');
+    const outputs = await toolOutputs(call.callId);
+    expect(outputs).toHaveLength(1);
+    expect(JSON.parse(outputs[0]!)).toMatchObject({ orderId: '1234', status: 'waiting at the depot', carrier: 'UPS' });
+    const s = await emulatorSession(stack, call.callId);
+    expect(s?.transcript.find((t) => t.type === 'function_call')?.text).toBe('get_order({"orderId":"1234"})');
+    await call.end();
+  });
+
+  it('a slow tool times out into an output the model can use, and the session carries on', async () => {
+    const call = await liveCall('+18005550111', '+15550002002');
+    say(call.caller, 'where is my order 1234');
+    await waitUntil('timeout output', async () => (await toolOutputs(call.callId)).some((o) => /timed out.*try again/.test(o)), 10_000);
+    await answerContaining(call.caller, 'Order 1234');
+    say(call.caller, 'thank you');
+    await answerContaining(call.caller, "You're welcome");
+    await call.end();
+  });
+
+  it('a failing MCP server does not end the session; the next call works once it recovers', async () => {
+    const call = await liveCall('+18005550122', '+15550002003');
+    flaky.failWith = 500;
+    say(call.caller, 'where is my order 1234');
+    await waitUntil('unavailable output', async () => (await toolOutputs(call.callId)).some((o) => /could not be reached/.test(o)), 10_000);
+    await answerContaining(call.caller, 'Order 1234');
+    flaky.failWith = undefined;
+    say(call.caller, 'where is my order 1234 now');
+    await answerContaining(call.caller, 'Order 1234 is with the flaky courier');
+    await call.end();
+  });
+
+  it('a tool the agent does not allow is never called, even when a client adds it to the session', async () => {
+    const tickets = tableClient(storage(), TABLES.tickets);
+    const count = async () => {
+      let n = 0;
+      for await (const _ of tickets.listEntities()) n++;
+      return n;
+    };
+    const before = await count();
+    const call = await liveCall('+18005550133', '+15550002004');
+    // A client holding the call widens the session's tools; the model (emulator) now calls open_ticket.
+    const s = await emulatorSession(stack, call.callId);
+    expect((s as { tools?: string[] } | undefined)?.tools).toEqual(['get_order']);
+    call.caller.send({
+      type: 'session.update',
+      session: {
+        type: 'realtime',
+        tools: [
+          { type: 'function', name: 'get_order', parameters: { type: 'object', properties: { orderId: { type: 'string' } } } },
+          { type: 'function', name: 'open_ticket', parameters: { type: 'object', properties: { summary: { type: 'string' } } } },
+        ],
+      },
+    });
+    await call.caller.waitFor('session.updated', () => true, { timeoutMs: 5000 });
+    say(call.caller, 'please open a ticket for order 1234');
+    await waitUntil('refusal output', async () => (await toolOutputs(call.callId)).some((o) => /not available to this agent/.test(o)), 10_000);
+    const calls = (await emulatorSession(stack, call.callId))?.transcript.filter((t) => t.type === 'function_call') ?? [];
+    expect(calls.map((c) => c.text.split('(')[0])).toEqual(['open_ticket']);
+    expect(await count()).toBe(before);
+    await call.end();
+  });
+});
