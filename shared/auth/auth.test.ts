@@ -1,4 +1,4 @@
-import { createLocalJWKSet, exportJWK, generateKeyPair, SignJWT, type JWTPayload } from 'jose';
+import { createLocalJWKSet, createRemoteJWKSet, exportJWK, generateKeyPair, SignJWT, type JWTPayload } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { HttpError } from '../http/errors';
 import { createAuthenticator, type Authenticator } from './index';
@@ -42,6 +42,15 @@ describe('authentication modes', () => {
     expect(await fail(entra(h({ authorization: `Bearer ${await sign({ oid: 'u', aud: 'api://someone-else' })}` })))).toMatchObject({ status: 401, code: 'invalid_token' });
     expect(await fail(entra(h({ authorization: `Bearer ${await sign({ oid: 'u', iss: 'https://login.microsoftonline.com/other/v2.0' })}` })))).toMatchObject({ status: 401 });
     expect(await fail(entra(h({ authorization: `Bearer ${await sign({ oid: 'u' }, { key: otherKey })}` })))).toMatchObject({ status: 401 });
+  });
+
+  it('entra: an unreachable key set is 503 (retry later), not a 401 blaming the caller', async () => {
+    const down = createAuthenticator(
+      { AUTH_MODE: 'entra', ENTRA_TENANT_ID: TENANT, ENTRA_AUDIENCE: AUDIENCE },
+      { jwks: createRemoteJWKSet(new URL('http://127.0.0.1:1/keys'), { timeoutDuration: 1000 }) },
+    );
+    const err = await fail(down(h({ authorization: `Bearer ${await sign({ oid: 'u' })}` })));
+    expect(err).toMatchObject({ status: 503, code: 'auth_unavailable', headers: { 'retry-after': '5' } });
   });
 
   it('easyauth: reads the oid claim from x-ms-client-principal; absent or malformed is 401', async () => {

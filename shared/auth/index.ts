@@ -69,8 +69,9 @@ function entra(tenant: string, audience: string, jwks?: JWTVerifyGetKey): Authen
     } catch (err) {
       if (err instanceof HttpError) throw err;
       if (err instanceof joseErrors.JWTExpired) throw unauthorized('token expired', 'token_expired');
-      if (err instanceof joseErrors.JOSEError) throw unauthorized(`token rejected (${err.code})`, 'invalid_token');
-      // Key set unreachable: our problem, not the caller's.
+      // The key set could not be fetched or read: our problem, not the caller's (an unknown kid is theirs).
+      const keysDown = err instanceof joseErrors.JWKSTimeout || err instanceof joseErrors.JWKSInvalid;
+      if (err instanceof joseErrors.JOSEError && !keysDown) throw unauthorized(`token rejected (${err.code})`, 'invalid_token');
       throw new HttpError(503, 'auth_unavailable', 'cannot verify tokens right now', undefined, { 'retry-after': '5' });
     }
   };
