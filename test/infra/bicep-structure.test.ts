@@ -218,7 +218,7 @@ describe('no secret literal in infra, azure.yaml or the workflow', () => {
   const targets = [
     ...files,
     'infra/main.parameters.json',
-    'infra/hooks/postprovision.ts',
+    ...readdirSync(join(ROOT, 'infra/hooks')).map((f) => `infra/hooks/${f}`),
     'azure.yaml',
     ...readdirSync(join(ROOT, '.github/workflows')).map((f) => `.github/workflows/${f}`),
   ];
