@@ -25,7 +25,17 @@ export const registerCallHandler =
     if (row.callId && row.callId !== callId) {
       throw new HttpError(409, 'call_already_registered', 'this session already has a call');
     }
-    if (!row.callId) await deps.sessions.update(row.sessionId, { callId }, row.etag);
+    if (!row.callId) {
+      try {
+        await deps.sessions.update(row.sessionId, { callId }, row.etag);
+      } catch (err) {
+        // Another registration won the race between our read and write.
+        if ((err as { statusCode?: number }).statusCode === 412) {
+          throw new HttpError(409, 'call_already_registered', 'this session changed meanwhile; read it again');
+        }
+        throw err;
+      }
+    }
     await deps.lifecycle(ctx).signal(row.sessionId, { type: 'callRegistered', callId, at: Date.now() });
     return ok({ sessionId: row.sessionId, callId }, 202);
   };

@@ -91,6 +91,10 @@ describe('session functions', () => {
     expect((await call('frank', { callId: 'rtc_other' })).status).toBe(409);
     const row = (await h.rows(TABLES.sessions)).find((r) => r.partitionKey === sessionId)!;
     expect(row.callId).toBe('rtc_frank1');
+    // Two different calls registered at once: exactly one wins, the other is a 409, never a 500.
+    const { sessionId: raced } = await (await start('frank', { agentId: 'customer-support' })).json();
+    const both = await Promise.all(['rtc_a', 'rtc_b', 'rtc_c'].map((c) => call('frank', { callId: c }, raced)));
+    expect(both.map((r) => r.status).sort()).toEqual([202, 409, 409]);
   });
 
   it('shows a session to its owner only; others get the same 404 as a missing id', async () => {
