@@ -1,6 +1,9 @@
 import { app } from '@azure/functions';
+import df from 'durable-functions';
+import { createPublisher } from '../shared/events/webpubsub';
 import { loadFunctionsConfig } from '../shared/config/index';
 import { createDeps } from './deps';
+import { registerDurableLifecycle } from './durable/register';
 import { buildRoutes } from './routes';
 import { RETENTION_SCHEDULE, retentionTimer } from './timers/retention';
 
@@ -9,7 +12,17 @@ const config = loadFunctionsConfig();
 const deps = await createDeps(config);
 
 for (const r of buildRoutes(deps)) {
-  app.http(r.name, { methods: r.methods, route: r.route, authLevel: r.authLevel, handler: r.handler });
+  app.http(r.name, {
+    methods: r.methods,
+    route: r.route,
+    authLevel: r.authLevel,
+    handler: r.handler,
+    // Handlers that signal the `session` entity need the Durable client binding.
+    extraInputs: r.durableClient ? [df.input.durableClient()] : undefined,
+  });
 }
 
 app.timer('historyRetention', { schedule: RETENTION_SCHEDULE, handler: retentionTimer(deps) });
+
+// The session lifecycle: `session` entity, operation + supervisor orchestrations, effect activities.
+registerDurableLifecycle(config, { provider: deps.provider, publisher: createPublisher(config), log: (l) => console.log(l) });

@@ -1,0 +1,184 @@
+import { describe, expect, it } from 'vitest';
+import type { LifecycleOperation } from '../../shared/lifecycle/operations';
+import type { SessionRecord } from '../../shared/lifecycle/reducer';
+import type { SupervisorTimeouts } from '../../shared/lifecycle/supervisor';
+import { sessionEntityOperation, type SessionEntityState } from './entity';
+import { ACTIVITIES, sessionOperationOrchestrator, sessionSupervisorOrchestrator, type OrchestrationLike } from './orchestrations';
+
+/**
+ * A tiny stand-in for the Durable host: entities are the real entity operation over in-memory state,
+ * activities are test functions, timers move the orchestration clock. It drives the real generators, so the
+ * orchestration logic is tested without the Functions host (replay itself is the host's business).
+ */
+type Yielded =
+  | { kind: 'entity'; key: string; op: string; input?: unknown }
+  | { kind: 'activity'; name: string; input?: unknown }
+  | { kind: 'timer'; at: number }
+  | { kind: 'all'; tasks: Yielded[] };
+
+function host(opts: { maxReattachAttempts?: number; activities?: Record<string, (input: unknown) => unknown>; onTimer?: () => void } = {}) {
+  const entities = new Map<string, SessionEntityState>();
+  const calls: { name: string; input: unknown }[] = [];
+  let clock = 1_000_000;
+  let continued: unknown;
+
+  const resolve = (y: Yielded): unknown => {
+    if (y.kind === 'entity') {
+      const state = entities.get(y.key) ?? { record: null };
+      const out = sessionEntityOperation(state, y.op, y.input, { sessionId: y.key, maxReattachAttempts: opts.maxReattachAttempts ?? 2 });
+      if (out.changed) entities.set(y.key, out.state);
+      return out.result;
+    }
+    if (y.kind === 'activity') {
+      calls.push({ name: y.name, input: y.input });
+      return opts.activities?.[y.name]?.(y.input);
+    }
+    if (y.kind === 'timer') {
+      clock = Math.max(clock, y.at);
+      opts.onTimer?.();
+      return undefined;
+    }
+    return y.tasks.map(resolve);
+  };
+
+  const context = (input: unknown): OrchestrationLike =>
+    ({
+      log: () => {},
+      df: {
+        getInput: () => input,
+        get currentUtcDateTime() {
+          return new Date(clock);
+        },
+        callEntity: (id: { key: string }, op: string, i?: unknown) => ({ kind: 'entity', key: id.key, op, input: i }),
+        callActivity: (name: string, i?: unknown) => ({ kind: 'activity', name, input: i }),
+        createTimer: (d: Date) => ({ kind: 'timer', at: d.getTime() }),
+        Task: { all: (tasks: Yielded[]) => ({ kind: 'all', tasks }) },
+        continueAsNew: (i: unknown) => (continued = i),
+      },
+    }) as unknown as OrchestrationLike;
+
+  function run<T>(gen: Generator<unknown, T, unknown>): T {
+    let step = gen.next();
+    while (!step.done) step = gen.next(resolve(step.value as Yielded));
+    return step.value;
+  }
+
+  return {
+    entities,
+    calls,
+    record: (id: string) => entities.get(id)?.record ?? null,
+    advance: (ms: number) => (clock += ms),
+    now: () => clock,
+    takeContinued: () => {
+      const c = continued;
+      continued = undefined;
+      return c;
+    },
+    operation: (sessionId: string, op: LifecycleOperation) => run(sessionOperationOrchestrator()(context({ sessionId, op }))),
+    supervise: (t: SupervisorTimeouts, input: { sessionId: string; startedAt?: number }) => run(sessionSupervisorOrchestrator(t)(context(input))),
+  };
+}
+
+const timeouts: SupervisorTimeouts = { heartbeatTimeoutMs: 2000, attachTimeoutMs: 10_000, idleTimeoutMs: 60_000, endingTimeoutMs: 30_000, missingGraceMs: 5000 };
+const requested = (at: number): LifecycleOperation => ({ type: 'requested', agentId: 'support', userId: 'u1', transport: 'webrtc', at });
+
+describe('Durable lifecycle: session entity', () => {
+  it('applies valid operations, rejects invalid ones without touching state, and validates input', () => {
+    const opts = { sessionId: 's', maxReattachAttempts: 1 };
+    let state: SessionEntityState = { record: null };
+    const missing = sessionEntityOperation(state, 'apply', { type: 'callRegistered', callId: 'c', at: 1 }, opts);
+    expect(missing).toMatchObject({ changed: false, result: { rejected: expect.stringMatching(/no such session/), missing: true } });
+    const created = sessionEntityOperation(state, 'apply', requested(1), opts);
+    expect(created.changed).toBe(true);
+    state = created.state;
+    const invalid = sessionEntityOperation(state, 'apply', { type: 'attached', workerId: 'w', at: 2 }, opts);
+    expect(invalid).toMatchObject({ changed: false, state, result: { rejected: expect.stringMatching(/^attached: not valid in requested/) } });
+    expect(sessionEntityOperation(state, 'apply', { type: 'teleport' }, opts).result).toMatchObject({ rejected: expect.stringMatching(/invalid operation/) });
+    expect(sessionEntityOperation(state, 'get', undefined, opts).result).toMatchObject({ state: 'requested' });
+  });
+});
+
+describe('Durable lifecycle: orchestrations', () => {
+  it('sessionOperation runs the attach effect and applies what it produced (WebRTC → live)', () => {
+    const h = host({ activities: { [ACTIVITIES.attach]: () => ({ type: 'attached', workerId: 'w1', at: h.now() }) } });
+    h.operation('s1', requested(h.now()));
+    const log = h.operation('s1', { type: 'callRegistered', callId: 'rtc_1', at: h.now() });
+    expect(log).toEqual(['callRegistered: → attaching', 'attached: → live']);
+    expect(h.record('s1')).toMatchObject({ state: 'live', workerId: 'w1', callId: 'rtc_1' });
+    expect(h.calls.map((c) => c.name)).toEqual([ACTIVITIES.emit, ACTIVITIES.emit, ACTIVITIES.attach, ACTIVITIES.emit]);
+    expect(h.calls[2]!.input).toMatchObject({ sessionId: 's1', callId: 'rtc_1', attempt: 0 });
+  });
+
+  it('an operation that overtakes `requested` waits for it on a durable timer instead of being lost', () => {
+    // The SIP webhook signals requested and accepted back to back; their orchestrations may run in either order.
+    const h = host({
+      activities: { [ACTIVITIES.attach]: () => ({ type: 'attached', workerId: 'w1', at: h.now() }) },
+      onTimer: () => {
+        if (!h.record('s2')) h.operation('s2', { type: 'requested', agentId: 'support', userId: 'sip:+1555', transport: 'sip', at: h.now() });
+      },
+    });
+    const t0 = h.now();
+    const log = h.operation('s2', { type: 'accepted', callId: 'rtc_sip', at: t0 });
+    expect(log).toEqual(['accepted: → attaching', 'attached: → live']);
+    expect(h.now() - t0).toBe(1000); // one retry, a second later
+    expect(h.record('s2')).toMatchObject({ state: 'live', path: ['requested', 'attaching', 'live'] });
+  });
+
+  it('gives up on an operation for a session that never appears', () => {
+    const h = host();
+    const t0 = h.now();
+    expect(h.operation('s2b', { type: 'callRegistered', callId: 'c', at: t0 })).toEqual([expect.stringMatching(/no such session/)]);
+    expect(h.now() - t0).toBe(5000);
+  });
+
+  it('the supervisor re-attaches a session whose heartbeats stopped, on another worker', () => {
+    let n = 1;
+    const h = host({ activities: { [ACTIVITIES.attach]: () => ({ type: 'attached', workerId: `w${++n}`, at: h.now() }) } });
+    h.operation('s3', requested(h.now()));
+    h.operation('s3', { type: 'callRegistered', callId: 'rtc_3', at: h.now() });
+    expect(h.record('s3')).toMatchObject({ state: 'live', workerId: 'w2' });
+
+    // Within the timeout: the supervisor sleeps until the deadline and continues as new.
+    expect(h.supervise(timeouts, { sessionId: 's3' })).toBe('continued');
+    expect(h.now()).toBe((h.record('s3') as SessionRecord).lastHeartbeatAt! + 2000);
+    const input = h.takeContinued() as { sessionId: string; startedAt: number };
+    // Past the deadline with no heartbeat: workerLost → reattach (attempt 1, avoiding w2) → live on w3.
+    h.supervise(timeouts, input);
+    const rec = h.record('s3') as SessionRecord;
+    expect(rec).toMatchObject({ state: 'live', workerId: 'w3', reattachAttempts: 1, lostWorkers: ['w2'] });
+    expect(h.calls.filter((c) => c.name === ACTIVITIES.attach).at(-1)!.input).toMatchObject({ attempt: 1, avoidWorkers: ['w2'] });
+  });
+
+  it('when re-attaching keeps failing the session fails cleanly and the call is hung up', () => {
+    const h = host({
+      maxReattachAttempts: 2,
+      activities: {
+        [ACTIVITIES.attach]: (req) =>
+          (req as { attempt: number }).attempt === 0
+            ? { type: 'attached', workerId: 'w1', at: h.now() }
+            : { type: 'workerLost', workerId: '', reason: 'attach failed: no replica', at: h.now() },
+      },
+    });
+    h.operation('s4', requested(h.now()));
+    h.operation('s4', { type: 'callRegistered', callId: 'rtc_4', at: h.now() });
+    h.advance(5000);
+    h.supervise(timeouts, { sessionId: 's4' });
+    expect(h.record('s4')).toMatchObject({ state: 'failed', reason: expect.stringMatching(/exhausted/) });
+    expect(h.calls.filter((c) => c.name === ACTIVITIES.attach)).toHaveLength(3); // first attach + 2 re-attaches
+    expect(h.calls.filter((c) => c.name === ACTIVITIES.hangup).map((c) => c.input)).toEqual(['rtc_4']);
+    // A failed session's supervisor stops.
+    h.takeContinued();
+    expect(h.supervise(timeouts, { sessionId: 's4' })).toBe('stopped: failed');
+    expect(h.takeContinued()).toBeUndefined();
+  });
+
+  it('ending completes: hang up, detach, then ended', () => {
+    const h = host({ activities: { [ACTIVITIES.attach]: () => ({ type: 'attached', workerId: 'w1', at: h.now() }) } });
+    h.operation('s5', requested(h.now()));
+    h.operation('s5', { type: 'callRegistered', callId: 'rtc_5', at: h.now() });
+    const log = h.operation('s5', { type: 'ended', reason: 'user hung up', at: h.now() });
+    expect(log).toEqual(['ended: → ending', 'ended: → ended']);
+    expect(h.calls.filter((c) => c.name === ACTIVITIES.hangup || c.name === ACTIVITIES.detach).map((c) => c.name)).toEqual([ACTIVITIES.hangup, ACTIVITIES.detach]);
+    expect(h.record('s5')).toMatchObject({ state: 'ended', path: ['requested', 'attaching', 'live', 'ending', 'ended'] });
+  });
+});

@@ -1,0 +1,16 @@
+import { z } from 'zod';
+import type { LifecycleOperation } from './operations';
+
+/** Runtime check for operations crossing a process boundary (entity input, orchestration input). */
+const at = z.number().int().nonnegative();
+const reason = z.string().max(1000);
+export const lifecycleOperationSchema: z.ZodType<LifecycleOperation> = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('requested'), agentId: z.string().min(1), userId: z.string().min(1), transport: z.enum(['webrtc', 'sip', 'websocket']), at }),
+  z.object({ type: z.literal('callRegistered'), callId: z.string().min(1), at }),
+  z.object({ type: z.literal('accepted'), callId: z.string().min(1), at }),
+  z.object({ type: z.literal('attached'), workerId: z.string().min(1), at }),
+  z.object({ type: z.literal('heartbeat'), workerId: z.string().min(1), at }),
+  z.object({ type: z.literal('workerLost'), workerId: z.string(), reason, at }),
+  z.object({ type: z.literal('ended'), reason, at }),
+  z.object({ type: z.literal('failed'), reason, at }),
+]);
