@@ -11,8 +11,11 @@ export interface CallOptions {
   mic?: MediaStream;
   audio: HTMLAudioElement;
   onEvent: (ev: ServerEvent) => void;
-  /** The transport went away without the page asking (network drop, service hang-up). */
-  onDropped: (reason: string) => void;
+  /**
+   * The call went away without the page asking: `network` when the connection itself failed (worth resuming
+   * automatically), `remote` when the service closed the call while the network was fine.
+   */
+  onDropped: (reason: string, kind: 'network' | 'remote') => void;
 }
 
 const CHANNEL_OPEN_TIMEOUT_MS = 15_000;
@@ -58,23 +61,25 @@ export class RealtimeCall {
           /* a frame that is not JSON is not an event */
         }
       };
-      const dropped = (reason: string) => {
+      const dropped = (reason: string, kind: 'network' | 'remote') => {
         if (!call.closing) {
           call.closing = true;
-          opts.onDropped(reason);
+          opts.onDropped(reason, kind);
         }
-      };
-      channel.onclose = () => dropped('the event channel closed');
-      pc.onconnectionstatechange = () => {
-        if (pc.connectionState === 'failed') dropped('the network connection failed');
-        if (pc.connectionState === 'closed') dropped('the call was closed');
       };
       // `disconnected` can heal by itself; only a lasting one counts as a drop.
       let disconnectTimer: ReturnType<typeof setTimeout> | undefined;
-      pc.addEventListener('connectionstatechange', () => {
+      pc.onconnectionstatechange = () => {
         clearTimeout(disconnectTimer);
-        if (pc.connectionState === 'disconnected') disconnectTimer = setTimeout(() => dropped('the network connection was lost'), 4000);
-      });
+        if (pc.connectionState === 'failed') dropped('the network connection failed', 'network');
+        if (pc.connectionState === 'disconnected') {
+          disconnectTimer = setTimeout(() => dropped('the network connection was lost', 'network'), 4000);
+        }
+      };
+      // The channel closing while the network is fine means the service ended the call.
+      channel.onclose = () => {
+        if (pc.connectionState === 'connected') dropped('the service closed the call', 'remote');
+      };
       settled = true;
       return call;
     } finally {

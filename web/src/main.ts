@@ -73,7 +73,8 @@ async function start(opts: { withMic: boolean; resumeSessionId?: string }) {
       }
     }
     progress(opts.resumeSessionId ? 'Resuming the session…' : 'Creating a session…');
-    const agentId = els.agent.value;
+    // A session resumes with its own agent, whatever the picker shows.
+    const agentId = opts.resumeSessionId && grant?.agent?.id ? grant.agent.id : els.agent.value;
     grant = await api.createSession(agentId, opts.resumeSessionId);
     els.sessionId.textContent = grant.sessionId;
     progress('Connecting audio…');
@@ -179,11 +180,16 @@ function endCall() {
   els.start.focus();
 }
 
-function onDropped(reason: string) {
+function onDropped(reason: string, kind: 'network' | 'remote') {
   teardownCall();
   setPhase('dropped');
-  showError(`Connection lost: ${reason}. Reconnecting…`);
   transcript.note(`Connection lost: ${reason}.`);
+  if (kind === 'remote') {
+    // Not a network problem: resuming is the person's choice, not a loop.
+    showError(`The call was closed by the service (${reason}). Press Reconnect to resume the session.`);
+    return;
+  }
+  showError(`Connection lost: ${reason}. Reconnecting…`);
   scheduleReconnect();
 }
 
@@ -208,9 +214,15 @@ async function reconnect() {
 }
 
 function reconnectFailed(err: unknown) {
+  const code = err instanceof UserFacingError ? err.code : '';
+  // The backend said this session cannot continue (too late, failed, not ours): offer a new call instead.
+  if (code === 'auth' || code === 'not_found' || code.startsWith('resume_')) {
+    setPhase('failed');
+    showError(`The session could not be resumed: ${describe(err)} Press Start to begin a new call.`);
+    return;
+  }
   setPhase('dropped');
   showError(`Reconnecting failed: ${describe(err)}`);
-  if (err instanceof UserFacingError && ['auth', 'not_found', 'resume_expired', 'session_ended'].includes(err.code)) return;
   scheduleReconnect();
 }
 
@@ -294,5 +306,7 @@ document.addEventListener('keydown', (e) => {
   }
 });
 window.addEventListener('pagehide', () => call?.close());
+// Lets an end-to-end test cut the call the way a network failure does; the recovery path is the real one.
+window.addEventListener('voice-agent:simulate-network-drop', () => call && onDropped('simulated network drop', 'network'));
 
 void init();

@@ -59,7 +59,7 @@ export function showPhase(phase: Phase, activity?: string) {
   const noAgents = !els.agent.value;
   els.start.disabled = live || busy || noAgents;
   els.start.textContent = phase === 'ended' || phase === 'failed' ? 'Start a new call' : 'Start';
-  els.agent.disabled = live || busy || noAgents;
+  els.agent.disabled = live || busy || phase === 'dropped' || noAgents;
   els.mute.disabled = !live;
   els.interrupt.disabled = !live;
   els.end.disabled = !(live || phase === 'dropped' || busy);
