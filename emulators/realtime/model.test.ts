@@ -30,6 +30,18 @@ describe('scripted model', () => {
     expect(decide(scenarios, ctx(after, ['support__get_order'], calls))).toEqual({ kind: 'say', text: 'Order 1234 is delayed.' });
   });
 
+  it('passes a tool error on instead of inventing a result', () => {
+    const calls = new Map<string, PendingCall>();
+    const d = decide(scenarios, ctx(user('where is my order 9999'), ['get_order'], calls));
+    if (d.kind !== 'call') throw new Error('expected a call');
+    calls.set('c9', d.pending);
+    const after = user('where is my order 9999', [
+      { type: 'function_call', id: 'f9', call_id: 'c9', name: d.name, arguments: d.arguments },
+      { type: 'function_call_output', id: 'o9', call_id: 'c9', output: 'The get_order tool reported an error: No order 9999 was found. Ask the customer to check the order number.. Tell the user what went wrong.' },
+    ]);
+    expect(decide(scenarios, ctx(after, ['get_order'], calls))).toEqual({ kind: 'say', text: 'Sorry, that did not work: No order 9999 was found.' });
+  });
+
   it('leaves optional arguments out when the words do not carry them', () => {
     const d = decide(scenarios, ctx(user('please open a ticket, the app crashes'), ['open_ticket']));
     expect(d.kind === 'call' && JSON.parse(d.arguments)).toEqual({ summary: 'please open a ticket, the app crashes' });

@@ -104,6 +104,8 @@ function answerFor(output: ConversationItem, ctx: ModelContext, user: Conversati
   const parsed = parseJson(output.output);
   const pending = ctx.calls.get(output.call_id);
   const message = user ? userText(user) : '';
+  // Plain text back from a tool is its error message (successful tools return JSON here): pass it on.
+  if (typeof parsed === 'string') return `Sorry, that did not work: ${firstSentence(parsed)}`;
   if (pending?.rule.answer) return renderTemplate(pending.rule.answer, { message, ...pending.groups }, parsed);
   const call = ctx.items.find((it) => it.type === 'function_call' && it.call_id === output.call_id);
   const name = call && call.type === 'function_call' ? call.name : 'the tool';
@@ -114,4 +116,11 @@ function answerFor(output: ConversationItem, ctx: ModelContext, user: Conversati
 function findLastIndex<T>(arr: T[], pred: (t: T) => boolean): number {
   for (let i = arr.length - 1; i >= 0; i--) if (pred(arr[i]!)) return i;
   return -1;
+}
+
+/** The gist of a tool's error text: the part after "…error:" if any, up to the first full stop. */
+function firstSentence(text: string): string {
+  const gist = /error:\s*(.+)/is.exec(text)?.[1] ?? text;
+  const m = /^(.+?[.!?])(\s|$)/s.exec(gist.trim());
+  return (m?.[1] ?? gist).trim().slice(0, 200);
 }
