@@ -6,7 +6,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { bicepFiles, bracketProblems, modules, params, read, resources, ROOT, varObjectEntries } from './bicep-text';
+import { bicepFiles, bracketProblems, mask, modules, params, read, resources, ROOT, varObjectEntries } from './bicep-text';
 
 const main = read('infra/main.bicep');
 const files = bicepFiles();
@@ -54,6 +54,29 @@ describe('module wiring (what `bicep build` would reject)', () => {
     const requiredMissing = declared.filter((d) => !d.hasDefault && !passed.includes(d.name)).map((d) => d.name);
     expect(unknown, `${m.path}: passed but not declared: ${unknown.join(', ')}`).toEqual([]);
     expect(requiredMissing, `${m.path}: required but not passed: ${requiredMissing.join(', ')}`).toEqual([]);
+  });
+
+  it('reads only outputs the modules declare (X.outputs.Y)', () => {
+    const bySymbol = new Map(uses.map((m) => [m.symbol, m.path]));
+    const wrong: string[] = [];
+    for (const ref of main.matchAll(/\b(\w+)\.outputs\.(\w+)/g)) {
+      const path = bySymbol.get(ref[1]!);
+      if (!path) { wrong.push(`${ref[0]}: no module ${ref[1]}`); continue; }
+      if (!new RegExp(`^output ${ref[2]} `, 'm').test(read(join('infra', path)))) wrong.push(`${ref[0]}: ${path} has no output ${ref[2]}`);
+    }
+    expect(wrong).toEqual([]);
+  });
+
+  it.each(files)('%s uses every parameter and variable it declares (the linter would warn)', (file) => {
+    const src = read(file);
+    const masked = mask(src);
+    const declared = [
+      ...params(src).map((p) => p.name),
+      ...[...src.matchAll(/^var (\w+) =/gm)].map((m) => m[1]!),
+    ];
+    const exported = [...src.matchAll(/^@export\(\)\n(?:@.*\n)*(?:var|type) (\w+)/gm)].map((m) => m[1]!);
+    const unused = declared.filter((name) => !exported.includes(name) && (masked.match(new RegExp(`\\b${name}\\b`, 'g')) ?? []).length < 2);
+    expect(unused, `${file}: declared but never used: ${unused.join(', ')}`).toEqual([]);
   });
 
   it('uses every module file under infra/modules', () => {
