@@ -1,8 +1,9 @@
-import type { SessionStore } from '../stores/sessions';
+import type { StorageConfig } from '../storage/tables';
+import { createSessionStore, type SessionStore } from '../stores/sessions';
 import type { MemoryStore, RollingSummary, TranscriptItem } from './types';
 import { SummaryConflictError } from './types';
 import { MEMORY_PROMPT_MARKER } from './facts';
-import { RECENT_SESSION_IDS } from './history-store';
+import { createHistoryStore, RECENT_SESSION_IDS } from './history-store';
 import { createTextModel, type TextModel, type TextModelConfig } from './text-model';
 
 /**
@@ -110,4 +111,21 @@ export async function summarizeSession(deps: SummarizeDeps, sessionId: string): 
       if (!(err instanceof SummaryConflictError) || attempt >= MAX_FOLD_ATTEMPTS) throw err;
     }
   }
+}
+
+/**
+ * The post-session step as one function of a session id, built once from configuration: what the Durable
+ * activity (Azure) or the local lifecycle calls after `ended`, once the worker has flushed the transcript.
+ */
+export function createSessionSummarizer(
+  config: TextModelConfig & StorageConfig,
+  opts: { history?: MemoryStore; sessions?: Pick<SessionStore, 'get' | 'update'>; textModel?: TextModel } = {},
+): (sessionId: string) => Promise<SummarizeResult> {
+  const deps: SummarizeDeps = {
+    config,
+    history: opts.history ?? createHistoryStore(config),
+    sessions: opts.sessions ?? createSessionStore(config),
+    textModel: opts.textModel ?? createTextModel(config),
+  };
+  return (sessionId) => summarizeSession(deps, sessionId);
 }

@@ -92,8 +92,8 @@ describe('forgetting: DELETE /api/users/me/history and retention (local runner +
     expect((await texts('hana')).filter((t) => t.includes('old'))).toEqual([]);
     expect((await texts('hana')).some((t) => t.includes('hana new'))).toBe(true);
     expect((await texts('ivan')).some((t) => t.includes('ivan recent'))).toBe(true);
-    expect((await h.deps.sessions.get(oldA))?.summary).toBe('');
-    expect((await h.deps.sessions.get(oldB))?.summary).toBe('');
+    expect((await h.deps.sessions.get(oldA))?.summary ?? '').toBe('');
+    expect((await h.deps.sessions.get(oldB))?.summary ?? '').toBe('');
     expect((await h.deps.sessions.get(newA))?.summary).toBe('- Said: hana new');
     expect((await h.deps.sessions.get(newB))?.summary).toBe('- Said: ivan recent');
     expect((await historyRows('user:frank')).length).toBeGreaterThan(0);
