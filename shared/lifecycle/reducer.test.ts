@@ -47,9 +47,9 @@ function recordIn(state: LifecycleState, transport: Transport): SessionRecord {
   return run(paths[state]).state;
 }
 
-const sample = (type: LifecycleOperation['type'], workerId = 'w1'): LifecycleOperation => {
+const sample = (type: LifecycleOperation['type'], workerId = 'w1', transport: Transport = 'webrtc'): LifecycleOperation => {
   switch (type) {
-    case 'requested': return { type, agentId: 'a', userId: 'u', transport: 'webrtc', at: 10 };
+    case 'requested': return { type, agentId: 'a', userId: 'u', transport, at: 10 };
     case 'callRegistered': return { type, callId: 'c1', at: 10 };
     case 'accepted': return { type, callId: 'c1', at: 10 };
     case 'attached': return { type, workerId, at: 10 };
@@ -67,6 +67,7 @@ const VALID: Record<Transport, Partial<Record<LifecycleState, Partial<Record<Lif
     attaching: { attached: 'live', workerLost: 'attaching', ended: 'ending', failed: 'failed' },
     live: { heartbeat: 'live', workerLost: 'attaching', ended: 'ending', failed: 'failed' },
     ending: { ended: 'ended', failed: 'failed' },
+    ended: { requested: 'requested' },
   },
   sip: {
     requested: { callRegistered: 'accepting', accepted: 'attaching', ended: 'ended', failed: 'failed' },
@@ -88,7 +89,7 @@ describe('lifecycle reducer: the full transition table', () => {
         it(`${transport}: ${state} + ${type} → ${expected ?? 'rejected'}`, () => {
           const before = recordIn(state, transport);
           const snapshot = structuredClone(before);
-          const r = reduce(before, sample(type), opts);
+          const r = reduce(before, sample(type, 'w1', transport), opts);
           if (expected) {
             expect(r.rejected).toBeUndefined();
             expect(r.state?.state).toBe(expected);
@@ -184,6 +185,15 @@ describe('lifecycle reducer: effects', () => {
     expect(reduce(ending.state, { type: 'failed', reason: 'x', at: 31 }, opts).effects.map((e) => e.type)).toEqual(['persist', 'emit']);
   });
 
+  it('an ended browser session can be resumed: requested again, with a clean slate for the new call', () => {
+    const ended = recordIn('ended', 'webrtc');
+    const r = reduce(ended, { type: 'requested', agentId: 'a', userId: 'u', transport: 'webrtc', at: 50 }, opts);
+    expect(r.state).toMatchObject({ state: 'requested', callId: undefined, workerId: undefined, reattachAttempts: 0, resumes: 1 });
+    expect(r.state?.path.slice(-2)).toEqual(['ended', 'requested']);
+    expect(reduce(recordIn('failed', 'webrtc'), { type: 'requested', agentId: 'a', userId: 'u', transport: 'webrtc', at: 50 }, opts).rejected).toBeTruthy();
+    expect(reduce(recordIn('ended', 'sip'), { type: 'requested', agentId: 'a', userId: 'u', transport: 'sip', at: 50 }, opts).rejected).toBeTruthy();
+  });
+
   it('a session that never got a call ends without hanging anything up', () => {
     const r = reduce(recordIn('requested', 'webrtc'), { type: 'ended', reason: 'expired', at: 9 }, opts);
     expect(r.state?.state).toBe('ended');
@@ -230,7 +240,7 @@ describe('lifecycle reducer: properties', () => {
           }
           const next = r.state!;
           expect(invariantViolations(next, opts.maxReattachAttempts)).toEqual([]);
-          if (s && TERMINAL_STATES.includes(s.state)) throw new Error('terminal state changed');
+          if (s && TERMINAL_STATES.includes(s.state) && !(op.type === 'requested' && s.state === 'ended')) throw new Error('terminal state changed');
           // Effects are consistent with the state they were produced in.
           for (const e of r.effects) {
             if (e.type === 'attach' || e.type === 'reattach') {

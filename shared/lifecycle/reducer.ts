@@ -9,6 +9,7 @@ import type { LifecycleOperation, LifecycleState, Transport } from './operations
  *   requested ──callRegistered──▶ accepting ──accepted──▶ attaching (SIP)
  *   attaching|live ──workerLost──▶ attaching (re-attach, bounded) | failed (hang up)
  *   any active ──ended──▶ ending (hang up, detach) ──ended──▶ ended;   any active ──failed──▶ failed
+ *   ended ──requested──▶ requested (a browser session resumed with a new call; never SIP, never failed)
  */
 
 export interface SessionRecord {
@@ -34,6 +35,8 @@ export interface SessionRecord {
   version: number;
   /** Every state the session went through, in order (bounded: re-attaches are bounded). For diagnostics. */
   path: LifecycleState[];
+  /** How often an ended browser session was resumed (`requested` again within the resume window). */
+  resumes?: number;
 }
 
 /** What the worker's POST /attach receives (also the attach effect's payload). */
@@ -97,6 +100,19 @@ export function reduce(current: SessionRecord | null, op: LifecycleOperation, op
       path: ['requested'],
     };
     return { state: rec, effects: [{ type: 'persist' }, emit(rec)] };
+  }
+  if (op.type === 'requested' && current.state === 'ended' && op.transport !== 'sip' && op.transport === current.transport) {
+    // Resume: a dropped browser session starts over with a new call (the HTTP side enforces the window and owner).
+    const resumed = next_(current, 'requested', op.at, {
+      callId: undefined,
+      workerId: undefined,
+      lostWorkers: [],
+      reattachAttempts: 0,
+      lastHeartbeatAt: undefined,
+      reason: 'resumed',
+      resumes: (current.resumes ?? 0) + 1,
+    });
+    return withEffects(resumed, []);
   }
   if (isTerminal(current.state)) return reject(current, `${op.type}: session already ${current.state}`);
   const s = current;
