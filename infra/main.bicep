@@ -55,6 +55,10 @@ param webhookSecrets string = ''
 @minLength(12)
 param workerAuthSeed string
 
+@description('Node.js major version of the Function app (20 = the project build target; 22 once you move past Node 20 end of support).')
+@allowed(['20', '22'])
+param functionNodeVersion string = '20'
+
 @description('Flex Consumption instance memory in MB.')
 @allowed([512, 2048, 4096])
 param functionInstanceMemoryMB int = 2048
@@ -275,6 +279,7 @@ module functionApp 'modules/function-app.bicep' = {
     subnetId: network.outputs.functionsSubnetId
     storageAccountName: storage.outputs.name
     deploymentContainerUrl: storage.outputs.deploymentContainerUrl
+    nodeVersion: functionNodeVersion
     instanceMemoryMB: functionInstanceMemoryMB
     maximumInstanceCount: functionMaximumInstanceCount
     durableTaskHub: durableTaskHub

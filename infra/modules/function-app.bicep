@@ -29,6 +29,10 @@ param storageAccountName string
 @description('Blob container URL Flex Consumption deploys the package from.')
 param deploymentContainerUrl string
 
+@description('Node.js major version on Flex Consumption. 20 matches the build target; Node 20 left upstream support on 2026-04-30, so move to 22 when the runtime allows.')
+@allowed(['20', '22'])
+param nodeVersion string = '20'
+
 @description('Instance memory: 512, 2048 or 4096 MB.')
 @allowed([512, 2048, 4096])
 param instanceMemoryMB int
@@ -171,7 +175,7 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
       }
       // Flex Consumption takes the runtime here, not from FUNCTIONS_WORKER_RUNTIME / FUNCTIONS_EXTENSION_VERSION
       // (both are rejected as app settings on this plan).
-      runtime: { name: 'node', version: '20' }
+      runtime: { name: 'node', version: nodeVersion }
     }
   }
 

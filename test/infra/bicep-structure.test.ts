@@ -307,7 +307,8 @@ describe('the architecture as specified', () => {
 
   it('runs the Function app on Flex Consumption, Node 20, no always-ready instances, tunable scale', () => {
     expect(fn).toMatch(/sku: \{ tier: 'FlexConsumption', name: 'FC1' \}/);
-    expect(fn).toMatch(/runtime: \{ name: 'node', version: '20' \}/);
+    expect(fn).toMatch(/runtime: \{ name: 'node', version: nodeVersion \}/);
+    expect(main).toMatch(/^param functionNodeVersion string = '20'$/m);
     expect(fn).toMatch(/alwaysReady: \[\]/);
     expect(fn).toMatch(/instanceMemoryMB: instanceMemoryMB/);
     expect(fn).toMatch(/maximumInstanceCount: maximumInstanceCount/);
