@@ -13,6 +13,8 @@ export interface DeliveryStore {
   claim(webhookId: string, type: string): Promise<ClaimResult>;
   complete(webhookId: string, outcome: string): Promise<void>;
   fail(webhookId: string, reason: string): Promise<void>;
+  /** Forgets deliveries claimed before `beforeMs` (senders stop retrying after days); returns how many. */
+  purgeBefore(beforeMs: number): Promise<number>;
 }
 
 interface DeliveryEntity {
@@ -63,6 +65,20 @@ export function createDeliveryStore(
     },
     async complete(webhookId, outcome) {
       await client.updateEntity({ partitionKey: safeKey(webhookId), rowKey: ROW, status: 'processed', outcome }, 'Merge');
+    },
+    async purgeBefore(beforeMs) {
+      let removed = 0;
+      const old = client.listEntities<DeliveryEntity>({
+        // claimedAt is stored as Edm.Double (ms exceed Int32): compare with a double literal.
+        queryOptions: { filter: `claimedAt lt ${Math.floor(beforeMs)}.0`, select: ['PartitionKey', 'RowKey'] },
+      });
+      for await (const e of old) {
+        await client.deleteEntity(e.partitionKey!, e.rowKey!).catch((err: unknown) => {
+          if (!status(404)(err)) throw err;
+        });
+        removed += 1;
+      }
+      return removed;
     },
     async fail(webhookId, reason) {
       await client.updateEntity({ partitionKey: safeKey(webhookId), rowKey: ROW, status: 'failed', error: reason.slice(0, 500) }, 'Merge');

@@ -125,6 +125,14 @@ describe('realtime webhook function', () => {
     expect((await rowsFor(TABLES.webhooks, 'wh_retry'))[0]).toMatchObject({ status: 'processed', attempts: 2 });
   });
 
+  it('purges old delivery records and keeps recent ones', async () => {
+    const all = await h.rows(TABLES.webhooks);
+    expect(all.length).toBeGreaterThan(0);
+    expect(await h.deps.deliveries.purgeBefore(Date.now() - 3_600_000)).toBe(0);
+    expect(await h.deps.deliveries.purgeBefore(Date.now() + 1000)).toBe(all.length);
+    expect(await h.rows(TABLES.webhooks)).toHaveLength(0);
+  });
+
   it('acknowledges verified events of other types without acting', async () => {
     const res = await signed(JSON.stringify({ id: 'evt_2', type: 'response.completed', created_at: nowS(), data: { id: 'resp_1' } }));
     expect(res.status).toBe(200);
