@@ -102,3 +102,32 @@ describe('Function app package (.funcignore)', () => {
       expect(ignored(f, patterns), f).toBe(true);
   });
 });
+
+describe('.github/workflows/azure-dev.yml', () => {
+  type Job = { needs?: string; environment?: unknown; env?: Record<string, string>; steps: { uses?: string; run?: string }[] };
+  const wf = parse(read('.github/workflows/azure-dev.yml')) as {
+    on: { push: { branches: string[] } };
+    permissions: Record<string, string>;
+    jobs: Record<string, Job>;
+  };
+  const runs = (job: Job) => job.steps.map((s) => s.run ?? '').join('\n');
+
+  it('tests with .ci/run, then provisions and deploys on push to main', () => {
+    expect(wf.on.push.branches).toEqual(['main']);
+    expect(runs(wf.jobs.test!)).toContain('bash .ci/run');
+    const deploy = wf.jobs.deploy!;
+    expect(deploy.needs).toBe('test');
+    const script = runs(deploy);
+    expect(script.indexOf('azd provision --no-prompt')).toBeGreaterThan(0);
+    expect(script.indexOf('azd deploy --no-prompt')).toBeGreaterThan(script.indexOf('azd provision --no-prompt'));
+  });
+
+  it('logs in keyless with the GitHub OIDC federated credential', () => {
+    expect(wf.permissions['id-token']).toBe('write');
+    const deploy = wf.jobs.deploy!;
+    expect(runs(deploy)).toMatch(/azd auth login[\s\S]*--federated-credential-provider github/);
+    // An `environment:` changes the token subject and breaks the branch credential azd pipeline config creates.
+    expect(deploy.environment).toBeUndefined();
+    expect(JSON.stringify(wf)).not.toMatch(/client-secret|AZURE_CLIENT_SECRET|creds:/i);
+  });
+});
