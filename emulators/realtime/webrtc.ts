@@ -119,7 +119,10 @@ function attachChannel(dc: RTCDataChannel, session: RealtimeSession, ctx: Emulat
   };
   dc.onMessage.subscribe((data) => session.handleMessage(sink, typeof data === 'string' ? data : data.toString('utf8')));
   dc.stateChanged.subscribe((s) => {
-    if (s === 'closed') session.sinks.delete(sink);
+    if (s !== 'closed') return;
+    session.sinks.delete(sink);
+    // A page ends a call by closing its channel and peer connection: the service hangs up then too.
+    session.end('peer closed the data channel');
   });
   const open = () => session.attach(sink);
   if (dc.readyState === 'open') open();

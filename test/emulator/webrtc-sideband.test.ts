@@ -79,4 +79,24 @@ describe('WebRTC call with a sideband connection', () => {
     await expect.poll(() => side.closed?.code).toBe(1000);
     await peer.close();
   });
+
+  it('accepts a multipart offer with a server key, and ends the call when the page closes its peer connection', async () => {
+    const peer = new TestPeer();
+    const res = await peer.connect(`${emu.url}/v1/realtime/calls`, KEY, { session: { type: 'realtime', instructions: 'Multipart instructions', output_modalities: ['text'] } });
+    expect(res.status).toBe(201);
+    await expect.poll(() => peer.events.find((e) => e.type === 'session.created')).toBeTruthy();
+    const created = peer.events.find((e) => e.type === 'session.created');
+    expect(created?.type === 'session.created' && created.session).toMatchObject({ instructions: 'Multipart instructions' });
+    // Not locked (a server key opened it): the channel may update the session and drive responses.
+    peer.send({ type: 'session.update', session: { type: 'realtime', instructions: 'Changed by the page' } });
+    peer.send({ type: 'conversation.item.create', item: { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'goodbye' }] } });
+    peer.send({ type: 'response.create' });
+    await expect.poll(() => peer.events.find((e) => e.type === 'response.output_text.done')).toMatchObject({ text: 'Goodbye, have a great day!' });
+    const side = await RawClient.open(wsUrl(emu.url, `call_id=${peer.callId}`), { 'api-key': KEY });
+    expect((await side.waitFor('session.created')).session).toMatchObject({ instructions: 'Changed by the page' });
+    peer.dc.close();
+    await peer.close();
+    await expect.poll(() => side.closed?.code, { timeout: 5000 }).toBe(1000);
+    expect(emu.calls().find((c) => c.id === peer.callId)?.state).toBe('ended');
+  });
 });
