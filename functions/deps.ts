@@ -17,6 +17,8 @@ import { createDeliveryStore, type DeliveryStore } from '../shared/stores/webhoo
 import { createWebhookVerifier, type WebhookVerifier } from '../shared/webhooks/standard-webhooks';
 import { createToolData, type ToolData } from '../shared/tools/data';
 import { createHistoryStore } from '../shared/memory/history-store';
+import { withSessionSummaries } from '../shared/memory/post-session';
+import { createSessionSummarizer } from '../shared/memory/summarize';
 import type { MemoryStore } from '../shared/memory/types';
 
 /**
@@ -59,13 +61,20 @@ export interface AppDeps {
 export async function createDeps(config: FunctionsConfig): Promise<AppDeps> {
   const provider = createProvider(config);
   // Durable: signals the `session` entity; local: the in-process lifecycle over Table Storage.
-  const lifecycleRuntime = await createLifecycle(config, { provider, publisher: createPublisher(config), log: (l) => console.log(l) });
+  const sessions = createSessionStore(config);
+  const history = createHistoryStore(config);
+  // Local lifecycle: once a session is `ended`, its transcript is summarized in the background (memory).
+  const publisher = withSessionSummaries(createPublisher(config), createSessionSummarizer(config, { history, sessions }), {
+    awaitSummary: false,
+    log: (l) => console.log(l),
+  });
+  const lifecycleRuntime = await createLifecycle(config, { provider, publisher, log: (l) => console.log(l) });
   return {
     config,
     agents: createAgentStore(config),
     tools: createToolData(config),
-    sessions: createSessionStore(config),
-    history: createHistoryStore(config),
+    sessions,
+    history,
     provider,
     toolGateway: createToolGateway(config),
     buildSessionConfig,

@@ -6,6 +6,8 @@ import { createDeps } from './deps';
 import { registerDurableLifecycle } from './durable/register';
 import { buildRoutes } from './routes';
 import { RETENTION_SCHEDULE, retentionTimer } from './timers/retention';
+import { withSessionSummaries } from '../shared/memory/post-session';
+import { createSessionSummarizer } from '../shared/memory/summarize';
 
 // Configuration is validated at start-up: a bad setting stops the host with one message naming it.
 const config = loadFunctionsConfig();
@@ -25,4 +27,9 @@ for (const r of buildRoutes(deps)) {
 app.timer('historyRetention', { schedule: RETENTION_SCHEDULE, handler: retentionTimer(deps) });
 
 // The session lifecycle: `session` entity, operation + supervisor orchestrations, effect activities.
-registerDurableLifecycle(config, { provider: deps.provider, publisher: createPublisher(config), log: (l) => console.log(l) });
+// The emit activity of the `ended` transition also writes the session's summary (memory), awaited there.
+const publisher = withSessionSummaries(createPublisher(config), createSessionSummarizer(config, { history: deps.history, sessions: deps.sessions }), {
+  awaitSummary: true,
+  log: (l) => console.log(l),
+});
+registerDurableLifecycle(config, { provider: deps.provider, publisher, log: (l) => console.log(l) });
