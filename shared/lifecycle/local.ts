@@ -46,10 +46,13 @@ export class LocalLifecycle implements LifecyclePort {
     }
   }
 
-  async stop(): Promise<void> {
+  /** Stops the watchdog and waits (bounded) for effects in flight. */
+  async stop(waitMs = 2000): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
-    await Promise.allSettled([...this.inFlight]);
+    let t: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.allSettled([...this.inFlight]), new Promise((r) => (t = setTimeout(r, waitMs)))]);
+    clearTimeout(t);
   }
 
   signal(sessionId: string, op: LifecycleOperation): Promise<void> {

@@ -1,0 +1,123 @@
+import { describe, expect, it } from 'vitest';
+import type { EffectDeps } from './effects';
+import { LocalLifecycle } from './local';
+import type { LifecycleOperation } from './operations';
+import { createMemoryLifecycleStore } from './store';
+import type { SupervisorTimeouts } from './supervisor';
+
+const timeouts: SupervisorTimeouts = { heartbeatTimeoutMs: 200, attachTimeoutMs: 1000, idleTimeoutMs: 60_000, endingTimeoutMs: 5000, missingGraceMs: 1000 };
+
+function setup(attach: (attempt: number) => Promise<{ workerId: string }> = async () => ({ workerId: 'w1' })) {
+  const store = createMemoryLifecycleStore();
+  const calls: string[] = [];
+  const logs: string[] = [];
+  const effects: EffectDeps = {
+    worker: {
+      attach: async (req) => {
+        calls.push(`attach:${req.attempt}`);
+        const r = await attach(req.attempt);
+        return { ...r, sessionId: req.sessionId, already: false };
+      },
+      detach: async (id) => void calls.push(`detach:${id}`),
+    },
+    provider: { hangupCall: async (id) => void calls.push(`hangup:${id}`) },
+    publisher: { publish: async (e) => void calls.push(`emit:${(e as { state: string }).state}`) },
+    log: () => {},
+    now: Date.now,
+    attachBudgetMs: 300,
+    sleep: (ms) => new Promise((r) => setTimeout(r, Math.min(ms, 20))),
+  };
+  const lc = new LocalLifecycle({ store, effects, maxReattachAttempts: 2, timeouts, watchdogTickMs: 20, log: (l) => logs.push(l) });
+  return { lc, store, calls, logs };
+}
+
+const until = async (fn: () => boolean | Promise<boolean>, ms = 3000) => {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (await fn()) return;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error('condition not met');
+};
+const req = (): LifecycleOperation => ({ type: 'requested', agentId: 'a', userId: 'u', transport: 'webrtc', at: Date.now() });
+
+describe('local lifecycle', () => {
+  it('a whole WebRTC session costs 5 storage writes; heartbeats cost none', async () => {
+    const { lc, store, calls } = setup();
+    await lc.start();
+    await lc.signal('s1', req());
+    await lc.signal('s1', { type: 'callRegistered', callId: 'c1', at: Date.now() });
+    await until(async () => (await lc.get('s1'))?.state === 'live');
+    for (let i = 0; i < 20; i++) expect(await lc.heartbeats('w1', ['s1'], Date.now())).toEqual([]);
+    await lc.signal('s1', { type: 'ended', reason: 'bye', at: Date.now() });
+    await until(async () => (await lc.get('s1'))?.state === 'ended');
+    expect(store.writes).toBe(5); // requested, attaching, live, ending, ended
+    expect(calls).toEqual(['emit:requested', 'emit:attaching', 'attach:0', 'emit:live', 'emit:ending', 'hangup:c1', 'detach:s1', 'emit:ended']);
+    await lc.stop();
+  });
+
+  it('applies one operation at a time per session, in arrival order, even when fired concurrently', async () => {
+    const { lc, store } = setup(() => new Promise(() => {})); // attach never returns: stay in attaching
+    await lc.start();
+    const ops = [lc.apply('s2', req()), lc.apply('s2', { type: 'callRegistered', callId: 'c', at: 2 }), lc.apply('s2', { type: 'ended', reason: 'x', at: 3 })];
+    const results = await Promise.all(ops);
+    expect(results.map((r) => r.rejected)).toEqual([undefined, undefined, undefined]);
+    expect(store.rows.get('s2')!.record.path).toEqual(['requested', 'attaching', 'ending']);
+    await lc.stop(50); // the attach never returns; don't wait for it
+  });
+
+  it('an invalid transition is rejected and logged, and neither storage nor memory changes', async () => {
+    const { lc, store, logs } = setup();
+    await lc.start();
+    await lc.signal('s3', req());
+    const before = structuredClone(store.rows.get('s3'));
+    const r = await lc.apply('s3', { type: 'attached', workerId: 'w9', at: 5 });
+    expect(r.rejected?.reason).toBe('attached: not valid in requested');
+    expect(store.rows.get('s3')).toEqual(before);
+    expect(await lc.get('s3')).toEqual(before!.record);
+    expect(logs.some((l) => l.includes('rejected attached'))).toBe(true);
+    await lc.stop();
+  });
+
+  it('re-reads and decides again when the row changed underneath (ETag conflict)', async () => {
+    const { lc, store } = setup();
+    await lc.start();
+    await lc.signal('s4', req());
+    // Someone else ended the session behind this process's cached copy: the write conflicts, the re-read wins.
+    const row = store.rows.get('s4')!;
+    await store.save({ ...row.record, state: 'ended', path: [...row.record.path, 'ended'], version: row.record.version + 1 }, row.etag);
+    const r = await lc.apply('s4', { type: 'callRegistered', callId: 'c', at: 9 });
+    expect(r.rejected?.reason).toMatch(/already ended/);
+    expect(lc.stats.conflicts).toBe(1);
+    // A change that does not affect the decision: the operation is applied on top of it.
+    await lc.signal('s5', req());
+    const stale = store.rows.get('s5')!;
+    await store.save({ ...stale.record, reason: 'touched' }, stale.etag);
+    const ok = await lc.apply('s5', { type: 'ended', reason: 'bye', at: 10 });
+    expect(ok.rejected).toBeUndefined();
+    expect(lc.stats.conflicts).toBe(2);
+    expect(store.rows.get('s5')!.record).toMatchObject({ state: 'ended', reason: 'bye' });
+    await lc.stop();
+  });
+
+  it('the watchdog re-attaches a session whose worker stopped heartbeating, then fails it when attempts run out', async () => {
+    let n = 0;
+    const { lc, calls } = setup(async () => {
+      n++;
+      if (n > 2) throw Object.assign(new Error('no replica'), { retryable: true });
+      return { workerId: `w${n}` };
+    });
+    await lc.start();
+    await lc.signal('s6', req());
+    await lc.signal('s6', { type: 'callRegistered', callId: 'c6', at: Date.now() });
+    await until(async () => (await lc.get('s6'))?.workerId === 'w1');
+    // No heartbeats: after 200 ms the watchdog declares w1 lost and re-attaches (w2).
+    await until(async () => (await lc.get('s6'))?.workerId === 'w2');
+    expect(await lc.get('s6')).toMatchObject({ state: 'live', reattachAttempts: 1, lostWorkers: ['w1'] });
+    // w2 is lost too, and no replica takes the call any more: bounded, then failed with a hang-up.
+    await until(async () => (await lc.get('s6'))?.state === 'failed', 5000);
+    expect(calls).toContain('hangup:c6');
+    expect((await lc.get('s6'))?.reason).toMatch(/exhausted/);
+    await lc.stop();
+  });
+});

@@ -1,0 +1,162 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { outputItemId } from '../../worker/sideband';
+import { INTERRUPTED_OUTPUT } from '../../worker/tools';
+import { attachBody, FakeRealtime, fakeCore, until } from './fakes';
+
+let fake: FakeRealtime;
+beforeAll(async () => {
+  fake = await FakeRealtime.start();
+});
+afterAll(async () => fake?.stop());
+
+const fnCall = (callId: string, args = '1234') => ({
+  type: 'response.function_call_arguments.done',
+  call_id: callId,
+  name: 'get_order',
+  arguments: args,
+  item_id: `item_${callId}`,
+});
+
+describe('worker core: attach and session settings', () => {
+  it('opens one sideband per session, applies the agent settings (without model), and is idempotent', async () => {
+    const { core } = fakeCore(fake);
+    expect(await core.attach(attachBody('s-a', 'call-a'))).toEqual({ already: false });
+    expect(await core.attach(attachBody('s-a', 'call-a'))).toEqual({ already: true });
+    expect(fake.openCount('call-a')).toBe(1);
+    await until(() => fake.sent('call-a', 'session.update').length === 1);
+    const [update] = fake.sent('call-a', 'session.update');
+    expect(update).toMatchObject({ session: { type: 'realtime', instructions: 'help' } });
+    expect((update!.session as Record<string, unknown>).model).toBeUndefined();
+    await core.stop();
+    await until(() => fake.openCount('call-a') === 0);
+  });
+
+  it('refuses unknown agents (422) and calls that are gone (404)', async () => {
+    const { core } = fakeCore(fake);
+    await expect(core.attach({ ...attachBody('s-b', 'call-b'), agentId: 'nobody' })).rejects.toMatchObject({ status: 422, code: 'unknown_agent' });
+    fake.ended.add('call-gone');
+    await expect(core.attach(attachBody('s-c', 'call-gone'))).rejects.toMatchObject({ status: 404, code: 'call_not_found' });
+    expect(core.sessions.size).toBe(0);
+  });
+});
+
+describe('worker core: tool calls', () => {
+  it('runs a function call exactly once, sends its output with our item id, then asks for a response when idle', async () => {
+    const { core, gateway, toolRuns, events } = fakeCore(fake);
+    await core.attach(attachBody('s-t', 'call-t'));
+    fake.push('call-t', { type: 'response.created', response: { id: 'r1' } });
+    fake.push('call-t', fnCall('fc_1'));
+    fake.push('call-t', fnCall('fc_1')); // the same event again (duplicate delivery)
+    await until(() => fake.sent('call-t', 'conversation.item.create').length === 1);
+    // A response is still active: no response.create until it is done.
+    await new Promise((r) => setTimeout(r, 50));
+    expect(fake.sent('call-t', 'response.create')).toHaveLength(0);
+    fake.push('call-t', { type: 'response.done', response: { id: 'r1' } });
+    await until(() => fake.sent('call-t', 'response.create').length === 1);
+    expect(gateway.runs).toHaveLength(1);
+    const [item] = fake.sent('call-t', 'conversation.item.create');
+    expect(item).toMatchObject({ item: { id: outputItemId('fc_1'), type: 'function_call_output', call_id: 'fc_1' } });
+    await until(async () => (await toolRuns.undelivered('s-t')).length === 0);
+    expect(events.map((e) => e.type)).toEqual(expect.arrayContaining(['tool.started', 'tool.finished']));
+    await core.stop();
+  });
+
+  it('a re-attached worker re-sends a stored output and marks an unfinished run interrupted — never re-runs', async () => {
+    const a = fakeCore(fake);
+    // Worker A ran fc_done (output stored, never sent) and died while running fc_running.
+    await a.toolRuns.claim({ sessionId: 's-r', callId: 'fc_done', name: 'get_order', workerId: 'w-dead', at: 1 });
+    await a.toolRuns.complete('s-r', 'fc_done', { output: 'stored output', isError: false, durationMs: 5 });
+    await a.toolRuns.claim({ sessionId: 's-r', callId: 'fc_running', name: 'get_order', workerId: 'w-dead', at: 2 });
+    await a.core.attach(attachBody('s-r', 'call-r', 1));
+    await until(() => fake.sent('call-r', 'conversation.item.create').length === 2);
+    const outputs = fake.sent('call-r', 'conversation.item.create').map((e) => e.item as { call_id: string; output: string });
+    expect(outputs).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ call_id: 'fc_done', output: 'stored output' }),
+        expect.objectContaining({ call_id: 'fc_running', output: INTERRUPTED_OUTPUT('get_order') }),
+      ]),
+    );
+    await until(() => fake.sent('call-r', 'response.create').length === 1);
+    // The model's repeated function_call events for those ids never run the tool.
+    fake.push('call-r', fnCall('fc_done'));
+    fake.push('call-r', fnCall('fc_running'));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(a.gateway.runs).toHaveLength(0);
+    expect(await a.toolRuns.undelivered('s-r')).toEqual([]);
+    await a.core.stop();
+  });
+
+  it('two workers holding the same call (a drain overlap) run a call id once between them', async () => {
+    const one = fakeCore(fake, { workerId: 'w-1' });
+    const two = fakeCore(fake, { workerId: 'w-2', toolRuns: one.toolRuns });
+    await one.core.attach(attachBody('s-d', 'call-d'));
+    await two.core.attach(attachBody('s-d', 'call-d'));
+    fake.push('call-d', fnCall('fc_shared'));
+    await until(() => fake.sent('call-d', 'conversation.item.create').length >= 1);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(one.gateway.runs.length + two.gateway.runs.length).toBe(1);
+    expect(fake.sent('call-d', 'conversation.item.create')).toHaveLength(1);
+    await one.core.stop();
+    await two.core.stop();
+  });
+});
+
+describe('worker core: transcripts, heartbeats, reconnects', () => {
+  it('stores completed items once, batched per partition on the shared tick; skips seeded items', async () => {
+    const { core, appended } = fakeCore(fake);
+    await core.attach(attachBody('s-x1', 'call-x1'));
+    await core.attach({ ...attachBody('s-x2', 'call-x2'), userId: 'u2' });
+    fake.push('call-x1', { type: 'conversation.item.input_audio_transcription.completed', item_id: 'item_u1', transcript: 'hello' });
+    fake.push('call-x1', { type: 'conversation.item.input_audio_transcription.completed', item_id: 'item_u1', transcript: 'hello' });
+    fake.push('call-x1', { type: 'response.output_item.done', item: { id: 'item_a1', type: 'message', role: 'assistant', content: [{ type: 'output_audio', transcript: 'hi there' }] } });
+    fake.push('call-x1', { type: 'conversation.item.done', item: { id: 'mem_seed', type: 'message', role: 'user', content: [{ type: 'input_text', text: 'old' }] } });
+    fake.push('call-x2', { type: 'conversation.item.done', item: { id: 'item_t2', type: 'message', role: 'user', content: [{ type: 'input_text', text: 'typed' }] } });
+    await until(() => core.transcripts.size === 3);
+    await core.tick();
+    expect(appended.map((a) => a.partition).sort()).toEqual(['user:u1', 'user:u2']);
+    const u1 = appended.find((a) => a.partition === 'user:u1')!.items;
+    expect(u1.map((i) => [i.itemId, i.role, i.text])).toEqual([
+      ['item_u1', 'user', 'hello'],
+      ['item_a1', 'assistant', 'hi there'],
+    ]);
+    await core.stop();
+  });
+
+  it('heartbeats every session in one request per tick and lets go of sessions the lifecycle moved', async () => {
+    const f = fakeCore(fake);
+    await f.core.attach(attachBody('s-h1', 'call-h1'));
+    await f.core.attach(attachBody('s-h2', 'call-h2'));
+    f.drop.push('s-h2');
+    await f.core.tick();
+    expect(f.heartbeats).toHaveLength(1);
+    expect(f.heartbeats[0]!.sessionIds.sort()).toEqual(['s-h1', 's-h2']);
+    expect([...f.core.sessions.keys()]).toEqual(['s-h1']);
+    await until(() => fake.openCount('call-h2') === 0);
+    await f.core.stop();
+  });
+
+  it('reconnects a dropped sideband and re-applies settings; reports ended when the call is gone', async () => {
+    const f = fakeCore(fake);
+    await f.core.attach(attachBody('s-n', 'call-n'));
+    await until(() => fake.sent('call-n', 'session.update').length === 1);
+    fake.drop('call-n');
+    await until(() => fake.openCount('call-n') === 0);
+    await until(() => fake.openCount('call-n') === 1 && fake.sent('call-n', 'session.update').length === 2);
+    fake.drop('call-n', true);
+    await until(() => f.reports.length === 1);
+    expect(f.reports[0]).toMatchObject({ sessionId: 's-n', report: { type: 'ended', workerId: 'w-test', reason: 'call ended' } });
+    expect(f.core.sessions.size).toBe(0);
+  });
+
+  it('drain: refuses new attaches, reports every session for re-attach, then lets go', async () => {
+    const f = fakeCore(fake);
+    await f.core.attach(attachBody('s-dr', 'call-dr'));
+    f.drop.push('s-dr'); // the lifecycle moves it as soon as it hears of the drain
+    await f.core.drain(2000);
+    expect(f.reports).toEqual([{ sessionId: 's-dr', report: { type: 'workerLost', workerId: 'w-test', reason: 'worker draining' } }]);
+    expect(f.core.sessions.size).toBe(0);
+    expect(f.core.ready).toBe(false);
+    await expect(f.core.attach(attachBody('s-new', 'call-new'))).rejects.toMatchObject({ status: 503, code: 'draining' });
+    await f.core.stop();
+  });
+});
