@@ -47,7 +47,15 @@ export const startSessionHandler =
       if (!previous || previous.userId !== caller.userId) throw notFound('session');
       if (previous.agentId !== agent.id) throw new HttpError(409, 'resume_agent_mismatch', 'a session resumes with its own agent');
       const live = await deps.lifecycleState?.(previous.sessionId).catch(() => undefined);
-      const check = canResume({ ...previous, state: live?.state ?? previous.state }, Date.now(), config.RESUME_WINDOW_SECONDS);
+      const state = live?.state ?? previous.state;
+      // The lifecycle knows when it ended even if the row was not updated yet.
+      const endedAt = previous.endedAt ?? (live?.state === 'ended' ? live.stateSince : undefined);
+      const check = canResume({ ...previous, state, endedAt }, Date.now(), config.RESUME_WINDOW_SECONDS);
+      if (!check.ok && check.reason === 'still_active') {
+        // The page lost its call before the service noticed: close the old call now; the retry resumes.
+        await deps.lifecycle(ctx).signal(previous.sessionId, { type: 'ended', reason: 'reconnecting', at: Date.now() });
+        throw new HttpError(409, 'resume_still_active', 'the previous call is being closed; retry in a moment', undefined, { 'retry-after': '1' });
+      }
       if (!check.ok) {
         throw new HttpError(410, `resume_${check.reason}`, check.reason === 'failed'
           ? 'a failed session cannot be resumed; start a new one'
@@ -67,6 +75,9 @@ export const startSessionHandler =
     if (previous) {
       // The reconnecting page gets a new call id from the service: forget the dropped one so it can register.
       await deps.sessions.update(sessionId, { tokenExpiresAt: secret.expiresAt, resume: input.resume, callId: '', resumedAt: at });
+      // An ended session starts over in the lifecycle (`requested` again) so the new call can register; for a
+      // session whose call never connected the lifecycle ignores it (it is still `requested`).
+      await deps.lifecycle(ctx).signal(sessionId, { type: 'requested', agentId: agent.id, userId: caller.userId, transport: 'webrtc', at });
     } else {
       await deps.sessions.create({
         sessionId,

@@ -4,8 +4,11 @@ import { addResponseUsage, emptyUsage, usagePatch } from './usage';
 
 describe('canResume', () => {
   const now = 1_000_000;
-  it('allows a session that has not ended (the drop is not noticed yet)', () => {
-    expect(canResume({ state: 'live', createdAt: now - 3_600_000 }, now, 120)).toEqual({ ok: true });
+  it('allows a session whose call never connected; asks to wait for one still active', () => {
+    expect(canResume({ state: 'requested', createdAt: now - 3_600_000 }, now, 120)).toEqual({ ok: true });
+    for (const state of ['accepting', 'attaching', 'live', 'ending'] as const) {
+      expect(canResume({ state, createdAt: now }, now, 120)).toEqual({ ok: false, reason: 'still_active' });
+    }
   });
   it('allows an ended session within the window and refuses it after', () => {
     expect(canResume({ state: 'ended', createdAt: 0, endedAt: now - 120_000 }, now, 120)).toEqual({ ok: true });

@@ -160,4 +160,31 @@ describe('conversation memory end to end (local stack)', () => {
     });
     expect(seen.transcript.map((t) => t.text).join('\n')).toContain('My name is Cleo');
   }, 60_000);
+
+  it('reconnecting before the drop is noticed closes the old call, then resumes on retry', async () => {
+    const first = await startCall('dora');
+    await say(first.peer, 'My name is Dora.');
+    const resume = () =>
+      fetch(`${api}/sessions`, { method: 'POST', headers: headers('dora'), body: JSON.stringify({ agentId: AGENT, resumeSessionId: first.sessionId }) });
+    const busy = await resume();
+    expect(busy.status).toBe(409);
+    expect(busy.headers.get('retry-after')).toBe('1');
+    expect((await busy.json()).error.code).toBe('resume_still_active');
+    // The old call is hung up by the lifecycle; the client's retry then resumes the same session.
+    const again = await until('the resume to be accepted', async () => {
+      const r = await resume();
+      return r.status === 201 ? ((await r.json()) as { sessionId: string; clientSecret: string; webrtcUrl: string }) : undefined;
+    });
+    expect(again.sessionId).toBe(first.sessionId);
+    const peer = new TestPeer();
+    peers.push(peer);
+    expect((await peer.connect(again.webrtcUrl, again.clientSecret)).status).toBe(201);
+    const reg = await fetch(`${api}/sessions/${again.sessionId}/call`, { method: 'POST', headers: headers('dora'), body: JSON.stringify({ callId: peer.callId }) });
+    expect(reg.status).toBe(202);
+    await until('the resumed session to carry its own turns', async () => {
+      const s = await emulatorSession(peer.callId);
+      return s?.transcript.some((t) => t.text.includes('My name is Dora'));
+    });
+    expect((await emulatorSession(first.peer.callId))?.ended).toBe(true);
+  }, 60_000);
 });
