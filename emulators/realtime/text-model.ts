@@ -1,5 +1,7 @@
 import type { ChatCompletion, ChatCompletionCreateParamsNonStreaming } from 'openai/resources/chat/completions';
 import { MEMORY_PROMPT_MARKER, summarizeFacts } from '../../shared/memory/facts';
+import { deterministicVerdict } from '../../shared/judge/heuristic';
+import { JUDGE_PROMPT_MARKER } from '../../shared/judge/prompt';
 import { newId } from './protocol';
 
 /**
@@ -23,6 +25,10 @@ const rules: TextRule[] = [];
 // Conversation memory summaries (shared/memory/summarize.ts): deterministic "- Key: value" facts extracted
 // from what the user said, merged newest-wins, so tests can check that facts carry over between sessions.
 rules.push({ id: 'memory-summary', marker: MEMORY_PROMPT_MARKER, respond: (_req, ctx) => summarizeFacts(ctx.user.join('\n')) });
+
+// LLM-as-judge (shared/judge): a verdict computed from the transcript (first user message), so scores differ
+// between a good and a bad conversation and the judge's parsing/storage is exercised end to end.
+rules.push({ id: 'llm-judge', marker: JUDGE_PROMPT_MARKER, respond: (_req, ctx) => deterministicVerdict(ctx.user[0] ?? '') });
 
 /** Adds (or replaces, by id) a rule; later rules win over earlier ones. Returns a function removing it. */
 export function registerTextRule(rule: TextRule): () => void {
