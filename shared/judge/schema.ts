@@ -15,9 +15,11 @@ export type CriterionScore = z.infer<typeof criterionScore>;
  * silently stored zero.
  */
 export const verdictSchema = z.object({
+  // The four standard criteria are required; a rubric's extra criteria are kept as they come.
   scores: z
-    .record(z.string().regex(/^[A-Za-z][A-Za-z0-9_]{0,39}$/), criterionScore)
-    .refine((s) => CRITERIA.every((c) => c in s), { message: `scores must include ${CRITERIA.join(', ')}` }),
+    .object({ taskSuccess: criterionScore, groundedness: criterionScore, politeness: criterionScore, safety: criterionScore })
+    .catchall(criterionScore)
+    .refine((s) => Object.keys(s).every((k) => /^[A-Za-z][A-Za-z0-9_]{0,39}$/.test(k)), { message: 'criterion names are identifiers' }),
   summary: z.string().max(4000).default(''),
 });
 export type Verdict = z.infer<typeof verdictSchema>;
