@@ -75,6 +75,7 @@ export function createAgentStore(config: StorageConfig, opts: AgentStoreOptions 
     loading ??= load().then(
       (agents) => {
         cache = { at: now(), agents };
+        misses.clear();
         loading = undefined;
         return agents;
       },
@@ -86,9 +87,31 @@ export function createAgentStore(config: StorageConfig, opts: AgentStoreOptions 
     return loading;
   }
 
+  // An id missing from the cached list may have been seeded since: one point read finds it, and a miss is
+  // remembered for the TTL so unknown ids cannot turn every request into a storage read.
+  const misses = new Map<string, number>();
+  async function pointRead(id: string): Promise<AgentDefinition | undefined> {
+    const missedAt = misses.get(id);
+    if (missedAt !== undefined && now() - missedAt < ttlMs) return undefined;
+    let def: AgentDefinition | undefined;
+    try {
+      def = safeParse((await client.getEntity<AgentEntity>(PARTITION, id)).definition);
+    } catch (err) {
+      if ((err as { statusCode?: number }).statusCode !== 404) throw err;
+    }
+    if (!def) {
+      if (misses.size > 1000) misses.clear();
+      misses.set(id, now());
+      return undefined;
+    }
+    cache?.agents.set(def.id, def);
+    return def;
+  }
+
   return {
     async get(id) {
-      return (await all()).get(id);
+      if (!/^[a-z][a-z0-9-]{1,47}$/.test(id)) return undefined;
+      return (await all()).get(id) ?? pointRead(id);
     },
     async list() {
       return [...(await all()).values()].sort((a, b) => a.id.localeCompare(b.id));
@@ -116,6 +139,7 @@ export function createAgentStore(config: StorageConfig, opts: AgentStoreOptions 
         );
       }
       cache = undefined;
+      misses.clear();
     },
   };
 }

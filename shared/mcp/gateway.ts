@@ -80,13 +80,15 @@ export function createToolGateway(config: GatewayConfig, opts: GatewayOptions = 
   const ajv = new AjvJsonSchemaValidator();
   const validators = new WeakMap<Tool, JsonSchemaValidator<unknown>>();
   const runs = new Map<string, { at: number; result: Promise<ToolResult> }>();
+  const warned = new Set<string>();
 
   /** Public servers go to the model as native `mcp` tools, but only without auth: the session config is
    *  visible to the client holding the token, so a secret must never be put in it. */
   const isNative = (s: McpServerRef) => {
     if (!s.public) return false;
     if (s.auth.type !== 'none') {
-      log(`mcp: server ${s.name} is public but has ${s.auth.type} auth; proxying it through the worker instead`);
+      if (!warned.has(s.name)) log(`mcp: server ${s.name} is public but has ${s.auth.type} auth; proxying it through the worker instead`);
+      warned.add(s.name);
       return false;
     }
     return Boolean(pool.resolveUrl(s));

@@ -102,6 +102,26 @@ describe('agent store on Azurite and GET /api/agents', () => {
     await writer.seed([concierge]);
   });
 
+  it('finds an agent seeded after the list was cached, with one point read; remembers misses for the TTL', async () => {
+    let t = 0;
+    const config = { STORAGE_CONNECTION_STRING: stack.env.STORAGE_CONNECTION_STRING };
+    const store = createAgentStore(config, { ttlMs: 60_000, now: () => t });
+    expect(await store.list()).toHaveLength(2);
+    expect(await store.get('missing-agent')).toBeUndefined();
+    const concierge = (await store.get('concierge'))!;
+    const writer = createAgentStore(config);
+    await writer.seed([{ ...concierge, id: 'late-agent', sip: { numbers: [] } }, { ...concierge, id: 'missing-agent', sip: { numbers: [] } }]);
+    t = 1000; // the list is still cached
+    expect((await store.get('late-agent'))?.id).toBe('late-agent');
+    expect(await store.list()).toHaveLength(3);
+    // An id that missed recently is not read again until the TTL passes.
+    expect(await store.get('missing-agent')).toBeUndefined();
+    t = 61_000;
+    expect((await store.get('missing-agent'))?.id).toBe('missing-agent');
+    expect(await store.get('Not A Valid Id')).toBeUndefined();
+    for (const id of ['late-agent', 'missing-agent']) await tableClient(config, TABLES.agents).deleteEntity('agent', id);
+  });
+
   it('ignores a corrupted row instead of failing every read', async () => {
     const config = { STORAGE_CONNECTION_STRING: stack.env.STORAGE_CONNECTION_STRING };
     await tableClient(config, TABLES.agents).upsertEntity({ partitionKey: 'agent', rowKey: 'corrupt', definition: '{"id":"corrupt"}' });
