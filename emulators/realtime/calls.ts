@@ -14,6 +14,7 @@ export interface Call {
   sipHeaders: { name: string; value: string }[];
   createdAt: number;
   endedReason?: string;
+  endedAt?: number;
   referredTo?: string;
   rejectStatus?: number;
   deliveries: Delivery[];
@@ -42,12 +43,19 @@ export class Calls {
     private readonly opts: { webhook?: WebhookTarget; callExpiryMs: number; defaultModel: string },
   ) {}
 
+  /** Ended calls stay visible (tests and /_emulator/sessions read them) for a while, then go. */
+  private prune(): void {
+    const cutoff = Date.now() - 15 * 60_000;
+    for (const [id, c] of this.byId) if (c.state !== 'ringing' && c.state !== 'active' && (c.endedAt ?? Infinity) < cutoff) this.byId.delete(id);
+  }
+
   get(id: string): Call | undefined {
     return this.byId.get(id);
   }
 
   /** A WebRTC call: active at once, its session configured by the request (or the ephemeral key). */
   createWebRtc(config: Partial<RealtimeSessionCreateRequest> | undefined, locked: boolean): Call {
+    this.prune();
     const id = newId('rtc', 24);
     const call: Call = { id, kind: 'webrtc', state: 'active', sipHeaders: [], createdAt: Date.now(), deliveries: [] };
     call.session = this.newSession(call, 'webrtc', config, locked);
@@ -57,6 +65,7 @@ export class Calls {
 
   /** Simulates an INVITE reaching the SIP trunk: a ringing call and a signed `realtime.call.incoming` webhook. */
   incomingSip(o: { from: string; to: string; headers?: { name: string; value: string }[] }): Call {
+    this.prune();
     const id = newId('rtc', 24);
     const callIdHeader = `${newId('sip', 16)}@emulator.invalid`;
     const sipHeaders = [
@@ -129,6 +138,7 @@ export class Calls {
     clearTimeout(call.expiry);
     call.state = state;
     call.endedReason = reason;
+    call.endedAt = Date.now();
     call.session?.end(reason);
     void call.closeMedia?.().catch(() => undefined);
   }

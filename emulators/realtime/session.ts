@@ -101,6 +101,7 @@ export class RealtimeSession {
   }
 
   handleMessage(sink: Sink, raw: string): void {
+    if (this.ended) return;
     const parsed = parseClientEvent(raw);
     if (!parsed.ok) return this.sendTo(sink, parsed.error);
     try {

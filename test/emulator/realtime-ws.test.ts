@@ -102,3 +102,28 @@ describe('realtime emulator over WebSocket', () => {
     await expect(RawClient.open(wsUrl(emu.url, 'model=gpt-realtime'), { 'api-key': 'nope' })).rejects.toMatchObject({ status: 401 });
   });
 });
+
+describe('the openai package against the emulator', () => {
+  it('opens an Azure-style realtime WebSocket with AzureOpenAI (api-version + deployment)', async () => {
+    const { AzureOpenAI } = await import('openai');
+    const client = new AzureOpenAI({ apiKey: KEY, endpoint: emu.url, apiVersion: '2025-04-01-preview', deployment: 'gpt-realtime' });
+    const rt = await OpenAIRealtimeWS.azure(client, { options: { createConnection: netConnect as never } });
+    const created = await new Promise<RealtimeServerEvent>((resolve, reject) => {
+      rt.on('session.created', resolve);
+      rt.socket.once('error', reject);
+    });
+    expect(rt.url.pathname).toBe('/openai/realtime');
+    expect(created.type === 'session.created' && created.session).toMatchObject({ type: 'realtime', model: 'gpt-realtime' });
+    rt.close();
+  });
+
+  it('serves chat completions on both path styles', async () => {
+    for (const baseURL of [`${emu.url}/v1`, `${emu.url}/openai/v1`]) {
+      const client = new OpenAI({ apiKey: KEY, baseURL });
+      const res = await client.chat.completions.create({ model: 'gpt-4.1-mini', messages: [{ role: 'system', content: 'Summarize.' }, { role: 'user', content: 'user: My order 1234 is late.' }] });
+      expect(res.choices[0]?.message.content).toBe('The user said: My order 1234 is late.');
+    }
+    const bad = new OpenAI({ apiKey: 'wrong', baseURL: `${emu.url}/v1`, maxRetries: 0 });
+    await expect(bad.chat.completions.create({ model: 'm', messages: [{ role: 'user', content: 'x' }] })).rejects.toMatchObject({ status: 401 });
+  });
+});
