@@ -100,8 +100,15 @@ export function handleServerEvent(ev: ServerEvent, s: EventSinks) {
       s.turns.firstAudio();
       break;
     case 'output_audio_buffer.stopped':
+      s.setActivity('listening');
+      break;
     case 'output_audio_buffer.cleared':
       s.setActivity('listening');
+      s.turns.cancel();
+      break;
+    case 'conversation.item.truncated':
+      // Barge-in (by voice or the Interrupt button): the service cut the answer where playback stopped.
+      if (itemId) s.transcript.interrupted(itemId);
       break;
     case 'response.done': {
       const response = ev.response as { status?: string; output?: { id?: string }[] } | undefined;

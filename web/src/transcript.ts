@@ -59,10 +59,10 @@ export class Transcript {
     this.scroll();
   }
 
-  /** An item cut short by an interruption keeps what was heard, marked as such. */
+  /** An item cut short by an interruption keeps its text, marked as such (playback stopped part-way). */
   interrupted(itemId: string) {
     const li = this.entries.get(itemId);
-    if (!li || li.dataset.done) return;
+    if (!li) return;
     li.classList.add('interrupted');
     li.removeAttribute('aria-busy');
     li.dataset.done = 'true';
