@@ -17,7 +17,7 @@ import { createDeliveryStore, type DeliveryStore } from '../shared/stores/webhoo
 import { createWebhookVerifier, type WebhookVerifier } from '../shared/webhooks/standard-webhooks';
 import { createToolData, type ToolData } from '../shared/tools/data';
 import { createHistoryStore } from '../shared/memory/history-store';
-import { withSessionSummaries } from '../shared/memory/post-session';
+import { withSessionBookkeeping } from '../shared/memory/post-session';
 import { createSessionSummarizer } from '../shared/memory/summarize';
 import type { MemoryStore } from '../shared/memory/types';
 
@@ -63,9 +63,12 @@ export async function createDeps(config: FunctionsConfig): Promise<AppDeps> {
   // Durable: signals the `session` entity; local: the in-process lifecycle over Table Storage.
   const sessions = createSessionStore(config);
   const history = createHistoryStore(config);
-  // Local lifecycle: once a session is `ended`, its transcript is summarized in the background (memory).
-  const publisher = withSessionSummaries(createPublisher(config), createSessionSummarizer(config, { history, sessions }), {
-    awaitSummary: false,
+  // Local lifecycle: the session row follows its state (timings, end reason) and is summarized once ended,
+  // in the background (memory).
+  const publisher = withSessionBookkeeping(createPublisher(config), {
+    summarize: createSessionSummarizer(config, { history, sessions }),
+    sessions,
+    awaitWork: false,
     log: (l) => console.log(l),
   });
   const lifecycleRuntime = await createLifecycle(config, { provider, publisher, log: (l) => console.log(l) });

@@ -6,7 +6,7 @@ import { createDeps } from './deps';
 import { registerDurableLifecycle } from './durable/register';
 import { buildRoutes } from './routes';
 import { RETENTION_SCHEDULE, retentionTimer } from './timers/retention';
-import { withSessionSummaries } from '../shared/memory/post-session';
+import { withSessionBookkeeping } from '../shared/memory/post-session';
 import { createSessionSummarizer } from '../shared/memory/summarize';
 
 // Configuration is validated at start-up: a bad setting stops the host with one message naming it.
@@ -27,9 +27,12 @@ for (const r of buildRoutes(deps)) {
 app.timer('historyRetention', { schedule: RETENTION_SCHEDULE, handler: retentionTimer(deps) });
 
 // The session lifecycle: `session` entity, operation + supervisor orchestrations, effect activities.
-// The emit activity of the `ended` transition also writes the session's summary (memory), awaited there.
-const publisher = withSessionSummaries(createPublisher(config), createSessionSummarizer(config, { history: deps.history, sessions: deps.sessions }), {
-  awaitSummary: true,
+// The emit activities also keep the session row in step (timings, end reason) and write the summary once
+// the session has ended (memory), awaited inside the activity.
+const publisher = withSessionBookkeeping(createPublisher(config), {
+  summarize: createSessionSummarizer(config, { history: deps.history, sessions: deps.sessions }),
+  sessions: deps.sessions,
+  awaitWork: true,
   log: (l) => console.log(l),
 });
 registerDurableLifecycle(config, { provider: deps.provider, publisher, log: (l) => console.log(l) });

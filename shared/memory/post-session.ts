@@ -1,40 +1,50 @@
 import type { SessionEvent, SessionEventPublisher } from '../events/types';
-import type { SummarizeResult } from './summarize';
+import type { SessionStore } from '../stores/sessions';
+import type { SessionEndPatch, SummarizeResult } from './summarize';
 
-export interface PostSessionOptions {
-  /**
-   * `true` (Durable: the lifecycle's emit activity runs this): wait for the summary, so it happens inside the
-   * activity and is not cut off when the host freezes. `false` (local lifecycle): run it in the background
-   * so the lifecycle's `ended` transition is not held up by the text model.
-   */
-  awaitSummary: boolean;
+export interface SessionBookkeepingDeps {
+  /** The post-session summary; the end fields are written in the same row update. */
+  summarize: (sessionId: string, end: SessionEndPatch) => Promise<SummarizeResult>;
+  sessions: Pick<SessionStore, 'update'>;
   log?: (line: string) => void;
+  /**
+   * `true` (Durable: the lifecycle's emit activity runs this): wait, so the work happens inside the activity
+   * and is not cut off when the host freezes. `false` (local lifecycle): run in the background so the
+   * lifecycle's transitions are not held up by Table writes or the text model.
+   */
+  awaitWork: boolean;
 }
 
 /**
- * Hooks the post-session summary onto the lifecycle's `ended` state event. By then the lifecycle has
- * detached the worker, which flushes the session's last transcript batch on detach, so the summary sees
- * the whole transcript. The lifecycle's own publisher still gets every event; a failing summary is logged,
- * never propagated (the summary is retry-safe and can be re-run for the session id).
+ * Keeps the session row's timings, end reason and summary in step with the lifecycle, from its state events:
+ * `live` → liveAt; `ended` → endedAt, endReason and the summary (one merge); `failed` → endedAt, endReason.
+ * By `ended` the lifecycle has detached the worker, which flushes the last transcript batch on detach, so
+ * the summary sees the whole transcript. Every event still reaches the inner publisher; a failing write or
+ * summary is logged, never propagated (both are retry-safe).
  */
-export function withSessionSummaries(
-  inner: SessionEventPublisher,
-  summarize: (sessionId: string) => Promise<SummarizeResult>,
-  opts: PostSessionOptions,
-): SessionEventPublisher {
-  const log = opts.log ?? (() => {});
-  const run = (sessionId: string) =>
-    summarize(sessionId).then(
-      (r) => log(`session ${sessionId} summary: ${r.status}`),
-      (err) => log(`session ${sessionId} summary failed: ${(err as Error).message}`),
-    );
+export function withSessionBookkeeping(inner: SessionEventPublisher, deps: SessionBookkeepingDeps): SessionEventPublisher {
+  const log = deps.log ?? (() => {});
+  const work = (event: Extract<SessionEvent, { type: 'state' }>): Promise<void> | undefined => {
+    const { sessionId, at, reason } = event;
+    const fail = (err: unknown) => log(`session ${sessionId} bookkeeping (${event.state}) failed: ${(err as Error).message}`);
+    switch (event.state) {
+      case 'live':
+        return deps.sessions.update(sessionId, { state: 'live', liveAt: at }).catch(fail);
+      case 'failed':
+        return deps.sessions.update(sessionId, { state: 'failed', endedAt: at, ...(reason ? { endReason: reason } : {}) }).catch(fail);
+      case 'ended':
+        return deps
+          .summarize(sessionId, { state: 'ended', endedAt: at, ...(reason ? { endReason: reason } : {}) })
+          .then((r) => log(`session ${sessionId} summary: ${r.status}`), fail);
+      default:
+        return undefined;
+    }
+  };
   return {
     async publish(event: SessionEvent) {
       const published = inner.publish(event);
-      if (event.type === 'state' && event.state === 'ended') {
-        if (opts.awaitSummary) await run(event.sessionId);
-        else void run(event.sessionId);
-      }
+      const pending = event.type === 'state' ? work(event) : undefined;
+      if (pending && deps.awaitWork) await pending;
       await published;
     },
   };

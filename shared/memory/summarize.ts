@@ -1,5 +1,5 @@
 import type { StorageConfig } from '../storage/tables';
-import { createSessionStore, type SessionStore } from '../stores/sessions';
+import { createSessionStore, type SessionRecord, type SessionStore } from '../stores/sessions';
 import type { MemoryStore, RollingSummary, TranscriptItem } from './types';
 import { SummaryConflictError } from './types';
 import { MEMORY_PROMPT_MARKER } from './facts';
@@ -54,17 +54,24 @@ export type SummarizeResult =
 
 const MAX_FOLD_ATTEMPTS = 4;
 
-export async function summarizeSession(deps: SummarizeDeps, sessionId: string): Promise<SummarizeResult> {
+/** Row fields written together with the summary, in the same merge (the end of the session). */
+export type SessionEndPatch = Partial<Pick<SessionRecord, 'state' | 'endedAt' | 'endReason' | 'inputTokens' | 'outputTokens'>>;
+
+export async function summarizeSession(deps: SummarizeDeps, sessionId: string, end: SessionEndPatch = {}): Promise<SummarizeResult> {
   const now = deps.now ?? Date.now;
   const session = await deps.sessions.get(sessionId);
   if (!session) return { status: 'no_session' };
+  const writeEnd = () => (Object.keys(end).length ? deps.sessions.update(sessionId, end) : Promise.resolve());
   const partition = session.historyPartition;
   const model = deps.textModel ?? createTextModel(deps.config);
 
   // Read even when the summary exists (a retry): history deleted meanwhile must not be folded back in.
   const items = await deps.history.forSession(partition, sessionId);
   const transcript = formatTranscript(items);
-  if (!transcript) return { status: 'empty' };
+  if (!transcript) {
+    await writeEnd();
+    return { status: 'empty' };
+  }
   // A resumed session that ended again has more items than its summary covered: summarize it anew.
   let summary = session.summary;
   if (!summary || (session.transcriptItems ?? 0) < items.length) {
@@ -75,7 +82,9 @@ export async function summarizeSession(deps: SummarizeDeps, sessionId: string): 
       ],
       { maxTokens: 400 },
     );
-    await deps.sessions.update(sessionId, { summary, transcriptItems: items.length });
+    await deps.sessions.update(sessionId, { ...end, summary, transcriptItems: items.length });
+  } else {
+    await writeEnd();
   }
   const itemCount = items.length;
   // Fold identity includes the item count: a retry is skipped, a resumed session's new part is folded.
@@ -120,12 +129,12 @@ export async function summarizeSession(deps: SummarizeDeps, sessionId: string): 
 export function createSessionSummarizer(
   config: TextModelConfig & StorageConfig,
   opts: { history?: MemoryStore; sessions?: Pick<SessionStore, 'get' | 'update'>; textModel?: TextModel } = {},
-): (sessionId: string) => Promise<SummarizeResult> {
+): (sessionId: string, end?: SessionEndPatch) => Promise<SummarizeResult> {
   const deps: SummarizeDeps = {
     config,
     history: opts.history ?? createHistoryStore(config),
     sessions: opts.sessions ?? createSessionStore(config),
     textModel: opts.textModel ?? createTextModel(config),
   };
-  return (sessionId) => summarizeSession(deps, sessionId);
+  return (sessionId, end) => summarizeSession(deps, sessionId, end);
 }

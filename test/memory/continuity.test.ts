@@ -104,6 +104,13 @@ describe('conversation memory end to end (local stack)', () => {
       return st.transcript.summary ?? undefined;
     });
     expect(summary).toBe('- Name: Ada\n- Lives in: Lisbon');
+    const row = (await (await fetch(`${api}/sessions/${one.sessionId}`, { headers: headers('ada') })).json()) as {
+      timings: { liveAt?: number; endedAt?: number };
+      transcript: { items: number };
+    };
+    expect(row.timings.liveAt).toBeGreaterThan(0);
+    expect(row.timings.endedAt).toBeGreaterThanOrEqual(row.timings.liveAt!);
+    expect(row.transcript.items).toBe(2);
     await until('the rolling summary', async () => (await history.getSummary(historyPartition({ userId: 'ada' }), AGENT))?.text.includes('Ada'));
 
     const two = await startCall('ada');

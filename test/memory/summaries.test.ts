@@ -143,24 +143,30 @@ describe('summaries after a session ends (Azurite + emulator text model)', () =>
     });
     h.reset();
     s.reset();
-    // Attach: the worker's seeder.
+    // Attach: the worker's seeder (reads the row for `resume`), then the lifecycle's `live` bookkeeping write.
     const seeder = createWorkerSeeder({ history, sessions, config: { MEMORY_SEED_TOKENS: 2000, MEMORY_SEED_TURNS: 20 } });
     const events = await seeder({ sessionId: sid, agentId: AGENT, partition: 'user:dee' });
     expect(events.length).toBeGreaterThan(1);
     const seedRequests = h.requests + s.requests;
+    await sessions.update(sid, { state: 'live', liveAt: t + 86_400_500 });
     // 40 turns flushed by the worker's tick in 4 batches of 10 (worst case: every tick has something).
+    const before = h.requests + s.requests;
     const items = Array.from({ length: 40 }, (_, i) => say(sid, i % 2 ? 'assistant' : 'user', `turn ${i}`, t + 86_400_000 + i * 1000));
     for (let i = 0; i < 40; i += 10) await history.append('user:dee', items.slice(i, i + 10));
-    const transcriptRequests = h.requests + s.requests - seedRequests;
-    await sessions.update(sid, { state: 'ended', endedAt: t + 86_500_000, endReason: 'hangup', inputTokens: 900, outputTokens: 400 });
-    await summarizeSession(deps, sid);
+    const transcriptRequests = h.requests + s.requests - before;
+    // Ended: timings, end reason and summary in one row merge, then the rolling summary.
+    await summarizeSession(deps, sid, { state: 'ended', endedAt: t + 86_500_000, endReason: 'hangup' });
     const total = h.requests + s.requests;
     const other = total - transcriptRequests;
     console.log(
-      `Table requests per session: seed ${seedRequests}, transcript ${transcriptRequests} (batches), ` +
-        `end + summary ${other - seedRequests}; total excluding transcript batches ${other}`,
+      `Table requests per session (memory's share): seed ${seedRequests}, live 1, transcript ${transcriptRequests} (batches), ` +
+        `end + summary ${other - seedRequests - 1}; total excluding transcript batches ${other}`,
       { history: h.byMethod, sessions: s.byMethod },
     );
+    const row = await sessions.get(sid);
+    expect(row).toMatchObject({ state: 'ended', endReason: 'hangup', liveAt: t + 86_400_500, transcriptItems: 40 });
+    expect(row?.summary).toBe('- No lasting facts.');
+    expect((await history.getSummary('user:dee', AGENT))?.text).toBe('- Name: Dee');
     expect(transcriptRequests).toBe(4);
     expect(other).toBeLessThanOrEqual(10);
   });
