@@ -10,8 +10,9 @@ import { startWebPubSubEmulator } from '../webpubsub/server';
 import { startRealtimeEmulator } from '../realtime/index';
 import { buildWeb, startWebServer } from '../../web/src/server/static';
 import { startWorkerFleet, type WorkerFleet } from '../../worker/local/fleet';
-import { startAzurite } from './azurite';
+import { azuriteConnectionString, startAzurite, type Azurite } from './azurite';
 import { assertPortFree, freePort } from './ports';
+import { startTableProxy, type TableProxy } from './table-proxy';
 
 /**
  * The whole local stack in one process tree. `npm start` uses fixed, configurable ports; tests call it with
@@ -23,6 +24,8 @@ export interface StackOptions {
   dataDir?: string;
   env?: NodeJS.ProcessEnv;
   log?: (line: string) => void;
+  /** Put a counting proxy (table-proxy.ts) in front of Azurite: every storage transaction is recorded. */
+  countStorage?: boolean;
 }
 
 export interface Service {
@@ -38,6 +41,8 @@ export interface Stack {
   env: Record<string, string>;
   /** The worker replicas behind ports.worker (tests kill one to watch the call move). */
   workers?: WorkerFleet;
+  /** Azurite's process (chaos tests pause it) and, with `countStorage`, the counting proxy in front of it. */
+  storage?: { azurite: Azurite; proxy?: TableProxy };
   stop(): Promise<void>;
 }
 
@@ -98,6 +103,12 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     const azurite = await startAzurite({ port: ports.azurite, location: opts.dataDir });
     services.push({ name: 'azurite (tables)', url: `http://127.0.0.1:${azurite.port}/devstoreaccount1`, stop: azurite.stop });
     appEnv.STORAGE_CONNECTION_STRING = azurite.connectionString;
+    let proxy: TableProxy | undefined;
+    if (opts.countStorage) {
+      proxy = await startTableProxy({ port: azurite.port });
+      services.push({ name: 'table proxy (counts storage calls)', url: proxy.url, stop: proxy.close });
+      appEnv.STORAGE_CONNECTION_STRING = azuriteConnectionString(proxy.port);
+    }
 
     // realtime emulator (issue 3): only when the stack talks to it, not to a real service
     if (appEnv.REALTIME_PROVIDER === 'emulator') {
@@ -143,6 +154,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       services,
       env: appEnv,
       workers,
+      storage: { azurite, proxy },
       url: (name) => {
         const s = services.find((x) => x.name.startsWith(name));
         if (!s) throw new Error(`no service ${name}`);

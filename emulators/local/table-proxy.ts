@@ -43,6 +43,12 @@ function classify(req: IncomingMessage): Pick<TableCall, 'table' | 'kind'> {
   }
 }
 
+/** The table named by the first operation of a `$batch` multipart body, e.g. `PATCH http://h/acct/history(…) HTTP/1.1`. */
+function batchTable(body: string): string | undefined {
+  const m = /(?:GET|POST|PUT|PATCH|MERGE|DELETE) https?:\/\/[^/\s]+\/[^/\s]+\/([A-Za-z][A-Za-z0-9]*)/.exec(body);
+  return m?.[1];
+}
+
 /**
  * An HTTP proxy in front of Azurite that records every Table call, so tests and benches can count storage
  * transactions per session exactly as the service would bill them.
@@ -50,7 +56,12 @@ function classify(req: IncomingMessage): Pick<TableCall, 'table' | 'kind'> {
 export async function startTableProxy(target: { host?: string; port: number }): Promise<TableProxy> {
   const calls: TableCall[] = [];
   const server: Server = createServer((req, res) => {
-    const { table, kind } = classify(req);
+    const classified = classify(req);
+    const kind = classified.kind;
+    let table = classified.table;
+    // A $batch holds one table's operations (entity-group transactions are per partition): name that table.
+    const peek = kind === 'batch' ? (chunk: Buffer) => (table = batchTable(chunk.toString('latin1')) ?? table) : undefined;
+    if (peek) req.once('data', peek);
     const upstream = request(
       { host: target.host ?? '127.0.0.1', port: target.port, method: req.method, path: req.url, headers: req.headers },
       (up) => {
