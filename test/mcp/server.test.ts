@@ -3,6 +3,12 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStack, type Stack } from '../../emulators/local/stack';
 import { tableClient, TABLES } from '../../shared/storage/tables';
+import { startRunner } from '../../emulators/functions-host/runner';
+import { createDeps } from '../../functions/deps';
+import { buildRoutes } from '../../functions/routes';
+import { loadFunctionsConfig } from '../../shared/config/index';
+import { agentSchema } from '../../shared/agents/schema';
+import { createToolGateway } from '../../shared/mcp/gateway';
 
 const textOf = (r: unknown) => (((r as { content?: unknown }).content as { type: string; text: string }[]) ?? []).map((c) => c.text).join('\n');
 
@@ -95,6 +101,35 @@ describe('built-in MCP server (functions/mcp) checked with the official SDK clie
     const unknown = await client.callTool({ name: 'get_weather', arguments: { city: 'Atlantis' } });
     expect(unknown.isError).toBe(true);
     expect(textOf(unknown)).toMatch(/Cities covered: .*London/);
+  });
+
+  it('with a function key configured (as in Azure) it refuses callers without it; the gateway sends MCP_BUILTIN_KEY', async () => {
+    const config = loadFunctionsConfig(stack.env);
+    const runner = await startRunner({ routes: buildRoutes(await createDeps(config)), port: 0, functionKey: 'test-function-key' });
+    try {
+      const url = `${runner.url}/api/mcp`;
+      const res = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list', params: {} }),
+      });
+      expect(res.status).toBe(401);
+      const agent = agentSchema.parse({
+        id: 'keyed',
+        displayName: 'k',
+        instructions: 'k',
+        voice: 'alloy',
+        mcpServers: [{ name: 'builtin', url: 'builtin', allowedTools: ['get_weather'] }],
+      });
+      const call = { callId: 'c1', name: 'get_weather', arguments: '{"city":"Tokyo"}' };
+      const without = createToolGateway({ MCP_BUILTIN_URL: url }, { env: {} });
+      expect((await without.run(agent, call)).output).toMatch(/could not be reached/);
+      const withKey = createToolGateway({ MCP_BUILTIN_URL: url }, { env: { MCP_BUILTIN_KEY: 'test-function-key' } });
+      expect(JSON.parse((await withKey.run(agent, call)).output)).toMatchObject({ city: 'Tokyo' });
+      await Promise.all([without.close(), withKey.close()]);
+    } finally {
+      await runner.close();
+    }
   });
 
   it('GET and DELETE get a JSON-RPC 405 (no SSE stream, no sessions)', async () => {
