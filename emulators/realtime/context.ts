@@ -25,4 +25,6 @@ export interface EmulatorContext {
   recognizer: Recognizer;
   faults: Faults;
   log: (line: string) => void;
+  /** Maximum session duration (the service's is 60 minutes). */
+  maxSessionMs?: number;
 }

@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage } from 'node:http';
+import { createServer, STATUS_CODES, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -12,7 +12,8 @@ import { SpectralRecognizer } from './recognizer';
 import { handleRest, HttpFailure, sendError, servicePath, type RestDeps } from './rest';
 import { DEFAULT_SCENARIOS_DIR, loadScenarios } from './scenarios';
 import { RealtimeSession } from './session';
-import { Speech } from './tts';
+import { espeak, Speech, toneFor } from './tts';
+import { RATE } from './audio';
 import { answerOffer } from './webrtc';
 
 export type { FaultSpec } from './faults';
@@ -33,6 +34,8 @@ export interface RealtimeEmulatorOptions {
   defaultModel?: string;
   /** Speak with espeak-ng when installed (default); false forces the tone stand-in. */
   useEspeak?: boolean;
+  /** Maximum session duration; the service's is 60 minutes. */
+  maxSessionMs?: number;
   /** Clock for ephemeral-key expiry (tests move it forward instead of waiting). */
   now?: () => number;
   log?: (line: string) => void;
@@ -71,6 +74,12 @@ export interface RealtimeEmulator {
   simulateIncomingSipCall(o: { from: string; to: string; headers?: { name: string; value: string }[] }): Promise<{ callId: string }>;
   sessions(): SessionSummary[];
   calls(): CallSummary[];
+  /**
+   * The caller of an active call says `text` (espeak-ng speech, then a second of silence), as if it came in
+   * over the call's media: VAD, recognition and the response run as for real audio. SIP calls have no media
+   * leg in the emulator, so this is how a test speaks on one.
+   */
+  simulateCallerSpeech(callId: string, text: string, opts?: { realTime?: boolean }): Promise<void>;
   /** Resolves once spoken samples of every scenario are ready for recognition. */
   ready(): Promise<void>;
 }
@@ -87,7 +96,7 @@ export async function startRealtimeEmulator(opts: RealtimeEmulatorOptions = {}):
       for (const sink of [...s.sinks]) if (sink.kind === 'websocket') sink.close(drop.code, 'connection dropped (fault injection)');
     }
   });
-  const ctx: EmulatorContext = { scenarios, speech, recognizer: recognizer as Recognizer, faults, log };
+  const ctx: EmulatorContext = { scenarios, speech, recognizer: recognizer as Recognizer, faults, log, maxSessionMs: opts.maxSessionMs };
   const defaultModel = opts.defaultModel ?? 'gpt-realtime';
   const keys = new KeyStore(opts.apiKeys ?? ['emulator-dev-key'], opts.now);
   const calls = new Calls(ctx, { webhook: opts.webhook, callExpiryMs: opts.callExpiryMs ?? 30_000, defaultModel });
@@ -118,6 +127,7 @@ export async function startRealtimeEmulator(opts: RealtimeEmulatorOptions = {}):
     async simulateIncomingSipCall(o) {
       return { callId: calls.incomingSip(o).id };
     },
+    simulateCallerSpeech,
     summary: () => ({ sessions: sessions(), calls: callSummaries() }),
   };
 
@@ -140,11 +150,14 @@ export async function startRealtimeEmulator(opts: RealtimeEmulatorOptions = {}):
 
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const url = new URL(req.url ?? '/', 'http://emulator');
-    const refuse = (status: number, code: string, message: string) => {
-      const body = JSON.stringify({ error: { message, type: 'invalid_request_error', code, param: null } });
-      socket.end(`HTTP/1.1 ${status} ${status === 401 ? 'Unauthorized' : status === 404 ? 'Not Found' : 'Bad Request'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+    const refuse = (status: number, code: string, message: string, retryAfter?: number) => {
+      const body = JSON.stringify({ error: { message, type: status >= 500 ? 'server_error' : 'invalid_request_error', code, param: null } });
+      const extra = retryAfter !== undefined ? `retry-after: ${retryAfter}\r\n` : '';
+      socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n${extra}connection: close\r\n\r\n${body}`);
     };
     if (servicePath(url.pathname) !== '/v1/realtime') return refuse(404, 'not_found', `No WebSocket endpoint at ${url.pathname}.`);
+    const failure = faults.restFailure('/v1/realtime');
+    if (failure) return refuse(failure.status, failure.status === 429 ? 'rate_limit_exceeded' : 'server_error', 'Refused (injected by the emulator).', failure.retryAfterSeconds);
     const callId = url.searchParams.get('call_id');
     const model = url.searchParams.get('model') ?? url.searchParams.get('deployment');
     const auth = keys.authenticate(KeyStore.credential(req.headers, url), { allowEphemeral: !callId });
@@ -162,6 +175,13 @@ export async function startRealtimeEmulator(opts: RealtimeEmulatorOptions = {}):
     }
     wss.handleUpgrade(req, socket, head, (ws) => attachSocket(ws, session, auth.principal));
   });
+
+  async function simulateCallerSpeech(callId: string, text: string, o: { realTime?: boolean } = {}): Promise<void> {
+    const call = calls.get(callId);
+    if (!call?.session || call.state !== 'active') throw new HttpFailure(404, 'call_not_found', `No active call with id '${callId}'.`);
+    const speech = await espeak(text).catch(() => toneFor(text));
+    await call.session.injectAudio(new Int16Array([...new Int16Array(RATE / 5), ...speech, ...new Int16Array(RATE)]), o.realTime);
+  }
 
   function newDirectSession(principal: Principal, model: string | null): RealtimeSession {
     const ephemeral = principal.kind === 'ephemeral';
@@ -248,6 +268,7 @@ export async function startRealtimeEmulator(opts: RealtimeEmulatorOptions = {}):
     url,
     faults: { set: (f) => faults.set(f), clear: () => faults.clear() },
     simulateIncomingSipCall: deps.simulateIncomingSipCall,
+    simulateCallerSpeech,
     sessions,
     calls: callSummaries,
     ready: () => recognizer.prepare(),

@@ -72,6 +72,7 @@ const clientSecretSchema = z.object({
 const rejectSchema = z.object({ status_code: z.number().int().min(400).max(699).optional() });
 const referSchema = z.object({ target_uri: z.string().min(1) });
 const chatSchema = z.looseObject({ model: z.string().min(1), messages: z.array(z.looseObject({ role: z.string() })).min(1) });
+const speakSchema = z.object({ text: z.string().min(1).max(500), realTime: z.boolean().optional() });
 const sipSchema = z.object({ from: z.string().min(1), to: z.string().min(1), headers: z.array(z.object({ name: z.string(), value: z.string() })).optional() });
 
 export interface RestDeps {
@@ -81,6 +82,7 @@ export interface RestDeps {
   defaultModel: string;
   createWebRtcCall(offer: string, session: Partial<RealtimeSessionCreateRequest> | undefined, principal: Principal): Promise<{ callId: string; sdp: string }>;
   simulateIncomingSipCall(o: { from: string; to: string }): Promise<{ callId: string }>;
+  simulateCallerSpeech(callId: string, text: string, o?: { realTime?: boolean }): Promise<void>;
   summary(): unknown;
 }
 
@@ -198,6 +200,16 @@ async function handleDev(d: RestDeps, req: IncomingMessage, res: ServerResponse,
   if (method === 'POST' && path === '/_emulator/sip/incoming') {
     const body = parseJsonBody(await readBody(req), sipSchema);
     return sendJson(res, 201, await d.simulateIncomingSipCall(body));
+  }
+  const speak = /^\/_emulator\/calls\/([^/]+)\/speak$/.exec(path);
+  if (speak && method === 'POST') {
+    const body = parseJsonBody(await readBody(req), speakSchema);
+    let failed: unknown;
+    const done = d.simulateCallerSpeech(speak[1]!, body.text, { realTime: body.realTime }).catch((e) => void (failed = e));
+    // Real-time speech plays on after the answer; an unknown call still fails at once.
+    await (body.realTime ? new Promise((r) => setImmediate(r)) : done);
+    if (failed) throw failed;
+    return sendJson(res, 202, { ok: true });
   }
   if (path === '/_emulator/faults' && method === 'POST') {
     d.ctx.faults.set(parseJsonBody(await readBody(req), faultSpecSchema));

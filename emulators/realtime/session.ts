@@ -51,8 +51,24 @@ export class RealtimeSession {
     readonly ctx: EmulatorContext,
     readonly opts: { kind: SessionKind; model: string; config?: Partial<RealtimeSessionCreateRequest>; locked?: boolean; callId?: string },
   ) {
-    this.config = normalizeSession(this.id, opts.config, opts.config?.model ?? opts.model);
+    this.config = normalizeSession(this.id, opts.config, opts.config?.model ?? opts.model, (ctx.maxSessionMs ?? 3_600_000) / 1000);
     this.syncVad();
+    // Like the service, a session lives at most its maximum duration (60 minutes by default).
+    const expiry = setTimeout(() => {
+      this.emit(errorEvent('session_expired', `Your session hit the maximum duration of ${Math.round((ctx.maxSessionMs ?? 3_600_000) / 60_000)} minutes.`));
+      this.end('session expired', 1000);
+    }, ctx.maxSessionMs ?? 3_600_000);
+    expiry.unref();
+    this.onEnd(() => clearTimeout(expiry));
+  }
+
+  /** Caller audio from outside the protocol (a simulated phone caller): PCM16 24 kHz, paced or not. */
+  async injectAudio(pcm: Int16Array, realTime = false): Promise<void> {
+    const chunk = RATE / 50; // 20 ms, like RTP
+    for (let i = 0; i < pcm.length && !this.ended; i += chunk) {
+      this.appendAudio(pcm.slice(i, i + chunk));
+      if (realTime) await new Promise((r) => setTimeout(r, 20));
+    }
   }
 
   get kind(): SessionKind {

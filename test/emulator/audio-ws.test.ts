@@ -93,3 +93,24 @@ describe('audio over a direct WebSocket session', () => {
     c.close();
   });
 });
+
+describe('a SIP caller speaking', () => {
+  it('is heard by the accepted call: VAD, recognition and a tool call reach the sideband', async () => {
+    const { callId } = await emu.simulateIncomingSipCall({ from: 'sip:+15550001@pstn.example', to: 'sip:+18005550100@trunk.example' });
+    const accept = await fetch(`${emu.url}/v1/realtime/calls/${callId}/accept`, {
+      method: 'POST',
+      headers: { 'api-key': KEY, 'content-type': 'application/json' },
+      body: JSON.stringify({ ...concierge, output_modalities: ['text'] }),
+    });
+    expect(accept.status).toBe(200);
+    const side = await RawClient.open(wsUrl(emu.url, `call_id=${callId}`), { 'api-key': KEY });
+    await side.waitFor('session.created');
+    const res = await fetch(`${emu.url}/_emulator/calls/${callId}/speak`, { method: 'POST', body: JSON.stringify({ text: 'what time is it' }) });
+    expect(res.status).toBe(202);
+    expect((await side.waitFor('conversation.item.input_audio_transcription.completed')).transcript).toBe('what time is it');
+    const call = await side.waitFor('response.function_call_arguments.done');
+    expect(call.name).toBe('concierge__get_time');
+    expect((await fetch(`${emu.url}/_emulator/calls/rtc_missing/speak`, { method: 'POST', body: JSON.stringify({ text: 'hi', realTime: true }) })).status).toBe(404);
+    side.close();
+  });
+});

@@ -73,3 +73,16 @@ describe('client secrets (ephemeral keys)', () => {
     }
   });
 });
+
+describe('session lifetime', () => {
+  it('ends a session at its maximum duration with a session_expired error', async () => {
+    const short = await startRealtimeEmulator({ apiKeys: [KEY], useEspeak: false, maxSessionMs: 300 });
+    try {
+      const c = await RawClient.open(wsUrl(short.url, 'model=gpt-realtime'), { 'api-key': KEY });
+      expect((await c.waitFor('error')).error.code).toBe('session_expired');
+      await expect.poll(() => c.closed?.code).toBe(1000);
+    } finally {
+      await short.stop();
+    }
+  });
+});

@@ -109,6 +109,8 @@ describe('SIP calls', () => {
     expect(limited.headers.get('retry-after')).toBe('2');
     expect((await post('/v1/realtime/client_secrets', {})).status).toBe(200);
 
+    emu.faults.set({ rest: { status: 429, times: 1, retryAfterSeconds: 3, match: '/v1/realtime' } });
+    await expect(RawClient.open(wsUrl(emu.url, `call_id=${call.callId}`), { 'api-key': KEY })).rejects.toMatchObject({ status: 429 });
     const side = await RawClient.open(wsUrl(emu.url, `call_id=${call.callId}`), { 'api-key': KEY });
     await side.waitFor('session.created');
     emu.faults.set({ drop: { callId: call.callId } });
