@@ -86,6 +86,8 @@ async function start(opts: { withMic: boolean; resumeSessionId?: string }) {
       onEvent: (ev) => handleServerEvent(ev, { transcript, turns, setActivity: (a) => phase === 'live' && setPhase('live', a), showError }),
       onDropped,
     });
+    // The ephemeral key has done its job; nothing keeps it around.
+    grant.clientSecret = '';
     call.setMuted(els.mute.getAttribute('aria-pressed') === 'true');
     progress('Joining the backend to the call…');
     const sessionId = grant.sessionId;
