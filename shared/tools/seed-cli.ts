@@ -1,10 +1,11 @@
-import { loadWorkerConfig, type CommonConfig } from '../config/index';
+import type { CommonConfig } from '../config/index';
 import { ensureTables, TABLES } from '../storage/tables';
 import { seedAll } from './seed-all';
 
 /**
- * `npm run seed` — seeds agents and tool data into the configured Table Storage (Azurite or Azure, keyless with
- * STORAGE_TABLE_ENDPOINT). Only the storage settings are needed.
+ * `npm run seed [agentsDir]` — seeds agents and tool data into the configured Table Storage (Azurite, or Azure
+ * keyless with STORAGE_TABLE_ENDPOINT). Only the storage settings are needed. Exit 2: not configured; 1: failed
+ * (an invalid agent file is named with its field).
  */
 const env = process.env;
 const storage: Pick<CommonConfig, 'STORAGE_CONNECTION_STRING' | 'STORAGE_TABLE_ENDPOINT'> = {
@@ -12,12 +13,7 @@ const storage: Pick<CommonConfig, 'STORAGE_CONNECTION_STRING' | 'STORAGE_TABLE_E
   STORAGE_TABLE_ENDPOINT: env.STORAGE_TABLE_ENDPOINT || undefined,
 };
 if (!storage.STORAGE_CONNECTION_STRING && !storage.STORAGE_TABLE_ENDPOINT) {
-  // Reuse the config loader's wording for the one setting that matters here.
-  try {
-    loadWorkerConfig({});
-  } catch (err) {
-    console.error((err as Error).message.split('; ').find((m) => m.includes('STORAGE')) ?? 'set STORAGE_CONNECTION_STRING or STORAGE_TABLE_ENDPOINT');
-  }
+  console.error('STORAGE_CONNECTION_STRING: set it (local) or STORAGE_TABLE_ENDPOINT (managed identity)');
   process.exit(2);
 }
 try {
