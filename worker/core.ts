@@ -21,7 +21,9 @@ export interface WorkerCoreDeps {
   publisher: SessionEventPublisher;
   toolRuns: ToolRunStore;
   lifecycle: WorkerLifecycle;
-  seed?(s: { sessionId: string; agentId: string; partition: string }): Promise<unknown[]>;
+  seed?(s: { sessionId: string; agentId: string; partition: string; resume?: boolean }): Promise<unknown[]>;
+  /** The session row written by the HTTP side (history partition, resume choice); one read per attach. */
+  sessionInfo?(sessionId: string): Promise<{ historyPartition?: string; resume?: boolean } | undefined>;
   maxSessions: number;
   heartbeatIntervalMs: number;
   /** The shared tick: transcript batches are written this often; heartbeats every heartbeatIntervalMs. */
@@ -113,7 +115,13 @@ export class WorkerCore {
   private async open(body: AttachBody): Promise<SidebandSession> {
     const agent = await this.deps.agents.get(body.agentId);
     if (!agent) throw new AttachError(422, 'unknown_agent', `agent ${body.agentId} does not exist`);
-    const tools = await this.deps.gateway.toolsFor(agent);
+    const [tools, info] = await Promise.all([
+      this.deps.gateway.toolsFor(agent),
+      this.deps.sessionInfo?.(body.sessionId).catch((err) => {
+        this.log(`session row of ${body.sessionId} unreadable (${(err as Error).message}); using defaults`);
+        return undefined;
+      }),
+    ]);
     const session = new SidebandSession(
       {
         workerId: this.deps.workerId,
@@ -133,7 +141,7 @@ export class WorkerCore {
         stats: this.stats,
       },
       body,
-      { agent, session: this.deps.sessionConfig(agent, tools) },
+      { agent, session: this.deps.sessionConfig(agent, tools), partition: info?.historyPartition, resume: info?.resume },
     );
     try {
       await session.start();

@@ -26,6 +26,7 @@ async function main() {
   const provider = createProvider(config);
   const history = createHistoryStore(config);
   const toolRuns = createTableToolRunStore(config);
+  const sessions = createSessionStore(config);
   await toolRuns.ensureTable();
 
   const core = new WorkerCore({
@@ -40,7 +41,9 @@ async function main() {
     lifecycle: createWorkerLifecycle({ functionsBaseUrl: config.FUNCTIONS_BASE_URL, secret: config.WORKER_AUTH_SECRET }),
     // Reads the session row's `resume` (POST /api/sessions `resume: false` → no earlier sessions) and
     // budgets with MEMORY_SEED_TOKENS / MEMORY_SEED_TURNS.
-    seed: createWorkerSeeder({ history, sessions: createSessionStore(config), config }),
+    seed: createWorkerSeeder({ history, sessions, config }),
+    // The same row gives the history partition; the core passes its `resume` on to the seeder.
+    sessionInfo: (id) => sessions.get(id),
     maxSessions: config.MAX_SESSIONS,
     heartbeatIntervalMs: config.HEARTBEAT_INTERVAL_SECONDS * 1000,
     logTranscripts: config.LOG_TRANSCRIPTS,

@@ -15,7 +15,7 @@ export interface SidebandDeps {
   transcripts: TranscriptBatcher;
   publisher: SessionEventPublisher;
   /** Context seeding (memory): events sent once, on the first attach of a session. */
-  seed?(s: { sessionId: string; agentId: string; partition: string }): Promise<unknown[]>;
+  seed?(s: { sessionId: string; agentId: string; partition: string; resume?: boolean }): Promise<unknown[]>;
   report(sessionId: string, report: WorkerReport): Promise<void>;
   log(line: string): void;
   now(): number;
@@ -28,6 +28,10 @@ export interface SidebandDeps {
 export interface PreparedAgent {
   agent: AgentDefinition;
   session: SessionConfig;
+  /** From the session row when there is one; derived from the attach otherwise. */
+  partition?: string;
+  /** false: the user asked to start without earlier conversations; undefined: not known here. */
+  resume?: boolean;
 }
 
 /** Deltas are the bulk of sideband traffic and carry nothing the worker needs: skip them before JSON.parse. */
@@ -63,7 +67,7 @@ export class SidebandSession {
     readonly attach: AttachBody,
     private readonly prepared: PreparedAgent,
   ) {
-    this.partition = historyPartitionFor(attach);
+    this.partition = prepared.partition ?? historyPartitionFor(attach);
   }
 
   get sessionId() {
@@ -78,7 +82,7 @@ export class SidebandSession {
     await this.connect();
     if (this.attach.attempt === 0) {
       const events = this.deps.seed
-        ? await this.deps.seed({ sessionId: this.sessionId, agentId: this.attach.agentId, partition: this.partition }).catch((err) => {
+        ? await this.deps.seed({ sessionId: this.sessionId, agentId: this.attach.agentId, partition: this.partition, resume: this.prepared.resume }).catch((err) => {
             this.deps.log(`context seeding skipped for ${this.sessionId}: ${(err as Error).message}`);
             return [];
           })

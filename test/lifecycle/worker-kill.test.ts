@@ -81,4 +81,27 @@ describe('a worker process killed mid-call', () => {
     await states.until('ended');
     await states.stop();
   });
+
+  it('SIGTERM (a revision restart) drains: the call moves to another replica without waiting for the heartbeat timeout', async () => {
+    const callId = await incomingSipCall(stack, '+15550004444');
+    const sessionId = sessionIdForCall(callId);
+    const states = stateWatcher(stack, sessionId);
+    const first = await states.until('live');
+    const fleet = stack.workers!;
+    await fleet.ready();
+    const victim = fleet.replicas.find((r) => r.workerId === first.workerId)!;
+    const t0 = Date.now();
+    fleet.kill(victim.index, 'SIGTERM');
+    const moved = await waitUntil('moved off the draining worker', async () => {
+      const s = states.current;
+      return s?.state === 'live' && s.workerId !== first.workerId ? s : undefined;
+    }, 10_000, 25);
+    console.log(`drained to another replica in ${Date.now() - t0} ms`);
+    expect(moved.lostWorkers).toContain(first.workerId);
+    // The draining worker let go of its socket: one sideband connection remains (the new worker's).
+    await waitUntil('old socket closed', async () => (await emulatorSession(stack, callId))?.connections === 1);
+    await hangupAsCaller(stack, callId);
+    await states.until('ended');
+    await states.stop();
+  });
 });
