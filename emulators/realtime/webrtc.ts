@@ -9,6 +9,7 @@ import type { RealtimeSession } from './session';
 export const OPUS = { payloadType: 111, clockRate: 48_000, frameMs: 20 } as const;
 const FRAME_SAMPLES_24K = (RATE * OPUS.frameMs) / 1000; // 480
 const RTP_TICKS_PER_FRAME = (OPUS.clockRate * OPUS.frameMs) / 1000; // 960
+const CONNECT_TIMEOUT_MS = 30_000;
 
 /**
  * ICE only on loopback: the emulator's peers are on this machine, and no packet should go anywhere else.
@@ -94,9 +95,14 @@ export async function answerOffer(offer: string, session: RealtimeSession, ctx: 
     decoder.delete();
     encoder.delete();
   };
+  // An answer nobody connects to (the page went away mid-negotiation) should not keep a session for an hour.
+  const connectTimer = setTimeout(() => session.end('the peer never connected'), CONNECT_TIMEOUT_MS);
+  connectTimer.unref();
   pc.connectionStateChange.subscribe((state) => {
+    if (state === 'connected') clearTimeout(connectTimer);
     if (state === 'failed' || state === 'closed' || state === 'disconnected') session.end(`peer ${state}`);
   });
+  session.onEnd(() => clearTimeout(connectTimer));
   session.onEnd(() => void close());
 
   await pc.setRemoteDescription({ type: 'offer', sdp: offer });
