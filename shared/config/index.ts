@@ -55,6 +55,8 @@ const common = {
    */
   MCP_BUILTIN_URL: z.string().url().optional(),
   MCP_TOOL_TIMEOUT_MS: int(100, 120_000).default(8000),
+  /** Function key for the built-in MCP server (`function` level in Azure; a Key Vault reference there). */
+  MCP_BUILTIN_KEY: z.string().min(1).optional(),
 };
 
 const functionsShape = {
