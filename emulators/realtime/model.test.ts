@@ -67,6 +67,15 @@ describe('scripted model', () => {
     expect(decide(scenarios, ctx(user('hello'), [], new Map(), 'Greet the caller. Say exactly: "Welcome back, Ana."'))).toEqual({ kind: 'say', text: 'Welcome back, Ana.' });
   });
 
+  it('honours tool_choice: required and a named function', () => {
+    const named = decide(scenarios, { ...ctx(user('where is my order 1234'), ['get_order', 'search_kb']), forceTool: 'search_kb' });
+    expect(named).toMatchObject({ kind: 'call', name: 'search_kb', arguments: '{}' });
+    const required = decide(scenarios, { ...ctx(user('hello'), ['get_time']), forceTool: true as const });
+    expect(required).toMatchObject({ kind: 'call', name: 'get_time' });
+    const matching = decide(scenarios, { ...ctx(user('where is my order 77777'), ['get_order']), forceTool: 'get_order' });
+    expect(matching).toMatchObject({ kind: 'call', name: 'get_order', arguments: '{"orderId":"77777"}' });
+  });
+
   it('acknowledges images', () => {
     const items: ConversationItem[] = [{ type: 'message', role: 'user', content: [{ type: 'input_image', image_url: 'data:image/png;base64,AA==' }] }];
     expect(decide(scenarios, ctx(items))).toMatchObject({ text: expect.stringMatching(/^I received your image\./) });

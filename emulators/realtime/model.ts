@@ -21,6 +21,8 @@ export interface ModelContext {
   calls: Map<string, PendingCall>;
   /** `response.create`'s own instructions, if any: `Say: "…"` in them is said word for word. */
   responseInstructions?: string;
+  /** From `tool_choice`: `true` = some tool must be called (`required`), a name = that function. */
+  forceTool?: string | true;
 }
 
 const DEFAULT_GREETING = 'Hello! How can I help you today?';
@@ -80,9 +82,11 @@ export function decide(scenarios: Scenario[], ctx: ModelContext): Decision {
     return { kind: 'say', text: imageNote ? `${imageNote}What would you like to know about it?` : DEFAULT_FALLBACK };
   }
   const vars = (groups: Record<string, string>) => ({ message: text, ...groups });
-  for (const m of matchRule(applicable, text)) {
+  const matches = matchRule(applicable, text).filter((m) => !ctx.forceTool || m.rule.tool);
+  for (const m of matches) {
     if (m.rule.tool) {
-      const name = resolveTool(m.rule.tool, ctx.tools);
+      const allowed = typeof ctx.forceTool === 'string' ? ctx.tools.filter((t) => t === ctx.forceTool) : ctx.tools;
+      const name = resolveTool(m.rule.tool, allowed);
       if (name) {
         const args: Record<string, string> = {};
         for (const [k, tpl] of Object.entries(m.rule.arguments ?? {})) {
@@ -91,12 +95,32 @@ export function decide(scenarios: Scenario[], ctx: ModelContext): Decision {
         }
         return { kind: 'call', name, arguments: JSON.stringify(args), pending: { rule: m.rule, groups: m.groups } };
       }
-      if (!m.rule.say) continue; // never call a tool the session does not declare
+      if (!m.rule.say || ctx.forceTool) continue; // never call a tool the session does not declare
     }
     return { kind: 'say', text: imageNote + renderTemplate(m.rule.say!, vars(m.groups)) };
   }
+  const forced = forcedCall(applicable, ctx, text);
+  if (forced) return forced;
   const fallback = primary?.fallback ?? DEFAULT_FALLBACK;
   return { kind: 'say', text: imageNote + renderTemplate(fallback, { message: text }) };
+}
+
+/**
+ * `tool_choice` demands a call the words did not lead to: a matching rule for that tool if there is one,
+ * else the tool with empty arguments (the model would guess; the emulator does not).
+ */
+function forcedCall(scenarios: Scenario[], ctx: ModelContext, text: string): Decision | undefined {
+  if (!ctx.forceTool) return undefined;
+  const wanted = ctx.forceTool === true ? ctx.tools : ctx.tools.filter((t) => t === ctx.forceTool);
+  if (!wanted.length) return undefined;
+  for (const scenario of scenarios) {
+    for (const rule of scenario.rules) {
+      if (!rule.tool) continue;
+      const name = resolveTool(rule.tool, wanted);
+      if (name) return { kind: 'call', name, arguments: '{}', pending: { rule, groups: { message: text } } };
+    }
+  }
+  return { kind: 'call', name: wanted[0]!, arguments: '{}', pending: { rule: { id: 'forced', say: '', match: '' }, groups: {} } };
 }
 
 function answerFor(output: ConversationItem, ctx: ModelContext, user: ConversationItem | undefined): string {

@@ -76,6 +76,7 @@ async function run(session: RealtimeSession, r: ActiveResponse, params: Realtime
     instructions: params.instructions ?? cfg.instructions ?? '',
     calls: session.calls,
     responseInstructions: params.instructions,
+    forceTool: forcedTool(toolChoice),
   });
 
   const output: ConversationItem[] = [];
@@ -190,6 +191,13 @@ async function emitFunctionCall(session: RealtimeSession, r: ActiveResponse, d: 
   session.emit({ type: 'response.output_item.done', response_id, output_index: 0, item: { ...item } });
   if (inBand) session.emit({ type: 'conversation.item.done', item: { ...item } });
   return item;
+}
+
+/** `required` → any tool; `{ type: "function", name }` → that one. */
+function forcedTool(choice: unknown): string | true | undefined {
+  if (choice === 'required') return true;
+  if (choice && typeof choice === 'object' && (choice as { type?: string }).type === 'function') return (choice as { name?: string }).name;
+  return undefined;
 }
 
 /** Token counts derived from lengths (4 characters a token, 100 ms of audio in, 50 ms out): stable across runs. */
