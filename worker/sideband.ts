@@ -271,7 +271,7 @@ export class SidebandSession {
     for (const o of outputs) {
       const id = outputItemId(o.callId);
       this.send({ type: 'conversation.item.create', item: { id, type: 'function_call_output', call_id: o.callId, output: o.output } }, () => {
-        void this.deps.executor.delivered(this.sessionId, o.callId).catch((err) => this.deps.log(`marking ${o.callId} delivered failed: ${(err as Error).message}`));
+        void this.deps.executor.delivered(this.sessionId, o).catch((err) => this.deps.log(`marking ${o.callId} delivered failed: ${(err as Error).message}`));
       });
       this.record(id, 'tool', o.output, { callId: o.callId, toolName: o.name });
     }

@@ -17,12 +17,19 @@ export interface ToolExecutorDeps {
   log: (line: string) => void;
 }
 
+/** Sent when the run could not even be claimed: nothing ran, and the model should say so. */
+export const NOT_STARTED_OUTPUT = (tool: string) =>
+  `The ${tool} call could not be started because of a temporary problem on our side; nothing was done. ` +
+  'Apologise and offer to try again in a moment.';
+
 export interface DeliverableOutput {
   callId: string;
   name: string;
   output: string;
   isError: boolean;
   durationMs: number;
+  /** false when there is no toolruns row to mark delivered (the claim itself failed). */
+  stored?: boolean;
 }
 
 /**
@@ -51,14 +58,26 @@ export class ToolExecutor {
     if (seen.has(call.callId)) return undefined;
     seen.add(call.callId);
     const { store, publisher, now } = this.deps;
-    const claimed = await store.claim({ sessionId, callId: call.callId, name: call.name, workerId: this.deps.workerId, at: now() });
+    let claimed: boolean;
+    try {
+      claimed = await store.claim({ sessionId, callId: call.callId, name: call.name, workerId: this.deps.workerId, at: now() });
+    } catch (err) {
+      // Without a claim the tool must not run (it could run twice); the model hears that nothing happened.
+      this.deps.log(`claiming tool call ${call.callId} failed: ${(err as Error).message}`);
+      return { callId: call.callId, name: call.name, output: NOT_STARTED_OUTPUT(call.name), isError: true, durationMs: 0, stored: false };
+    }
     if (!claimed) {
       this.deps.log(`tool call ${call.callId} already claimed; not running it again`);
       return undefined;
     }
     await publisher.publish({ type: 'tool.started', sessionId, callId: call.callId, name: call.name, arguments: call.arguments, at: now() }).catch(() => {});
     const result = await this.deps.gateway.run(agent, call, signal);
-    await store.complete(sessionId, call.callId, result);
+    try {
+      await store.complete(sessionId, call.callId, result);
+    } catch (err) {
+      // The tool ran: its output still goes to the model; only a takeover before delivery would lose it.
+      this.deps.log(`storing the output of ${call.callId} failed (delivering anyway): ${(err as Error).message}`);
+    }
     await publisher
       .publish({ type: 'tool.finished', sessionId, callId: call.callId, name: call.name, output: result.output, isError: result.isError, durationMs: result.durationMs, at: now() })
       .catch(() => {});
@@ -86,8 +105,9 @@ export class ToolExecutor {
     return out;
   }
 
-  delivered(sessionId: string, callId: string): Promise<void> {
-    return this.deps.store.markDelivered(sessionId, callId);
+  delivered(sessionId: string, out: DeliverableOutput): Promise<void> {
+    if (out.stored === false) return Promise.resolve();
+    return this.deps.store.markDelivered(sessionId, out.callId);
   }
 }
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { outputItemId } from '../../worker/sideband';
-import { INTERRUPTED_OUTPUT } from '../../worker/tools';
+import { INTERRUPTED_OUTPUT, NOT_STARTED_OUTPUT } from '../../worker/tools';
 import { attachBody, FakeRealtime, fakeCore, until } from './fakes';
 
 let fake: FakeRealtime;
@@ -84,6 +84,19 @@ describe('worker core: tool calls', () => {
     expect(a.gateway.runs).toHaveLength(0);
     expect(await a.toolRuns.undelivered('s-r')).toEqual([]);
     await a.core.stop();
+  });
+
+  it('when the claim cannot be written the tool does not run and the model hears that nothing happened', async () => {
+    const f = fakeCore(fake);
+    f.toolRuns.claim = async () => {
+      throw new Error('storage unavailable');
+    };
+    await f.core.attach(attachBody('s-cf', 'call-cf'));
+    fake.push('call-cf', fnCall('fc_cf'));
+    await until(() => fake.sent('call-cf', 'conversation.item.create').length === 1);
+    expect(fake.sent('call-cf', 'conversation.item.create')[0]).toMatchObject({ item: { call_id: 'fc_cf', output: NOT_STARTED_OUTPUT('get_order') } });
+    expect(f.gateway.runs).toHaveLength(0);
+    await f.core.stop();
   });
 
   it('two workers holding the same call (a drain overlap) run a call id once between them', async () => {

@@ -42,11 +42,12 @@ const ENTRY = resolve(fileURLToPath(new URL('.', import.meta.url)), '../main.ts'
 export async function startWorkerFleet(opts: FleetOptions): Promise<WorkerFleet> {
   const log = opts.log ?? (() => {});
   let stopping = false;
-  const replicas: (WorkerReplica & { child?: ChildProcess; exited?: Promise<void> })[] = [];
+  const replicas: (WorkerReplica & { child?: ChildProcess; exited?: Promise<void>; backoffMs?: number })[] = [];
   for (let i = 0; i < opts.replicas; i++) replicas.push({ index: i, port: await freePort(), restarts: 0 });
 
   const spawnReplica = (r: (typeof replicas)[number]) => {
     r.workerId = undefined;
+    const startedAt = Date.now();
     const child = spawn(process.execPath, ['--import', 'tsx', ENTRY], {
       env: { ...opts.env, PORT: String(r.port) },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -62,7 +63,10 @@ export async function startWorkerFleet(opts: FleetOptions): Promise<WorkerFleet>
         if (stopping) return;
         log(`worker replica ${r.index} exited (${signal ?? code}); starting a new one`);
         r.restarts++;
-        setTimeout(() => !stopping && spawnReplica(r), opts.restartDelayMs ?? 200);
+        // A replica that dies right after starting is crash-looping (bad setting, broken build): back off.
+        const base = opts.restartDelayMs ?? 200;
+        r.backoffMs = Date.now() - startedAt < 5000 ? Math.min(10_000, (r.backoffMs ?? base) * 2) : base;
+        setTimeout(() => !stopping && spawnReplica(r), r.backoffMs);
       }),
     );
   };
