@@ -22,6 +22,7 @@ const url: string = await new Promise((resolve, reject) => {
 const wsUrl = `${url.replace('http', 'ws')}/openai/v1/realtime?model=gpt-realtime`;
 
 const latencies: number[] = [];
+const byType = new Map<string, number[]>();
 const firstEvent: number[] = [];
 const turnLatency: number[] = [];
 let events = 0;
@@ -40,6 +41,9 @@ async function runSession(i: number): Promise<void> {
     if (sentAt) {
       const dt = performance.now() - sentAt;
       latencies.push(dt);
+      const list = byType.get(e.type) ?? [];
+      list.push(dt);
+      byType.set(e.type, list);
       if (first) firstEvent.push(dt);
       first = false;
     }
@@ -87,21 +91,27 @@ const seconds = (performance.now() - t0) / 1000;
 failures = results.filter((r) => r.status === 'rejected').length;
 child.kill('SIGTERM');
 
-report(
-  'emulator',
-  [
-    { metric: 'concurrent sessions', value: SESSIONS },
-    { metric: 'failed sessions', value: failures },
-    { metric: 'server events', value: events },
-    { metric: 'wall time (s)', value: seconds },
-    { metric: 'events/s', value: events / seconds },
-    { metric: 'event latency p50 (ms)', value: percentile(latencies, 50) },
-    { metric: 'event latency p99 (ms)', value: percentile(latencies, 99) },
-    { metric: 'first event p50 (ms)', value: percentile(firstEvent, 50) },
-    { metric: 'first event p99 (ms)', value: percentile(firstEvent, 99) },
-    { metric: 'turn (to response.done) p50 (ms)', value: percentile(turnLatency, 50) },
-    { metric: 'turn (to response.done) p99 (ms)', value: percentile(turnLatency, 99) },
-  ],
-  { sessions: SESSIONS, turnsPerSession: 3, note: 'text modality; emulator in its own process; latency = time since the client event that caused it' },
+const summary = {
+  sessions: SESSIONS,
+  failedSessions: failures,
+  serverEvents: events,
+  wallSeconds: seconds,
+  eventsPerSecond: events / seconds,
+  eventLatencyP50Ms: percentile(latencies, 50),
+  eventLatencyP99Ms: percentile(latencies, 99),
+  firstEventP50Ms: percentile(firstEvent, 50),
+  firstEventP99Ms: percentile(firstEvent, 99),
+  turnP50Ms: percentile(turnLatency, 50),
+  turnP99Ms: percentile(turnLatency, 99),
+};
+console.log(
+  `${SESSIONS} concurrent sessions × 3 turns, ${failures} failed: ${events} server events in ${seconds.toFixed(2)} s = ${Math.round(events / seconds)} events/s\n` +
+    `latency since the causing client event: every event p50 ${summary.eventLatencyP50Ms.toFixed(1)} / p99 ${summary.eventLatencyP99Ms.toFixed(1)} ms; ` +
+    `turn to response.done p50 ${summary.turnP50Ms.toFixed(1)} / p99 ${summary.turnP99Ms.toFixed(1)} ms`,
 );
+const rows = [...byType.entries()]
+  .sort((a, b) => percentile(a[1], 50) - percentile(b[1], 50))
+  .map(([event, l]) => ({ event, count: l.length, 'p50 ms': percentile(l, 50), 'p99 ms': percentile(l, 99) }));
+rows.push({ event: '(all events)', count: latencies.length, 'p50 ms': summary.eventLatencyP50Ms, 'p99 ms': summary.eventLatencyP99Ms });
+report('emulator', rows, { summary, turnsPerSession: 3, note: 'text modality; emulator in its own process; latency = time since the client event that caused it' });
 if (failures) process.exit(1);
