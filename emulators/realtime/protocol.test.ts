@@ -12,6 +12,8 @@ describe('client event parsing', () => {
     ['{"event_id":"e"}', 'missing_required_parameter', 'type'],
     ['{"type":"conversation.item.truncate","item_id":"i","content_index":-1,"audio_end_ms":0}', 'invalid_value', 'content_index'],
     ['{"type":"input_audio_buffer.append"}', 'missing_required_parameter', 'audio'],
+    ['{"type":"session.update","session":{"type":"realtime","audio":{"input":{"turn_detection":{"type":"server_vad","threshold":2}}}}}', 'invalid_value', 'session.audio.input.turn_detection.threshold'],
+    ['{"type":"response.create","response":{"output_modalities":["video"]}}', 'invalid_value', 'response.output_modalities.0'],
   ])('answers %s with %s', (raw, code, param) => {
     const r = parseClientEvent(raw);
     expect(r.ok).toBe(false);

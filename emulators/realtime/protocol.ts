@@ -67,7 +67,68 @@ const item = z.discriminatedUnion('type', [
 ]);
 
 const eventId = z.string().max(256).optional();
-const session = z.looseObject({ type: z.enum(['realtime', 'transcription']).optional() });
+
+const modalities = z.array(z.enum(['text', 'audio'])).min(1).max(2);
+const tools = z.array(z.looseObject({ type: z.enum(['function', 'mcp']).optional(), name: z.string().min(1).max(128).optional() })).max(128);
+const toolChoice = z.union([z.enum(['auto', 'none', 'required']), z.looseObject({ type: z.string() })]);
+const maxTokens = z.union([z.number().int().min(1).max(4096), z.literal('inf')]);
+const format = z.looseObject({ type: z.enum(['audio/pcm', 'audio/pcmu', 'audio/pcma']).optional(), rate: z.literal(24000).optional() });
+const turnDetection = z.union([
+  z.null(),
+  z.looseObject({
+    type: z.enum(['server_vad', 'semantic_vad']),
+    threshold: z.number().min(0).max(1).optional(),
+    prefix_padding_ms: z.number().int().min(0).max(10_000).optional(),
+    silence_duration_ms: z.number().int().min(0).max(10_000).optional(),
+    idle_timeout_ms: z.number().int().min(5000).max(30_000).nullable().optional(),
+    create_response: z.boolean().optional(),
+    interrupt_response: z.boolean().optional(),
+    eagerness: z.enum(['low', 'medium', 'high', 'auto']).optional(),
+  }),
+]);
+
+/** The GA session config, checked where the service checks it (type of each known field; unknown ones pass). */
+export const sessionSchema = z.looseObject({
+  type: z.enum(['realtime', 'transcription']).optional(),
+  model: z.string().min(1).max(128).optional(),
+  instructions: z.string().max(256_000).optional(),
+  output_modalities: modalities.optional(),
+  tools: tools.optional(),
+  tool_choice: toolChoice.optional(),
+  max_output_tokens: maxTokens.optional(),
+  audio: z
+    .looseObject({
+      input: z
+        .looseObject({
+          format: format.optional(),
+          turn_detection: turnDetection.optional(),
+          transcription: z.union([z.null(), z.looseObject({ model: z.string().optional(), language: z.string().optional(), prompt: z.string().optional() })]).optional(),
+          noise_reduction: z.union([z.null(), z.looseObject({ type: z.enum(['near_field', 'far_field']).optional() })]).optional(),
+        })
+        .optional(),
+      output: z
+        .looseObject({
+          format: format.optional(),
+          voice: z.union([z.string().min(1).max(64), z.looseObject({ id: z.string() })]).optional(),
+          speed: z.number().min(0.25).max(1.5).optional(),
+        })
+        .optional(),
+    })
+    .optional(),
+});
+const session = sessionSchema;
+
+const responseParams = z.looseObject({
+  conversation: z.string().optional(),
+  instructions: z.string().max(256_000).optional(),
+  output_modalities: modalities.optional(),
+  tools: tools.optional(),
+  tool_choice: toolChoice.optional(),
+  max_output_tokens: maxTokens.optional(),
+  metadata: z.record(z.string(), z.string()).nullable().optional(),
+  input: z.array(item).optional(),
+  audio: z.looseObject({ output: z.looseObject({ voice: z.union([z.string(), z.looseObject({ id: z.string() })]).optional() }).optional() }).optional(),
+});
 
 /** Validation of client events: enough to answer malformed input the way the service does, not a full schema. */
 export const clientEventSchema = z.discriminatedUnion('type', [
@@ -91,7 +152,7 @@ export const clientEventSchema = z.discriminatedUnion('type', [
     content_index: z.number().int().min(0),
     audio_end_ms: z.number().int().min(0),
   }),
-  z.looseObject({ type: z.literal('response.create'), event_id: eventId, response: z.looseObject({}).optional() }),
+  z.looseObject({ type: z.literal('response.create'), event_id: eventId, response: responseParams.optional() }),
   z.looseObject({ type: z.literal('response.cancel'), event_id: eventId, response_id: z.string().optional() }),
 ]);
 

@@ -5,7 +5,7 @@ import { KeyStore, type Principal } from './auth';
 import { CallError, type Calls } from './calls';
 import type { EmulatorContext } from './context';
 import { faultSpecSchema } from './faults';
-import { newId } from './protocol';
+import { newId, sessionSchema } from './protocol';
 import { normalizeSession } from './session-config';
 import { completeChat, type ChatRequest } from './text-model';
 
@@ -64,7 +64,7 @@ export function parseJsonBody<T>(body: Buffer, schema: z.ZodType<T>): T {
   return parsed.data;
 }
 
-export const sessionRequestSchema = z.looseObject({ type: z.enum(['realtime', 'transcription']).optional(), model: z.string().optional() });
+export const sessionRequestSchema = sessionSchema;
 const clientSecretSchema = z.object({
   expires_after: z.object({ anchor: z.literal('created_at').optional(), seconds: z.number().int().min(10).max(7200) }).optional(),
   session: sessionRequestSchema.optional(),
