@@ -114,3 +114,29 @@ describe('a SIP caller speaking', () => {
     side.close();
   });
 });
+
+describe('conversation items', () => {
+  it('retrieves, deletes and truncates items', async () => {
+    const c = await RawClient.open(wsUrl(emu.url, 'model=gpt-realtime'), { 'api-key': KEY });
+    c.send({ type: 'session.update', session: { type: 'realtime', audio: { input: { turn_detection: null } } } });
+    c.send({ type: 'conversation.item.create', item: { id: 'msg_a', type: 'message', role: 'user', content: [{ type: 'input_text', text: 'hello' }] } });
+    c.send({ type: 'conversation.item.create', previous_item_id: 'root', item: { id: 'msg_0', type: 'message', role: 'system', content: [{ type: 'input_text', text: 'Remember: the user is Ana.' }] } });
+    const added = await c.waitFor('conversation.item.added', (e) => e.item.id === 'msg_0');
+    expect(added.previous_item_id).toBeNull();
+    c.send({ type: 'conversation.item.retrieve', item_id: 'msg_a' });
+    expect((await c.waitFor('conversation.item.retrieved')).item).toMatchObject({ id: 'msg_a', role: 'user' });
+    c.send({ type: 'conversation.item.delete', item_id: 'msg_0' });
+    expect((await c.waitFor('conversation.item.deleted')).item_id).toBe('msg_0');
+
+    c.send({ type: 'response.create' });
+    const done = await c.waitFor('response.done');
+    const assistant = done.response.output![0]!;
+    c.send({ type: 'conversation.item.truncate', item_id: assistant.id!, content_index: 0, audio_end_ms: 300 });
+    expect(await c.waitFor('conversation.item.truncated')).toMatchObject({ item_id: assistant.id, audio_end_ms: 300 });
+    c.send({ type: 'conversation.item.truncate', event_id: 't2', item_id: assistant.id!, content_index: 0, audio_end_ms: 600_000 });
+    expect((await c.waitFor('error', (e) => e.error.event_id === 't2')).error.param).toBe('audio_end_ms');
+    c.send({ type: 'conversation.item.truncate', event_id: 't3', item_id: 'msg_a', content_index: 0, audio_end_ms: 0 });
+    expect((await c.waitFor('error', (e) => e.error.event_id === 't3')).error.code).toBe('item_truncate_invalid_item_id');
+    c.close();
+  });
+});

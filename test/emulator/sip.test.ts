@@ -111,6 +111,12 @@ describe('SIP calls', () => {
 
     emu.faults.set({ rest: { status: 429, times: 1, retryAfterSeconds: 3, match: '/v1/realtime' } });
     await expect(RawClient.open(wsUrl(emu.url, `call_id=${call.callId}`), { 'api-key': KEY })).rejects.toMatchObject({ status: 429 });
+    emu.faults.set({ delayMs: 250 });
+    const t0 = Date.now();
+    expect((await post('/v1/realtime/client_secrets', {})).status).toBe(200);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(240);
+    emu.faults.clear();
+
     const side = await RawClient.open(wsUrl(emu.url, `call_id=${call.callId}`), { 'api-key': KEY });
     await side.waitFor('session.created');
     emu.faults.set({ drop: { callId: call.callId } });
