@@ -95,6 +95,12 @@ export class WorkerCore {
 
   /** Attach is idempotent per session: a repeated or concurrent attach returns the same socket. */
   async attach(body: AttachBody): Promise<{ already: boolean }> {
+    if (body.avoidWorkers.includes(this.deps.workerId)) {
+      // The lifecycle declared this worker lost for the session: let go of any socket still held and send the
+      // attach elsewhere (the balancer / client moves on after a 503).
+      this.detach(body.sessionId, 'declared lost by the lifecycle');
+      throw new AttachError(503, 'worker_avoided', 'this worker lost the session; attach it on another replica');
+    }
     if (this.sessions.has(body.sessionId)) return { already: true };
     const inFlight = this.pending.get(body.sessionId);
     if (inFlight) return inFlight.then(() => ({ already: true }));

@@ -31,6 +31,15 @@ describe('worker core: attach and session settings', () => {
     await until(() => fake.openCount('call-a') === 0);
   });
 
+  it('a worker the lifecycle declared lost refuses the re-attach (503) and lets go of its old socket', async () => {
+    const { core } = fakeCore(fake);
+    await core.attach(attachBody('s-av', 'call-av'));
+    await expect(core.attach({ ...attachBody('s-av', 'call-av', 1), avoidWorkers: ['w-test'] })).rejects.toMatchObject({ status: 503, code: 'worker_avoided' });
+    expect(core.sessions.has('s-av')).toBe(false);
+    await until(() => fake.openCount('call-av') === 0);
+    await core.stop();
+  });
+
   it('refuses unknown agents (422) and calls that are gone (404)', async () => {
     const { core } = fakeCore(fake);
     await expect(core.attach({ ...attachBody('s-b', 'call-b'), agentId: 'nobody' })).rejects.toMatchObject({ status: 422, code: 'unknown_agent' });
