@@ -49,6 +49,7 @@ describe('local lifecycle', () => {
     await lc.signal('s1', { type: 'callRegistered', callId: 'c1', at: Date.now() });
     await until(async () => (await lc.get('s1'))?.state === 'live');
     for (let i = 0; i < 20; i++) expect(await lc.heartbeats('w1', ['s1'], Date.now())).toEqual([]);
+    expect(store.reads).toBe(0); // inserting a new session needs no read; everything after is cached
     await lc.signal('s1', { type: 'ended', reason: 'bye', at: Date.now() });
     await until(async () => (await lc.get('s1'))?.state === 'ended');
     expect(store.writes).toBe(5); // requested, attaching, live, ending, ended
@@ -76,6 +77,18 @@ describe('local lifecycle', () => {
     expect(store.rows.get('s3')).toEqual(before);
     expect(await lc.get('s3')).toEqual(before!.record);
     expect(logs.some((l) => l.includes('rejected attached'))).toBe(true);
+    await lc.stop();
+  });
+
+  it('a `requested` for an existing (ended) session conflicts on insert, re-reads and resumes it', async () => {
+    const { lc, store } = setup();
+    await lc.start();
+    await lc.signal('s7', req());
+    await lc.signal('s7', { type: 'ended', reason: 'dropped', at: Date.now() });
+    const fresh = new LocalLifecycle({ store, effects: (lc as unknown as { opts: { effects: EffectDeps } }).opts.effects, maxReattachAttempts: 2, timeouts });
+    const r = await fresh.apply('s7', req());
+    expect(r.state).toMatchObject({ state: 'requested', resumes: 1, path: ['requested', 'ended', 'requested'] });
+    expect(fresh.stats.conflicts).toBe(1);
     await lc.stop();
   });
 

@@ -96,7 +96,9 @@ export class LocalLifecycle implements LifecyclePort {
 
   private async applyNow(sessionId: string, op: LifecycleOperation): Promise<ReduceResult> {
     for (let tries = 0; ; tries++) {
-      const current = this.cache.get(sessionId) ?? (await this.opts.store.load(sessionId));
+      // A new session's `requested` is inserted without a read first (a conflict means it existed: read, redo).
+      const skipRead = tries === 0 && op.type === 'requested' && !this.cache.has(sessionId);
+      const current = this.cache.get(sessionId) ?? (skipRead ? undefined : await this.opts.store.load(sessionId));
       const result = reduce(current?.record ?? null, op, { sessionId, maxReattachAttempts: this.opts.maxReattachAttempts });
       if (result.rejected) {
         this.stats.rejected++;

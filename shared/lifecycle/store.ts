@@ -63,13 +63,15 @@ export function createTableLifecycleStore(config: StorageConfig, client: TableCl
 }
 
 /** Same contract in memory (unit tests). `writes` counts storage transactions. */
-export function createMemoryLifecycleStore(): LifecycleStore & { rows: Map<string, Versioned>; writes: number } {
+export function createMemoryLifecycleStore(): LifecycleStore & { rows: Map<string, Versioned>; writes: number; reads: number } {
   const rows = new Map<string, Versioned>();
   let n = 0;
   const store = {
     rows,
     writes: 0,
+    reads: 0,
     async load(id: string) {
+      store.reads++;
       const v = rows.get(id);
       return v && { record: structuredClone(v.record), etag: v.etag };
     },
