@@ -274,8 +274,9 @@ els.reconnect.addEventListener('click', () => {
 });
 els.mute.addEventListener('click', () => {
   const muted = els.mute.getAttribute('aria-pressed') !== 'true';
+  // A toggle keeps its name; aria-pressed (and the pressed style) carries the state.
   els.mute.setAttribute('aria-pressed', String(muted));
-  els.mute.textContent = muted ? 'Unmute' : 'Mute';
+  els.mute.title = muted ? 'Microphone muted' : 'Microphone on';
   call?.setMuted(muted);
 });
 els.interrupt.addEventListener('click', () => {
