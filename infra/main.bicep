@@ -55,6 +55,11 @@ param webhookSecrets string = ''
 @minLength(12)
 param workerAuthSeed string
 
+@secure()
+@description('Random seed of the host key guarding the built-in MCP server (/api/mcp is a function-level route); kept in Key Vault like the worker seed.')
+@minLength(12)
+param mcpKeySeed string
+
 @description('Node.js major version of the Function app (20 = the project build target; 22 once you move past Node 20 end of support).')
 @allowed(['20', '22'])
 param functionNodeVersion string = '20'
@@ -173,6 +178,7 @@ module keyVault 'modules/key-vault.bicep' = {
     tags: tags
     webhookSecrets: webhookSecrets
     workerAuthSeed: workerAuthSeed
+    mcpKeySeed: mcpKeySeed
     roleAssignments: concat(
       [
         { principalId: api, roleDefinitionId: roles.keyVaultSecretsUser, principalType: sp }
@@ -295,6 +301,7 @@ module functionApp 'modules/function-app.bicep' = {
     workerUrl: workerUrl
     webhookSecretsUri: keyVault.outputs.webhookSecretsUri
     workerAuthSecretUri: keyVault.outputs.workerAuthSecretUri
+    mcpBuiltinKeyUri: keyVault.outputs.mcpBuiltinKeyUri
   }
   // Host storage and Key Vault references are resolved at start-up: grant first.
   dependsOn: [storage, keyVault, privateDns]
@@ -332,6 +339,7 @@ module workerApp 'modules/worker-app.bicep' = {
     functionsBaseUrl: functionBaseUrl
     mcpBuiltinUrl: '${functionBaseUrl}/api/mcp'
     workerAuthSecretUri: keyVault.outputs.workerAuthSecretUri
+    mcpBuiltinKeyUri: keyVault.outputs.mcpBuiltinKeyUri
   }
   // The image pull and the Key Vault secret are resolved when the revision starts: grant first.
   dependsOn: [registry, keyVault]

@@ -82,6 +82,9 @@ param webhookSecretsUri string
 @description('Key Vault secret URI of the worker shared secret.')
 param workerAuthSecretUri string
 
+@description('Key Vault secret URI of the built-in MCP server host key.')
+param mcpBuiltinKeyUri string
+
 func kvRef(uri string) string => '@Microsoft.KeyVault(SecretUri=${uri})'
 
 // Exactly the settings shared/config reads for the Function app (FUNCTIONS_SETTINGS), plus the documented host
@@ -111,6 +114,7 @@ var appSettings = {
   // The app's own MCP server, for agents that name the `builtin` server (tools run in the Function app too).
   MCP_BUILTIN_URL: 'https://${app.properties.defaultHostName}/api/mcp'
   MCP_TOOL_TIMEOUT_MS: '8000'
+  MCP_BUILTIN_KEY: kvRef(mcpBuiltinKeyUri)
   // --- shared/config: Function app ---
   AUTH_MODE: authMode
   ENTRA_TENANT_ID: tenant().tenantId

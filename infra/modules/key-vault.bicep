@@ -24,8 +24,17 @@ param webhookSecrets string = ''
 @minLength(12)
 param workerAuthSeed string
 
+@secure()
+@description('Seed of the host key the worker presents to the Function app built-in MCP server (function-level route).')
+@minLength(12)
+param mcpKeySeed string
+
 @description('Role assignments on the vault.')
 param roleAssignments roleAssignment[] = []
+
+// azd's secretOrRandomPassword makes 15 characters; the apps get a deterministic 41-character stretch of it, so
+// every provision writes the same value and shared/config's 16-character minimum always holds.
+func stretch(seed string) string => '${seed}${uniqueString(seed)}${uniqueString(seed, 'stretch')}'
 
 // Only whether a webhook secret was given leaves this module, never the value.
 var hasWebhookSecret = !empty(webhookSecrets)
@@ -49,17 +58,26 @@ resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
     properties: { value: webhookSecrets, contentType: 'text/plain' }
   }
 
-  // Kept so azd's secretOrRandomPassword reads the same seed back next provision.
+  // The seeds are kept so azd's secretOrRandomPassword reads the same ones back on the next provision.
   resource workerSeed 'secrets' = {
     name: 'worker-auth-seed'
     properties: { value: workerAuthSeed, contentType: 'text/plain' }
   }
 
-  // What the apps use: the seed stretched past the 16-character minimum shared/config enforces (azd's generator
-  // makes 15), deterministic so every provision writes the same value.
   resource workerSecret 'secrets' = {
     name: 'worker-auth-secret'
-    properties: { value: '${workerAuthSeed}${uniqueString(workerAuthSeed)}', contentType: 'text/plain' }
+    properties: { value: stretch(workerAuthSeed), contentType: 'text/plain' }
+  }
+
+  resource mcpSeed 'secrets' = {
+    name: 'mcp-builtin-key-seed'
+    properties: { value: mcpKeySeed, contentType: 'text/plain' }
+  }
+
+  // Installed as a host key on the Function app by the api postdeploy hook (infra/hooks/postdeploy-api.ts).
+  resource mcpKey 'secrets' = {
+    name: 'mcp-builtin-key'
+    properties: { value: stretch(mcpKeySeed), contentType: 'text/plain' }
   }
 }
 
@@ -80,3 +98,4 @@ output uri string = vault.properties.vaultUri
 // Versionless URIs: Key Vault references follow rotation without a redeploy.
 output webhookSecretsUri string = !hasWebhookSecret ? '' : '${vault.properties.vaultUri}secrets/webhook-secrets'
 output workerAuthSecretUri string = '${vault.properties.vaultUri}secrets/worker-auth-secret'
+output mcpBuiltinKeyUri string = '${vault.properties.vaultUri}secrets/mcp-builtin-key'

@@ -78,6 +78,9 @@ param mcpBuiltinUrl string
 @description('Key Vault secret URI of the worker shared secret.')
 param workerAuthSecretUri string
 
+@description('Key Vault secret URI of the host key for the Function app built-in MCP server.')
+param mcpBuiltinKeyUri string
+
 // Exactly the settings shared/config reads for the worker (WORKER_SETTINGS); test/infra/config-contract.test.ts
 // fails on drift. Secrets are Container App secrets backed by Key Vault, exposed through secretRef.
 var plainSettings = {
@@ -107,6 +110,7 @@ var plainSettings = {
 
 var secretSettings = {
   WORKER_AUTH_SECRET: 'worker-auth-secret'
+  MCP_BUILTIN_KEY: 'mcp-builtin-key'
 }
 
 resource app 'Microsoft.App/containerApps@2024-03-01' = {
@@ -131,7 +135,10 @@ resource app 'Microsoft.App/containerApps@2024-03-01' = {
         allowInsecure: false
       }
       registries: [{ server: registryServer, identity: identityId }]
-      secrets: [{ name: 'worker-auth-secret', keyVaultUrl: workerAuthSecretUri, identity: identityId }]
+      secrets: [
+        { name: 'worker-auth-secret', keyVaultUrl: workerAuthSecretUri, identity: identityId }
+        { name: 'mcp-builtin-key', keyVaultUrl: mcpBuiltinKeyUri, identity: identityId }
+      ]
     }
     template: {
       terminationGracePeriodSeconds: drainSeconds

@@ -51,9 +51,10 @@ describe('azure.yaml', () => {
     const docker = project.services.worker!.docker!;
     const dockerfile = join(ROOT, project.services.worker!.project!, docker.path!);
     expect(existsSync(dockerfile), `worker Dockerfile ${docker.path} is missing`).toBe(true);
-    const hooks = Object.values(project.hooks ?? {}).flat();
+    const serviceHooks = Object.values(project.services).flatMap((s) => Object.values((s as { hooks?: Record<string, Hook | Hook[]> }).hooks ?? {}));
+    const hooks = [...Object.values(project.hooks ?? {}), ...serviceHooks].flat();
     const runs = hooks.flatMap((h) => [h.run, h.posix?.run, h.windows?.run]).filter((r): r is string => Boolean(r));
-    expect(runs.length).toBeGreaterThan(0);
+    expect(runs.length).toBeGreaterThanOrEqual(4); // postprovision + api postdeploy, posix and windows
     for (const r of runs) {
       const script = /\b(infra\/hooks\/[\w.-]+\.ts)\b/.exec(r)?.[1];
       expect(script, `hook "${r}" should run a script under infra/hooks`).toBeDefined();

@@ -88,6 +88,7 @@ const RESOLVED: Record<string, string> = {
   REALTIME_MODEL: 'gpt-realtime',
   AZURE_CLIENT_ID: '00000000-0000-0000-0000-000000000001',
   WORKER_AUTH_SECRET: 'a-key-vault-resolved-secret-value',
+  MCP_BUILTIN_KEY: 'a-key-vault-resolved-host-key-value',
   WEBPUBSUB_ENDPOINT: 'https://wps-abc123.webpubsub.azure.com',
   TEXT_MODEL: 'gpt-4.1-mini',
   JUDGE_MODEL: 'gpt-4.1-mini',
