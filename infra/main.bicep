@@ -303,8 +303,9 @@ module functionApp 'modules/function-app.bicep' = {
     workerAuthSecretUri: keyVault.outputs.workerAuthSecretUri
     mcpBuiltinKeyUri: keyVault.outputs.mcpBuiltinKeyUri
   }
-  // Host storage and Key Vault references are resolved at start-up: grant first.
-  dependsOn: [storage, keyVault, privateDns]
+  // Storage and Key Vault outputs above already order it after their role assignments (a module's outputs
+  // exist once all of it is deployed); the worker's name must also resolve before the app starts calling it.
+  dependsOn: [privateDns]
 }
 
 var functionBaseUrl = 'https://${functionApp.outputs.defaultHostName}'
@@ -341,8 +342,7 @@ module workerApp 'modules/worker-app.bicep' = {
     workerAuthSecretUri: keyVault.outputs.workerAuthSecretUri
     mcpBuiltinKeyUri: keyVault.outputs.mcpBuiltinKeyUri
   }
-  // The image pull and the Key Vault secret are resolved when the revision starts: grant first.
-  dependsOn: [registry, keyVault]
+  // AcrPull and Key Vault Secrets User are granted before this runs: it reads outputs of the modules that grant them.
 }
 
 // ---- outputs: azd writes these into .azure/<env>/.env ----
