@@ -7,7 +7,7 @@ import type { SessionConfig } from '../shared/providers/types';
 import type { ToolRunStore } from '../shared/stores/tool-runs';
 import type { AttachBody } from '../shared/worker-client/api';
 import type { WorkerLifecycle } from './lifecycle-client';
-import { SidebandSession } from './sideband';
+import { historyPartitionFor, SidebandSession, type SessionObserver } from './sideband';
 import { ToolExecutor } from './tools';
 import { TranscriptBatcher } from './transcripts';
 
@@ -24,6 +24,8 @@ export interface WorkerCoreDeps {
   seed?(s: { sessionId: string; agentId: string; partition: string; resume?: boolean }): Promise<unknown[]>;
   /** The session row written by the HTTP side (history partition, resume choice); one read per attach. */
   sessionInfo?(sessionId: string): Promise<{ historyPartition?: string; resume?: boolean } | undefined>;
+  /** Per-session telemetry / accounting hooks (turn latency, tokens, tool spans); see SessionObserver. */
+  observe?(s: { sessionId: string; agentId: string; callId: string; attempt: number; partition: string }): SessionObserver | undefined;
   maxSessions: number;
   heartbeatIntervalMs: number;
   /** The shared tick: transcript batches are written this often; heartbeats every heartbeatIntervalMs. */
@@ -128,8 +130,11 @@ export class WorkerCore {
         return undefined;
       }),
     ]);
+    const partition = info?.historyPartition ?? historyPartitionFor(body);
+    const observer = this.deps.observe?.({ sessionId: body.sessionId, agentId: body.agentId, callId: body.callId, attempt: body.attempt, partition });
     const session = new SidebandSession(
       {
+        observer,
         workerId: this.deps.workerId,
         openSideband: this.deps.openSideband,
         executor: this.executor,
@@ -147,12 +152,12 @@ export class WorkerCore {
         stats: this.stats,
       },
       body,
-      { agent, session: this.deps.sessionConfig(agent, tools), partition: info?.historyPartition, resume: info?.resume },
+      { agent, session: this.deps.sessionConfig(agent, tools), partition, resume: info?.resume },
     );
     try {
       await session.start();
     } catch (err) {
-      session.stop();
+      session.stop('attach failed', true);
       const status = (err as { status?: number }).status;
       if (status === 404 || status === 410) throw new AttachError(404, 'call_not_found', `call ${body.callId} is not active`);
       throw new AttachError(502, 'sideband_failed', `could not open the sideband: ${(err as Error).message}`);
@@ -164,7 +169,7 @@ export class WorkerCore {
     const s = this.sessions.get(sessionId);
     if (!s) return false;
     this.sessions.delete(sessionId);
-    s.stop();
+    s.stop(reason);
     this.log(`detached ${sessionId}: ${reason}`);
     return true;
   }

@@ -8,11 +8,14 @@ import { createToolGateway } from '../shared/mcp/gateway';
 import { createWorkerSeeder } from '../shared/memory/context';
 import { createHistoryStore } from '../shared/memory/history-store';
 import { createProvider } from '../shared/providers/index';
+import { createUsageRecorder } from '../shared/memory/usage';
 import { createSessionStore } from '../shared/stores/sessions';
+import { SessionTelemetry } from '../shared/telemetry/session';
 import { createTableToolRunStore } from '../shared/stores/tool-runs';
 import { WorkerCore } from './core';
 import { createWorkerLifecycle } from './lifecycle-client';
 import { startWorkerServer } from './server';
+import type { SessionObserver } from './sideband';
 
 /**
  * The sideband worker process (a Container Apps app; locally a supervised child of the stack). Exits 1 with
@@ -27,6 +30,7 @@ async function main() {
   const history = createHistoryStore(config);
   const toolRuns = createTableToolRunStore(config);
   const sessions = createSessionStore(config);
+  const usage = createUsageRecorder(sessions, log);
   await toolRuns.ensureTable();
 
   const core = new WorkerCore({
@@ -44,6 +48,23 @@ async function main() {
     seed: createWorkerSeeder({ history, sessions, config }),
     // The same row gives the history partition; the core passes its `resume` on to the seeder.
     sessionInfo: (id) => sessions.get(id),
+    // Per session: OpenTelemetry span/turn latency/tool spans (no-ops until telemetry is initialised) and token
+    // usage, merged into the session row once when the worker lets the session go.
+    observe: (ids): SessionObserver => {
+      const telemetry = new SessionTelemetry(ids);
+      return {
+        onServerEvent: (event, at) => {
+          telemetry.onServerEvent(event, at);
+          if (event.type === 'response.done') usage.add(ids.sessionId, event.response as never);
+        },
+        toolCall: (call, fn) => telemetry.toolCall(call, fn),
+        reconnected: (reason) => telemetry.reconnected(reason),
+        end: async (outcome) => {
+          telemetry.end(outcome);
+          await usage.end(ids.sessionId);
+        },
+      };
+    },
     maxSessions: config.MAX_SESSIONS,
     heartbeatIntervalMs: config.HEARTBEAT_INTERVAL_SECONDS * 1000,
     logTranscripts: config.LOG_TRANSCRIPTS,

@@ -4,9 +4,21 @@ import type { AgentDefinition } from '../shared/agents/schema';
 import type { SessionEventPublisher } from '../shared/events/types';
 import { TOOL_PROGRESS_AFTER_MS, toolProgressEvent } from '../shared/mcp/output';
 import type { SessionConfig } from '../shared/providers/types';
+import { SessionTelemetry } from '../shared/telemetry/session';
 import type { AttachBody, WorkerReport } from '../shared/worker-client/api';
 import type { TranscriptBatcher } from './transcripts';
 import type { DeliverableOutput, ToolExecutor } from './tools';
+
+/**
+ * Per-session hooks for telemetry and accounting (turn latency, token usage, tool spans). Deltas are not
+ * parsed: the observer sees them as `{ type }` only, which is all timing needs.
+ */
+export interface SessionObserver {
+  onServerEvent?(event: { type?: unknown; [k: string]: unknown }, atMs: number): void;
+  toolCall?<R extends { isError: boolean; durationMs?: number } | undefined>(call: { name: string; callId: string }, fn: () => Promise<R>): Promise<R>;
+  reconnected?(reason?: string): void;
+  end?(outcome: { reason: string; failed?: boolean }): void | Promise<void>;
+}
 
 export interface SidebandDeps {
   workerId: string;
@@ -23,6 +35,7 @@ export interface SidebandDeps {
   reconnectDelaysMs: number[];
   logTranscripts: boolean;
   stats: { events: number; toolCalls: number };
+  observer?: SessionObserver;
 }
 
 export interface PreparedAgent {
@@ -32,10 +45,15 @@ export interface PreparedAgent {
   partition?: string;
   /** false: the user asked to start without earlier conversations; undefined: not known here. */
   resume?: boolean;
+  /** The trace the session was created in (session row): this session's spans join it. */
+  traceparent?: string;
 }
 
+/** The event type from the head of the raw JSON (telemetry needs only the type of skipped events). */
+const TYPE = /"type"\s*:\s*"([a-z_.]+)"/;
+
 /** Deltas are the bulk of sideband traffic and carry nothing the worker needs: skip them before JSON.parse. */
-const SKIP = /"type"\s*:\s*"(?:response\.output_audio\.delta|response\.output_audio_transcript\.delta|response\.output_text\.delta|response\.function_call_arguments\.delta|input_audio_buffer\.[a-z_]+|conversation\.item\.input_audio_transcription\.delta)"/;
+const SKIP = /"type"\s*:\s*"(response\.output_audio\.delta|response\.output_audio_transcript\.delta|response\.output_text\.delta|response\.function_call_arguments\.delta|conversation\.item\.input_audio_transcription\.delta)"/;
 
 /** Output items get ids we choose, so re-sending one after a takeover is recognisably the same item. */
 export const outputItemId = (callId: string) => `fco_${createHash('sha256').update(callId).digest('base64url').slice(0, 24)}`;
@@ -61,6 +79,8 @@ export class SidebandSession {
   private readonly abort = new AbortController();
   readonly partition: string;
   lastEventAt = 0;
+  /** Spans, turn latency, tokens, tool metrics for this session (shared/telemetry). */
+  private readonly telemetry: SessionTelemetry;
 
   constructor(
     private readonly deps: SidebandDeps,
@@ -68,6 +88,10 @@ export class SidebandSession {
     private readonly prepared: PreparedAgent,
   ) {
     this.partition = prepared.partition ?? historyPartitionFor(attach);
+    this.telemetry = new SessionTelemetry(
+      { sessionId: attach.sessionId, agentId: attach.agentId, callId: attach.callId, traceparent: prepared.traceparent },
+      deps.now,
+    );
   }
 
   get sessionId() {
@@ -123,14 +147,16 @@ export class SidebandSession {
       if (this.closed) return;
       try {
         await this.connect();
+        this.telemetry.reconnected();
         this.deps.log(`sideband ${this.sessionId} reconnected`);
+        this.deps.observer?.reconnected?.('socket dropped');
         return;
       } catch (err) {
         const status = (err as { status?: number }).status;
         if (status === 404 || status === 410) {
           // The call is gone: the caller hung up or the service ended it.
           this.deps.log(`sideband ${this.sessionId}: call ended (${status})`);
-          this.stop();
+          this.stop('call ended');
           await this.deps.report(this.sessionId, { type: 'ended', workerId: this.deps.workerId, reason: 'call ended' }).catch(() => {});
           return;
         }
@@ -138,14 +164,15 @@ export class SidebandSession {
       }
     }
     if (this.closed) return;
-    this.stop();
+    this.stop('sideband lost', true);
     await this.deps.report(this.sessionId, { type: 'failed', workerId: this.deps.workerId, reason: 'sideband lost' }).catch(() => {});
   }
 
   /** Closes the socket for good (detach, drain, end); a tool still running finishes and stores its output. */
-  stop(): void {
+  stop(reason = 'detached', failed = false): void {
     if (this.closed) return;
     this.closed = true;
+    void Promise.resolve(this.deps.observer?.end?.({ reason, failed })).catch((err) => this.deps.log(`session ${this.sessionId} observer end failed: ${(err as Error).message}`));
     this.abort.abort();
     this.wakeIdle();
     this.ws?.close(1000);
@@ -171,14 +198,19 @@ export class SidebandSession {
 
   private onMessage(text: string) {
     this.deps.stats.events++;
-    this.lastEventAt = this.deps.now();
-    if (SKIP.test(text.slice(0, 200))) return;
+    const at = (this.lastEventAt = this.deps.now());
+    const skipped = SKIP.exec(text.slice(0, 200));
+    if (skipped) {
+      this.deps.observer?.onServerEvent?.({ type: skipped[1] }, at);
+      return;
+    }
     let ev: ServerEvent;
     try {
       ev = JSON.parse(text) as ServerEvent;
     } catch {
       return;
     }
+    this.deps.observer?.onServerEvent?.(ev, at);
     switch (ev.type) {
       case 'response.created':
         this.responseActive = true;
@@ -248,7 +280,9 @@ export class SidebandSession {
       if (!this.responseActive && !this.closed) this.send(toolProgressEvent(call.name));
     }, TOOL_PROGRESS_AFTER_MS);
     try {
-      const out = await this.deps.executor.run(this.sessionId, this.prepared.agent, call, this.abort.signal);
+      const run = () => this.deps.executor.run(this.sessionId, this.prepared.agent, call, this.abort.signal);
+      const observer = this.deps.observer;
+      const out = observer?.toolCall ? await observer.toolCall(call, run) : await run();
       if (out) this.sendOutputs([out]);
     } catch (err) {
       // Storage failed around the run; the next worker's recovery (or a retry of the call) deals with it.

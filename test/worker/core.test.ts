@@ -144,6 +144,29 @@ describe('worker core: transcripts, heartbeats, reconnects', () => {
     await core.stop();
   });
 
+  it('feeds a per-session observer: every event (deltas as their type only), tool calls, and the end', async () => {
+    const seen: string[] = [];
+    const tools: string[] = [];
+    const ends: string[] = [];
+    const f = fakeCore(fake, {
+      observe: (ids) => ({
+        onServerEvent: (e) => void seen.push(String(e.type) + ('delta' in e ? ':parsed' : '')),
+        toolCall: async (call, fn) => (tools.push(`${ids.sessionId}/${call.name}`), fn()),
+        end: (o) => void ends.push(`${ids.sessionId}:${o.reason}`),
+      }),
+    });
+    await f.core.attach(attachBody('s-o', 'call-o'));
+    fake.push('call-o', { type: 'response.output_audio.delta', response_id: 'r', delta: 'AAAA' });
+    fake.push('call-o', { type: 'input_audio_buffer.speech_stopped', item_id: 'i1' });
+    fake.push('call-o', fnCall('fc_o'));
+    await until(() => tools.length === 1 && seen.length === 3);
+    expect(seen).toEqual(['response.output_audio.delta', 'input_audio_buffer.speech_stopped', 'response.function_call_arguments.done']);
+    expect(tools).toEqual(['s-o/get_order']);
+    f.core.detach('s-o', 'test over');
+    expect(ends).toEqual(['s-o:test over']);
+    await f.core.stop();
+  });
+
   it('heartbeats every session in one request per tick and lets go of sessions the lifecycle moved', async () => {
     const f = fakeCore(fake);
     await f.core.attach(attachBody('s-h1', 'call-h1'));
