@@ -6,23 +6,37 @@ import { startMeasuringServer, type Sample } from './tool-overhead-server';
 /**
  * Tool-call overhead: from `response.function_call_arguments.done` arriving to `response.create` sent, minus
  * the tool's own time, for the worker's sideband code, the raw-`ws` floor and @openai/agents-realtime (the
- * peer), each in its own child process against the same measuring server, at 1, 100 and 500 sessions.
+ * peer), each in its own child process against its own instance of the same measuring server, at 1, 100 and
+ * 500 sessions.
  *
- * Load: every session gets a tool call, then waits a random gap before the next, so the process sees a steady
- * TOOL_BENCH_RATE calls/s (default 500) whatever the session count. Settings: TOOL_BENCH_LEVELS ("1,100,500"),
- * TOOL_BENCH_SAMPLES (minimum samples per cell, default 2000).
+ * Load: every session gets a tool call, then waits a random gap before the next, so a process sees
+ * TOOL_BENCH_RATE calls/s (default 500) spread over its sessions, with each session's calls at least
+ * MIN_GAP_MS apart on average. Settings: TOOL_BENCH_LEVELS ("1,100,500"), TOOL_BENCH_SAMPLES (minimum
+ * samples per cell, default 1000; at least 10 per session).
  */
 const LEVELS = (process.env.TOOL_BENCH_LEVELS ?? '1,100,500').split(',').map(Number);
 const RATE = Number(process.env.TOOL_BENCH_RATE ?? 500);
-const MIN_SAMPLES = Number(process.env.TOOL_BENCH_SAMPLES ?? 2000);
+const MIN_SAMPLES = Number(process.env.TOOL_BENCH_SAMPLES ?? 1000);
+/** A session's calls are at least this far apart on average (a voice session does not call tools back to back). */
+const MIN_GAP_MS = 20;
+const BLOCKS = 5;
 const KINDS = ['worker', 'floor', 'peer'] as const;
 type Kind = (typeof KINDS)[number];
 
-async function measure(kind: Kind, sessions: number): Promise<{ samples: Sample[]; errors: string[] }> {
+/** One handler kind: its child process and the measuring server it is connected to. */
+interface Running {
+  kind: Kind;
+  server: Awaited<ReturnType<typeof startMeasuringServer>>;
+  child: ReturnType<typeof spawn>;
+  samples: Sample[];
+}
+
+async function launch(kind: Kind, sessions: number): Promise<Running> {
   const server = await startMeasuringServer();
   const child = spawn(process.execPath, ['--import', 'tsx', 'bench/tool-overhead-handlers.ts', kind, String(sessions), server.url], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
+  const running = { kind, server, child, samples: [] };
   try {
     await new Promise<void>((resolve, reject) => {
       const lines = createInterface({ input: child.stdout! });
@@ -32,24 +46,48 @@ async function measure(kind: Kind, sessions: number): Promise<{ samples: Sample[
     await server.waitForConnections(sessions);
     // Warm up JIT and the handlers' lazy paths; not counted.
     for (let w = 0; w < 3; w++) await Promise.all(Array.from({ length: sessions }, (_, i) => server.fire(i)));
+    return running;
+  } catch (err) {
+    await stop(running);
+    throw err;
+  }
+}
 
-    const rounds = Math.max(10, Math.ceil(MIN_SAMPLES / sessions));
-    const meanGapMs = (sessions / RATE) * 1000;
-    const samples: Sample[] = [];
-    await Promise.all(
-      Array.from({ length: sessions }, async (_, i) => {
-        // Spread the first calls over one gap so sessions don't fire in lock-step.
-        await new Promise((r) => setTimeout(r, Math.random() * meanGapMs));
-        for (let k = 0; k < rounds; k++) {
-          samples.push(await server.fire(i));
-          await new Promise((r) => setTimeout(r, Math.random() * 2 * meanGapMs));
-        }
-      }),
-    );
-    return { samples, errors: [...server.errors] };
+async function stop(r: Running) {
+  r.child.kill('SIGKILL');
+  await r.server.close();
+}
+
+/** `count` tool calls spread over the sessions, each session waiting a random gap between its calls. */
+async function load(r: Running, sessions: number, count: number) {
+  const meanGapMs = Math.max(MIN_GAP_MS, (sessions / RATE) * 1000);
+  let left = count;
+  await Promise.all(
+    Array.from({ length: sessions }, async (_, i) => {
+      // Spread the first calls over one gap so sessions don't fire in lock-step.
+      await new Promise((res) => setTimeout(res, Math.random() * meanGapMs));
+      while (left > 0) {
+        left--;
+        r.samples.push(await r.server.fire(i));
+        await new Promise((res) => setTimeout(res, Math.random() * 2 * meanGapMs));
+      }
+    }),
+  );
+}
+
+/**
+ * All three kinds are connected at once (idle ones cost next to nothing) and measured in alternating blocks,
+ * so a noisy neighbour on the machine hits them alike instead of spoiling one kind's whole run.
+ */
+async function measureLevel(sessions: number): Promise<Running[]> {
+  const running: Running[] = [];
+  try {
+    for (const kind of KINDS) running.push(await launch(kind, sessions));
+    const perKind = Math.max(MIN_SAMPLES, sessions * 10);
+    for (let b = 0; b < BLOCKS; b++) for (const r of running) await load(r, sessions, Math.ceil(perKind / BLOCKS));
+    return running;
   } finally {
-    child.kill('SIGKILL');
-    await server.close();
+    for (const r of running) await stop(r);
   }
 }
 
@@ -58,21 +96,22 @@ async function main() {
   const raw: Record<string, unknown>[] = [];
   for (const sessions of LEVELS) {
     const cell: Partial<Record<Kind, { p50: number; p99: number }>> = {};
-    for (const kind of KINDS) {
-      let result: { samples: Sample[]; errors: string[] };
-      try {
-        result = await measure(kind, sessions);
-      } catch (err) {
-        console.error(`${kind} @ ${sessions}: ${(err as Error).message}`);
-        rows.push({ sessions, handler: kind, samples: 0, 'p50 ms': 'failed', 'p99 ms': (err as Error).message.slice(0, 60) });
-        continue;
-      }
+    let level: Running[];
+    try {
+      level = await measureLevel(sessions);
+    } catch (err) {
+      console.error(`${sessions} sessions: ${(err as Error).message}`);
+      rows.push({ sessions, handler: 'all', samples: 0, 'p50 ms': 'failed', 'p99 ms': (err as Error).message.slice(0, 60) });
+      continue;
+    }
+    for (const result of level) {
+      const kind = result.kind;
       const o = result.samples.map((s) => s.overheadMs);
       const p50 = percentile(o, 50);
       const p99 = percentile(o, 99);
       cell[kind] = { p50, p99 };
-      raw.push({ sessions, handler: kind, samples: o.length, p50, p90: percentile(o, 90), p99, max: Math.max(...o), toolP99: percentile(result.samples.map((s) => s.toolMs), 99), errors: result.errors.length });
-      rows.push({ sessions, handler: kind, samples: o.length, 'p50 ms': round(p50, 3), 'p99 ms': round(p99, 3), 'max ms': round(Math.max(...o), 2), errors: result.errors.length });
+      raw.push({ sessions, handler: kind, samples: o.length, p50, p90: percentile(o, 90), p99, max: Math.max(...o), toolP99: percentile(result.samples.map((s) => s.toolMs), 99), errors: result.server.errors.length });
+      rows.push({ sessions, handler: kind, samples: o.length, 'p50 ms': round(p50, 3), 'p90 ms': round(percentile(o, 90), 3), 'p99 ms': round(p99, 3), 'max ms': round(Math.max(...o), 2), errors: result.server.errors.length });
     }
     for (const r of rows.filter((x) => x.sessions === sessions && cell.floor && typeof x['p99 ms'] === 'number')) {
       const k = r.handler as Kind;
@@ -83,7 +122,7 @@ async function main() {
   report('tool-overhead', rows, {
     method:
       'Measuring ws server (GA events) in the parent; each handler kind in its own child process. Overhead = time from writing response.function_call_arguments.done to receiving both the function_call_output item and response.create, minus the tool time the tool reports in its output. ' +
-      `Load: a steady ${RATE} tool calls/s per process spread over the sessions. worker = WorkerCore/SidebandSession/ToolExecutor with the real provider socket, instant in-process ToolGateway, in-memory ToolRunStore (no MCP hop, no Table Storage), no-op publisher/history/lifecycle.`,
+      `Load: ${RATE} tool calls/s per process spread over the sessions (each session's calls at least ${MIN_GAP_MS} ms apart on average); the three kinds run side by side and are loaded in ${BLOCKS} alternating blocks. worker = WorkerCore/SidebandSession/ToolExecutor with the real provider socket, instant in-process ToolGateway, in-memory ToolRunStore (no MCP hop, no Table Storage), no-op publisher/history/lifecycle.`,
     targets: { p99AtMaxSessionsMs: 5, vsFloorP99: 1.5 },
     detail: raw,
   });

@@ -1,0 +1,76 @@
+import { azuriteConnectionString } from '../emulators/local/azurite';
+import type { Stack } from '../emulators/local/stack';
+import { createTableLifecycleStore } from '../shared/lifecycle/store';
+import { createHistoryStore } from '../shared/memory/history-store';
+import { TestPeer } from '../test/emulator/webrtc-peer';
+
+/**
+ * One complete browser session through the local stack, as the page does it: POST /api/sessions → WebRTC
+ * offer with the ephemeral key → POST /api/sessions/{id}/call → the worker attaches → a typed turn that makes
+ * the model call get_order → the caller hangs up → the lifecycle reaches `ended`. Observation (state, history)
+ * reads Azurite directly, never through the counting proxy, so it adds nothing to the counts.
+ */
+export interface SessionOutcome {
+  sessionId: string;
+  callId: string;
+  userId: string;
+  ms: number;
+  historyRows: number;
+}
+
+export function observer(stack: Stack) {
+  const direct = { STORAGE_CONNECTION_STRING: azuriteConnectionString(stack.storage!.azurite.port) };
+  return { lifecycle: createTableLifecycleStore(direct), history: createHistoryStore(direct) };
+}
+
+export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 20_000, everyMs = 50): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (err) {
+      last = err;
+    }
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+}
+
+export async function webrtcSessionWithTool(stack: Stack, userId: string): Promise<SessionOutcome> {
+  const t0 = Date.now();
+  const api = stack.url('functions');
+  const obs = observer(stack);
+  const headers = { 'content-type': 'application/json', 'x-user-id': userId };
+  const created = await fetch(`${api}/sessions`, { method: 'POST', headers, body: JSON.stringify({ agentId: 'customer-support' }) });
+  if (created.status !== 201) throw new Error(`POST /api/sessions answered ${created.status}: ${await created.text()}`);
+  const { sessionId, clientSecret, webrtcUrl } = (await created.json()) as { sessionId: string; clientSecret: string; webrtcUrl: string };
+  const peer = new TestPeer();
+  try {
+    const offer = await peer.connect(webrtcUrl, clientSecret);
+    if (offer.status !== 201) throw new Error(`WebRTC offer answered ${offer.status}`);
+    const reg = await fetch(`${api}/sessions/${sessionId}/call`, { method: 'POST', headers, body: JSON.stringify({ callId: peer.callId }) });
+    if (reg.status !== 202) throw new Error(`call registration answered ${reg.status}: ${await reg.text()}`);
+    await waitFor('live', async () => (await obs.lifecycle.load(sessionId))?.record.state === 'live');
+
+    peer.send({ type: 'conversation.item.create', item: { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'where is my order 1234' }] } });
+    peer.send({ type: 'response.create' });
+    await waitFor('the answer with the tool output', async () =>
+      peer.events.some((e) => e.type === 'response.output_item.done' && e.item.type === 'message' && JSON.stringify(e.item).includes('1234')),
+    );
+    const hang = await fetch(`${stack.url('realtime emulator')}/v1/realtime/calls/${peer.callId}/hangup`, {
+      method: 'POST',
+      headers: { 'api-key': stack.env.REALTIME_API_KEY ?? 'emulator-dev-key' },
+    });
+    if (!hang.ok) throw new Error(`hangup answered ${hang.status}`);
+    await waitFor('ended', async () => (await obs.lifecycle.load(sessionId))?.record.state === 'ended');
+    const rows = await waitFor('user, tool and assistant rows', async () => {
+      const r = await obs.history.forSession(`user:${userId}`, sessionId);
+      return r.length >= 3 && r;
+    });
+    return { sessionId, callId: peer.callId, userId, ms: Date.now() - t0, historyRows: rows.length };
+  } finally {
+    await peer.close();
+  }
+}
