@@ -4,7 +4,6 @@ import type { AgentDefinition } from '../shared/agents/schema';
 import type { SessionEventPublisher } from '../shared/events/types';
 import { TOOL_PROGRESS_AFTER_MS, toolProgressEvent } from '../shared/mcp/output';
 import type { SessionConfig } from '../shared/providers/types';
-import { SessionTelemetry } from '../shared/telemetry/session';
 import type { AttachBody, WorkerReport } from '../shared/worker-client/api';
 import type { TranscriptBatcher } from './transcripts';
 import type { DeliverableOutput, ToolExecutor } from './tools';
@@ -45,12 +44,7 @@ export interface PreparedAgent {
   partition?: string;
   /** false: the user asked to start without earlier conversations; undefined: not known here. */
   resume?: boolean;
-  /** The trace the session was created in (session row): this session's spans join it. */
-  traceparent?: string;
 }
-
-/** The event type from the head of the raw JSON (telemetry needs only the type of skipped events). */
-const TYPE = /"type"\s*:\s*"([a-z_.]+)"/;
 
 /** Deltas are the bulk of sideband traffic and carry nothing the worker needs: skip them before JSON.parse. */
 const SKIP = /"type"\s*:\s*"(response\.output_audio\.delta|response\.output_audio_transcript\.delta|response\.output_text\.delta|response\.function_call_arguments\.delta|conversation\.item\.input_audio_transcription\.delta)"/;
@@ -79,8 +73,6 @@ export class SidebandSession {
   private readonly abort = new AbortController();
   readonly partition: string;
   lastEventAt = 0;
-  /** Spans, turn latency, tokens, tool metrics for this session (shared/telemetry). */
-  private readonly telemetry: SessionTelemetry;
 
   constructor(
     private readonly deps: SidebandDeps,
@@ -88,10 +80,6 @@ export class SidebandSession {
     private readonly prepared: PreparedAgent,
   ) {
     this.partition = prepared.partition ?? historyPartitionFor(attach);
-    this.telemetry = new SessionTelemetry(
-      { sessionId: attach.sessionId, agentId: attach.agentId, callId: attach.callId, traceparent: prepared.traceparent },
-      deps.now,
-    );
   }
 
   get sessionId() {
@@ -147,7 +135,6 @@ export class SidebandSession {
       if (this.closed) return;
       try {
         await this.connect();
-        this.telemetry.reconnected();
         this.deps.log(`sideband ${this.sessionId} reconnected`);
         this.deps.observer?.reconnected?.('socket dropped');
         return;
