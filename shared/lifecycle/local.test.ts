@@ -92,6 +92,25 @@ describe('local lifecycle', () => {
     await lc.stop();
   });
 
+  it('a restarted runner re-arms the watchdog from storage and gives live sessions one timeout of grace', async () => {
+    const { lc, store, calls } = setup();
+    await lc.start();
+    await lc.signal('s8', req());
+    await lc.signal('s8', { type: 'callRegistered', callId: 'c8', at: Date.now() });
+    await until(async () => (await lc.get('s8'))?.state === 'live');
+    await lc.stop();
+    await new Promise((r) => setTimeout(r, 300)); // longer than the heartbeat timeout, with the runner down
+    const restarted = new LocalLifecycle({ store, effects: (lc as unknown as { opts: { effects: EffectDeps } }).opts.effects, maxReattachAttempts: 2, timeouts, watchdogTickMs: 20 });
+    await restarted.start();
+    await restarted.heartbeats('w1', ['s8'], Date.now()); // the worker is fine and keeps heartbeating
+    await new Promise((r) => setTimeout(r, 100));
+    expect((await restarted.get('s8'))?.workerId).toBe('w1');
+    // Without heartbeats the re-armed watchdog does act.
+    await until(async () => (await restarted.get('s8'))?.reattachAttempts === 1);
+    expect(calls.filter((c) => c.startsWith('attach:'))).toEqual(['attach:0', 'attach:1']);
+    await restarted.stop();
+  });
+
   it('re-reads and decides again when the row changed underneath (ETag conflict)', async () => {
     const { lc, store } = setup();
     await lc.start();

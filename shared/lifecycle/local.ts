@@ -39,7 +39,12 @@ export class LocalLifecycle implements LifecyclePort {
 
   /** Re-arms the watchdog for sessions a previous run left active, and starts the shared timer. */
   async start(): Promise<void> {
-    for (const v of await this.opts.store.active()) this.cache.set(v.record.sessionId, v);
+    const now = this.now();
+    for (const v of await this.opts.store.active()) {
+      // Heartbeats are not persisted: give live sessions one full timeout from now before judging their worker.
+      const record = v.record.state === 'live' ? { ...v.record, lastHeartbeatAt: Math.max(v.record.lastHeartbeatAt ?? 0, now) } : v.record;
+      this.cache.set(v.record.sessionId, { record, etag: v.etag });
+    }
     if (!this.timer) {
       this.timer = setInterval(() => this.watch(), this.opts.watchdogTickMs ?? 250);
       this.timer.unref();
