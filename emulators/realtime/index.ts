@@ -133,6 +133,21 @@ export async function startRealtimeEmulator(opts: RealtimeEmulatorOptions = {}):
 
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://emulator');
+    // Browsers POST their SDP offer straight to the service (with an ek_ key), so it answers CORS like the service.
+    if (req.headers.origin) {
+      res.setHeader('access-control-allow-origin', req.headers.origin);
+      res.setHeader('vary', 'origin');
+      res.setHeader('access-control-expose-headers', 'location, retry-after');
+    }
+    if (req.method === 'OPTIONS') {
+      res.writeHead(204, {
+        'access-control-allow-methods': 'GET, POST, DELETE, OPTIONS',
+        'access-control-allow-headers': req.headers['access-control-request-headers'] ?? 'authorization, api-key, content-type',
+        'access-control-max-age': '600',
+      });
+      res.end();
+      return;
+    }
     handleRest(deps, req, res, url).catch((err) => {
       if (err instanceof HttpFailure) return sendError(res, err);
       log(`realtime emulator: ${(err as Error).stack ?? err}`);

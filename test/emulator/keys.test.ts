@@ -86,3 +86,18 @@ describe('session lifetime', () => {
     }
   });
 });
+
+describe('CORS (browsers post their offer straight to the service)', () => {
+  it('answers preflights and exposes Location', async () => {
+    const pre = await fetch(`${emu.url}/openai/v1/realtime/calls`, {
+      method: 'OPTIONS',
+      headers: { origin: 'http://127.0.0.1:5173', 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,content-type' },
+    });
+    expect(pre.status).toBe(204);
+    expect(pre.headers.get('access-control-allow-origin')).toBe('http://127.0.0.1:5173');
+    expect(pre.headers.get('access-control-allow-headers')).toBe('authorization,content-type');
+    const res = await fetch(`${emu.url}/v1/realtime/client_secrets`, { method: 'POST', headers: { origin: 'http://x.test', 'api-key': KEY }, body: '{}' });
+    expect(res.headers.get('access-control-allow-origin')).toBe('http://x.test');
+    expect(res.headers.get('access-control-expose-headers')).toContain('location');
+  });
+});
