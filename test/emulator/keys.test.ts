@@ -80,7 +80,7 @@ describe('session lifetime', () => {
     try {
       const c = await RawClient.open(wsUrl(short.url, 'model=gpt-realtime'), { 'api-key': KEY });
       expect((await c.waitFor('error')).error.code).toBe('session_expired');
-      await expect.poll(() => c.closed?.code).toBe(1000);
+      await expect.poll(() => c.closed?.code, { timeout: 5000 }).toBe(1000);
     } finally {
       await short.stop();
     }

@@ -53,7 +53,7 @@ describe('SIP calls', () => {
     const res = await fetch(`${emu.url}/_emulator/sip/incoming`, { method: 'POST', body: JSON.stringify({ from: 'sip:+15551234567@pstn.example', to: 'sip:support@agents.example' }) });
     expect(res.status).toBe(201);
     const { callId } = (await res.json()) as { callId: string };
-    await expect.poll(() => received.length).toBe(3);
+    await expect.poll(() => received.length, { timeout: 5000 }).toBe(3);
     const ids = new Set(received.map((r) => r.headers['webhook-id']));
     expect(ids.size).toBe(1); // one event, retried: receivers dedupe on webhook-id
     for (const r of received) expect(verify(r.headers, r.body)).toBe(true);
@@ -72,7 +72,7 @@ describe('SIP calls', () => {
     side.send({ type: 'response.create' });
     expect((await side.waitFor('response.output_text.done')).text).toMatch(/help/);
     expect((await post(`/v1/realtime/calls/${callId}/hangup`)).status).toBe(200);
-    await expect.poll(() => side.closed?.code).toBe(1000);
+    await expect.poll(() => side.closed?.code, { timeout: 5000 }).toBe(1000);
     expect((await post(`/v1/realtime/calls/${callId}/hangup`)).status).toBe(409);
   });
 
@@ -120,7 +120,7 @@ describe('SIP calls', () => {
     const side = await RawClient.open(wsUrl(emu.url, `call_id=${call.callId}`), { 'api-key': KEY });
     await side.waitFor('session.created');
     emu.faults.set({ drop: { callId: call.callId } });
-    await expect.poll(() => side.closed?.code).toBe(1011);
+    await expect.poll(() => side.closed?.code, { timeout: 5000 }).toBe(1011);
     // Dropping the sideband does not end the call: a new sideband can attach.
     const again = await RawClient.open(wsUrl(emu.url, `call_id=${call.callId}`), { 'api-key': KEY });
     await again.waitFor('session.created');

@@ -67,7 +67,7 @@ describe('WebRTC call with a sideband connection', () => {
     expect(done.response.status).toBe('completed');
 
     // The browser's data channel saw the same session.
-    await expect.poll(() => peer.events.some((e) => e.type === 'response.done' && e.response.id === done.response.id)).toBe(true);
+    await expect.poll(() => peer.events.some((e) => e.type === 'response.done' && e.response.id === done.response.id), { timeout: 5000 }).toBe(true);
 
     // The answer is spoken to the peer as Opus RTP; the data channel only marks playback.
     await side.waitFor('output_audio_buffer.started', (e) => e.response_id === done.response.id);
@@ -76,7 +76,7 @@ describe('WebRTC call with a sideband connection', () => {
 
     const hang = await fetch(`${emu.url}/v1/realtime/calls/${peer.callId}/hangup`, { method: 'POST', headers: { 'api-key': KEY } });
     expect(hang.status).toBe(200);
-    await expect.poll(() => side.closed?.code).toBe(1000);
+    await expect.poll(() => side.closed?.code, { timeout: 5000 }).toBe(1000);
     await peer.close();
   });
 
@@ -84,19 +84,19 @@ describe('WebRTC call with a sideband connection', () => {
     const peer = new TestPeer();
     const res = await peer.connect(`${emu.url}/v1/realtime/calls`, KEY, { session: { type: 'realtime', instructions: 'Multipart instructions', output_modalities: ['text'] } });
     expect(res.status).toBe(201);
-    await expect.poll(() => peer.events.find((e) => e.type === 'session.created')).toBeTruthy();
+    await expect.poll(() => peer.events.find((e) => e.type === 'session.created'), { timeout: 5000 }).toBeTruthy();
     const created = peer.events.find((e) => e.type === 'session.created');
     expect(created?.type === 'session.created' && created.session).toMatchObject({ instructions: 'Multipart instructions' });
     // Not locked (a server key opened it): the channel may update the session and drive responses.
     peer.send({ type: 'session.update', session: { type: 'realtime', instructions: 'Changed by the page' } });
     peer.send({ type: 'conversation.item.create', item: { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'goodbye' }] } });
     peer.send({ type: 'response.create' });
-    await expect.poll(() => peer.events.find((e) => e.type === 'response.output_text.done')).toMatchObject({ text: 'Goodbye, have a great day!' });
+    await expect.poll(() => peer.events.find((e) => e.type === 'response.output_text.done'), { timeout: 5000 }).toMatchObject({ text: 'Goodbye, have a great day!' });
     const side = await RawClient.open(wsUrl(emu.url, `call_id=${peer.callId}`), { 'api-key': KEY });
     expect((await side.waitFor('session.created')).session).toMatchObject({ instructions: 'Changed by the page' });
     peer.dc.close();
     await peer.close();
-    await expect.poll(() => side.closed?.code, { timeout: 5000 }).toBe(1000);
+    await expect.poll(() => side.closed?.code, { timeout: 10_000 }).toBe(1000);
     expect(emu.calls().find((c) => c.id === peer.callId)?.state).toBe('ended');
   });
 });
