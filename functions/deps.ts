@@ -20,6 +20,9 @@ import { createHistoryStore } from '../shared/memory/history-store';
 import { withSessionBookkeeping } from '../shared/memory/post-session';
 import { createSessionSummarizer } from '../shared/memory/summarize';
 import type { MemoryStore } from '../shared/memory/types';
+import { createSessionJudge } from '../shared/judge/judge';
+import { withSessionJudge } from '../shared/judge/post-session';
+import { withSessionMetrics } from '../shared/telemetry/lifecycle-metrics';
 
 /**
  * Everything the handlers need, built once per process from configuration. Later features add their stores
@@ -71,7 +74,13 @@ export async function createDeps(config: FunctionsConfig): Promise<AppDeps> {
     awaitWork: false,
     log: (l) => console.log(l),
   });
-  const lifecycleRuntime = await createLifecycle(config, { provider, publisher, log: (l) => console.log(l) });
+  // Session metrics from the state events; the LLM-as-judge scores each ended session (in the background).
+  const observed = withSessionJudge(withSessionMetrics(publisher, { sessions }), {
+    judge: createSessionJudge(config, { history, sessions }),
+    awaitWork: false,
+    log: (l) => console.log(l),
+  });
+  const lifecycleRuntime = await createLifecycle(config, { provider, publisher: observed, log: (l) => console.log(l) });
   return {
     config,
     agents: createAgentStore(config),

@@ -8,9 +8,15 @@ import { buildRoutes } from './routes';
 import { RETENTION_SCHEDULE, retentionTimer } from './timers/retention';
 import { withSessionBookkeeping } from '../shared/memory/post-session';
 import { createSessionSummarizer } from '../shared/memory/summarize';
+import { createSessionJudge } from '../shared/judge/judge';
+import { withSessionJudge } from '../shared/judge/post-session';
+import { initTelemetry } from '../shared/telemetry/init';
+import { withSessionMetrics } from '../shared/telemetry/lifecycle-metrics';
 
 // Configuration is validated at start-up: a bad setting stops the host with one message naming it.
 const config = loadFunctionsConfig();
+// App Insights (APPLICATIONINSIGHTS_CONNECTION_STRING) or OTEL_EXPORTER; off when neither is set.
+await initTelemetry({ config, serviceName: 'functions' });
 const deps = await createDeps(config);
 
 for (const r of buildRoutes(deps)) {
@@ -35,4 +41,10 @@ const publisher = withSessionBookkeeping(createPublisher(config), {
   awaitWork: true,
   log: (l) => console.log(l),
 });
-registerDurableLifecycle(config, { provider: deps.provider, publisher, log: (l) => console.log(l) });
+// Session metrics from the state events; the LLM-as-judge scores each ended session, awaited in the activity.
+const observed = withSessionJudge(withSessionMetrics(publisher, { sessions: deps.sessions }), {
+  judge: createSessionJudge(config, { history: deps.history, sessions: deps.sessions }),
+  awaitWork: true,
+  log: (l) => console.log(l),
+});
+registerDurableLifecycle(config, { provider: deps.provider, publisher: observed, log: (l) => console.log(l) });

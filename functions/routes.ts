@@ -10,6 +10,7 @@ import { startSessionHandler } from './handlers/sessions';
 import { realtimeWebhookHandler } from './handlers/webhooks';
 import { mcpHandler } from './mcp/handler';
 import { http, type Route } from './route';
+import { traceRoute } from '../shared/telemetry/http';
 
 /**
  * The one route table. `functions/index.ts` registers it with `app.http`; the local runner
@@ -40,6 +41,7 @@ export function buildRoutes(deps: AppDeps): Route[] {
     ...r,
     // Browsers preflight cross-origin POSTs; OPTIONS is answered by the CORS wrapper.
     methods: r.methods.includes('OPTIONS') ? r.methods : [...r.methods, 'OPTIONS'],
-    handler: wrap(r.handler),
+    // A SERVER span per request (continuing the caller's traceparent), around the edge behaviour.
+    handler: traceRoute(r, wrap(r.handler)),
   }));
 }

@@ -1,6 +1,12 @@
 // Bundles the Function app and the worker with esbuild (tsc only type-checks). Prints sizes.
 import { build } from 'esbuild';
-import { statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+
+// The judge's rubric prompts (evals/rubrics/*.md) are not deployed as files: embed them (shared/judge/rubric.ts).
+const rubricsDir = 'evals/rubrics';
+const rubrics = Object.fromEntries(
+  readdirSync(rubricsDir).filter((f) => f.endsWith('.md')).map((f) => [f, readFileSync(`${rubricsDir}/${f}`, 'utf8')]),
+);
 
 const common = {
   bundle: true,
@@ -14,6 +20,7 @@ const common = {
   logLevel: 'warning',
   // Provided by the Functions host at run time.
   external: ['@azure/functions-core'],
+  define: { __EMBEDDED_RUBRICS__: JSON.stringify(rubrics) },
 };
 
 const targets = [

@@ -1,10 +1,14 @@
 import { ConfigError } from '../shared/config/index';
 import { DEFAULT_DATA_DIR, startStack } from '../emulators/local/stack';
 import { PortInUseError } from '../emulators/local/ports';
+import { initTelemetry } from '../shared/telemetry/init';
 
 /** `npm start`: the whole local stack, one table of URLs, Ctrl-C stops every child. */
 async function main() {
   const verbose = process.argv.includes('--verbose');
+  // The in-process Function app's spans and metrics: OTEL_EXPORTER=console|otlp (the workers set up their own).
+  const exporter = process.env.OTEL_EXPORTER === 'console' || process.env.OTEL_EXPORTER === 'otlp' ? process.env.OTEL_EXPORTER : 'none';
+  await initTelemetry({ config: { OTEL_EXPORTER: exporter, APPLICATIONINSIGHTS_CONNECTION_STRING: process.env.APPLICATIONINSIGHTS_CONNECTION_STRING || undefined }, serviceName: 'functions' });
   const stack = await startStack({
     ports: 'fixed',
     dataDir: process.env.AZURITE_LOCATION ?? DEFAULT_DATA_DIR,

@@ -23,9 +23,9 @@ export interface WorkerCoreDeps {
   lifecycle: WorkerLifecycle;
   seed?(s: { sessionId: string; agentId: string; partition: string; resume?: boolean }): Promise<unknown[]>;
   /** The session row written by the HTTP side (history partition, resume choice); one read per attach. */
-  sessionInfo?(sessionId: string): Promise<{ historyPartition?: string; resume?: boolean } | undefined>;
+  sessionInfo?(sessionId: string): Promise<{ historyPartition?: string; resume?: boolean; traceparent?: string } | undefined>;
   /** Per-session telemetry / accounting hooks (turn latency, tokens, tool spans); see SessionObserver. */
-  observe?(s: { sessionId: string; agentId: string; callId: string; attempt: number; partition: string }): SessionObserver | undefined;
+  observe?(s: { sessionId: string; agentId: string; callId: string; attempt: number; partition: string; traceparent?: string }): SessionObserver | undefined;
   maxSessions: number;
   heartbeatIntervalMs: number;
   /** The shared tick: transcript batches are written this often; heartbeats every heartbeatIntervalMs. */
@@ -131,7 +131,8 @@ export class WorkerCore {
       }),
     ]);
     const partition = info?.historyPartition ?? historyPartitionFor(body);
-    const observer = this.deps.observe?.({ sessionId: body.sessionId, agentId: body.agentId, callId: body.callId, attempt: body.attempt, partition });
+    // traceparent: the session row's trace (POST /api/sessions or the SIP webhook), so worker spans join it.
+    const observer = this.deps.observe?.({ sessionId: body.sessionId, agentId: body.agentId, callId: body.callId, attempt: body.attempt, partition, traceparent: info?.traceparent });
     const session = new SidebandSession(
       {
         observer,

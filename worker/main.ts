@@ -11,6 +11,8 @@ import { createProvider } from '../shared/providers/index';
 import { createUsageRecorder } from '../shared/memory/usage';
 import { createSessionStore } from '../shared/stores/sessions';
 import { SessionTelemetry } from '../shared/telemetry/session';
+import { initTelemetry } from '../shared/telemetry/init';
+import { injectTraceHeaders } from '../shared/telemetry/tracing';
 import { createTableToolRunStore } from '../shared/stores/tool-runs';
 import { WorkerCore } from './core';
 import { createWorkerLifecycle } from './lifecycle-client';
@@ -23,6 +25,8 @@ import type { SessionObserver } from './sideband';
  */
 async function main() {
   const config = loadWorkerConfig();
+  // App Insights (APPLICATIONINSIGHTS_CONNECTION_STRING) or OTEL_EXPORTER; off when neither is set.
+  await initTelemetry({ config, serviceName: 'worker' });
   const log = (line: string) => console.log(`[worker ${workerId}] ${line}`);
   // The replica name is stable per replica in Container Apps; the suffix tells restarts apart.
   const workerId = `${process.env.CONTAINER_APP_REPLICA_NAME ?? hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
@@ -37,7 +41,8 @@ async function main() {
     workerId,
     openSideband: (callId) => provider.openSideband(callId),
     agents: createAgentStore(config),
-    gateway: createToolGateway(config, { log }),
+    // MCP requests carry the active tool span's traceparent, so the MCP server's spans join the session trace.
+    gateway: createToolGateway(config, { log, headers: () => injectTraceHeaders({}) }),
     sessionConfig: (agent, tools) => buildSessionConfig(agent, tools, { model: config.REALTIME_MODEL }),
     history,
     publisher: createPublisher(config, { onError: (err) => log(`publish failed: ${(err as Error).message}`) }),

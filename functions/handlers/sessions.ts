@@ -6,6 +6,7 @@ import { HttpError, notFound } from '../../shared/http/errors';
 import { canResume } from '../../shared/memory/resume';
 import { historyPartition } from '../../shared/memory/types';
 import { viaProvider } from '../../shared/providers/http-errors';
+import { currentTraceparent } from '../../shared/telemetry/tracing';
 import type { AppDeps } from '../deps';
 import { ok, readJson } from '../route';
 
@@ -90,6 +91,8 @@ export const startSessionHandler =
         model,
         resume: input.resume,
         tokenExpiresAt: secret.expiresAt,
+        // This request's trace: the worker's sideband and tool spans join it (shared/telemetry).
+        traceparent: currentTraceparent(),
       });
       await deps.lifecycle(ctx).signal(sessionId, { type: 'requested', agentId: agent.id, userId: caller.userId, transport: 'webrtc', at });
     }

@@ -37,6 +37,8 @@ export interface SessionRecord {
   transcriptItems?: number;
   inputTokens?: number;
   outputTokens?: number;
+  /** W3C traceparent of the request that created the session: later hops (the worker) join its trace. */
+  traceparent?: string;
 }
 
 export type SessionPatch = Partial<Omit<SessionRecord, 'sessionId'>>;
@@ -60,7 +62,7 @@ const ROW = '';
 const FIELDS: (keyof SessionRecord)[] = [
   'agentId', 'transport', 'userId', 'historyPartition', 'state', 'createdAt', 'model', 'resume', 'callId',
   'sipFrom', 'sipTo', 'tokenExpiresAt', 'resumedAt', 'acceptedAt', 'liveAt', 'endedAt', 'endReason', 'summary',
-  'transcriptItems', 'inputTokens', 'outputTokens',
+  'transcriptItems', 'inputTokens', 'outputTokens', 'traceparent',
 ];
 
 const defined = (o: Record<string, unknown>) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));

@@ -101,7 +101,8 @@ export async function initTelemetry(opts: TelemetryOptions): Promise<Telemetry> 
 
   const spanProcessors: SpanProcessor[] = [...extraSpans];
   const readers: MetricReader[] = [...extraReaders];
-  const interval = opts.exportIntervalMs ?? 15_000;
+  // OTEL_METRIC_EXPORT_INTERVAL is the standard variable; the SDK's reader does not read it by itself.
+  const interval = opts.exportIntervalMs ?? (Number(process.env.OTEL_METRIC_EXPORT_INTERVAL) || 15_000);
   if (exporter === 'console') {
     spanProcessors.push(new SimpleSpanProcessor(new ConsoleSpanExporter()));
     readers.push(new PeriodicExportingMetricReader({ exporter: new ConsoleMetricExporter(), exportIntervalMillis: interval }));

@@ -57,8 +57,12 @@ export class SessionTelemetry {
     return turn;
   }
 
-  /** Runs a tool call as a child span and records its latency/outcome from the result. */
-  async toolCall<R extends { isError: boolean; durationMs?: number }>(call: { name: string; callId: string }, fn: () => Promise<R>): Promise<R> {
+  /**
+   * Runs a tool call as a child span (outgoing MCP requests made inside carry its traceparent) and records
+   * its latency/outcome from the result. An undefined result means the call was not run here (another worker
+   * owns it): the span says so and no metric is recorded.
+   */
+  async toolCall<R extends { isError: boolean; durationMs?: number } | undefined>(call: { name: string; callId: string }, fn: () => Promise<R>): Promise<R> {
     const started = this.now();
     return withSpan(
       `tool ${call.name}`,
@@ -66,6 +70,10 @@ export class SessionTelemetry {
       async (span) => {
         try {
           const result = await fn();
+          if (!result) {
+            span.setAttribute('tool.skipped', true);
+            return result;
+          }
           const durationMs = result.durationMs ?? this.now() - started;
           span.setAttribute('tool.duration_ms', durationMs);
           if (result.isError) markSpanError(span, 'tool returned an error');

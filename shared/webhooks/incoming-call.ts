@@ -5,6 +5,7 @@ import type { LifecyclePort } from '../lifecycle/operations';
 import { historyPartition } from '../memory/types';
 import { UpstreamError, type RealtimeProvider, type SessionConfig } from '../providers/types';
 import { SessionExistsError, type SessionStore } from '../stores/sessions';
+import { currentTraceparent } from '../telemetry/tracing';
 import { sessionIdForCall, sipHeader, sipNumber } from './sip';
 
 /** GA `realtime.call.incoming` payload (the fields we route on). */
@@ -83,6 +84,8 @@ export async function handleIncomingCall(deps: IncomingCallDeps, event: Incoming
       callId,
       sipFrom: from,
       sipTo: to,
+      // The webhook's trace: the worker's sideband and tool spans join it (shared/telemetry).
+      traceparent: currentTraceparent(),
     });
   } catch (err) {
     // A retry of a delivery whose accept failed last time: the row is already there.
