@@ -1,8 +1,10 @@
+import { createRequire } from 'node:module';
+import df from 'durable-functions';
 import { describe, expect, it } from 'vitest';
 import type { LifecycleOperation } from '../../shared/lifecycle/operations';
 import type { SessionRecord } from '../../shared/lifecycle/reducer';
 import type { SupervisorTimeouts } from '../../shared/lifecycle/supervisor';
-import { sessionEntityOperation, type SessionEntityState } from './entity';
+import { sessionEntity, sessionEntityOperation, type SessionEntityState } from './entity';
 import { ACTIVITIES, sessionOperationOrchestrator, sessionSupervisorOrchestrator, type OrchestrationLike } from './orchestrations';
 
 /**
@@ -95,6 +97,50 @@ describe('Durable lifecycle: session entity', () => {
     expect(invalid).toMatchObject({ changed: false, state, result: { rejected: expect.stringMatching(/^attached: not valid in requested/) } });
     expect(sessionEntityOperation(state, 'apply', { type: 'teleport' }, opts).result).toMatchObject({ rejected: expect.stringMatching(/invalid operation/) });
     expect(sessionEntityOperation(state, 'get', undefined, opts).result).toMatchObject({ state: 'requested' });
+  });
+});
+
+describe('Durable lifecycle: the entity inside the durable-functions entity runtime', () => {
+  // The library's own test helper wraps a handler in its real Entity runtime (batching, JSON state, results).
+  const { createEntityFunction } = createRequire(import.meta.url)('durable-functions/lib/src/util/testingUtils.js') as {
+    createEntityFunction: (fn: unknown) => (trigger: unknown, ctx: unknown) => Promise<{ entityExists: boolean; entityState?: string; results: { isError: boolean; result?: string }[] }>;
+  };
+  const run = createEntityFunction(sessionEntity({ maxReattachAttempts: 1 }));
+  const op = (name: string, input?: unknown) => ({ name, signal: input !== undefined && name === 'apply', input: input === undefined ? '' : JSON.stringify(input) });
+
+  it('applies a batch of operations in order, persists the record as JSON state, and returns each result', async () => {
+    const trigger = {
+      self: new df.EntityId('session', 'sess-1'),
+      exists: false,
+      state: undefined,
+      batch: [
+        op('apply', requested(1)),
+        op('apply', { type: 'callRegistered', callId: 'rtc_1', at: 2 }),
+        op('apply', { type: 'heartbeat', workerId: 'w1', at: 3 }), // not live yet: rejected, state unchanged
+        op('apply', { type: 'attached', workerId: 'w1', at: 4 }),
+        op('get'),
+      ],
+    };
+    const out = await run(trigger, new df.DummyEntityContext('session', 'inv-1', () => {}));
+    const results = out.results.map((r) => JSON.parse(r.result!));
+    expect(out.results.every((r) => !r.isError)).toBe(true);
+    expect(results[0]).toMatchObject({ state: 'requested' });
+    expect(results[1].effects.map((e: { type: string }) => e.type)).toEqual(['persist', 'emit', 'attach']);
+    expect(results[2]).toMatchObject({ state: 'attaching', rejected: 'heartbeat: not valid in attaching' });
+    expect(results[3]).toMatchObject({ state: 'live' });
+    expect(results[4]).toMatchObject({ sessionId: 'sess-1', state: 'live', workerId: 'w1', path: ['requested', 'attaching', 'live'] });
+    const state = JSON.parse(out.entityState!) as SessionEntityState;
+    expect(state.record).toEqual(results[4]);
+
+    // The next batch starts from the persisted state.
+    const next = await run(
+      { ...trigger, exists: true, state: out.entityState, batch: [op('apply', { type: 'workerLost', workerId: 'w1', reason: 'missed', at: 9 }), op('apply', { type: 'workerLost', workerId: '', reason: 'attach failed', at: 10 })] },
+      new df.DummyEntityContext('session', 'inv-2', () => {}),
+    );
+    const [lost, exhausted] = next.results.map((r) => JSON.parse(r.result!));
+    expect(lost.effects.map((e: { type: string }) => e.type)).toEqual(['persist', 'emit', 'reattach']);
+    expect(exhausted).toMatchObject({ state: 'failed' });
+    expect(exhausted.effects).toContainEqual({ type: 'hangup', callId: 'rtc_1' });
   });
 });
 
