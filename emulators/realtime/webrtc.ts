@@ -109,6 +109,12 @@ export async function answerOffer(offer: string, session: RealtimeSession, ctx: 
   const answer = await pc.createAnswer();
   await pc.setLocalDescription(answer);
   await waitForGathering(pc);
+  // Browsers send a DTLS close_notify when the page closes its peer connection; werift reports it here only.
+  for (const t of pc.dtlsTransports) {
+    t.onStateChange.subscribe((state) => {
+      if (state === 'closed' || state === 'failed') session.end(`peer DTLS ${state}`);
+    });
+  }
   return { sdp: loopbackOnly(pc.localDescription!.sdp), close };
 }
 
