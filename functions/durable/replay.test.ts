@@ -53,10 +53,9 @@ function durableWorld(activities: Record<string, (input: unknown) => unknown>, m
       const out = await orch(trigger, new df.DummyOrchestrationContext('orchestration', `episode-${episode}`, () => {}));
       if (out.error) throw new Error(`orchestrator failed: ${out.error}`);
       const actions = out.actions.flat();
-      if (out.isDone) return { output: out.output, actions, episodes: episode + 1, clock };
       const cont = actions.find((a) => a.actionType === A.ContinueAsNew);
-      // The action carries its input serialised, as it goes to the host.
-      if (cont) return { continuedWith: typeof cont.input === 'string' ? JSON.parse(cont.input) : cont.input, actions, episodes: episode + 1, clock };
+      if (cont) return { output: out.output, continuedWith: cont.input as Record<string, unknown>, actions, episodes: episode + 1, clock };
+      if (out.isDone) return { output: out.output, actions, episodes: episode + 1, clock };
       const fresh = actions.slice(handled);
       if (fresh.length === 0) throw new Error('orchestration waits on nothing');
       const scheduled: Record<string, unknown>[] = [];
