@@ -89,7 +89,10 @@ export async function createLifecycle(config: LifecycleConfig, opts: LifecycleFa
     port,
     heartbeats: async (ctx, workerId, ids, at) => {
       const client = df.getClient(ctx);
-      await Promise.all(ids.map((id) => client.signalEntity(new df.EntityId(SESSION_ENTITY, id), 'apply', { type: 'heartbeat', workerId, at })));
+      // Each signal is a call to the host's Durable extension: bounded concurrency for a worker's thousands.
+      for (let i = 0; i < ids.length; i += 50) {
+        await Promise.all(ids.slice(i, i + 50).map((id) => client.signalEntity(new df.EntityId(SESSION_ENTITY, id), 'apply', { type: 'heartbeat', workerId, at })));
+      }
       return [];
     },
     stop: async () => {},
