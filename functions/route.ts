@@ -1,6 +1,7 @@
 import type { HttpHandler, HttpMethod, HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import { ZodError } from 'zod';
 import { HttpError, errorBody, validationError } from '../shared/http/errors';
+import { redactString } from '../shared/telemetry/redact';
 
 export type AuthLevel = 'anonymous' | 'function' | 'admin';
 
@@ -65,7 +66,8 @@ export function http(options: HttpOptions, handler: HttpHandler): HttpHandler {
         const e = validationError(err);
         return json(e.status, errorBody(e.code, e.message, e.details), cors);
       }
-      ctx.error('unhandled error', err instanceof Error ? err.message : String(err));
+      // Upstream messages can echo keys or tokens: scrubbed before they reach the logs.
+      ctx.error('unhandled error', redactString(err instanceof Error ? err.message : String(err)));
       return json(500, errorBody('internal', 'internal error'), cors);
     }
   };

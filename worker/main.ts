@@ -13,6 +13,7 @@ import { createSessionStore } from '../shared/stores/sessions';
 import { SessionTelemetry } from '../shared/telemetry/session';
 import { initTelemetry } from '../shared/telemetry/init';
 import { injectTraceHeaders } from '../shared/telemetry/tracing';
+import { redactString } from '../shared/telemetry/redact';
 import { createTableToolRunStore } from '../shared/stores/tool-runs';
 import { WorkerCore } from './core';
 import { createWorkerLifecycle } from './lifecycle-client';
@@ -27,7 +28,8 @@ async function main() {
   const config = loadWorkerConfig();
   // App Insights (APPLICATIONINSIGHTS_CONNECTION_STRING) or OTEL_EXPORTER; off when neither is set.
   await initTelemetry({ config, serviceName: 'worker' });
-  const log = (line: string) => console.log(`[worker ${workerId}] ${line}`);
+  // Lines can quote upstream errors and URLs: keys and tokens are scrubbed before they leave the process.
+  const log = (line: string) => console.log(`[worker ${workerId}] ${redactString(line)}`);
   // The replica name is stable per replica in Container Apps; the suffix tells restarts apart.
   const workerId = `${process.env.CONTAINER_APP_REPLICA_NAME ?? hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
   const provider = createProvider(config);
