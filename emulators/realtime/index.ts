@@ -164,6 +164,9 @@ export async function startRealtimeEmulator(opts: RealtimeEmulatorOptions = {}):
   });
 
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    // The HTTP server stops listening for errors on an upgraded socket: a client resetting a refused
+    // upgrade (a worker giving up on an ended call) would otherwise crash the process.
+    socket.on('error', () => {});
     const url = new URL(req.url ?? '/', 'http://emulator');
     const refuse = (status: number, code: string, message: string, retryAfter?: number) => {
       const body = JSON.stringify({ error: { message, type: status >= 500 ? 'server_error' : 'invalid_request_error', code, param: null } });
