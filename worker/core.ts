@@ -144,6 +144,8 @@ export class WorkerCore {
         seed: this.deps.seed,
         report: async (sessionId, report) => {
           this.sessions.delete(sessionId);
+          // The session's last items are stored before the lifecycle hears of the end (the summary reads them).
+          await this.transcripts.flush().catch(() => {});
           await this.deps.lifecycle.report(sessionId, report);
         },
         log: this.log,
@@ -173,6 +175,13 @@ export class WorkerCore {
     s.stop(reason);
     this.log(`detached ${sessionId}: ${reason}`);
     return true;
+  }
+
+  /** Detach for the lifecycle (POST /detach): answers after the session's last transcript items are written. */
+  async detachAndFlush(sessionId: string, reason: string): Promise<boolean> {
+    const held = this.detach(sessionId, reason);
+    if (held) await this.transcripts.flush();
+    return held;
   }
 
   /** One pass of the shared tick: transcript batches always, heartbeats when due. */

@@ -70,7 +70,7 @@ export async function startWorkerServer(opts: WorkerServerOptions): Promise<{ se
     }
     const parsed = parse(detachBodySchema, body);
     if ('error' in parsed) return send(res, 400, parsed.error);
-    const held = core.detach(parsed.value.sessionId, parsed.value.reason);
+    const held = await core.detachAndFlush(parsed.value.sessionId, parsed.value.reason);
     return held ? send(res, 200, { detached: true }) : send(res, 404, errorBody('not_found', 'this worker does not hold the session'));
   }
 

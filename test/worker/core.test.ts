@@ -167,6 +167,16 @@ describe('worker core: transcripts, heartbeats, reconnects', () => {
     await f.core.stop();
   });
 
+  it('a detach for the lifecycle answers only after the session\'s last transcript items are written', async () => {
+    const { core, appended } = fakeCore(fake, { tickMs: 60_000 });
+    await core.attach(attachBody('s-fl', 'call-fl'));
+    fake.push('call-fl', { type: 'conversation.item.input_audio_transcription.completed', item_id: 'item_last', transcript: 'bye' });
+    await until(() => core.transcripts.size === 1);
+    expect(await core.detachAndFlush('s-fl', 'session ending')).toBe(true);
+    expect(appended.flatMap((a) => a.items.map((i) => i.itemId))).toEqual(['item_last']);
+    await core.stop();
+  });
+
   it('heartbeats every session in one request per tick and lets go of sessions the lifecycle moved', async () => {
     const f = fakeCore(fake);
     await f.core.attach(attachBody('s-h1', 'call-h1'));
