@@ -4,7 +4,7 @@ import { recordAttachTime, recordSessionFailed, recordSessionStarted } from './m
 
 export interface SessionMetricsDeps {
   /** The session row gives the agent and transport (state events carry neither). */
-  sessions: { get(sessionId: string): Promise<Pick<SessionRecord, 'agentId' | 'transport' | 'acceptedAt' | 'createdAt'> | undefined> };
+  sessions: { get(sessionId: string): Promise<Pick<SessionRecord, 'agentId' | 'transport' | 'acceptedAt'> | undefined> };
   log?: (line: string) => void;
 }
 
@@ -16,10 +16,22 @@ export interface SessionMetricsDeps {
  */
 export function withSessionMetrics(inner: SessionEventPublisher, deps: SessionMetricsDeps): SessionEventPublisher {
   const log = deps.log ?? (() => {});
-  // When each session entered `attaching`, for the local lifecycle (one process). The Durable emit activity
-  // may run elsewhere: there the row's acceptedAt is the start. Bounded: entries leave at live/ended/failed.
+  // Per session in this process (the local lifecycle sees every event of a session): when it entered
+  // `attaching`, and its row, so the row is read once per session rather than per event. The Durable emit
+  // activity may run anywhere: there a miss reads the row, and the row's acceptedAt starts the attach time.
+  // Bounded: entries leave at ended/failed, and nothing is added past MAX_TRACKED.
   const attachingSince = new Map<string, number>();
+  const rows = new Map<string, Row>();
   const MAX_TRACKED = 50_000;
+  type Row = Pick<SessionRecord, 'agentId' | 'transport' | 'acceptedAt'>;
+
+  const rowOf = async (sessionId: string): Promise<Row | undefined> => {
+    const cached = rows.get(sessionId);
+    if (cached) return cached;
+    const row = await deps.sessions.get(sessionId);
+    if (row && rows.size < MAX_TRACKED) rows.set(sessionId, { agentId: row.agentId, transport: row.transport, acceptedAt: row.acceptedAt });
+    return row;
+  };
 
   const observe = async (event: Extract<SessionEvent, { type: 'state' }>) => {
     const { sessionId, state, at } = event;
@@ -27,16 +39,24 @@ export function withSessionMetrics(inner: SessionEventPublisher, deps: SessionMe
       if (attachingSince.size < MAX_TRACKED) attachingSince.set(sessionId, at);
       return;
     }
-    if (state !== 'requested' && state !== 'live' && state !== 'failed' && state !== 'ended') return;
-    const since = attachingSince.get(sessionId);
-    if (state !== 'requested') attachingSince.delete(sessionId);
-    if (state === 'ended') return;
-    const row = await deps.sessions.get(sessionId);
+    if (state === 'ended') {
+      attachingSince.delete(sessionId);
+      rows.delete(sessionId);
+      return;
+    }
+    if (state !== 'requested' && state !== 'live' && state !== 'failed') return;
+    const row = await rowOf(sessionId);
     const attrs = { agentId: row?.agentId ?? 'unknown', transport: row?.transport };
-    if (state === 'requested') recordSessionStarted(attrs);
-    else if (state === 'failed') recordSessionFailed({ agentId: attrs.agentId, reason: event.reason ?? 'unknown' });
-    else {
-      const start = since ?? row?.acceptedAt;
+    if (state === 'requested') {
+      recordSessionStarted(attrs);
+    } else if (state === 'failed') {
+      attachingSince.delete(sessionId);
+      rows.delete(sessionId);
+      recordSessionFailed({ agentId: attrs.agentId, reason: event.reason ?? 'unknown' });
+    } else {
+      // The cached row may predate the accept: read acceptedAt afresh when `attaching` was not seen here.
+      const start = attachingSince.get(sessionId) ?? row?.acceptedAt ?? (await deps.sessions.get(sessionId))?.acceptedAt;
+      attachingSince.delete(sessionId);
       if (start !== undefined) recordAttachTime(at - start, attrs);
     }
   };

@@ -71,7 +71,7 @@ describe('withSessionMetrics (lifecycle state events)', () => {
     const published: SessionEvent[] = [];
     const rows: Record<string, { agentId: string; transport: 'webrtc' | 'sip'; createdAt: number; acceptedAt?: number }> = {
       a: { agentId: 'concierge', transport: 'webrtc', createdAt: 0 },
-      b: { agentId: 'concierge', transport: 'sip', createdAt: 0, acceptedAt: 5_000 },
+      b: { agentId: 'concierge', transport: 'sip', createdAt: 0 },
     };
     const pub = withSessionMetrics({ publish: async (e) => void published.push(e) }, { sessions: { get: async (id) => rows[id] } });
     const state = (sessionId: string, s: Extract<SessionEvent, { type: 'state' }>['state'], at: number, reason?: string) =>
@@ -80,6 +80,7 @@ describe('withSessionMetrics (lifecycle state events)', () => {
     await state('a', 'attaching', 2000);
     await state('a', 'live', 2250);
     await state('b', 'requested', 4000);
+    rows.b!.acceptedAt = 5_000; // written by the accept, after the row was first read
     // No `attaching` seen in this process (Durable): measured from the row's acceptedAt.
     await state('b', 'live', 5400);
     await state('b', 'failed', 9000, 'workerLost: attach timed out');
