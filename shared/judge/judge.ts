@@ -7,7 +7,7 @@ import type { HistoryStore } from '../memory/types';
 import type { StorageConfig } from '../storage/tables';
 import { createSessionStore, type SessionStore } from '../stores/sessions';
 import { recordJudgeScore } from '../telemetry/metrics';
-import { withSpan } from '../telemetry/tracing';
+import { contextFromTraceparent, withSpan } from '../telemetry/tracing';
 import { formatForJudge, judgeSystemPrompt } from './prompt';
 import { loadRubric } from './rubric';
 import { overallOf, parseVerdict, VerdictError, type Verdict } from './schema';
@@ -40,6 +40,8 @@ export async function judgeSession(deps: JudgeDeps, sessionId: string): Promise<
   const now = deps.now ?? Date.now;
   const session = await deps.sessions.get(sessionId);
   if (!session) return { status: 'no_session' };
+  // The span joins the session's own trace (the request that created it), so the verdict sits with the call.
+  const parent = contextFromTraceparent(session.traceparent);
   return withSpan('judge.session', { 'session.id': sessionId, 'agent.id': session.agentId, 'judge.model': deps.judgeModel }, async (span) => {
     const items = await deps.history.forSession(session.historyPartition, sessionId);
     const transcript = formatForJudge(items);
@@ -86,7 +88,7 @@ export async function judgeSession(deps: JudgeDeps, sessionId: string): Promise<
     recordJudgeScore('overall', score.overall, { agentId: session.agentId, judgeModel: deps.judgeModel });
     span.setAttribute('judge.score.overall', score.overall);
     return { status: 'scored', score } as const;
-  });
+  }, { parent });
 }
 
 export type JudgeConfig = TextModelConfig & StorageConfig & Pick<CommonConfig, 'JUDGE_MODEL'>;

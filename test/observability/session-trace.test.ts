@@ -125,5 +125,9 @@ describe('one session, one trace', () => {
     const score = await until('the judge score', () => scores.get('customer-support', sessionId), 20_000);
     expect(score.scores.taskSuccess?.score).toBeGreaterThanOrEqual(1);
     expect(score.transcriptItems).toBeGreaterThanOrEqual(3);
+    // …in the session's trace too.
+    const judged = await until('the judge span', () => local().find((s) => s.name === 'judge.session'));
+    expect(judged.spanContext().traceId).toBe(traceId);
+    expect(judged.attributes['judge.score.overall']).toBe(score.overall);
   });
 });
