@@ -1,6 +1,7 @@
 /**
  * Per-turn latency as the user perceives it: from the moment the service decides the user stopped speaking
- * (`input_audio_buffer.speech_stopped`) to the first audio of the answer (`response.output_audio.delta`).
+ * (`input_audio_buffer.speech_stopped`) to the first audio of the answer (`response.output_audio.delta`, or
+ * `output_audio_buffer.started` on WebRTC calls).
  * Pure: the caller passes each sideband server event with the time it was received, so tests are exact and
  * the same tracker serves the worker and the eval harness.
  */
@@ -14,8 +15,12 @@ export interface TurnLatency {
   via: 'audio' | 'text';
 }
 
-/** GA names and the beta names some providers (Voice Live, older deployments) still send. */
-const AUDIO_DELTA = new Set(['response.output_audio.delta', 'response.audio.delta']);
+/**
+ * First audio of an answer: deltas on WebSocket sessions (GA and beta names, the latter from Voice Live and
+ * older deployments); on WebRTC calls audio goes on the media track and the data channel / sideband only
+ * hears `output_audio_buffer.started` when playback begins.
+ */
+const AUDIO_DELTA = new Set(['response.output_audio.delta', 'response.audio.delta', 'output_audio_buffer.started']);
 const TEXT_DELTA = new Set(['response.output_text.delta', 'response.text.delta']);
 
 export interface TurnLatencyOptions {
