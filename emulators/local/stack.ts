@@ -99,6 +99,8 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   // Validate the settings before anything starts: a bad setting is one clear error, not a half-up stack.
   loadFunctionsConfig(appEnv);
 
+  // Started early (below) and registered in `services` later; stopped here if start-up fails in between.
+  let workers: WorkerFleet | undefined;
   try {
     const azurite = await startAzurite({ port: ports.azurite, location: opts.dataDir });
     services.push({ name: 'azurite (tables)', url: `http://127.0.0.1:${azurite.port}/devstoreaccount1`, stop: azurite.stop });
@@ -128,6 +130,16 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       appEnv.WEBPUBSUB_CONNECTION_STRING = wps.connectionString;
     }
 
+    // worker (issue 5): WORKER_REPLICAS supervised child processes behind ports.worker, restarted when they die.
+    // Spawned now so their start-up overlaps the rest; registered as a service after the runner (stop order).
+    // Tests (free ports) get one replica unless they ask for more; `npm start` gets two.
+    workers = await startWorkerFleet({
+      port: ports.worker,
+      replicas: Math.max(1, Number(appEnv.WORKER_REPLICAS ?? (opts.ports === 'free' ? 1 : 2)) || 1),
+      env: { ...appEnv, WORKER_URL: urlOf('worker') },
+      log,
+    });
+
     const config = loadFunctionsConfig(appEnv);
     await ensureTables(config);
     // Agents and the MCP tools' data (orders, knowledge base); a broken agents/*.json stops the stack here.
@@ -136,15 +148,10 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     const runner = await startRunner({ routes: buildRoutes(deps), port: functionsPort, log });
     services.push({ name: 'functions (local runner)', url: `${runner.url}/api`, stop: runner.close });
 
-    // worker (issue 5): WORKER_REPLICAS supervised child processes behind ports.worker, restarted when they die
-    const workers = await startWorkerFleet({
-      port: ports.worker,
-      replicas: Math.max(1, Number(appEnv.WORKER_REPLICAS ?? 2) || 2),
-      env: { ...appEnv, WORKER_URL: urlOf('worker') },
-      log,
-    });
-    services.push({ name: 'worker', url: workers.url, stop: workers.stop });
-    await workers.ready();
+    const fleet = workers;
+    services.push({ name: 'worker', url: fleet.url, stop: fleet.stop });
+    workers = undefined; // owned by `services` from here on
+    await fleet.ready();
     // web page (issue 7) is served here, on ports.web
     await buildWeb();
     const web = await startWebServer({ port: ports.web, apiBaseUrl: `${runner.url}/api`, authMode: 'dev' });
@@ -153,7 +160,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     return {
       services,
       env: appEnv,
-      workers,
+      workers: fleet,
       storage: { azurite, proxy },
       url: (name) => {
         const s = services.find((x) => x.name.startsWith(name));
@@ -163,6 +170,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       stop: stopAll,
     };
   } catch (err) {
+    await workers?.stop().catch(() => {});
     await stopAll();
     throw err;
   }
