@@ -7,6 +7,8 @@ import { startStack, type Stack } from '../../emulators/local/stack';
 import { createScoreStore } from '../../shared/judge/store';
 import { initTelemetry, METRIC_NAMES, type Telemetry } from '../../shared/telemetry/index';
 import { runLoad } from '../reliability/load-driver';
+import { RawClient, wsUrl } from '../emulator/helpers';
+import { concat, silence, synthesize, toBase64 } from '../../evals/lib/audio';
 
 /**
  * One phone session through the whole local stack, with telemetry on: the Function app (in this process)
@@ -129,5 +131,32 @@ describe('one session, one trace', () => {
     const judged = await until('the judge span', () => local().find((s) => s.name === 'judge.session'));
     expect(judged.spanContext().traceId).toBe(traceId);
     expect(judged.attributes['judge.score.overall']).toBe(score.overall);
+  });
+
+  it('records per-turn latency (speech stopped → first audio) in the worker for a spoken turn', async () => {
+    const emulator = stack.url('realtime emulator');
+    const key = stack.env.REALTIME_API_KEY ?? 'emulator-dev-key';
+    const res = await fetch(`${emulator}/_emulator/sip/incoming`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ from: '+15550001111', to: '+18005550100' }) });
+    expect(res.status).toBe(201);
+    const { callId } = (await res.json()) as { callId: string };
+    await until('the worker sideband', async () => {
+      const { sessions } = (await (await fetch(`${emulator}/_emulator/sessions`)).json()) as { sessions: { callId?: string; connections: number }[] };
+      return (sessions.find((x) => x.callId === callId)?.connections ?? 0) >= 1;
+    });
+    const caller = await RawClient.open(wsUrl(emulator, `call_id=${callId}`), { 'api-key': key });
+    try {
+      const pcm = concat(silence(300), await synthesize('where is my order 1234'), silence(1200));
+      for (let i = 0; i < pcm.length; i += 2400) caller.send({ type: 'input_audio_buffer.append', audio: toBase64(pcm.subarray(i, i + 2400)) });
+      await caller.waitFor('input_audio_buffer.speech_stopped', undefined, { timeoutMs: 15_000 });
+      await caller.waitFor('response.output_item.done', (e) => e.item.type === 'message' && JSON.stringify(e.item).includes('1234'), { timeoutMs: 15_000 });
+    } finally {
+      caller.close();
+      await fetch(`${emulator}/v1/realtime/calls/${callId}/hangup`, { method: 'POST', headers: { 'api-key': key } });
+    }
+    await until('the worker turn-latency metric', () => workerMetrics.has(METRIC_NAMES.turnLatency) || undefined, 15_000);
+    const sideband = await until('the sideband span with a turn', () =>
+      workerSpans.find((s) => s.name === 'voice.session.sideband' && s.attributes?.some((a) => a.key === 'realtime.call_id' && a.value.stringValue === callId) && (s as { events?: { name: string }[] }).events?.some((e) => e.name === 'turn')),
+    20_000);
+    expect(sideband).toBeDefined();
   });
 });
