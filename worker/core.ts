@@ -103,7 +103,10 @@ export class WorkerCore {
       this.detach(body.sessionId, 'declared lost by the lifecycle');
       throw new AttachError(503, 'worker_avoided', 'this worker lost the session; attach it on another replica');
     }
-    if (this.sessions.has(body.sessionId)) return { already: true };
+    const held = this.sessions.get(body.sessionId);
+    if (held && held.attach.callId === body.callId) return { already: true };
+    // A resumed session comes back with a new call: the socket on the old one has nothing left to do.
+    if (held) this.detach(body.sessionId, `replaced by call ${body.callId}`);
     const inFlight = this.pending.get(body.sessionId);
     if (inFlight) return inFlight.then(() => ({ already: true }));
     if (this.draining) throw new AttachError(503, 'draining', 'this worker is draining; attach elsewhere');

@@ -267,7 +267,10 @@ export class SidebandSession {
       if (!this.responseActive && !this.closed) this.send(toolProgressEvent(call.name));
     }, TOOL_PROGRESS_AFTER_MS);
     try {
-      const run = () => this.deps.executor.run(this.sessionId, this.prepared.agent, call, this.abort.signal);
+      // The turn that led to this call is written before the tool runs (alongside the claim), so a worker
+      // killed mid-tool loses no transcript item; a failed write stays pending for the next tick.
+      const durable = this.deps.transcripts.flushPartition(this.partition);
+      const run = () => this.deps.executor.run(this.sessionId, this.prepared.agent, call, this.abort.signal, durable);
       const observer = this.deps.observer;
       const out = observer?.toolCall ? await observer.toolCall(call, run) : await run();
       if (out) this.sendOutputs([out]);

@@ -52,6 +52,8 @@ export class ToolExecutor {
     agent: AgentDefinition,
     call: { callId: string; name: string; arguments: string },
     signal?: AbortSignal,
+    /** Awaited (in parallel with the claim) before the tool runs: the worker makes the turn durable first. */
+    ready?: Promise<unknown>,
   ): Promise<DeliverableOutput | undefined> {
     const seen = this.seen.get(sessionId) ?? new Set<string>();
     this.seen.set(sessionId, seen);
@@ -70,6 +72,7 @@ export class ToolExecutor {
       this.deps.log(`tool call ${call.callId} already claimed; not running it again`);
       return undefined;
     }
+    await ready?.catch(() => {});
     await publisher.publish({ type: 'tool.started', sessionId, callId: call.callId, name: call.name, arguments: call.arguments, at: now() }).catch(() => {});
     const result = await this.deps.gateway.run(agent, call, signal);
     try {

@@ -46,26 +46,37 @@ export class TranscriptBatcher {
     return this.flushing;
   }
 
+  /**
+   * Writes one partition's pending items now, outside the tick: a tool call makes the turn that led to it
+   * durable before the tool runs, so a worker killed mid-tool loses nothing that was said.
+   */
+  async flushPartition(partition: string): Promise<void> {
+    const items = this.pending.get(partition);
+    if (!items?.length) return;
+    this.pending.delete(partition);
+    await this.writePartition(partition, items);
+  }
+
   private async flushOnce(): Promise<void> {
     const batch = [...this.pending.entries()];
     this.pending.clear();
+    await Promise.all(batch.map(([partition, items]) => this.writePartition(partition, items)));
+  }
+
+  private async writePartition(partition: string, items: TranscriptItem[]): Promise<void> {
     const maxBatch = this.opts.maxBatch ?? 100;
-    await Promise.all(
-      batch.map(async ([partition, items]) => {
-        for (let i = 0; i < items.length; i += maxBatch) {
-          const chunk = items.slice(i, i + maxBatch);
-          try {
-            await this.opts.history.append(partition, chunk);
-            this.written += chunk.length;
-            this.writes++;
-          } catch (err) {
-            this.opts.log?.(`transcript write failed (${chunk.length} items kept): ${(err as Error).message}`);
-            const rest = items.slice(i);
-            this.pending.set(partition, [...rest, ...(this.pending.get(partition) ?? [])]);
-            return;
-          }
-        }
-      }),
-    );
+    for (let i = 0; i < items.length; i += maxBatch) {
+      const chunk = items.slice(i, i + maxBatch);
+      try {
+        await this.opts.history.append(partition, chunk);
+        this.written += chunk.length;
+        this.writes++;
+      } catch (err) {
+        this.opts.log?.(`transcript write failed (${chunk.length} items kept): ${(err as Error).message}`);
+        const rest = items.slice(i);
+        this.pending.set(partition, [...rest, ...(this.pending.get(partition) ?? [])]);
+        return;
+      }
+    }
   }
 }

@@ -27,8 +27,12 @@ describe('worker core: attach and session settings', () => {
     const [update] = fake.sent('call-a', 'session.update');
     expect(update).toMatchObject({ session: { type: 'realtime', instructions: 'help' } });
     expect((update!.session as Record<string, unknown>).model).toBeUndefined();
+    // The same session resumed with a new call moves to it.
+    expect(await core.attach(attachBody('s-a', 'call-a2'))).toEqual({ already: false });
+    await until(() => fake.openCount('call-a') === 0 && fake.openCount('call-a2') === 1);
+    expect(core.sessions.get('s-a')?.attach.callId).toBe('call-a2');
     await core.stop();
-    await until(() => fake.openCount('call-a') === 0);
+    await until(() => fake.openCount('call-a2') === 0);
   });
 
   it('a worker the lifecycle declared lost refuses the re-attach (503) and lets go of its old socket', async () => {
