@@ -75,7 +75,9 @@ export class Conversation {
 
   async start(): Promise<void> {
     const from = this.events.length;
-    this.send({ type: 'session.update', session: this.opts.session });
+    // The model is fixed by the connection URL; the rest of the agent's session config is applied as-is.
+    const { model: _model, ...session } = this.opts.session as SessionConfig & { model?: string };
+    this.send({ type: 'session.update', session });
     const e = await this.waitFor((x) => x.type === 'session.updated' || x.type === 'error', 10_000, from);
     if (e.type !== 'session.updated') throw new Error(`session.update refused: ${JSON.stringify(e.error ?? e).slice(0, 300)}`);
   }
