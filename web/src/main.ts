@@ -22,6 +22,7 @@ let pendingImage: string | undefined;
 let phase: Phase = 'idle';
 let statsTimer: ReturnType<typeof setInterval> | undefined;
 let reconnectAttempts = 0;
+let lastStateAt = 0;
 
 function setPhase(p: Phase, activity?: string) {
   phase = p;
@@ -118,7 +119,11 @@ async function startPush(sessionId: string) {
   try {
     stopPush = await subscribe(async () => (await api.negotiate(sessionId)).url, `session-${sessionId}`, {
       onEvent: onPush,
-      onStatus: (ok, detail) => (els.pushStatus.textContent = ok ? 'connected' : `disconnected${detail ? ` (${detail})` : ''}`),
+      onStatus: (ok, detail) => {
+        els.pushStatus.textContent = ok ? 'connected' : `disconnected${detail ? ` (${detail})` : ''}`;
+        // Events published before this (re)connection are not replayed: read the current state once.
+        if (ok) void refreshBackendState(sessionId);
+      },
     });
   } catch (err) {
     // The call works without live updates; say so rather than failing it.
@@ -126,10 +131,24 @@ async function startPush(sessionId: string) {
   }
 }
 
+async function refreshBackendState(sessionId: string) {
+  const seenBefore = lastStateAt;
+  try {
+    const info = await api.session(sessionId);
+    // A pushed state that arrived meanwhile is newer than this read.
+    if (info.state && lastStateAt === seenBefore && grant?.sessionId === sessionId) {
+      els.backendState.textContent = typeof info.reason === 'string' && info.reason ? `${info.state} (${info.reason})` : info.state;
+    }
+  } catch {
+    /* the pushed events still arrive; the state fills in with the next one */
+  }
+}
+
 function onPush(e: PushEvent) {
   if (grant && e.sessionId !== grant.sessionId) return;
   switch (e.type) {
     case 'state':
+      lastStateAt = Date.now();
       els.backendState.textContent = e.reason ? `${e.state} (${e.reason})` : e.state;
       if (e.state === 'failed' && phase === 'live') showError(`The backend ended the session: ${e.reason ?? 'failed'}.`);
       if ((e.state === 'ended' || e.state === 'failed') && phase !== 'live') stopPushSoon(0);
