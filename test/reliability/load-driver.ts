@@ -99,6 +99,8 @@ export async function runLoad(stack: Stack, opts: LoadOptions): Promise<LoadResu
   const run = opts.runId ?? Math.random().toString().slice(2, 6);
   const results: SessionResult[] = [];
   const t0 = Date.now();
+  const direct = { STORAGE_CONNECTION_STRING: stack.storage ? azuriteConnectionString(stack.storage.azurite.port) : stack.env.STORAGE_CONNECTION_STRING! };
+  const lifecycle = createTableLifecycleStore(direct);
 
   async function one(i: number): Promise<SessionResult> {
     const from = `+1555${run}${String(i).padStart(5, '0')}`;
@@ -113,7 +115,9 @@ export async function runLoad(stack: Stack, opts: LoadOptions): Promise<LoadResu
     const r: SessionResult = { callId, sessionId: sessionIdForCall(callId), partition: `sip:${from}` };
     let caller: RawClient | undefined;
     try {
-      // The worker's sideband is on the call once the emulator counts a connection.
+      // The caller speaks once the lifecycle says a worker holds the call (what the page waits for too); items
+      // from before any worker is attached cannot be seen by one.
+      await until(`live ${callId}`, async () => (await lifecycle.load(r.sessionId).catch(() => undefined))?.record.state === 'live', step, 100);
       await until(`sideband of ${callId}`, () => (emu.get(callId)?.connections ?? 0) >= 1, step);
       caller = await RawClient.open(wsUrl(stack.url('realtime emulator'), `call_id=${callId}`), { 'api-key': key });
       caller.send({ type: 'conversation.item.create', item: { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'where is my order 1234' }] } });
@@ -148,8 +152,6 @@ export async function runLoad(stack: Stack, opts: LoadOptions): Promise<LoadResu
   await emu.stop();
 
   // Settle: every session ended, every transcript row written (the worker batches every 250 ms).
-  const direct = { STORAGE_CONNECTION_STRING: stack.storage ? azuriteConnectionString(stack.storage.azurite.port) : stack.env.STORAGE_CONNECTION_STRING! };
-  const lifecycle = createTableLifecycleStore(direct);
   const history = createHistoryStore(direct);
   const toolRuns = createTableToolRunStore(direct);
   const lost: LoadResult['lost'] = [];
