@@ -235,6 +235,8 @@ export class WorkerCore {
       await this.heartbeat();
     }
     for (const id of [...this.sessions.keys()]) this.detach(id, 'drain timeout');
+    // Tools still running finish and store their outputs for the sessions' new workers to deliver.
+    await this.executor.settle(Math.max(0, deadline - this.now()) + 2000);
     await this.transcripts.flush();
   }
 

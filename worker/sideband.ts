@@ -70,7 +70,6 @@ export class SidebandSession {
   private responsePending = false;
   private assumedActive = false;
   private readonly recorded = new Set<string>();
-  private readonly abort = new AbortController();
   readonly partition: string;
   lastEventAt = 0;
 
@@ -155,12 +154,14 @@ export class SidebandSession {
     await this.deps.report(this.sessionId, { type: 'failed', workerId: this.deps.workerId, reason: 'sideband lost' }).catch(() => {});
   }
 
-  /** Closes the socket for good (detach, drain, end); a tool still running finishes and stores its output. */
+  /**
+   * Closes the socket for good (detach, drain, end). A tool still running is not cancelled: it finishes and
+   * stores its real output, which the session's next worker delivers (cancelling could hide a side effect).
+   */
   stop(reason = 'detached', failed = false): void {
     if (this.closed) return;
     this.closed = true;
     void Promise.resolve(this.deps.observer?.end?.({ reason, failed })).catch((err) => this.deps.log(`session ${this.sessionId} observer end failed: ${(err as Error).message}`));
-    this.abort.abort();
     this.wakeIdle();
     this.ws?.close(1000);
     this.ws = undefined;
@@ -270,7 +271,7 @@ export class SidebandSession {
       // The turn that led to this call is written before the tool runs (alongside the claim), so a worker
       // killed mid-tool loses no transcript item; a failed write stays pending for the next tick.
       const durable = this.deps.transcripts.flushPartition(this.partition);
-      const run = () => this.deps.executor.run(this.sessionId, this.prepared.agent, call, this.abort.signal, durable);
+      const run = () => this.deps.executor.run(this.sessionId, this.prepared.agent, call, undefined, durable);
       const observer = this.deps.observer;
       const out = observer?.toolCall ? await observer.toolCall(call, run) : await run();
       if (out) this.sendOutputs([out]);

@@ -39,6 +39,19 @@ export interface DeliverableOutput {
 export class ToolExecutor {
   /** Call ids this process has already handled for a session, so repeated events cost no storage call. */
   private readonly seen = new Map<string, Set<string>>();
+  /** Runs in progress in this process (a drain waits for them so their outputs get stored). */
+  private readonly running = new Set<Promise<unknown>>();
+
+  get inFlight(): number {
+    return this.running.size;
+  }
+
+  /** Resolves when the runs in progress have finished, or after `ms`. */
+  async settle(ms: number): Promise<void> {
+    let t: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.allSettled([...this.running]), new Promise((r) => (t = setTimeout(r, ms)))]);
+    clearTimeout(t);
+  }
 
   constructor(private readonly deps: ToolExecutorDeps) {}
 
@@ -74,7 +87,9 @@ export class ToolExecutor {
     }
     await ready?.catch(() => {});
     await publisher.publish({ type: 'tool.started', sessionId, callId: call.callId, name: call.name, arguments: call.arguments, at: now() }).catch(() => {});
-    const result = await this.deps.gateway.run(agent, call, signal);
+    const running = this.deps.gateway.run(agent, call, signal);
+    this.running.add(running);
+    const result = await running.finally(() => this.running.delete(running));
     try {
       await store.complete(sessionId, call.callId, result);
     } catch (err) {

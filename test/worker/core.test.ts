@@ -207,6 +207,19 @@ describe('worker core: transcripts, heartbeats, reconnects', () => {
     expect(f.core.sessions.size).toBe(0);
   });
 
+  it('drain waits for a tool still running so its real output is stored for the next worker', async () => {
+    const f = fakeCore(fake);
+    f.gateway.delayMs = 1000; // longer than the drain: the socket is gone before the tool answers
+    await f.core.attach(attachBody('s-dt', 'call-dt'));
+    fake.push('call-dt', fnCall('fc_dt'));
+    await until(() => f.gateway.runs.length === 1);
+    f.drop.push('s-dt');
+    await f.core.drain(50);
+    const [run] = [...f.toolRuns.runs.values()].filter((r) => r.sessionId === 's-dt');
+    expect(run).toMatchObject({ status: 'done', output: expect.stringContaining('shipped') });
+    await f.core.stop();
+  });
+
   it('drain: refuses new attaches, reports every session for re-attach, then lets go', async () => {
     const f = fakeCore(fake);
     await f.core.attach(attachBody('s-dr', 'call-dr'));
