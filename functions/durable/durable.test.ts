@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import type { LifecycleOperation } from '../../shared/lifecycle/operations';
 import type { SessionRecord } from '../../shared/lifecycle/reducer';
 import type { SupervisorTimeouts } from '../../shared/lifecycle/supervisor';
-import { sessionEntity, sessionEntityOperation, type SessionEntityState } from './entity';
+import { sessionEntity, sessionEntityOperation, workerEntityOperation, type SessionEntityState } from './entity';
 import { ACTIVITIES, sessionOperationOrchestrator, sessionSupervisorOrchestrator, type OrchestrationLike } from './orchestrations';
 
 /**
@@ -103,7 +103,12 @@ describe('Durable lifecycle: session entity', () => {
 describe('Durable lifecycle: the entity inside the durable-functions entity runtime', () => {
   // The library's own test helper wraps a handler in its real Entity runtime (batching, JSON state, results).
   const { createEntityFunction } = createRequire(import.meta.url)('durable-functions/lib/src/util/testingUtils.js') as {
-    createEntityFunction: (fn: unknown) => (trigger: unknown, ctx: unknown) => Promise<{ entityExists: boolean; entityState?: string; results: { isError: boolean; result?: string }[] }>;
+    createEntityFunction: (fn: unknown) => (trigger: unknown, ctx: unknown) => Promise<{
+      entityExists: boolean;
+      entityState?: string;
+      results: { isError: boolean; result?: string }[];
+      signals: { target: { name: string; key: string }; name: string; input: string }[];
+    }>;
   };
   const run = createEntityFunction(sessionEntity({ maxReattachAttempts: 1 }));
   const op = (name: string, input?: unknown) => ({ name, signal: input !== undefined && name === 'apply', input: input === undefined ? '' : JSON.stringify(input) });
@@ -138,9 +143,42 @@ describe('Durable lifecycle: the entity inside the durable-functions entity runt
       new df.DummyEntityContext('session', 'inv-2', () => {}),
     );
     const [lost, exhausted] = next.results.map((r) => JSON.parse(r.result!));
+    expect(next.signals).toEqual([]);
     expect(lost.effects.map((e: { type: string }) => e.type)).toEqual(['persist', 'emit', 'reattach']);
     expect(exhausted).toMatchObject({ state: 'failed' });
     expect(exhausted.effects).toContainEqual({ type: 'hangup', callId: 'rtc_1' });
+  });
+});
+
+describe('Durable lifecycle: telling a stray worker to let go', () => {
+  const { createEntityFunction } = createRequire(import.meta.url)('durable-functions/lib/src/util/testingUtils.js') as {
+    createEntityFunction: (fn: unknown) => (trigger: unknown, ctx: unknown) => Promise<{ entityState?: string; signals: { target: { name: string; key: string }; name: string; input: string }[] }>;
+  };
+  const run = createEntityFunction(sessionEntity({ maxReattachAttempts: 1 }));
+  const apply = (input: unknown) => ({ name: 'apply', signal: true, input: JSON.stringify(input) });
+
+  it('a heartbeat from a worker that does not hold the session leaves a drop in that worker\'s entity', async () => {
+    const live = await run(
+      { self: new df.EntityId('session', 'sess-9'), exists: false, state: undefined, batch: [apply(requested(1)), apply({ type: 'callRegistered', callId: 'c', at: 2 }), apply({ type: 'attached', workerId: 'w-new', at: 3 })] },
+      new df.DummyEntityContext('session', 'i1', () => {}),
+    );
+    const out = await run(
+      { self: new df.EntityId('session', 'sess-9'), exists: true, state: live.entityState, batch: [apply({ type: 'heartbeat', workerId: 'w-old', at: 4 }), apply({ type: 'heartbeat', workerId: 'w-new', at: 4 })] },
+      new df.DummyEntityContext('session', 'i2', () => {}),
+    );
+    expect(out.signals.map((sig) => [sig.target.name, sig.target.key, sig.name, JSON.parse(sig.input)])).toEqual([['worker', 'w-old', 'drop', 'sess-9']]);
+  });
+
+  it('the worker entity collects drops (deduplicated, bounded) until the worker acknowledges them', () => {
+    let st = { drop: [] as string[] };
+    st = workerEntityOperation(st, 'drop', 's1');
+    st = workerEntityOperation(st, 'drop', 's1');
+    st = workerEntityOperation(st, 'drop', 's2');
+    expect(st.drop).toEqual(['s1', 's2']);
+    st = workerEntityOperation(st, 'ack', ['s1']);
+    expect(st.drop).toEqual(['s2']);
+    for (let i = 0; i < 1100; i++) st = workerEntityOperation(st, 'drop', `x${i}`);
+    expect(st.drop).toHaveLength(1000);
   });
 });
 

@@ -1,6 +1,7 @@
-import type { EntityContext } from 'durable-functions';
+import df, { type EntityContext } from 'durable-functions';
 import type { LifecycleState } from '../../shared/lifecycle/operations';
-import { reduce, type LifecycleEffect, type SessionRecord } from '../../shared/lifecycle/reducer';
+import { reduce, workerShouldDrop, type LifecycleEffect, type SessionRecord } from '../../shared/lifecycle/reducer';
+import { WORKER_ENTITY } from '../../shared/lifecycle/factory';
 import { lifecycleOperationSchema } from '../../shared/lifecycle/schema';
 
 /** The `session` entity's state: the same record the local lifecycle keeps in Table Storage. */
@@ -51,10 +52,41 @@ export function sessionEntity(opts: { maxReattachAttempts: number }) {
       maxReattachAttempts: opts.maxReattachAttempts,
     });
     if (out.changed) context.df.setState(out.state);
+    const input = context.df.getInput<{ type?: string; workerId?: string }>();
+    if (!out.changed && input?.type === 'heartbeat' && input.workerId && workerShouldDrop(state.record, input.workerId)) {
+      // Tell that worker (through its own entity, read on its next heartbeat) to let this session go.
+      context.df.signalEntity(new df.EntityId(WORKER_ENTITY, input.workerId), 'drop', context.df.entityKey);
+    }
     const result = out.result as EntityApplyResult | null;
     if (result && 'rejected' in result && result.rejected && !/^heartbeat:/.test(result.rejected)) {
       context.log(`session ${context.df.entityKey}: rejected (${result.rejected})`);
     }
     context.df.return(out.result);
+  };
+}
+
+/** The `worker` entity (key = worker id): sessions its worker should let go of, until it acknowledges them. */
+export interface WorkerEntityState {
+  drop: string[];
+}
+const MAX_DROPS = 1000;
+
+export function workerEntityOperation(state: WorkerEntityState, operation: string | undefined, input: unknown): WorkerEntityState {
+  if (operation === 'drop' && typeof input === 'string' && !state.drop.includes(input)) {
+    return { drop: [...state.drop, input].slice(-MAX_DROPS) };
+  }
+  if (operation === 'ack' && Array.isArray(input)) {
+    const acked = new Set(input);
+    return { drop: state.drop.filter((id) => !acked.has(id)) };
+  }
+  return state;
+}
+
+export function workerEntity() {
+  return (context: EntityContext<WorkerEntityState>) => {
+    const state = context.df.getState(() => ({ drop: [] })) ?? { drop: [] };
+    const next = workerEntityOperation(state, context.df.operationName, context.df.getInput());
+    if (next !== state) context.df.setState(next);
+    context.df.return(next);
   };
 }

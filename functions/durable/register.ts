@@ -7,13 +7,14 @@ import {
   SESSION_ENTITY,
   SESSION_OPERATION_ORCHESTRATION,
   SESSION_SUPERVISOR_ORCHESTRATION,
+  WORKER_ENTITY,
   effectDeps,
   type LifecycleFactoryOptions,
 } from '../../shared/lifecycle/factory';
 import type { StateEvent } from '../../shared/lifecycle/reducer';
 import { supervisorTimeouts } from '../../shared/lifecycle/supervisor';
 import { attachBodySchema } from '../../shared/worker-client/api';
-import { sessionEntity } from './entity';
+import { sessionEntity, workerEntity } from './entity';
 import { ACTIVITIES, sessionOperationOrchestrator, sessionSupervisorOrchestrator } from './orchestrations';
 
 const detachInput = z.object({ sessionId: z.string().min(1), reason: z.string().max(200) });
@@ -26,6 +27,7 @@ const detachInput = z.object({ sessionId: z.string().min(1), reason: z.string().
 export function registerDurableLifecycle(config: FunctionsConfig, opts: LifecycleFactoryOptions): void {
   const fx = effectDeps(config, opts);
   df.app.entity(SESSION_ENTITY, sessionEntity({ maxReattachAttempts: config.MAX_REATTACH_ATTEMPTS }));
+  df.app.entity(WORKER_ENTITY, workerEntity());
   df.app.orchestration(SESSION_OPERATION_ORCHESTRATION, sessionOperationOrchestrator());
   df.app.orchestration(SESSION_SUPERVISOR_ORCHESTRATION, sessionSupervisorOrchestrator(supervisorTimeouts(config, ATTACH_BUDGET_MS)));
   df.app.activity(ACTIVITIES.attach, { handler: (input: unknown) => attachOnWorker(fx, attachBodySchema.parse(input)) });

@@ -15,6 +15,8 @@ export const ATTACH_BUDGET_MS = 8000;
 
 /** Entity and orchestration names shared by the registration (functions/durable) and the client side. */
 export const SESSION_ENTITY = 'session';
+/** Per worker: sessions the `session` entities told it to drop (read on the worker's next heartbeat). */
+export const WORKER_ENTITY = 'worker';
 export const SESSION_OPERATION_ORCHESTRATION = 'sessionOperation';
 export const SESSION_SUPERVISOR_ORCHESTRATION = 'sessionSupervisor';
 export const supervisorInstanceId = (sessionId: string) => `supervisor-${sessionId}`;
@@ -25,7 +27,7 @@ export interface LifecycleRuntime {
   port: (ctx: InvocationContext) => LifecyclePort;
   /** Current state, when it is cheap to read (local mode). */
   state?: (sessionId: string) => Promise<{ state: LifecycleState; stateSince?: number; reason?: string } | undefined>;
-  /** A worker's batched heartbeats; returns the sessions it should drop (local mode knows; Durable: none). */
+  /** A worker's batched heartbeats; returns the sessions it should drop (Durable: from the worker's entity, one tick late). */
   heartbeats(ctx: InvocationContext, workerId: string, sessionIds: string[], at: number): Promise<string[]>;
   /** The local lifecycle itself (tests, stats); undefined in durable mode. */
   local?: LocalLifecycle;
@@ -93,7 +95,12 @@ export async function createLifecycle(config: LifecycleConfig, opts: LifecycleFa
       for (let i = 0; i < ids.length; i += 50) {
         await Promise.all(ids.slice(i, i + 50).map((id) => client.signalEntity(new df.EntityId(SESSION_ENTITY, id), 'apply', { type: 'heartbeat', workerId, at })));
       }
-      return [];
+      // Sessions that rejected this worker's earlier heartbeats left word in its entity: one read per tick.
+      const worker = new df.EntityId(WORKER_ENTITY, workerId);
+      const state = await client.readEntityState<{ drop: string[] }>(worker);
+      const drop = state.entityExists ? (state.entityState?.drop ?? []) : [];
+      if (drop.length) await client.signalEntity(worker, 'ack', drop);
+      return drop;
     },
     stop: async () => {},
   };

@@ -1,6 +1,6 @@
 import type { LifecycleOperation, LifecyclePort } from './operations';
 import { runEffects, type EffectDeps } from './effects';
-import { isTerminal, reduce, type ReduceResult, type SessionRecord } from './reducer';
+import { isTerminal, reduce, workerShouldDrop, type ReduceResult, type SessionRecord } from './reducer';
 import { supervisorDecision, type SupervisorTimeouts } from './supervisor';
 import { EtagConflict, type LifecycleStore } from './store';
 
@@ -91,7 +91,7 @@ export class LocalLifecycle implements LifecyclePort {
       sessionIds.map(async (id) => {
         const r = await this.apply(id, { type: 'heartbeat', workerId, at });
         const s = r.state;
-        if (!s || isTerminal(s.state) || s.lostWorkers.includes(workerId) || (s.workerId !== undefined && s.workerId !== workerId)) {
+        if (workerShouldDrop(s, workerId)) {
           drop.push(id);
         }
       }),

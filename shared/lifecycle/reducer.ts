@@ -273,3 +273,13 @@ export function invariantViolations(s: SessionRecord, maxReattachAttempts: numbe
   if (s.path[s.path.length - 1] !== s.state) v.push('path does not end in the current state');
   return v;
 }
+
+/**
+ * Whether a worker heartbeating this session should let it go: the session is gone, over, or held by (or
+ * being attached to) someone else. A worker attaching right now (no holder yet, not lost) keeps it.
+ */
+export function workerShouldDrop(s: SessionRecord | null, workerId: string): boolean {
+  if (!s || isTerminal(s.state)) return true;
+  if (s.lostWorkers.includes(workerId)) return true;
+  return s.workerId !== undefined && s.workerId !== workerId;
+}
