@@ -16,6 +16,8 @@ export interface SessionOutcome {
   userId: string;
   ms: number;
   historyRows: number;
+  /** When the session was seen live, hung up and ended (unix ms): phases for the counts. */
+  marks: { liveAt: number; hangupAt: number; endedAt: number };
 }
 
 export function observer(stack: Stack) {
@@ -53,23 +55,26 @@ export async function webrtcSessionWithTool(stack: Stack, userId: string): Promi
     const reg = await fetch(`${api}/sessions/${sessionId}/call`, { method: 'POST', headers, body: JSON.stringify({ callId: peer.callId }) });
     if (reg.status !== 202) throw new Error(`call registration answered ${reg.status}: ${await reg.text()}`);
     await waitFor('live', async () => (await obs.lifecycle.load(sessionId))?.record.state === 'live');
+    const liveAt = Date.now();
 
     peer.send({ type: 'conversation.item.create', item: { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'where is my order 1234' }] } });
     peer.send({ type: 'response.create' });
     await waitFor('the answer with the tool output', async () =>
       peer.events.some((e) => e.type === 'response.output_item.done' && e.item.type === 'message' && JSON.stringify(e.item).includes('1234')),
     );
+    const hangupAt = Date.now();
     const hang = await fetch(`${stack.url('realtime emulator')}/v1/realtime/calls/${peer.callId}/hangup`, {
       method: 'POST',
       headers: { 'api-key': stack.env.REALTIME_API_KEY ?? 'emulator-dev-key' },
     });
     if (!hang.ok) throw new Error(`hangup answered ${hang.status}`);
     await waitFor('ended', async () => (await obs.lifecycle.load(sessionId))?.record.state === 'ended');
+    const endedAt = Date.now();
     const rows = await waitFor('user, tool and assistant rows', async () => {
       const r = await obs.history.forSession(`user:${userId}`, sessionId);
       return r.length >= 3 && r;
     });
-    return { sessionId, callId: peer.callId, userId, ms: Date.now() - t0, historyRows: rows.length };
+    return { sessionId, callId: peer.callId, userId, ms: Date.now() - t0, historyRows: rows.length, marks: { liveAt, hangupAt, endedAt } };
   } finally {
     await peer.close();
   }

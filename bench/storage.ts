@@ -42,6 +42,8 @@ async function main() {
     const idle = proxy.calls.length;
 
     const perSession: Record<string, number>[] = [];
+    const trace: string[] = [];
+    const phases: Record<string, number>[] = [];
     const durations: number[] = [];
     const rows: number[] = [];
     for (let i = 0; i < SESSIONS; i++) {
@@ -53,6 +55,14 @@ async function main() {
       const failed = proxy.calls.filter((c) => c.status >= 500).length;
       if (failed) console.error(`session ${i}: ${failed} storage call(s) answered 5xx`);
       perSession.push(counts);
+      // Phases by time (observation polls every 50 ms, so a call at a boundary may land one phase early).
+      const { liveAt, hangupAt } = out.marks;
+      const phase = (at = 0) => (at <= liveAt ? 'start → live' : at <= hangupAt ? 'conversation (tool turn)' : 'hangup → ended + post-session');
+      const ph: Record<string, number> = {};
+      for (const c of proxy.calls) ph[phase(c.at)] = (ph[phase(c.at)] ?? 0) + 1;
+      phases.push(ph);
+      // One session's calls in order (keys shortened), so each transaction can be traced to the code making it.
+      if (i === 0) trace.push(...proxy.calls.map((c) => `${c.status} ${c.method} ${(c.path ?? '').replace(/^\/devstoreaccount1\//, '').replace(/\?.*$/, '').slice(0, 110)}`));
       durations.push(out.ms);
       rows.push(out.historyRows);
     }
@@ -64,6 +74,10 @@ async function main() {
     const history = perSession.map((c) => Object.entries(c).filter(([k]) => / history$/.test(k) && k.startsWith('batch')).reduce((a, [, v]) => a + v, 0));
     const total = percentile(totals, 50);
     const transcriptBatches = percentile(history, 50);
+    for (const p of ['start → live', 'conversation (tool turn)', 'hangup → ended + post-session']) {
+      const v = phases.map((x) => x[p] ?? 0);
+      table.push({ 'kind table': `phase: ${p}`, 'per session (median)': percentile(v, 50), min: Math.min(...v), max: Math.max(...v) });
+    }
     table.push({ 'kind table': 'TOTAL', 'per session (median)': total, min: Math.min(...totals), max: Math.max(...totals) });
     table.push({ 'kind table': 'total minus transcript batches', 'per session (median)': total - transcriptBatches, min: Math.min(...totals.map((t, i) => t - history[i]!)), max: Math.max(...totals.map((t, i) => t - history[i]!)) });
     report('storage', table, {
@@ -74,7 +88,9 @@ async function main() {
       idleCallsPer10s: idle,
       target: '≤ 10 plus batched transcript writes',
       perSession,
+      trace,
     });
+    console.log(`\nfirst session's storage calls in order:\n  ${trace.join('\n  ')}`);
     console.log(`idle background: ${idle} storage calls in ${idleMs / 1000} s with no session`);
   } finally {
     await stack.stop();
