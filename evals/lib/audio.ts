@@ -34,8 +34,8 @@ function run(cmd: string, args: string[]): Promise<Buffer> {
 
 /**
  * Speaks `text` with espeak-ng and returns 24 kHz PCM16 mono; sox resamples and, when `noise` > 0, mixes in
- * white noise for the whole utterance. Results are cached on disk by (text, voice, speed, noise): the same
- * suite re-runs without re-synthesizing.
+ * white noise (a fixed seed) over the utterance. Results are cached on disk by (text, voice, speed, noise):
+ * the same suite re-runs without re-synthesizing.
  */
 export async function synthesize(text: string, spec: SpeechSpec = DEFAULT_SPEECH): Promise<Int16Array> {
   const key = createHash('sha256').update(JSON.stringify([text, spec.voice, spec.wpm, spec.noise])).digest('hex').slice(0, 24);
@@ -57,7 +57,8 @@ export async function synthesize(text: string, spec: SpeechSpec = DEFAULT_SPEECH
       // Noise file as long as the speech, same format, then mixed (-m) and resampled to 24 kHz raw.
       const info = (await run('sox', ['--i', '-D', spoken])).toString().trim();
       const rate = (await run('sox', ['--i', '-r', spoken])).toString().trim();
-      await run('sox', ['-n', '-r', rate, '-c', '1', '-b', '16', noise, 'synth', info, 'whitenoise', 'vol', String(spec.noise)]);
+      // -R: sox's repeatable mode (fixed seed), so a scenario hears the same noise on every run and machine.
+      await run('sox', ['-R', '-n', '-r', rate, '-c', '1', '-b', '16', noise, 'synth', info, 'whitenoise', 'vol', String(spec.noise)]);
       // -v 1 on both inputs: sox -m would otherwise halve the speech to make room for the noise.
       pcm = await run('sox', ['-m', '-v', '1', spoken, '-v', '1', noise, ...rawOut]);
     } else {
