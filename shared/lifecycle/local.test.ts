@@ -5,9 +5,11 @@ import type { LifecycleOperation } from './operations';
 import { createMemoryLifecycleStore } from './store';
 import type { SupervisorTimeouts } from './supervisor';
 
-const timeouts: SupervisorTimeouts = { heartbeatTimeoutMs: 200, attachTimeoutMs: 1000, idleTimeoutMs: 60_000, endingTimeoutMs: 5000, missingGraceMs: 1000 };
+/** Long enough that the watchdog never interferes, even on a loaded machine; watchdog tests use `fast`. */
+const timeouts: SupervisorTimeouts = { heartbeatTimeoutMs: 10_000, attachTimeoutMs: 20_000, idleTimeoutMs: 60_000, endingTimeoutMs: 30_000, missingGraceMs: 1000 };
+const fast: SupervisorTimeouts = { ...timeouts, heartbeatTimeoutMs: 200, attachTimeoutMs: 1000 };
 
-function setup(attach: (attempt: number) => Promise<{ workerId: string }> = async () => ({ workerId: 'w1' })) {
+function setup(attach: (attempt: number) => Promise<{ workerId: string }> = async () => ({ workerId: 'w1' }), t: SupervisorTimeouts = timeouts) {
   const store = createMemoryLifecycleStore();
   const calls: string[] = [];
   const logs: string[] = [];
@@ -27,7 +29,7 @@ function setup(attach: (attempt: number) => Promise<{ workerId: string }> = asyn
     attachBudgetMs: 300,
     sleep: (ms) => new Promise((r) => setTimeout(r, Math.min(ms, 20))),
   };
-  const lc = new LocalLifecycle({ store, effects, maxReattachAttempts: 2, timeouts, watchdogTickMs: 20, log: (l) => logs.push(l) });
+  const lc = new LocalLifecycle({ store, effects, maxReattachAttempts: 2, timeouts: t, watchdogTickMs: 20, log: (l) => logs.push(l) });
   return { lc, store, calls, logs };
 }
 
@@ -99,14 +101,14 @@ describe('local lifecycle', () => {
     await lc.signal('s8', { type: 'callRegistered', callId: 'c8', at: Date.now() });
     await until(async () => (await lc.get('s8'))?.state === 'live');
     await lc.stop();
-    await new Promise((r) => setTimeout(r, 300)); // longer than the heartbeat timeout, with the runner down
-    const restarted = new LocalLifecycle({ store, effects: (lc as unknown as { opts: { effects: EffectDeps } }).opts.effects, maxReattachAttempts: 2, timeouts, watchdogTickMs: 20 });
+    const grace = { ...fast, heartbeatTimeoutMs: 1500 };
+    await new Promise((r) => setTimeout(r, 1700)); // longer than the heartbeat timeout, with the runner down
+    const restarted = new LocalLifecycle({ store, effects: (lc as unknown as { opts: { effects: EffectDeps } }).opts.effects, maxReattachAttempts: 2, timeouts: grace, watchdogTickMs: 20 });
     await restarted.start();
-    await restarted.heartbeats('w1', ['s8'], Date.now()); // the worker is fine and keeps heartbeating
-    await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, 300)); // well inside the grace: nothing happens
     expect((await restarted.get('s8'))?.workerId).toBe('w1');
-    // Without heartbeats the re-armed watchdog does act.
-    await until(async () => (await restarted.get('s8'))?.reattachAttempts === 1);
+    // Without heartbeats the re-armed watchdog does act once the grace is over.
+    await until(async () => (await restarted.get('s8'))?.reattachAttempts === 1, 5000);
     expect(calls.filter((c) => c.startsWith('attach:'))).toEqual(['attach:0', 'attach:1']);
     await restarted.stop();
   });
@@ -138,7 +140,7 @@ describe('local lifecycle', () => {
       n++;
       if (n > 2) throw Object.assign(new Error('no replica'), { retryable: true });
       return { workerId: `w${n}` };
-    });
+    }, fast);
     await lc.start();
     await lc.signal('s6', req());
     await lc.signal('s6', { type: 'callRegistered', callId: 'c6', at: Date.now() });
