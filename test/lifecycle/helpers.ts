@@ -5,11 +5,15 @@ import { createHistoryStore } from '../../shared/memory/history-store';
 import { createTableToolRunStore } from '../../shared/stores/tool-runs';
 import { RawClient, wsUrl } from '../emulator/helpers';
 
-/** The whole local stack with fast heartbeats, so a lost worker is noticed within ~2 s. */
-export async function startLifecycleStack(): Promise<Stack> {
+/**
+ * The whole local stack with two worker replicas and 1 s heartbeats. `timeoutSeconds` is how long a silent
+ * worker is tolerated: short for the kill tests (the call must move within 5 s), generous elsewhere so a
+ * loaded machine cannot trigger a re-attach nobody asked for.
+ */
+export async function startLifecycleStack(timeoutSeconds = 8): Promise<Stack> {
   return startStack({
     ports: 'free',
-    env: { HEARTBEAT_INTERVAL_SECONDS: '1', HEARTBEAT_TIMEOUT_SECONDS: '2', WORKER_REPLICAS: '2' },
+    env: { HEARTBEAT_INTERVAL_SECONDS: '1', HEARTBEAT_TIMEOUT_SECONDS: String(timeoutSeconds), WORKER_REPLICAS: '2' },
     log: process.env.STACK_LOG ? (l) => console.log(l) : undefined,
   });
 }

@@ -5,7 +5,8 @@ import { callerClient, emulatorSession, hangupAsCaller, incomingSipCall, say, st
 
 let stack: Stack;
 beforeAll(async () => {
-  stack = await startLifecycleStack();
+  // 3 s without a heartbeat = lost: detection + re-attach stays well inside the 5 s the call may take to move.
+  stack = await startLifecycleStack(3);
 });
 afterAll(async () => stack?.stop());
 
