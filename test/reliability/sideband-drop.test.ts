@@ -1,9 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Stack } from '../../emulators/local/stack';
 import { callerClient, emulatorSession, say, storesOf, waitUntil } from '../lifecycle/helpers';
-import { agentWithTool, answerContaining, liveCall, orderServer, seedAgents, startChaosStack, storableItems } from './helpers';
+import { agentWithTool, answerContaining, liveCall, orderServer, seedAgents, startChaosStack, storableItems } from '../chaos/helpers';
 
-/** The realtime service drops the sideband WebSocket (emulator fault): the worker reconnects, nothing is lost. */
+/**
+ * The realtime service drops the sideband WebSocket (emulator fault): the worker reconnects, nothing is lost.
+ * A chaos test fast enough for `npm test`; `npm run test:chaos` runs it too (vitest.chaos.config.ts).
+ */
 let stack: Stack;
 let orders: Awaited<ReturnType<typeof orderServer>>;
 const NUMBER = '+18005550301';

@@ -4,12 +4,13 @@ import type { Stack } from '../../emulators/local/stack';
 import { emulatorSession, say, storesOf, waitUntil } from '../lifecycle/helpers';
 import { hangupAsCaller } from '../lifecycle/helpers';
 import { sleep, startFakeMcp, type FakeMcp } from '../mcp/fake-mcp';
-import { agentWithTool, answerContaining, liveCall, seedAgents, startChaosStack } from './helpers';
+import { agentWithTool, answerContaining, liveCall, seedAgents, startChaosStack } from '../chaos/helpers';
 
 /**
  * The MCP server behind a tool is down (connection refused) or slow, at the level of the whole stack
  * (test/mcp/e2e.test.ts covers a 500ing server and a timeout). The model always gets an output it can speak
  * from, the session carries on, and a caller hanging up during a slow tool leaves nothing stuck.
+ * A chaos test fast enough for `npm test`; `npm run test:chaos` runs it too (vitest.chaos.config.ts).
  */
 let stack: Stack;
 let mcp: FakeMcp;
