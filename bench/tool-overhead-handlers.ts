@@ -7,8 +7,10 @@ import { agentSchema } from '../shared/agents/schema';
 import { buildSessionConfig } from '../shared/agents/session-config';
 import type { ToolGateway } from '../shared/mcp/types';
 import { createProvider } from '../shared/providers/index';
-import { createMemoryToolRunStore } from '../shared/stores/tool-runs';
-import { WorkerCore } from '../worker/core';
+import { createHistoryStore } from '../shared/memory/history-store';
+import { ensureTables } from '../shared/storage/tables';
+import { createMemoryToolRunStore, createTableToolRunStore } from '../shared/stores/tool-runs';
+import { WorkerCore, type WorkerCoreDeps } from '../worker/core';
 
 /**
  * Child process of bench/tool-overhead.ts: opens N sessions of one handler kind against the measuring
@@ -20,6 +22,8 @@ import { WorkerCore } from '../worker/core';
  *            real provider's openSideband; only the I/O around it is in-process: an instant ToolGateway (no
  *            MCP hop), the in-memory ToolRunStore (no Table Storage), and no-op publisher/history/lifecycle.
  *   peer   — @openai/agents-realtime: a RealtimeSession over OpenAIRealtimeWebSocket with a tool().
+ *   worker-tables — the worker as above but with its real Table Storage stores on Azurite (the claim before
+ *            and the completion after the tool, and the transcript write alongside the claim, are on the path).
  */
 const [kind, n, url] = [process.argv[2], Number(process.argv[3]), process.argv[4]!];
 
@@ -48,7 +52,16 @@ async function floor(count: number) {
   await Promise.all(open);
 }
 
-async function worker(count: number) {
+/** The worker with its real Table Storage stores (tool-run claim/complete, transcript) on Azurite. */
+async function workerTables(count: number) {
+  const storage = { STORAGE_CONNECTION_STRING: process.env.TOOL_BENCH_STORAGE! };
+  const toolRuns = createTableToolRunStore(storage);
+  await toolRuns.ensureTable();
+  await ensureTables(storage as never);
+  return worker(count, { toolRuns, history: createHistoryStore(storage) });
+}
+
+async function worker(count: number, stores: Partial<Pick<WorkerCoreDeps, 'toolRuns' | 'history'>> = {}) {
   const agent = agentSchema.parse(JSON.parse(readFileSync('agents/customer-support.json', 'utf8')));
   const provider = createProvider({
     REALTIME_PROVIDER: 'emulator',
@@ -70,9 +83,9 @@ async function worker(count: number) {
     agents: { get: async () => agent },
     gateway,
     sessionConfig: (a, tools) => buildSessionConfig(a, tools, { model: 'gpt-realtime' }),
-    history: { append: async () => {} },
+    history: stores.history ?? { append: async () => {} },
     publisher: { publish: async () => {} },
-    toolRuns: createMemoryToolRunStore(),
+    toolRuns: stores.toolRuns ?? createMemoryToolRunStore(),
     lifecycle: { heartbeats: async () => ({ drop: [] }), report: async () => {} },
     maxSessions: count + 1,
     heartbeatIntervalMs: 5000,
@@ -103,9 +116,9 @@ async function peer(count: number) {
   );
 }
 
-const run = { floor, worker, peer }[kind as 'floor' | 'worker' | 'peer'];
+const run = { floor, worker: (n: number) => worker(n), peer, 'worker-tables': workerTables }[kind as 'floor' | 'worker' | 'peer' | 'worker-tables'];
 if (!run || !Number.isInteger(n) || !url) {
-  console.error('usage: tool-overhead-handlers.ts floor|worker|peer <sessions> <ws-url>');
+  console.error('usage: tool-overhead-handlers.ts floor|worker|peer|worker-tables <sessions> <ws-url>');
   process.exit(2);
 }
 run(n).then(

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
+import { startAzurite, type Azurite } from '../emulators/local/azurite';
 import { percentile, report, round } from './report';
 import { startMeasuringServer, type Sample } from './tool-overhead-server';
 
@@ -20,7 +21,7 @@ const MIN_SAMPLES = Number(process.env.TOOL_BENCH_SAMPLES ?? 1000);
 /** A session's calls are at least this far apart on average (a voice session does not call tools back to back). */
 const MIN_GAP_MS = 20;
 const BLOCKS = 5;
-const KINDS = ['worker', 'floor', 'peer'] as const;
+const KINDS = ['worker', 'floor', 'peer', 'worker-tables'] as const;
 type Kind = (typeof KINDS)[number];
 
 /** One handler kind: its child process and the measuring server it is connected to. */
@@ -35,6 +36,7 @@ async function launch(kind: Kind, sessions: number): Promise<Running> {
   const server = await startMeasuringServer();
   const child = spawn(process.execPath, ['--import', 'tsx', 'bench/tool-overhead-handlers.ts', kind, String(sessions), server.url], {
     stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, TOOL_BENCH_STORAGE: azurite?.connectionString ?? '' },
   });
   const running = { kind, server, child, samples: [] };
   try {
@@ -91,7 +93,18 @@ async function measureLevel(sessions: number): Promise<Running[]> {
   }
 }
 
+let azurite: Azurite | undefined;
+
 async function main() {
+  azurite = await startAzurite();
+  try {
+    await run();
+  } finally {
+    await azurite.stop();
+  }
+}
+
+async function run() {
   const rows: Record<string, string | number>[] = [];
   const raw: Record<string, unknown>[] = [];
   for (const sessions of LEVELS) {
@@ -122,7 +135,7 @@ async function main() {
   report('tool-overhead', rows, {
     method:
       'Measuring ws server (GA events) in the parent; each handler kind in its own child process. Overhead = time from writing response.function_call_arguments.done to receiving both the function_call_output item and response.create, minus the tool time the tool reports in its output. ' +
-      `Load: ${RATE} tool calls/s per process spread over the sessions (each session's calls at least ${MIN_GAP_MS} ms apart on average); the three kinds run side by side and are loaded in ${BLOCKS} alternating blocks. worker = WorkerCore/SidebandSession/ToolExecutor with the real provider socket, instant in-process ToolGateway, in-memory ToolRunStore (no MCP hop, no Table Storage), no-op publisher/history/lifecycle.`,
+      `Load: ${RATE} tool calls/s per process spread over the sessions (each session's calls at least ${MIN_GAP_MS} ms apart on average); the kinds run side by side and are loaded in ${BLOCKS} alternating blocks. worker = WorkerCore/SidebandSession/ToolExecutor with the real provider socket, instant in-process ToolGateway, in-memory ToolRunStore (no MCP hop, no Table Storage), no-op publisher/history/lifecycle. worker-tables = the same with the real Table Storage tool-run and history stores on a local Azurite (claim before the tool, transcript write alongside it, completion after it — storage round trips on the path).`,
     targets: { p99AtMaxSessionsMs: 5, vsFloorP99: 1.5 },
     detail: raw,
   });
