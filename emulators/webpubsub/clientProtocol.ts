@@ -2,8 +2,9 @@ import { z } from 'zod';
 import type { Connection, DataType, Hubs } from './hub';
 import { hasRole } from './tokens';
 
-/** The one subprotocol the emulator speaks (the reliable variant is not emulated). */
 export const JSON_SUBPROTOCOL = 'json.webpubsub.azure.v1';
+/** Same messages, plus sequence ids, sequenceAck and connection recovery. */
+export const RELIABLE_SUBPROTOCOL = 'json.reliable.webpubsub.azure.v1';
 
 const ackId = z.number().int().nonnegative().optional();
 const group = z.string().min(1).max(1024);
@@ -48,7 +49,7 @@ export function handleClientFrame(hubs: Hubs, c: Connection, raw: string, log: (
     case 'ping':
       return send(c, { type: 'pong' });
     case 'sequenceAck':
-      return; // only meaningful for the reliable subprotocol
+      return hubs.acked(c, msg.sequenceId);
     case 'joinGroup':
     case 'leaveGroup': {
       if (!hasRole(c.roles, 'webpubsub.joinLeaveGroup', msg.group)) {

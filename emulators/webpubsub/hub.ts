@@ -14,11 +14,27 @@ export interface Connection {
   userId?: string;
   roles: string[];
   groups: Set<string>;
-  /** `json` speaks json.webpubsub.azure.v1; `simple` is a plain WebSocket that only receives raw data. */
+  /** `json` speaks json.webpubsub.azure.v1 (or its reliable variant); `simple` only receives raw data. */
   kind: 'json' | 'simple';
+  /** The current socket; a recovered reliable connection gets a new one. */
   socket: WebSocket;
   ackIds: Set<number>;
+  /** json.reliable.webpubsub.azure.v1: numbered messages kept until acked, so a dropped socket can recover. */
+  reliable?: ReliableState;
+  /** Closed by the server (REST close): never recovered. */
+  closedByServer?: boolean;
 }
+
+export interface ReliableState {
+  reconnectionToken: string;
+  lastSequenceId: number;
+  unacked: { sequenceId: number; frame: string }[];
+  /** Pending removal while the client may still recover. */
+  expiry?: ReturnType<typeof setTimeout>;
+}
+
+/** Messages a reliable connection may hold unacked before it is dropped as too slow. */
+export const MAX_UNACKED = 1000;
 
 type Source = { from: 'group'; group: string; fromUserId?: string } | { from: 'server' };
 
@@ -75,8 +91,21 @@ export class Hubs {
   deliver(targets: Iterable<Connection>, payload: Payload, source: Source, exclude: ReadonlySet<string> = new Set()): number {
     let n = 0;
     for (const c of targets) {
-      if (exclude.has(c.id) || c.socket.readyState !== c.socket.OPEN) continue;
-      if (c.kind === 'simple') {
+      if (exclude.has(c.id)) continue;
+      const open = c.socket.readyState === c.socket.OPEN;
+      if (c.reliable) {
+        // Numbered and kept until acked, whether or not a socket is attached right now.
+        const sequenceId = ++c.reliable.lastSequenceId;
+        const frame = JSON.stringify({ sequenceId, type: 'message', ...source, dataType: payload.dataType, data: decode(payload) });
+        c.reliable.unacked.push({ sequenceId, frame });
+        if (c.reliable.unacked.length > MAX_UNACKED) {
+          this.close([c], 'the client did not acknowledge messages in time');
+          continue;
+        }
+        if (open) c.socket.send(frame);
+      } else if (!open) {
+        continue;
+      } else if (c.kind === 'simple') {
         c.socket.send(payload.bytes, { binary: payload.dataType === 'binary' });
       } else {
         c.socket.send(JSON.stringify({ type: 'message', ...source, dataType: payload.dataType, data: decode(payload) }));
@@ -86,9 +115,19 @@ export class Hubs {
     return n;
   }
 
+  /** A reliable client confirmed everything up to `sequenceId`. */
+  acked(c: Connection, sequenceId: number) {
+    if (c.reliable) c.reliable.unacked = c.reliable.unacked.filter((m) => m.sequenceId > sequenceId);
+  }
+
   close(targets: Iterable<Connection>, reason: string | undefined, exclude: ReadonlySet<string> = new Set()) {
     for (const c of targets) {
       if (exclude.has(c.id)) continue;
+      c.closedByServer = true;
+      if (c.reliable?.expiry) {
+        clearTimeout(c.reliable.expiry);
+        this.remove(c);
+      }
       if (c.kind === 'json' && c.socket.readyState === c.socket.OPEN) {
         c.socket.send(JSON.stringify({ type: 'system', event: 'disconnected', message: reason ?? 'closed by the server' }));
       }

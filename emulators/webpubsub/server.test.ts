@@ -127,6 +127,42 @@ describe('Web PubSub emulator with the real SDKs', () => {
     wps.stop();
   });
 
+  it('recovers a dropped reliable connection with the messages sent meanwhile, in order and once', async () => {
+    const wps = new WebPubSubClient({
+      getClientAccessUrl: async () => (await service.getClientAccessToken({ groups: ['rel'] })).url,
+    }); // the SDK's default protocol: json.reliable.webpubsub.azure.v1
+    const got: unknown[] = [];
+    const connected: string[] = [];
+    wps.on('connected', (e) => connected.push(e.connectionId));
+    wps.on('group-message', (e) => got.push(e.message.data));
+    await wps.start();
+    await service.group('rel').sendToAll({ n: 1 });
+    await expect.poll(() => got.length).toBe(1);
+
+    const c = emu.hubs.connection('sessions', connected[0]!)!;
+    const dropped = c.socket;
+    dropped.terminate(); // the network goes
+    await service.group('rel').sendToAll({ n: 2 });
+    await service.group('rel').sendToAll({ n: 3 });
+    await expect.poll(() => got, { timeout: 10_000 }).toEqual([{ n: 1 }, { n: 2 }, { n: 3 }]);
+    // The same connection came back on a new socket; no second `connected`, no duplicates.
+    expect(connected).toHaveLength(1);
+    expect(emu.hubs.connection('sessions', connected[0]!)!.socket).not.toBe(dropped);
+    await expect.poll(() => emu.hubs.connection('sessions', connected[0]!)!.reliable!.unacked.length, { timeout: 5000 }).toBe(0);
+    wps.stop(); // a clean close leaves nothing to recover
+    await expect.poll(() => emu.hubs.connection('sessions', connected[0]!)).toBeUndefined();
+  });
+
+  it('refuses to recover an unknown connection with close code 1008', async () => {
+    const { url } = await service.getClientAccessToken();
+    const ws = new WebSocket(`${url}&awps_connection_id=nope&awps_reconnection_token=nope`, 'json.reliable.webpubsub.azure.v1');
+    const frames: any[] = [];
+    ws.on('message', (d) => frames.push(JSON.parse(d.toString())));
+    const code = await new Promise<number>((resolve) => ws.on('close', (c) => resolve(c)));
+    expect(code).toBe(1008);
+    expect(frames).toEqual([{ type: 'system', event: 'disconnected', message: 'the connection cannot be recovered' }]);
+  });
+
   it('reports a failed publish through onError instead of throwing', async () => {
     const errors: unknown[] = [];
     const publisher = createPublisher(

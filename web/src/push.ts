@@ -1,4 +1,4 @@
-import { WebPubSubClient, WebPubSubJsonProtocol } from '@azure/web-pubsub-client';
+import { WebPubSubClient } from '@azure/web-pubsub-client';
 
 /** What the backend pushes (shared/events/types.ts SessionEvent), as this page reads it. */
 export type PushEvent =
@@ -19,8 +19,9 @@ export interface PushHandlers {
 export async function subscribe(negotiate: () => Promise<string>, group: string, h: PushHandlers): Promise<() => void> {
   const client = new WebPubSubClient(
     { getClientAccessUrl: negotiate },
-    // The plain JSON subprotocol: what the local emulator speaks too; reconnects re-negotiate.
-    { protocol: WebPubSubJsonProtocol(), autoRejoinGroups: false, reconnectRetryOptions: { maxRetries: 5, retryDelayInMs: 1000 } },
+    // The reliable subprotocol (the SDK's default): a short network blip recovers the same connection and
+    // replays what was sent meanwhile; past that, a new connection is negotiated and joins by its token.
+    { autoRejoinGroups: false, reconnectRetryOptions: { maxRetries: 5, retryDelayInMs: 1000 } },
   );
   client.on('group-message', (e) => {
     if (e.message.group === group && e.message.dataType === 'json') h.onEvent(e.message.data as PushEvent);

@@ -20,8 +20,9 @@ describe('web page build and static server', () => {
 
   it('bundles the page without leaving temporary files', async () => {
     const js = await readFile(join(dir, 'www', 'app.js'), 'utf8');
-    expect(js).toContain('oai-events');
-    expect(js).toContain('json.webpubsub.azure.v1');
+    // Checked as booleans: a failure should not print the whole bundle.
+    expect(js.includes('oai-events')).toBe(true);
+    expect(js.includes('json.reliable.webpubsub.azure.v1')).toBe(true);
     expect((await readdir(join(dir, 'www'))).sort()).toEqual(['app.js', 'app.js.map', 'index.html', 'styles.css']);
   });
 
