@@ -121,6 +121,7 @@ if (!run || !Number.isInteger(n) || !url) {
   console.error('usage: tool-overhead-handlers.ts floor|worker|peer|worker-tables <sessions> <ws-url>');
   process.exit(2);
 }
+process.on('SIGTERM', () => process.exit(0));
 run(n).then(
   () => console.log('ready'),
   (err) => {

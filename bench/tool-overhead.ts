@@ -21,8 +21,12 @@ const MIN_SAMPLES = Number(process.env.TOOL_BENCH_SAMPLES ?? 1000);
 /** A session's calls are at least this far apart on average (a voice session does not call tools back to back). */
 const MIN_GAP_MS = 20;
 const BLOCKS = 5;
-const KINDS = ['worker', 'floor', 'peer', 'worker-tables'] as const;
-type Kind = (typeof KINDS)[number];
+const ALL_KINDS = ['worker', 'floor', 'peer', 'worker-tables'] as const;
+type Kind = (typeof ALL_KINDS)[number];
+/** TOOL_BENCH_KINDS narrows the run (e.g. "worker,floor"); the floor is always measured for the ratios. */
+const KINDS: readonly Kind[] = process.env.TOOL_BENCH_KINDS
+  ? ALL_KINDS.filter((k) => k === 'floor' || process.env.TOOL_BENCH_KINDS!.split(',').includes(k))
+  : ALL_KINDS;
 
 /** One handler kind: its child process and the measuring server it is connected to. */
 interface Running {
@@ -34,7 +38,8 @@ interface Running {
 
 async function launch(kind: Kind, sessions: number): Promise<Running> {
   const server = await startMeasuringServer();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/tool-overhead-handlers.ts', kind, String(sessions), server.url], {
+  const nodeArgs = process.env.TOOL_BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []; // e.g. --cpu-prof
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'bench/tool-overhead-handlers.ts', kind, String(sessions), server.url], {
     stdio: ['ignore', 'pipe', 'inherit'],
     env: { ...process.env, TOOL_BENCH_STORAGE: azurite?.connectionString ?? '' },
   });
@@ -56,6 +61,10 @@ async function launch(kind: Kind, sessions: number): Promise<Running> {
 }
 
 async function stop(r: Running) {
+  // SIGTERM first so a child started with --cpu-prof writes its profile.
+  const exited = new Promise((res) => r.child.once('exit', res));
+  r.child.kill('SIGTERM');
+  await Promise.race([exited, new Promise((res) => setTimeout(res, 3000))]);
   r.child.kill('SIGKILL');
   await r.server.close();
 }
