@@ -13,6 +13,8 @@ import { TranscriptBatcher } from './transcripts';
 
 export interface WorkerCoreDeps {
   workerId: string;
+  /** The realtime provider this worker talks to (REALTIME_PROVIDER); attaches naming another are refused. */
+  provider?: string;
   openSideband(callId: string): Promise<WebSocket>;
   agents: { get(id: string): Promise<AgentDefinition | undefined> };
   gateway: ToolGateway;
@@ -97,6 +99,9 @@ export class WorkerCore {
 
   /** Attach is idempotent per session: a repeated or concurrent attach returns the same socket. */
   async attach(body: AttachBody): Promise<{ already: boolean }> {
+    if (body.provider && this.deps.provider && body.provider !== this.deps.provider) {
+      throw new AttachError(409, 'provider_mismatch', `this worker talks to ${this.deps.provider}, not ${body.provider}`);
+    }
     if (body.avoidWorkers.includes(this.deps.workerId)) {
       // The lifecycle declared this worker lost for the session: let go of any socket still held and send the
       // attach elsewhere (the balancer / client moves on after a 503).

@@ -41,6 +41,7 @@ async function main() {
 
   const core = new WorkerCore({
     workerId,
+    provider: config.REALTIME_PROVIDER,
     openSideband: (callId) => provider.openSideband(callId),
     agents: createAgentStore(config),
     // MCP requests carry the active tool span's traceparent, so the MCP server's spans join the session trace.

@@ -43,13 +43,20 @@ export interface LifecycleFactoryOptions {
 
 export type LifecycleConfig = Pick<
   FunctionsConfig,
-  'LIFECYCLE_MODE' | 'WORKER_URL' | 'WORKER_AUTH_SECRET' | 'HEARTBEAT_TIMEOUT_SECONDS' | 'MAX_REATTACH_ATTEMPTS' | 'STORAGE_CONNECTION_STRING' | 'STORAGE_TABLE_ENDPOINT'
+  | 'LIFECYCLE_MODE'
+  | 'WORKER_URL'
+  | 'WORKER_AUTH_SECRET'
+  | 'HEARTBEAT_TIMEOUT_SECONDS'
+  | 'MAX_REATTACH_ATTEMPTS'
+  | 'STORAGE_CONNECTION_STRING'
+  | 'STORAGE_TABLE_ENDPOINT'
+  | 'REALTIME_PROVIDER'
 >;
 
 /** What effects need in both modes: the worker client, the provider (hang-up) and the event publisher. */
 export function effectDeps(config: LifecycleConfig, opts: LifecycleFactoryOptions): EffectDeps {
   return {
-    worker: createWorkerClient({ baseUrl: config.WORKER_URL, secret: config.WORKER_AUTH_SECRET, timeoutMs: 5000 }),
+    worker: createWorkerClient({ baseUrl: config.WORKER_URL, secret: config.WORKER_AUTH_SECRET, provider: config.REALTIME_PROVIDER, timeoutMs: 5000 }),
     provider: opts.provider,
     publisher: opts.publisher ?? noopPublisher,
     log: opts.log ?? (() => {}),

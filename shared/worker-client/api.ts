@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { PROVIDERS } from '../config/index';
 
 /**
  * The worker's internal HTTP API, shared by the worker (validates) and the Function app (calls it). Every
@@ -14,6 +15,8 @@ export const attachBodySchema = z.object({
   transport: transportSchema,
   attempt: z.number().int().min(0).max(100).default(0),
   avoidWorkers: z.array(z.string().max(256)).max(100).default([]),
+  /** The realtime provider the call lives on; a worker configured for another one refuses the attach. */
+  provider: z.enum(PROVIDERS).optional(),
 });
 export type AttachBody = z.infer<typeof attachBodySchema>;
 

@@ -1,9 +1,12 @@
+import type { ProviderName } from '../config/index';
 import { attachResponseSchema, type AttachBody, type AttachResponse } from './api';
 import { bearer } from './auth';
 
 export interface WorkerClientOptions {
   /** Base URL of the worker app (Container Apps internal ingress; locally the replica balancer). */
   baseUrl: string;
+  /** Sent with every attach, so a worker configured for another realtime service refuses it. */
+  provider?: ProviderName;
   secret: string;
   timeoutMs?: number;
   fetch?: typeof fetch;
@@ -23,7 +26,7 @@ export class WorkerCallError extends Error {
 }
 
 export interface WorkerClient {
-  attach(body: AttachBody): Promise<AttachResponse>;
+  attach(body: Omit<AttachBody, 'provider'> & { provider?: ProviderName }): Promise<AttachResponse>;
   /** Best effort: 404 (the worker does not hold it) is success. */
   detach(sessionId: string, reason: string): Promise<void>;
 }
@@ -64,7 +67,7 @@ export function createWorkerClient(opts: WorkerClientOptions): WorkerClient {
 
   return {
     async attach(body) {
-      const res = await post('/attach', body);
+      const res = await post('/attach', { ...body, provider: body.provider ?? opts.provider });
       if (!res.ok) throw await failure(res);
       return attachResponseSchema.parse(await res.json());
     },

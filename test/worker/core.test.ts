@@ -44,6 +44,13 @@ describe('worker core: attach and session settings', () => {
     await core.stop();
   });
 
+  it('refuses an attach for a call on another realtime provider (409, not retried)', async () => {
+    const { core } = fakeCore(fake, { provider: 'emulator' });
+    await expect(core.attach({ ...attachBody('s-p', 'call-p'), provider: 'openai' })).rejects.toMatchObject({ status: 409, code: 'provider_mismatch' });
+    expect(await core.attach({ ...attachBody('s-p', 'call-p'), provider: 'emulator' })).toEqual({ already: false });
+    await core.stop();
+  });
+
   it('refuses unknown agents (422) and calls that are gone (404)', async () => {
     const { core } = fakeCore(fake);
     await expect(core.attach({ ...attachBody('s-b', 'call-b'), agentId: 'nobody' })).rejects.toMatchObject({ status: 422, code: 'unknown_agent' });
