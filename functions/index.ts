@@ -1,4 +1,4 @@
-import { app } from '@azure/functions';
+import functions from '@azure/functions';
 import df from 'durable-functions';
 import { createPublisher } from '../shared/events/webpubsub';
 import { loadFunctionsConfig } from '../shared/config/index';
@@ -12,6 +12,9 @@ import { createSessionJudge } from '../shared/judge/judge';
 import { withSessionJudge } from '../shared/judge/post-session';
 import { initTelemetry } from '../shared/telemetry/init';
 import { withSessionMetrics } from '../shared/telemetry/lifecycle-metrics';
+
+// @azure/functions is CommonJS: its values are reached through the default export under ESM.
+const { app } = functions;
 
 // Configuration is validated at start-up: a bad setting stops the host with one message naming it.
 const config = loadFunctionsConfig();

@@ -1,11 +1,12 @@
 // Bundles the Function app and the worker with esbuild (tsc only type-checks). Prints sizes.
 import { build } from 'esbuild';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 
 // The judge's rubric prompts (evals/rubrics/*.md) are not deployed as files: embed them (shared/judge/rubric.ts).
 const rubricsDir = 'evals/rubrics';
+// The worker image's build context has no evals/ (it does not judge): embed nothing there.
 const rubrics = Object.fromEntries(
-  readdirSync(rubricsDir).filter((f) => f.endsWith('.md')).map((f) => [f, readFileSync(`${rubricsDir}/${f}`, 'utf8')]),
+  (existsSync(rubricsDir) ? readdirSync(rubricsDir) : []).filter((f) => f.endsWith('.md')).map((f) => [f, readFileSync(`${rubricsDir}/${f}`, 'utf8')]),
 );
 
 const common = {
@@ -23,17 +24,20 @@ const common = {
   define: { __EMBEDDED_RUBRICS__: JSON.stringify(rubrics) },
 };
 
+// Code splitting: what is imported lazily (the Azure Monitor / OTLP telemetry stack, only loaded when configured)
+// goes to separate chunks, so a cold instance parses a much smaller entry.
 const targets = [
-  { entryPoints: ['functions/index.ts'], outfile: 'dist/functions/index.js' },
-  { entryPoints: ['worker/main.ts'], outfile: 'dist/worker/main.js' },
+  { entryPoints: { index: 'functions/index.ts' }, outdir: 'dist/functions' },
+  { entryPoints: { main: 'worker/main.ts' }, outdir: 'dist/worker' },
 ];
 
 for (const t of targets) {
-  try {
-    statSync(t.entryPoints[0]);
-  } catch {
-    continue; // entry not written yet
-  }
-  await build({ ...common, ...t });
-  console.log(`${t.outfile}  ${(statSync(t.outfile).size / 1024).toFixed(0)} KiB`);
+  const [[name, entry]] = Object.entries(t.entryPoints);
+  if (!existsSync(entry)) continue; // the worker image builds only its own entry
+  rmSync(t.outdir, { recursive: true, force: true });
+  const result = await build({ ...common, ...t, splitting: true, chunkNames: 'chunks/[name]-[hash]', metafile: true });
+  const outputs = Object.entries(result.metafile.outputs).filter(([f]) => f.endsWith('.js'));
+  const total = outputs.reduce((n, [, o]) => n + o.bytes, 0);
+  const main = statSync(`${t.outdir}/${name}.js`).size;
+  console.log(`${t.outdir}/${name}.js  ${(main / 1024).toFixed(0)} KiB entry, ${(total / 1024).toFixed(0)} KiB with ${outputs.length - 1} lazy chunks`);
 }

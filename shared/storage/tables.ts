@@ -42,6 +42,7 @@ export const TABLES = {
   tickets: 'tickets',
   knowledge: 'knowledge',
   scores: 'scores',
+  toolruns: 'toolruns',
 } as const;
 
 export async function ensureTables(config: StorageConfig, names: readonly string[] = Object.values(TABLES)) {

@@ -1,5 +1,5 @@
 import type { TableClient } from '@azure/data-tables';
-import { tableClient, safeKey, type StorageConfig } from '../storage/tables';
+import { tableClient, safeKey, TABLES, type StorageConfig } from '../storage/tables';
 
 /**
  * Exactly one tool run per Realtime call id, across workers and re-attaches. A run is claimed with an
@@ -7,7 +7,7 @@ import { tableClient, safeKey, type StorageConfig } from '../storage/tables';
  * marked delivered after. A worker that re-attaches a session re-sends stored, undelivered outputs instead of
  * running the tool again. Three transactions per tool call.
  */
-export const TOOL_RUNS_TABLE = 'toolruns';
+export const TOOL_RUNS_TABLE = TABLES.toolruns;
 /** Table string properties hold 64 KiB (32K UTF-16 chars); outputs are far smaller after the gateway truncates. */
 const MAX_OUTPUT_CHARS = 30_000;
 
