@@ -1,5 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Stack } from '../../emulators/local/stack';
+import { createSessionStore } from '../../shared/stores/sessions';
 import { sessionIdForCall } from '../../shared/webhooks/sip';
 import { emulatorSession, incomingSipCall, stateWatcher, storesOf, waitUntil } from '../lifecycle/helpers';
 import { answerContaining, startChaosStack } from './helpers';
@@ -94,5 +95,8 @@ describe('accept refused by the realtime service', () => {
     // The service ends a call nobody accepts; the system then holds nothing for it.
     await waitUntil('call expired', async () => (await callOf(callId))?.state === 'expired', 40_000, 500);
     expect((await lifecycle.load(sessionId))?.record.state ?? 'none').not.toMatch(/attaching|live/);
+    const row = await createSessionStore({ STORAGE_CONNECTION_STRING: stack.env.STORAGE_CONNECTION_STRING }).get(sessionId);
+    console.log(`session row after the call expired: ${row ? row.state : 'none'}`);
+    expect(row?.state ?? 'none').not.toMatch(/attaching|live/);
   });
 });

@@ -36,7 +36,7 @@ export interface SessionResult {
 
 export interface LoadResult {
   sessions: SessionResult[];
-  errors: { callId: string; error: string }[];
+  errors: { callId: string; error: string; path?: string }[];
   /** Items the emulator produced that are missing from the stored history. */
   lost: { sessionId: string; role: string; text: string; path?: string; workers?: string }[];
   duplicates: { sessionId: string; itemId: string }[];
@@ -195,9 +195,15 @@ export async function runLoad(stack: Stack, opts: LoadOptions): Promise<LoadResu
     );
   }
 
+  const errors: LoadResult['errors'] = [];
+  for (const r of results.filter((x) => x.error)) {
+    // The lifecycle path tells an overload re-attach from a hang.
+    const record = r.sessionId ? (await lifecycle.load(r.sessionId).catch(() => undefined))?.record : undefined;
+    errors.push({ callId: r.callId, error: r.error!.slice(0, 300), path: record?.path?.join(' → ') });
+  }
   return {
     sessions: results,
-    errors: results.filter((r) => r.error).map((r) => ({ callId: r.callId, error: r.error! })),
+    errors,
     lost,
     duplicates,
     notEnded,
