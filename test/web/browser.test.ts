@@ -14,15 +14,17 @@ describe('web page in chromium against the local stack', () => {
   let stack: Stack;
   let dir: string;
   let browser: Browser | undefined;
+  const stackLog: string[] = [];
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'voice-web-test-'));
-    stack = await startStack({ ports: 'free', env: {} });
+    stack = await startStack({ ports: 'free', env: {}, log: (l) => stackLog.push(`${new Date().toISOString().slice(11, 23)} ${l}`) });
   });
   afterEach(async (ctx) => {
     if (ctx.task.result?.state === 'fail' && browser) {
       await screenshot(browser.page, `failed-${ctx.task.name.replace(/\W+/g, '-').slice(0, 60)}.png`).catch(() => {});
       console.log(browser.logs.slice(-40).join('\n'));
+      console.log(stackLog.filter((l) => !/heartbeat/i.test(l)).slice(-60).join('\n'));
     }
     await browser?.close();
     browser = undefined;
@@ -108,6 +110,24 @@ describe('web page in chromium against the local stack', () => {
     await page.click('#end');
   }, 120_000);
 
+  it('interrupts the agent mid-answer (barge-in from the page)', async () => {
+    const page = await openPage(await silentWav(dir));
+    await page.click('#start');
+    await waitForLive(page);
+    // The answer needs a tool: let the worker join first (a function call made before it attaches is
+    // not picked up — a worker-side race noted in the report).
+    await expect.poll(() => page.textContent('#backend-state'), { timeout: 20_000 }).toBe('live');
+    await page.fill('#message', 'how do refunds work'); // a long spoken answer
+    await page.press('#message', 'Enter');
+    await expect.poll(() => page.textContent('#state'), { timeout: 20_000 }).toBe('Live · agent speaking');
+    await page.click('#interrupt');
+    // The service truncated the answer where playback stopped, and the page marks it.
+    await page.locator('#transcript li.msg.assistant.interrupted').waitFor({ timeout: 10_000 });
+    await expect.poll(() => page.textContent('#state')).toBe('Live · listening');
+    expect(await page.isVisible('#error')).toBe(false);
+    await page.click('#end');
+  }, 60_000);
+
   it('answers a typed question with an image', async () => {
     const page = await openPage(await silentWav(dir));
     await page.click('#start');
@@ -145,6 +165,7 @@ describe('web page in chromium against the local stack', () => {
     // Without a microphone the call is receive-only and the person types.
     await page.click('#text-only');
     await waitForLive(page);
+    await expect.poll(() => page.textContent('#backend-state'), { timeout: 20_000 }).toBe('live');
     await page.fill('#message', 'how do refunds work');
     await page.press('#message', 'Enter');
     await page.locator('#transcript li.msg.assistant[data-done]', { hasText: /refund/i }).first().waitFor({ timeout: 30_000 });
