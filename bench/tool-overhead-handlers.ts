@@ -10,6 +10,7 @@ import { createProvider } from '../shared/providers/index';
 import { createHistoryStore } from '../shared/memory/history-store';
 import { ensureTables } from '../shared/storage/tables';
 import { createMemoryToolRunStore, createTableToolRunStore } from '../shared/stores/tool-runs';
+import { SessionTelemetry } from '../shared/telemetry/session';
 import { WorkerCore, type WorkerCoreDeps } from '../worker/core';
 
 /**
@@ -19,8 +20,9 @@ import { WorkerCore, type WorkerCoreDeps } from '../worker/core';
  *
  *   floor  — a raw `ws` client: parse, run the tool, send function_call_output + response.create.
  *   worker — the worker's real per-session code (WorkerCore → SidebandSession → ToolExecutor), with the
- *            real provider's openSideband; only the I/O around it is in-process: an instant ToolGateway (no
- *            MCP hop), the in-memory ToolRunStore (no Table Storage), and no-op publisher/history/lifecycle.
+ *            real provider's openSideband and the production per-session observer (SessionTelemetry, no
+ *            exporter); only the I/O around it is in-process: an instant ToolGateway (no MCP hop), the
+ *            in-memory ToolRunStore (no Table Storage), and no-op publisher/history/lifecycle.
  *   peer   — @openai/agents-realtime: a RealtimeSession over OpenAIRealtimeWebSocket with a tool().
  *   worker-tables — the worker as above but with its real Table Storage stores on Azurite (the claim before
  *            and the completion after the tool, and the transcript write alongside the claim, are on the path).
@@ -87,6 +89,16 @@ async function worker(count: number, stores: Partial<Pick<WorkerCoreDeps, 'toolR
     publisher: { publish: async () => {} },
     toolRuns: stores.toolRuns ?? createMemoryToolRunStore(),
     lifecycle: { heartbeats: async () => ({ drop: [] }), report: async () => {} },
+    // The production per-session observer (OpenTelemetry span, turn latency, tool spans; no exporter here).
+    observe: (ids) => {
+      const telemetry = new SessionTelemetry(ids);
+      return {
+        onServerEvent: (event, at) => telemetry.onServerEvent(event, at),
+        toolCall: (call, fn) => telemetry.toolCall(call, fn),
+        reconnected: (reason) => telemetry.reconnected(reason),
+        end: (outcome) => telemetry.end(outcome),
+      };
+    },
     maxSessions: count + 1,
     heartbeatIntervalMs: 5000,
   });
