@@ -90,7 +90,7 @@ async function worker(count: number, stores: Partial<Pick<WorkerCoreDeps, 'toolR
     toolRuns: stores.toolRuns ?? createMemoryToolRunStore(),
     lifecycle: { heartbeats: async () => ({ drop: [] }), report: async () => {} },
     // The production per-session observer (OpenTelemetry span, turn latency, tool spans; no exporter here).
-    observe: (ids) => {
+    observe: process.env.TOOL_BENCH_NO_OBSERVER ? undefined : (ids) => {
       const telemetry = new SessionTelemetry(ids);
       return {
         onServerEvent: (event, at) => telemetry.onServerEvent(event, at),

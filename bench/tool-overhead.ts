@@ -13,7 +13,9 @@ import { startMeasuringServer, type Sample } from './tool-overhead-server';
  * Load: every session gets a tool call, then waits a random gap before the next, so a process sees
  * TOOL_BENCH_RATE calls/s (default 500) spread over its sessions, with each session's calls at least
  * MIN_GAP_MS apart on average. Settings: TOOL_BENCH_LEVELS ("1,100,500"), TOOL_BENCH_SAMPLES (minimum
- * samples per cell, default 1000; at least 10 per session).
+ * samples per cell, default 1000; at least 10 per session), TOOL_BENCH_KINDS (e.g. "worker,peer"),
+ * TOOL_BENCH_NO_OBSERVER=1 (the worker without its telemetry observer), TOOL_BENCH_NODE_ARGS (e.g. "--cpu-prof
+ * --cpu-prof-dir=/tmp/prof" for the handler processes).
  */
 const LEVELS = (process.env.TOOL_BENCH_LEVELS ?? '1,100,500').split(',').map(Number);
 const RATE = Number(process.env.TOOL_BENCH_RATE ?? 500);
