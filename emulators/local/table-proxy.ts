@@ -7,6 +7,9 @@ export interface TableCall {
   table: string;
   kind: 'batch' | 'query' | 'point-read' | 'insert' | 'upsert' | 'delete' | 'table' | 'other';
   status: number;
+  /** Request path (keys included) and when it was answered: benches print a session's calls in order. */
+  path?: string;
+  at?: number;
 }
 
 export interface TableProxy {
@@ -65,7 +68,7 @@ export async function startTableProxy(target: { host?: string; port: number }): 
     const upstream = request(
       { host: target.host ?? '127.0.0.1', port: target.port, method: req.method, path: req.url, headers: req.headers },
       (up) => {
-        calls.push({ method: req.method ?? 'GET', table, kind, status: up.statusCode ?? 0 });
+        calls.push({ method: req.method ?? 'GET', table, kind, status: up.statusCode ?? 0, path: decodeURIComponent(req.url ?? ''), at: Date.now() });
         res.writeHead(up.statusCode ?? 502, up.headers);
         up.pipe(res);
       },
