@@ -34,6 +34,8 @@ export interface MeasuringServer {
   fire(i: number): Promise<Sample>;
   /** Protocol errors seen (a handler that sends response.create without the output, or garbage). */
   errors: string[];
+  /** Every client event received, by type (frames per tool call tell the handlers apart too). */
+  received: Record<string, number>;
   close(): Promise<void>;
 }
 
@@ -46,6 +48,7 @@ export async function startMeasuringServer(): Promise<MeasuringServer> {
   const conns: WebSocket[] = [];
   const pending = new Map<WebSocket, Pending>();
   const errors: string[] = [];
+  const received: Record<string, number> = {};
 
   wss.on('connection', (ws) => {
     conns.push(ws);
@@ -60,6 +63,7 @@ export async function startMeasuringServer(): Promise<MeasuringServer> {
         errors.push('non-JSON frame');
         return;
       }
+      received[ev.type ?? '?'] = (received[ev.type ?? '?'] ?? 0) + 1;
       if (ev.type === 'session.update') {
         ws.send(JSON.stringify({ type: 'session.updated', event_id: id('event'), session: { type: 'realtime', id: sessionId } }));
         return;
@@ -98,6 +102,7 @@ export async function startMeasuringServer(): Promise<MeasuringServer> {
   return {
     url,
     errors,
+    received,
     connections: () => conns.filter((c) => c.readyState === WebSocket.OPEN).length,
     async waitForConnections(n, timeoutMs = 60_000) {
       const end = Date.now() + timeoutMs;

@@ -134,7 +134,7 @@ async function run() {
       const p50 = percentile(o, 50);
       const p99 = percentile(o, 99);
       cell[kind] = { p50, p99 };
-      raw.push({ sessions, handler: kind, samples: o.length, p50, p90: percentile(o, 90), p99, max: Math.max(...o), toolP99: percentile(result.samples.map((s) => s.toolMs), 99), errors: result.server.errors.length });
+      raw.push({ sessions, handler: kind, samples: o.length, p50, p90: percentile(o, 90), p99, max: Math.max(...o), toolP99: percentile(result.samples.map((s) => s.toolMs), 99), errors: result.server.errors.length, received: result.server.received });
       rows.push({ sessions, handler: kind, samples: o.length, 'p50 ms': round(p50, 3), 'p90 ms': round(percentile(o, 90), 3), 'p99 ms': round(p99, 3), 'max ms': round(Math.max(...o), 2), errors: result.server.errors.length });
     }
     for (const r of rows.filter((x) => x.sessions === sessions && cell.floor && typeof x['p99 ms'] === 'number')) {
