@@ -145,6 +145,11 @@ describe('web page in chromium against the local stack', () => {
     const answer = page.locator('#transcript li.msg.assistant[data-done]').filter({ hasText: /received your image/i }).first();
     await answer.waitFor({ timeout: 30_000 });
     await screenshot(page, 'web-typed-image.png');
+
+    // Phone width: one column, nothing wider than the screen.
+    await page.setViewportSize({ width: 375, height: 812 });
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(375);
+    await screenshot(page, 'web-phone.png');
     await page.click('#end');
   }, 120_000);
 
