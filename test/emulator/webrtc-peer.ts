@@ -50,6 +50,17 @@ export class TestPeer {
     return res;
   }
 
+  /** The first data-channel event of this type, waiting for it if it has not arrived yet. */
+  async event(type: RealtimeServerEvent['type'], timeoutMs = 5000): Promise<RealtimeServerEvent> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const e = this.events.find((x) => x.type === type);
+      if (e) return e;
+      if (Date.now() > deadline) throw new Error(`no ${type} on the data channel`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
   send(event: unknown): void {
     this.dc.send(JSON.stringify(event));
   }

@@ -7,7 +7,7 @@ import { freePort } from '../../emulators/local/ports';
 import { sessionIdForCall } from '../../shared/webhooks/sip';
 import { signWebhook } from '../../shared/webhooks/standard-webhooks';
 import { postJson, startHarness, TABLES, WEBHOOK_SECRET, type Harness } from './harness';
-import { BrowserPeer } from './webrtc-peer';
+import { TestPeer } from '../emulator/webrtc-peer';
 
 interface Captured {
   headers: Record<string, string>;
@@ -87,9 +87,9 @@ describe('functions with the realtime emulator', () => {
   it('a token minted here is used by a WebRTC peer; the call is registered; the sideband attaches to it', async () => {
     const res = await postJson(`${h.api}/sessions`, { agentId: 'concierge' }, { 'x-user-id': 'walter' });
     const { sessionId, clientSecret, webrtcUrl } = await res.json();
-    const peer = new BrowserPeer();
+    const peer = new TestPeer();
     try {
-      const answer = await peer.call(webrtcUrl, clientSecret);
+      const answer = await peer.connect(webrtcUrl, clientSecret);
       expect(answer.status).toBe(201);
       expect(answer.headers.get('content-type')).toMatch(/application\/sdp/);
       expect(await answer.text()).toMatch(/^v=0/);
@@ -111,12 +111,12 @@ describe('functions with the realtime emulator', () => {
 
   it('a WebRTC offer with an expired or a foreign token is refused with 401', async () => {
     const { clientSecret, webrtcUrl } = await (await postJson(`${h.api}/sessions`, { agentId: 'concierge' }, { 'x-user-id': 'xena' })).json();
-    const forged = new BrowserPeer();
-    const expired = new BrowserPeer();
+    const forged = new TestPeer();
+    const expired = new TestPeer();
     try {
-      expect((await forged.call(webrtcUrl, 'ek_not_minted_by_anyone_000000000')).status).toBe(401);
+      expect((await forged.connect(webrtcUrl, 'ek_not_minted_by_anyone_000000000')).status).toBe(401);
       clockOffsetMs = 31_000;
-      const res = await expired.call(webrtcUrl, clientSecret);
+      const res = await expired.connect(webrtcUrl, clientSecret);
       expect(res.status).toBe(401);
       expect((await res.json()).error.code).toBe('expired_api_key');
     } finally {
