@@ -91,14 +91,18 @@ export async function handleIncomingCall(deps: IncomingCallDeps, event: Incoming
     // A retry of a delivery whose accept failed last time: the row is already there.
     if (!(err instanceof SessionExistsError)) throw err;
   }
+  // The lifecycle knows the session before the accept: if every accept fails and the service gives up on the
+  // call, its watchdog ends the session (idle timeout) instead of the row staying `requested` for good.
+  // A retried delivery signals `requested` again; the reducer rejects the repeat and changes nothing.
+  await deps.lifecycle.signal(sessionId, { type: 'requested', agentId: agent.id, userId: partition, transport: 'sip', at });
   try {
     await deps.provider.acceptCall(callId, session);
   } catch (err) {
     if (!callGone(err)) throw err;
     await deps.sessions.update(sessionId, { state: 'failed', endReason: 'call gone before accept' }).catch(() => {});
+    await deps.lifecycle.signal(sessionId, { type: 'failed', reason: 'call gone before accept', at: now() }).catch(() => {});
     return { action: 'gone', callId, reason: 'call no longer exists' };
   }
-  await deps.lifecycle.signal(sessionId, { type: 'requested', agentId: agent.id, userId: partition, transport: 'sip', at });
   await deps.lifecycle.signal(sessionId, { type: 'accepted', callId, at: now() });
   return { action: 'accepted', sessionId, agentId: agent.id, callId };
 }
