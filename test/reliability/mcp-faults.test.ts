@@ -38,7 +38,8 @@ const startOrders = (p = 0) =>
 beforeAll(async () => {
   mcp = await startOrders();
   port = Number(new URL(mcp.url).port);
-  stack = await startChaosStack({ MCP_TOOL_TIMEOUT_MS: '2000' });
+  // A long heartbeat timeout: nothing here is about worker loss, and a loaded CI machine must not fake one.
+  stack = await startChaosStack({ MCP_TOOL_TIMEOUT_MS: '2000', HEARTBEAT_TIMEOUT_SECONDS: '8' });
   await seedAgents(stack, [agentWithTool('chaos-mcp', DOWN, mcp.url)]);
 });
 afterAll(async () => {

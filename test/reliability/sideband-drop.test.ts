@@ -13,7 +13,9 @@ const NUMBER = '+18005550301';
 
 beforeAll(async () => {
   orders = await orderServer();
-  stack = await startChaosStack();
+  // A long heartbeat timeout: a dropped socket must not look like a lost worker, and a loaded CI machine must
+  // not fake one either.
+  stack = await startChaosStack({ HEARTBEAT_TIMEOUT_SECONDS: '8' });
   await seedAgents(stack, [agentWithTool('chaos-drop', NUMBER, orders.mcp.url)]);
 });
 afterAll(async () => {
@@ -61,7 +63,7 @@ describe('sideband socket dropped by the service', () => {
     console.log(`worker sideband back ${ms} ms after the drop`);
     expect(ms).toBeLessThan(3000);
     // Not a worker loss: same worker, no re-attach.
-    await new Promise((r) => setTimeout(r, 2500)); // > heartbeat timeout
+    await new Promise((r) => setTimeout(r, 2500)); // heartbeats go on (every 1 s) while the socket is re-opened
     expect(call.states.current).toMatchObject({ state: 'live', workerId: first.workerId, reattachAttempts: 0 });
     expect(call.states.current!.path).toEqual(['requested', 'attaching', 'live']);
 
