@@ -24,6 +24,7 @@ import { WorkerCore, type WorkerCoreDeps } from '../worker/core';
  *            exporter); only the I/O around it is in-process: an instant ToolGateway (no MCP hop), the
  *            in-memory ToolRunStore (no Table Storage), and no-op publisher/history/lifecycle.
  *   peer   — @openai/agents-realtime: a RealtimeSession over OpenAIRealtimeWebSocket with a tool().
+ *   worker-bare — the worker without the telemetry observer (what the observer costs).
  *   worker-tables — the worker as above but with its real Table Storage stores on Azurite (the claim before
  *            and the completion after the tool, and the transcript write alongside the claim, are on the path).
  */
@@ -63,7 +64,7 @@ async function workerTables(count: number) {
   return worker(count, { toolRuns, history: createHistoryStore(storage) });
 }
 
-async function worker(count: number, stores: Partial<Pick<WorkerCoreDeps, 'toolRuns' | 'history'>> = {}) {
+async function worker(count: number, stores: Partial<Pick<WorkerCoreDeps, 'toolRuns' | 'history'>> & { bare?: boolean } = {}) {
   const agent = agentSchema.parse(JSON.parse(readFileSync('agents/customer-support.json', 'utf8')));
   const provider = createProvider({
     REALTIME_PROVIDER: 'emulator',
@@ -90,7 +91,7 @@ async function worker(count: number, stores: Partial<Pick<WorkerCoreDeps, 'toolR
     toolRuns: stores.toolRuns ?? createMemoryToolRunStore(),
     lifecycle: { heartbeats: async () => ({ drop: [] }), report: async () => {} },
     // The production per-session observer (OpenTelemetry span, turn latency, tool spans; no exporter here).
-    observe: process.env.TOOL_BENCH_NO_OBSERVER ? undefined : (ids) => {
+    observe: process.env.TOOL_BENCH_NO_OBSERVER || stores.bare ? undefined : (ids) => {
       const telemetry = new SessionTelemetry(ids);
       return {
         onServerEvent: (event, at) => telemetry.onServerEvent(event, at),
@@ -128,9 +129,11 @@ async function peer(count: number) {
   );
 }
 
-const run = { floor, worker: (n: number) => worker(n), peer, 'worker-tables': workerTables }[kind as 'floor' | 'worker' | 'peer' | 'worker-tables'];
+const run = { floor, worker: (n: number) => worker(n), 'worker-bare': (n: number) => worker(n, { bare: true }), peer, 'worker-tables': workerTables }[
+  kind as 'floor' | 'worker' | 'worker-bare' | 'peer' | 'worker-tables'
+];
 if (!run || !Number.isInteger(n) || !url) {
-  console.error('usage: tool-overhead-handlers.ts floor|worker|peer|worker-tables <sessions> <ws-url>');
+  console.error('usage: tool-overhead-handlers.ts floor|worker|worker-bare|peer|worker-tables <sessions> <ws-url>');
   process.exit(2);
 }
 process.on('SIGTERM', () => process.exit(0));

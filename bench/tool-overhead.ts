@@ -23,7 +23,7 @@ const MIN_SAMPLES = Number(process.env.TOOL_BENCH_SAMPLES ?? 1000);
 /** A session's calls are at least this far apart on average (a voice session does not call tools back to back). */
 const MIN_GAP_MS = 20;
 const BLOCKS = 5;
-const ALL_KINDS = ['worker', 'floor', 'peer', 'worker-tables'] as const;
+const ALL_KINDS = ['worker', 'worker-bare', 'floor', 'peer', 'worker-tables'] as const;
 type Kind = (typeof ALL_KINDS)[number];
 /** TOOL_BENCH_KINDS narrows the run (e.g. "worker,floor"); the floor is always measured for the ratios. */
 const KINDS: readonly Kind[] = process.env.TOOL_BENCH_KINDS
@@ -146,7 +146,7 @@ async function run() {
   report('tool-overhead', rows, {
     method:
       'Measuring ws server (GA events) in the parent; each handler kind in its own child process. Overhead = time from writing response.function_call_arguments.done to receiving both the function_call_output item and response.create, minus the tool time the tool reports in its output. ' +
-      `Load: ${RATE} tool calls/s per process spread over the sessions (each session's calls at least ${MIN_GAP_MS} ms apart on average); the kinds run side by side and are loaded in ${BLOCKS} alternating blocks. worker = WorkerCore/SidebandSession/ToolExecutor with the real provider socket, production SessionTelemetry observer (no exporter), instant in-process ToolGateway, in-memory ToolRunStore (no MCP hop, no Table Storage), no-op publisher/history/lifecycle. worker-tables = the same with the real Table Storage tool-run and history stores on a local Azurite (claim before the tool, transcript write alongside it, completion after it — storage round trips on the path).`,
+      `Load: ${RATE} tool calls/s per process spread over the sessions (each session's calls at least ${MIN_GAP_MS} ms apart on average); the kinds run side by side and are loaded in ${BLOCKS} alternating blocks. worker = WorkerCore/SidebandSession/ToolExecutor with the real provider socket, production SessionTelemetry observer (no exporter), instant in-process ToolGateway, in-memory ToolRunStore (no MCP hop, no Table Storage), no-op publisher/history/lifecycle. worker-bare = the same without the telemetry observer. worker-tables = the same with the real Table Storage tool-run and history stores on a local Azurite (claim before the tool, transcript write alongside it, completion after it — storage round trips on the path).`,
     targets: { p99AtMaxSessionsMs: 5, vsFloorP99: 1.5 },
     detail: raw,
   });
