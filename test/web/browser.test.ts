@@ -114,9 +114,10 @@ describe('web page in chromium against the local stack', () => {
     const page = await openPage(await silentWav(dir));
     await page.click('#start');
     await waitForLive(page);
-    // The answer needs a tool: let the worker join first (a function call made before it attaches is
-    // not picked up — a worker-side race noted in the report).
-    await expect.poll(() => page.textContent('#backend-state'), { timeout: 20_000 }).toBe('live');
+    // The page holds the microphone and the text box until the backend's worker has joined: a tool call
+    // made before that would go unanswered. So by the time the page is live, the backend is too.
+    expect(await page.isEnabled('#message')).toBe(true);
+    await expect.poll(() => page.textContent('#backend-state'), { timeout: 2_000 }).toBe('live');
     await page.fill('#message', 'how do refunds work'); // a long spoken answer
     await page.press('#message', 'Enter');
     await expect.poll(() => page.textContent('#state'), { timeout: 20_000 }).toBe('Live · agent speaking');

@@ -97,6 +97,13 @@ async function start(opts: { withMic: boolean; resumeSessionId?: string }) {
     } catch (err) {
       throw new UserFacingError('call_not_joined', `The backend could not join the call, so tools will not work. ${describe(err)}`);
     }
+    // The backend's worker runs the tools over its sideband connection; a question asked before it has joined
+    // would get a tool call nobody answers. Hold the microphone (and the text box stays disabled) until it has.
+    progress('Waiting for the agent to join…');
+    call.setMuted(true);
+    const joined = await waitForBackendLive(sessionId, 15_000);
+    call.setMuted(els.mute.getAttribute('aria-pressed') === 'true');
+    if (!joined) transcript.note('The agent backend has not joined yet: answers that need a lookup may wait until it does.');
     els.connectTime.textContent = `${Math.round(performance.now() - began)} ms`;
     reconnectAttempts = 0;
     setPhase('live', mic ? 'listening' : 'type a message');
@@ -129,6 +136,21 @@ async function startPush(sessionId: string) {
     // The call works without live updates; say so rather than failing it.
     els.pushStatus.textContent = `unavailable: ${describe(err)}`;
   }
+}
+
+/** Polls the session until the backend reports it live; false after `timeoutMs`, an error if it ended. */
+async function waitForBackendLive(sessionId: string, timeoutMs: number): Promise<boolean> {
+  const deadline = performance.now() + timeoutMs;
+  while (performance.now() < deadline) {
+    const info = await api.session(sessionId).catch(() => undefined);
+    if (info?.state) els.backendState.textContent = info.state;
+    if (info?.state === 'live') return true;
+    if (info?.state === 'ended' || info?.state === 'failed') {
+      throw new UserFacingError('backend_ended', `The backend ended the session before it started (${info.reason ?? info.state}).`);
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  return false;
 }
 
 async function refreshBackendState(sessionId: string) {
