@@ -2,7 +2,16 @@ import type { LifecycleState } from '../lifecycle/operations';
 
 /** Events the backend pushes to the page (through Web PubSub), one group per session. */
 export type SessionEvent =
-  | { type: 'state'; sessionId: string; state: LifecycleState; at: number; reason?: string }
+  | {
+      type: 'state';
+      sessionId: string;
+      state: LifecycleState;
+      at: number;
+      reason?: string;
+      /** Carried so observers (metrics) need no session-row read per event. */
+      agentId?: string;
+      transport?: 'webrtc' | 'sip' | 'websocket';
+    }
   | { type: 'tool.started'; sessionId: string; callId: string; name: string; arguments: string; at: number }
   | { type: 'tool.finished'; sessionId: string; callId: string; name: string; output: string; isError: boolean; durationMs: number; at: number }
   | { type: 'transcript'; sessionId: string; itemId: string; role: 'user' | 'assistant'; text: string; at: number };

@@ -120,12 +120,12 @@ describe('lifecycle reducer: effects', () => {
       { type: 'callRegistered', callId: 'rtc_1', at: 2 },
       { type: 'attached', workerId: 'w1', at: 3 },
     ]);
-    expect(effects[0]).toEqual([{ type: 'persist' }, { type: 'emit', event: { type: 'state', sessionId: 's1', state: 'requested', at: 1 } }]);
+    expect(effects[0]).toEqual([{ type: 'persist' }, { type: 'emit', event: { type: 'state', sessionId: 's1', state: 'requested', at: 1, agentId: 'support', transport: 'webrtc' } }]);
     expect(effects[1]).toContainEqual({
       type: 'attach',
       request: { sessionId: 's1', callId: 'rtc_1', agentId: 'support', userId: 'u1', transport: 'webrtc', attempt: 0, avoidWorkers: [] },
     });
-    expect(effects[2]).toEqual([{ type: 'persist' }, { type: 'emit', event: { type: 'state', sessionId: 's1', state: 'live', at: 3 } }]);
+    expect(effects[2]).toEqual([{ type: 'persist' }, { type: 'emit', event: { type: 'state', sessionId: 's1', state: 'live', at: 3, agentId: 'support', transport: 'webrtc' } }]);
     expect(state).toMatchObject({ state: 'live', workerId: 'w1', lastHeartbeatAt: 3, version: 3, path: ['requested', 'attaching', 'live'] });
   });
 
@@ -173,7 +173,7 @@ describe('lifecycle reducer: effects', () => {
     const ending = reduce(live, { type: 'ended', reason: 'user hung up', at: 30 }, opts);
     expect(ending.effects).toEqual([
       { type: 'persist' },
-      { type: 'emit', event: { type: 'state', sessionId: 's1', state: 'ending', at: 30, reason: 'user hung up' } },
+      { type: 'emit', event: { type: 'state', sessionId: 's1', state: 'ending', at: 30, reason: 'user hung up', agentId: 'a', transport: 'sip' } },
       { type: 'hangup', callId: 'c1' },
       { type: 'detach', sessionId: 's1', workerId: 'w1' },
       { type: 'complete', reason: 'user hung up' },

@@ -217,7 +217,7 @@ function move(s: SessionRecord, state: LifecycleState, at: number, patch: Partia
 }
 
 function emit(s: SessionRecord): LifecycleEffect {
-  const event: StateEvent = { type: 'state', sessionId: s.sessionId, state: s.state, at: s.updatedAt };
+  const event: StateEvent = { type: 'state', sessionId: s.sessionId, state: s.state, at: s.updatedAt, agentId: s.agentId, transport: s.transport };
   if (s.reason) event.reason = s.reason;
   return { type: 'emit', event };
 }

@@ -25,9 +25,15 @@ export function withSessionMetrics(inner: SessionEventPublisher, deps: SessionMe
   const MAX_TRACKED = 50_000;
   type Row = Pick<SessionRecord, 'agentId' | 'transport' | 'acceptedAt'>;
 
-  const rowOf = async (sessionId: string): Promise<Row | undefined> => {
+  const rowOf = async (sessionId: string, event?: Extract<SessionEvent, { type: 'state' }>): Promise<Row | undefined> => {
     const cached = rows.get(sessionId);
     if (cached) return cached;
+    // The lifecycle's events carry the agent and transport: no storage read for them.
+    if (event?.agentId && event.transport) {
+      const fromEvent: Row = { agentId: event.agentId, transport: event.transport };
+      if (rows.size < MAX_TRACKED) rows.set(sessionId, fromEvent);
+      return fromEvent;
+    }
     const row = await deps.sessions.get(sessionId);
     if (row && rows.size < MAX_TRACKED) rows.set(sessionId, { agentId: row.agentId, transport: row.transport, acceptedAt: row.acceptedAt });
     return row;
@@ -45,7 +51,7 @@ export function withSessionMetrics(inner: SessionEventPublisher, deps: SessionMe
       return;
     }
     if (state !== 'requested' && state !== 'live' && state !== 'failed') return;
-    const row = await rowOf(sessionId);
+    const row = await rowOf(sessionId, event);
     const attrs = { agentId: row?.agentId ?? 'unknown', transport: row?.transport };
     if (state === 'requested') {
       recordSessionStarted(attrs);

@@ -97,6 +97,18 @@ describe('withSessionMetrics (lifecycle state events)', () => {
     expect(failed[0]!.attributes).toMatchObject({ agentId: 'concierge', reason: 'workerLost' });
   });
 
+  it('reads no session row when the lifecycle event carries the agent and transport', async () => {
+    let reads = 0;
+    const pub = withSessionMetrics({ publish: async () => {} }, { sessions: { get: async () => (reads++, undefined) } });
+    const ev = (state: 'requested' | 'attaching' | 'live' | 'ended', at: number) =>
+      pub.publish({ type: 'state', sessionId: 'c', state, at, agentId: 'concierge', transport: 'webrtc' });
+    await ev('requested', 1);
+    await ev('attaching', 2);
+    await ev('live', 3);
+    await ev('ended', 4);
+    expect(reads).toBe(0);
+  });
+
   it('still publishes when the session row cannot be read', async () => {
     const published: SessionEvent[] = [];
     const logs: string[] = [];
