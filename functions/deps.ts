@@ -17,6 +17,7 @@ import { createDeliveryStore, type DeliveryStore } from '../shared/stores/webhoo
 import { createWebhookVerifier, type WebhookVerifier } from '../shared/webhooks/standard-webhooks';
 import { createToolData, type ToolData } from '../shared/tools/data';
 import { createHistoryStore } from '../shared/memory/history-store';
+import { sharedPostSessionReads } from '../shared/memory/post-session-reads';
 import { withSessionBookkeeping } from '../shared/memory/post-session';
 import { createSessionSummarizer } from '../shared/memory/summarize';
 import type { MemoryStore } from '../shared/memory/types';
@@ -68,15 +69,16 @@ export async function createDeps(config: FunctionsConfig): Promise<AppDeps> {
   const history = createHistoryStore(config);
   // Local lifecycle: the session row follows its state (timings, end reason) and is summarized once ended,
   // in the background (memory).
+  const postSession = sharedPostSessionReads(sessions, history);
   const publisher = withSessionBookkeeping(createPublisher(config), {
-    summarize: createSessionSummarizer(config, { history, sessions }),
+    summarize: createSessionSummarizer(config, postSession),
     sessions,
     awaitWork: false,
     log: (l) => console.log(l),
   });
   // Session metrics from the state events; the LLM-as-judge scores each ended session (in the background).
   const observed = withSessionJudge(withSessionMetrics(publisher, { sessions }), {
-    judge: createSessionJudge(config, { history, sessions }),
+    judge: createSessionJudge(config, postSession),
     awaitWork: false,
     log: (l) => console.log(l),
   });

@@ -2,6 +2,7 @@ import functions from '@azure/functions';
 import df from 'durable-functions';
 import { createPublisher } from '../shared/events/webpubsub';
 import { loadFunctionsConfig } from '../shared/config/index';
+import { sharedPostSessionReads } from '../shared/memory/post-session-reads';
 import { createDeps } from './deps';
 import { registerDurableLifecycle } from './durable/register';
 import { buildRoutes } from './routes';
@@ -38,15 +39,17 @@ app.timer('historyRetention', { schedule: RETENTION_SCHEDULE, handler: retention
 // The session lifecycle: `session` entity, operation + supervisor orchestrations, effect activities.
 // The emit activities also keep the session row in step (timings, end reason) and write the summary once
 // the session has ended (memory), awaited inside the activity.
+// The summarizer and the judge share one read of the ended session's row and transcript.
+const postSession = sharedPostSessionReads(deps.sessions, deps.history);
 const publisher = withSessionBookkeeping(createPublisher(config), {
-  summarize: createSessionSummarizer(config, { history: deps.history, sessions: deps.sessions }),
+  summarize: createSessionSummarizer(config, postSession),
   sessions: deps.sessions,
   awaitWork: true,
   log: (l) => console.log(l),
 });
 // Session metrics from the state events; the LLM-as-judge scores each ended session, awaited in the activity.
 const observed = withSessionJudge(withSessionMetrics(publisher, { sessions: deps.sessions }), {
-  judge: createSessionJudge(config, { history: deps.history, sessions: deps.sessions }),
+  judge: createSessionJudge(config, postSession),
   awaitWork: true,
   log: (l) => console.log(l),
 });
