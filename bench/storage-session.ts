@@ -3,6 +3,7 @@ import type { Stack } from '../emulators/local/stack';
 import { createTableLifecycleStore } from '../shared/lifecycle/store';
 import { createHistoryStore } from '../shared/memory/history-store';
 import { TestPeer } from '../test/emulator/webrtc-peer';
+import { waitUntil } from '../test/lifecycle/helpers';
 
 /**
  * One complete browser session through the local stack, as the page does it: POST /api/sessions → WebRTC
@@ -25,20 +26,6 @@ export function observer(stack: Stack) {
   return { lifecycle: createTableLifecycleStore(direct), history: createHistoryStore(direct) };
 }
 
-export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 20_000, everyMs = 50): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (err) {
-      last = err;
-    }
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
-}
 
 export async function webrtcSessionWithTool(stack: Stack, userId: string): Promise<SessionOutcome> {
   const t0 = Date.now();
@@ -54,12 +41,12 @@ export async function webrtcSessionWithTool(stack: Stack, userId: string): Promi
     if (offer.status !== 201) throw new Error(`WebRTC offer answered ${offer.status}`);
     const reg = await fetch(`${api}/sessions/${sessionId}/call`, { method: 'POST', headers, body: JSON.stringify({ callId: peer.callId }) });
     if (reg.status !== 202) throw new Error(`call registration answered ${reg.status}: ${await reg.text()}`);
-    await waitFor('live', async () => (await obs.lifecycle.load(sessionId))?.record.state === 'live');
+    await waitUntil('live', async () => (await obs.lifecycle.load(sessionId))?.record.state === 'live');
     const liveAt = Date.now();
 
     peer.send({ type: 'conversation.item.create', item: { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'where is my order 1234' }] } });
     peer.send({ type: 'response.create' });
-    await waitFor('the answer with the tool output', async () =>
+    await waitUntil('the answer with the tool output', async () =>
       peer.events.some((e) => e.type === 'response.output_item.done' && e.item.type === 'message' && JSON.stringify(e.item).includes('1234')),
     );
     const hangupAt = Date.now();
@@ -68,9 +55,9 @@ export async function webrtcSessionWithTool(stack: Stack, userId: string): Promi
       headers: { 'api-key': stack.env.REALTIME_API_KEY ?? 'emulator-dev-key' },
     });
     if (!hang.ok) throw new Error(`hangup answered ${hang.status}`);
-    await waitFor('ended', async () => (await obs.lifecycle.load(sessionId))?.record.state === 'ended');
+    await waitUntil('ended', async () => (await obs.lifecycle.load(sessionId))?.record.state === 'ended');
     const endedAt = Date.now();
-    const rows = await waitFor('user, tool and assistant rows', async () => {
+    const rows = await waitUntil('user, tool and assistant rows', async () => {
       const r = await obs.history.forSession(`user:${userId}`, sessionId);
       return r.length >= 3 && r;
     });
