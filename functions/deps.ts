@@ -79,6 +79,7 @@ export async function createDeps(config: FunctionsConfig): Promise<AppDeps> {
   // Session metrics from the state events; the LLM-as-judge scores each ended session (in the background).
   const observed = withSessionJudge(withSessionMetrics(publisher, { sessions }), {
     judge: createSessionJudge(config, postSession),
+    sampleRate: config.JUDGE_SAMPLE_RATE,
     awaitWork: false,
     log: (l) => console.log(l),
   });

@@ -50,6 +50,7 @@ const publisher = withSessionBookkeeping(createPublisher(config), {
 // Session metrics from the state events; the LLM-as-judge scores each ended session, awaited in the activity.
 const observed = withSessionJudge(withSessionMetrics(publisher, { sessions: deps.sessions }), {
   judge: createSessionJudge(config, postSession),
+  sampleRate: config.JUDGE_SAMPLE_RATE,
   awaitWork: true,
   log: (l) => console.log(l),
 });

@@ -108,6 +108,8 @@ var appSettings = {
   WEBPUBSUB_HUB: 'sessions'
   TEXT_MODEL: textModel
   JUDGE_MODEL: textModel
+  // Each judgement is a model call: score a sample of sessions (1 = all) to keep cost in step with traffic.
+  JUDGE_SAMPLE_RATE: '1'
   APPLICATIONINSIGHTS_CONNECTION_STRING: appInsightsConnectionString
   OTEL_EXPORTER: 'none'
   LOG_TRANSCRIPTS: 'false'

@@ -78,6 +78,8 @@ const functionsShape = {
   HEARTBEAT_TIMEOUT_SECONDS: int(2, 600).default(15),
   MAX_REATTACH_ATTEMPTS: int(0, 20).default(3),
   HISTORY_RETENTION_DAYS: int(1, 3650).default(30),
+  /** Share of ended sessions scored by the LLM judge (0–1): each judgement is a model call and a few reads. */
+  JUDGE_SAMPLE_RATE: z.coerce.number().min(0).max(1).default(1),
   RESUME_WINDOW_SECONDS: int(0, 3600).default(120),
 };
 

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { SessionEvent, SessionEventPublisher } from '../events/types';
 import type { JudgeResult } from './judge';
 
@@ -8,7 +9,19 @@ export interface SessionJudgeOptions {
    * lifecycle (in the background, so transitions are not held up by the judge model).
    */
   awaitWork: boolean;
+  /** Share of ended sessions judged (JUDGE_SAMPLE_RATE, 0–1; default 1): the judge costs a model call each. */
+  sampleRate?: number;
   log?: (line: string) => void;
+}
+
+/**
+ * Whether a session is in the judged sample. Derived from the session id, not a coin toss, so a retried
+ * activity makes the same decision and a sample is reproducible.
+ */
+export function inJudgeSample(sessionId: string, rate: number): boolean {
+  if (rate >= 1) return true;
+  if (rate <= 0) return false;
+  return createHash('sha256').update(sessionId).digest().readUInt32BE(0) / 2 ** 32 < rate;
 }
 
 /**
@@ -26,7 +39,7 @@ export function withSessionJudge(inner: SessionEventPublisher, opts: SessionJudg
   return {
     async publish(event: SessionEvent) {
       const published = inner.publish(event);
-      if (event.type === 'state' && event.state === 'ended') {
+      if (event.type === 'state' && event.state === 'ended' && inJudgeSample(event.sessionId, opts.sampleRate ?? 1)) {
         // After the inner publisher (bookkeeping) so the session row has its end fields first.
         await published;
         if (opts.awaitWork) await run(event.sessionId);
