@@ -133,7 +133,8 @@ export class WorkerCore {
     if (!agent) throw new AttachError(422, 'unknown_agent', `agent ${body.agentId} does not exist`);
     const [tools, info] = await Promise.all([
       this.deps.gateway.toolsFor(agent),
-      this.deps.sessionInfo?.(body.sessionId).catch((err) => {
+      // The lifecycle carries the row's context in the attach; older records (or tests) fall back to reading it.
+      body.context ?? this.deps.sessionInfo?.(body.sessionId).catch((err) => {
         this.log(`session row of ${body.sessionId} unreadable (${(err as Error).message}); using defaults`);
         return undefined;
       }),

@@ -78,23 +78,39 @@ export const startSessionHandler =
       await deps.sessions.update(sessionId, { tokenExpiresAt: secret.expiresAt, resume: input.resume, callId: '', resumedAt: at });
       // An ended session starts over in the lifecycle (`requested` again) so the new call can register; for a
       // session whose call never connected the lifecycle ignores it (it is still `requested`).
-      await deps.lifecycle(ctx).signal(sessionId, { type: 'requested', agentId: agent.id, userId: caller.userId, transport: 'webrtc', at });
+      await deps.lifecycle(ctx).signal(sessionId, {
+        type: 'requested',
+        agentId: agent.id,
+        userId: caller.userId,
+        transport: 'webrtc',
+        at,
+        context: { historyPartition: previous.historyPartition, resume: input.resume, traceparent: previous.traceparent },
+      });
     } else {
+      const partition = historyPartition({ userId: caller.userId });
+      const traceparent = currentTraceparent();
       await deps.sessions.create({
         sessionId,
         agentId: agent.id,
         transport: 'webrtc',
         userId: caller.userId,
-        historyPartition: historyPartition({ userId: caller.userId }),
+        historyPartition: partition,
         state: 'requested',
         createdAt: at,
         model,
         resume: input.resume,
         tokenExpiresAt: secret.expiresAt,
         // This request's trace: the worker's sideband and tool spans join it (shared/telemetry).
-        traceparent: currentTraceparent(),
+        traceparent,
       });
-      await deps.lifecycle(ctx).signal(sessionId, { type: 'requested', agentId: agent.id, userId: caller.userId, transport: 'webrtc', at });
+      await deps.lifecycle(ctx).signal(sessionId, {
+        type: 'requested',
+        agentId: agent.id,
+        userId: caller.userId,
+        transport: 'webrtc',
+        at,
+        context: { historyPartition: partition, resume: input.resume, traceparent },
+      });
     }
     ctx.log(`session ${sessionId} ${previous ? 'resumed' : 'requested'} agent=${agent.id} via=${caller.via}`);
     return ok(

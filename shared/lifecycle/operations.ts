@@ -5,7 +5,7 @@
 export type Transport = 'webrtc' | 'sip' | 'websocket';
 
 export type LifecycleOperation =
-  | { type: 'requested'; agentId: string; userId: string; transport: Transport; at: number }
+  | { type: 'requested'; agentId: string; userId: string; transport: Transport; at: number; context?: SessionContext }
   | { type: 'callRegistered'; callId: string; at: number }
   | { type: 'accepted'; callId: string; at: number }
   | { type: 'attached'; workerId: string; at: number }
@@ -13,6 +13,16 @@ export type LifecycleOperation =
   | { type: 'workerLost'; workerId: string; reason: string; at: number }
   | { type: 'ended'; reason: string; at: number }
   | { type: 'failed'; reason: string; at: number };
+
+/**
+ * What the worker needs from the session row at attach, carried through the lifecycle instead (one storage read
+ * less per attach): where the history lives, whether to seed earlier sessions, the session's trace.
+ */
+export interface SessionContext {
+  historyPartition?: string;
+  resume?: boolean;
+  traceparent?: string;
+}
 
 export type LifecycleState = 'requested' | 'accepting' | 'attaching' | 'live' | 'ending' | 'ended' | 'failed';
 

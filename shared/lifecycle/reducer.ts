@@ -1,5 +1,5 @@
 import type { SessionEvent } from '../events/types';
-import type { LifecycleOperation, LifecycleState, Transport } from './operations';
+import type { LifecycleOperation, LifecycleState, SessionContext, Transport } from './operations';
 
 /**
  * The session lifecycle as a pure function: (record, operation) → (record, effects). No I/O, no clock, no
@@ -18,6 +18,8 @@ export interface SessionRecord {
   agentId: string;
   userId: string;
   transport: Transport;
+  /** From `requested`: handed to the worker with each attach. */
+  context?: SessionContext;
   callId?: string;
   /** The worker currently holding the sideband socket (set while live). */
   workerId?: string;
@@ -50,6 +52,7 @@ export interface AttachRequest {
   attempt: number;
   /** Workers that lost this session; a balancer should prefer others. */
   avoidWorkers: string[];
+  context?: SessionContext;
 }
 
 export type StateEvent = Extract<SessionEvent, { type: 'state' }>;
@@ -91,6 +94,7 @@ export function reduce(current: SessionRecord | null, op: LifecycleOperation, op
       agentId: op.agentId,
       userId: op.userId,
       transport: op.transport,
+      ...(op.context ? { context: op.context } : {}),
       lostWorkers: [],
       reattachAttempts: 0,
       stateSince: op.at,
@@ -111,6 +115,7 @@ export function reduce(current: SessionRecord | null, op: LifecycleOperation, op
       lastHeartbeatAt: undefined,
       reason: 'resumed',
       resumes: (current.resumes ?? 0) + 1,
+      ...(op.context ? { context: op.context } : {}),
     });
     return withEffects(resumed, []);
   }
@@ -231,6 +236,7 @@ export function attachRequest(s: SessionRecord): AttachRequest {
     transport: s.transport,
     attempt: s.reattachAttempts,
     avoidWorkers: [...s.lostWorkers],
+    ...(s.context ? { context: s.context } : {}),
   };
 }
 

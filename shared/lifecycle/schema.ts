@@ -5,7 +5,14 @@ import type { LifecycleOperation } from './operations';
 const at = z.number().int().nonnegative();
 const reason = z.string().max(1000);
 export const lifecycleOperationSchema: z.ZodType<LifecycleOperation> = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('requested'), agentId: z.string().min(1), userId: z.string().min(1), transport: z.enum(['webrtc', 'sip', 'websocket']), at }),
+  z.object({
+    type: z.literal('requested'),
+    agentId: z.string().min(1),
+    userId: z.string().min(1),
+    transport: z.enum(['webrtc', 'sip', 'websocket']),
+    at,
+    context: z.object({ historyPartition: z.string().max(300).optional(), resume: z.boolean().optional(), traceparent: z.string().max(128).optional() }).optional(),
+  }),
   z.object({ type: z.literal('callRegistered'), callId: z.string().min(1), at }),
   z.object({ type: z.literal('accepted'), callId: z.string().min(1), at }),
   z.object({ type: z.literal('attached'), workerId: z.string().min(1), at }),

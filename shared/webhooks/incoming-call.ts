@@ -71,6 +71,7 @@ export async function handleIncomingCall(deps: IncomingCallDeps, event: Incoming
   const sessionId = sessionIdForCall(callId);
   const partition = historyPartition({ sipFrom: from ?? 'anonymous' });
   const at = now();
+  const traceparent = currentTraceparent();
   try {
     await deps.sessions.create({
       sessionId,
@@ -85,7 +86,7 @@ export async function handleIncomingCall(deps: IncomingCallDeps, event: Incoming
       sipFrom: from,
       sipTo: to,
       // The webhook's trace: the worker's sideband and tool spans join it (shared/telemetry).
-      traceparent: currentTraceparent(),
+      traceparent,
     });
   } catch (err) {
     // A retry of a delivery whose accept failed last time: the row is already there.
@@ -94,7 +95,14 @@ export async function handleIncomingCall(deps: IncomingCallDeps, event: Incoming
   // The lifecycle knows the session before the accept: if every accept fails and the service gives up on the
   // call, its watchdog ends the session (idle timeout) instead of the row staying `requested` for good.
   // A retried delivery signals `requested` again; the reducer rejects the repeat and changes nothing.
-  await deps.lifecycle.signal(sessionId, { type: 'requested', agentId: agent.id, userId: partition, transport: 'sip', at });
+  await deps.lifecycle.signal(sessionId, {
+    type: 'requested',
+    agentId: agent.id,
+    userId: partition,
+    transport: 'sip',
+    at,
+    context: { historyPartition: partition, resume: true, traceparent },
+  });
   try {
     await deps.provider.acceptCall(callId, session);
   } catch (err) {

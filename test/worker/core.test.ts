@@ -35,6 +35,23 @@ describe('worker core: attach and session settings', () => {
     await until(() => fake.openCount('call-a2') === 0);
   });
 
+  it('takes the session context from the attach when the lifecycle carries it, reading the row only otherwise', async () => {
+    const reads: string[] = [];
+    const seeded: { partition: string; resume?: boolean }[] = [];
+    const { core } = fakeCore(fake, {
+      sessionInfo: async (id) => (reads.push(id), { historyPartition: 'user:from-row', resume: true }),
+      seed: async (s) => (seeded.push({ partition: s.partition, resume: s.resume }), []),
+    });
+    await core.attach({ ...attachBody('s-ctx', 'call-ctx'), context: { historyPartition: 'user:from-attach', resume: false } });
+    await core.attach(attachBody('s-row', 'call-row'));
+    expect(reads).toEqual(['s-row']);
+    expect(seeded).toEqual([
+      { partition: 'user:from-attach', resume: false },
+      { partition: 'user:from-row', resume: true },
+    ]);
+    await core.stop();
+  });
+
   it('a worker the lifecycle declared lost refuses the re-attach (503) and lets go of its old socket', async () => {
     const { core } = fakeCore(fake);
     await core.attach(attachBody('s-av', 'call-av'));
