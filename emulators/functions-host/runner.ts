@@ -42,6 +42,10 @@ export async function startRunner(opts: RunnerOptions): Promise<Runner> {
       else res.destroy();
     });
   });
+  // Idle keep-alive sockets are closed by the client (undici: 4 s), never by this server mid-reuse: a server
+  // closing a socket the client is just reusing surfaces as a spurious "fetch failed" on the caller's side.
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
 
   async function handle(req: IncomingMessage, res: ServerResponse) {
     const url = new URL(req.url ?? '/', `http://${req.headers.host ?? 'localhost'}`);
