@@ -73,45 +73,31 @@ export const startSessionHandler =
     // strands a key that expires within the TTL.
     const sessionId = previous?.sessionId ?? randomUUID();
     const at = Date.now();
+    const context = previous
+      ? { historyPartition: previous.historyPartition, resume: input.resume, traceparent: previous.traceparent }
+      : // This request's trace: the worker's sideband and tool spans join it (shared/telemetry).
+        { historyPartition: historyPartition({ userId: caller.userId }), resume: input.resume, traceparent: currentTraceparent() };
     if (previous) {
       // The reconnecting page gets a new call id from the service: forget the dropped one so it can register.
       await deps.sessions.update(sessionId, { tokenExpiresAt: secret.expiresAt, resume: input.resume, callId: '', resumedAt: at });
-      // An ended session starts over in the lifecycle (`requested` again) so the new call can register; for a
-      // session whose call never connected the lifecycle ignores it (it is still `requested`).
-      await deps.lifecycle(ctx).signal(sessionId, {
-        type: 'requested',
-        agentId: agent.id,
-        userId: caller.userId,
-        transport: 'webrtc',
-        at,
-        context: { historyPartition: previous.historyPartition, resume: input.resume, traceparent: previous.traceparent },
-      });
     } else {
-      const partition = historyPartition({ userId: caller.userId });
-      const traceparent = currentTraceparent();
       await deps.sessions.create({
         sessionId,
         agentId: agent.id,
         transport: 'webrtc',
         userId: caller.userId,
-        historyPartition: partition,
+        historyPartition: context.historyPartition,
         state: 'requested',
         createdAt: at,
         model,
         resume: input.resume,
         tokenExpiresAt: secret.expiresAt,
-        // This request's trace: the worker's sideband and tool spans join it (shared/telemetry).
-        traceparent,
-      });
-      await deps.lifecycle(ctx).signal(sessionId, {
-        type: 'requested',
-        agentId: agent.id,
-        userId: caller.userId,
-        transport: 'webrtc',
-        at,
-        context: { historyPartition: partition, resume: input.resume, traceparent },
+        traceparent: context.traceparent,
       });
     }
+    // A resumed (ended) session starts over in the lifecycle (`requested` again) so the new call can register; for
+    // a session whose call never connected the lifecycle ignores it (it is still `requested`).
+    await deps.lifecycle(ctx).signal(sessionId, { type: 'requested', agentId: agent.id, userId: caller.userId, transport: 'webrtc', at, context });
     ctx.log(`session ${sessionId} ${previous ? 'resumed' : 'requested'} agent=${agent.id} via=${caller.via}`);
     return ok(
       {
