@@ -53,7 +53,9 @@ export async function withSpan<T>(
   opts: WithSpanOptions = {},
 ): Promise<T> {
   const parent = opts.parent ?? context.active();
-  const span = tracer().startSpan(name, { kind: opts.kind ?? SpanKind.INTERNAL, attributes: cleanAttributes(attrs) }, parent);
+  const span = tracer().startSpan(name, { kind: opts.kind ?? SpanKind.INTERNAL }, parent);
+  // Scrubbing attributes costs microseconds on hot paths (every tool call): only for spans that are exported.
+  if (span.isRecording()) span.setAttributes(cleanAttributes(attrs));
   try {
     return await context.with(trace.setSpan(parent, span), () => fn(span));
   } catch (err) {
