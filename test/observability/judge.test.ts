@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AggregationTemporality, MetricReader, type DataPoint, type Histogram, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
+import { type DataPoint, type Histogram, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { startAzurite, type Azurite } from '../../emulators/local/azurite';
 import { startRealtimeEmulator, registerTextRule, type RealtimeEmulator } from '../../emulators/realtime/index';
 import { createAgentStore, loadAgentFiles } from '../../shared/agents/store';
@@ -9,15 +9,8 @@ import { ensureTables } from '../../shared/storage/tables';
 import { createSessionStore, type SessionRecord } from '../../shared/stores/sessions';
 import { createScoreStore, createSessionJudge, JUDGE_PROMPT_MARKER, type JudgeConfig } from '../../shared/judge/index';
 import { initTelemetry, METRIC_NAMES, type Telemetry } from '../../shared/telemetry/index';
+import { OnDemandReader } from './on-demand-reader';
 
-/** Judge scores for ended sessions: Azurite tables + the realtime emulator's deterministic text model. */
-class OnDemandReader extends MetricReader {
-  constructor() {
-    super({ aggregationTemporalitySelector: () => AggregationTemporality.CUMULATIVE });
-  }
-  protected override async onForceFlush() {}
-  protected override async onShutdown() {}
-}
 
 let azurite: Azurite;
 let emulator: RealtimeEmulator;

@@ -2,13 +2,14 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InMemorySpanExporter } from '@opentelemetry/sdk-trace-base';
-import { AggregationTemporality, MetricReader, type DataPoint, type Histogram, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
+import { type DataPoint, type Histogram, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { startStack, type Stack } from '../../emulators/local/stack';
 import { createScoreStore } from '../../shared/judge/store';
 import { initTelemetry, METRIC_NAMES, type Telemetry } from '../../shared/telemetry/index';
 import { runLoad } from '../reliability/load-driver';
 import { RawClient, wsUrl } from '../emulator/helpers';
 import { concat, silence, synthesize, toBase64 } from '../../evals/lib/audio';
+import { OnDemandReader } from './on-demand-reader';
 
 /**
  * One phone session through the whole local stack, with telemetry on: the Function app (in this process)
@@ -16,13 +17,6 @@ import { concat, silence, synthesize, toBase64 } from '../../evals/lib/audio';
  * The webhook that created the session, the worker's sideband and tool spans, and the MCP server's span
  * for the tool call must form ONE trace; the session's metrics and its judge score must exist.
  */
-class OnDemandReader extends MetricReader {
-  constructor() {
-    super({ aggregationTemporalitySelector: () => AggregationTemporality.CUMULATIVE });
-  }
-  protected override async onForceFlush() {}
-  protected override async onShutdown() {}
-}
 
 interface OtlpSpan {
   traceId: string;

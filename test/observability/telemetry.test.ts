@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
-import { AggregationTemporality, MetricReader, type DataPoint, type Histogram, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
+import { type DataPoint, type Histogram, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import {
   initTelemetry,
   withSpan,
@@ -17,15 +17,8 @@ import {
   SpanKind,
   type Telemetry,
 } from '../../shared/telemetry/index';
+import { OnDemandReader } from './on-demand-reader';
 
-/** A reader collected on demand by the test (no timers). */
-class OnDemandReader extends MetricReader {
-  constructor() {
-    super({ aggregationTemporalitySelector: () => AggregationTemporality.CUMULATIVE });
-  }
-  protected override async onForceFlush() {}
-  protected override async onShutdown() {}
-}
 
 const spans = new InMemorySpanExporter();
 const reader = new OnDemandReader();

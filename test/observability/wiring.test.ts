@@ -2,22 +2,16 @@ import functions from '@azure/functions';
 import type { InvocationContext } from '@azure/functions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InMemorySpanExporter } from '@opentelemetry/sdk-trace-base';
-import { AggregationTemporality, MetricReader, type DataPoint, type Histogram, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
+import { type DataPoint, type Histogram, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import type { SessionEvent } from '../../shared/events/types';
 import { withSessionJudge } from '../../shared/judge/post-session';
 import { traceRoute } from '../../shared/telemetry/http';
 import { withSessionMetrics } from '../../shared/telemetry/lifecycle-metrics';
 import { initTelemetry, METRIC_NAMES, type Telemetry } from '../../shared/telemetry/index';
+import { OnDemandReader } from './on-demand-reader';
 
 const { HttpRequest } = functions;
 
-class OnDemandReader extends MetricReader {
-  constructor() {
-    super({ aggregationTemporalitySelector: () => AggregationTemporality.CUMULATIVE });
-  }
-  protected override async onForceFlush() {}
-  protected override async onShutdown() {}
-}
 
 const spans = new InMemorySpanExporter();
 const reader = new OnDemandReader();
