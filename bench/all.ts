@@ -2,8 +2,9 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 
 /** `npm run bench`: every `bench:*` script in turn; a failing bench is reported, the rest still run. */
-const scripts = Object.keys((JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: Record<string, string> }).scripts)
-  .filter((s) => s.startsWith('bench:'));
+const scripts = Object.keys(
+  (JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: Record<string, string> }).scripts,
+).filter((s) => s.startsWith('bench:'));
 const failed: string[] = [];
 for (const s of scripts) {
   console.log(`\n=== npm run ${s}`);

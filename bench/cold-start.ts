@@ -24,12 +24,17 @@ const probe = (entry: string) =>
 const rows: Record<string, string | number>[] = [];
 // The worker's entry starts serving on import, so only its size is reported; the Function app's entry is what a
 // Flex Consumption instance imports before its first request.
-if (existsSync('dist/worker/main.js')) rows.push({ bundle: 'dist/worker/main.js', 'size KiB': statSync('dist/worker/main.js').size / 1024 });
+if (existsSync('dist/worker/main.js'))
+  rows.push({ bundle: 'dist/worker/main.js', 'size KiB': statSync('dist/worker/main.js').size / 1024 });
 for (const entry of ['dist/functions/index.js']) {
   if (!existsSync(entry)) continue;
   const times: number[] = [];
   for (let i = 0; i < 7; i++) {
-    const r = spawnSync(process.execPath, ['--input-type=module', '-e', probe(new URL(entry, `file://${process.cwd()}/`).href)], { env, encoding: 'utf8' });
+    const r = spawnSync(
+      process.execPath,
+      ['--input-type=module', '-e', probe(new URL(entry, `file://${process.cwd()}/`).href)],
+      { env, encoding: 'utf8' },
+    );
     if (r.status !== 0) throw new Error(`importing ${entry} failed: ${r.stderr}`);
     times.push(Number(r.stdout));
   }

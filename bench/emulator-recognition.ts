@@ -9,7 +9,12 @@ import { report } from './report';
  * sample and a few sentences it should NOT know are spoken by espeak-ng in several voices, sent through an
  * Opus encode/decode round trip (as over WebRTC), and recognized. Prints accuracy per voice.
  */
-const OUT_OF_VOCABULARY = ['tell me a joke', 'where is my order 5678', 'what is the weather in london', 'can i speak to a human please'];
+const OUT_OF_VOCABULARY = [
+  'tell me a joke',
+  'where is my order 5678',
+  'what is the weather in london',
+  'can i speak to a human please',
+];
 
 function opusRoundTrip(pcm: Int16Array): Int16Array {
   const enc = new OpusScript(24000, 1, OpusScript.Application.VOIP);
@@ -51,7 +56,20 @@ for (const voice of ['en-us', 'en', 'en-us+f3', 'en-gb+m3']) {
     else falseAccept++;
     if ((known && got !== text) || (!known && got !== '[inaudible]')) misses.push(`${voice}: "${text}" → "${got}"`);
   }
-  rows.push({ voice, 'in vocabulary': vocabulary.length, correct, wrong, 'rejected ([inaudible])': rejected, 'false accepts (out of vocabulary)': falseAccept, 'ms per utterance': ms / (vocabulary.length + OUT_OF_VOCABULARY.length) });
+  rows.push({
+    voice,
+    'in vocabulary': vocabulary.length,
+    correct,
+    wrong,
+    'rejected ([inaudible])': rejected,
+    'false accepts (out of vocabulary)': falseAccept,
+    'ms per utterance': ms / (vocabulary.length + OUT_OF_VOCABULARY.length),
+  });
 }
-report('emulator-recognition', rows, { templatesReadyMs: prepareMs, vocabulary, outOfVocabulary: OUT_OF_VOCABULARY, misses });
+report('emulator-recognition', rows, {
+  templatesReadyMs: prepareMs,
+  vocabulary,
+  outOfVocabulary: OUT_OF_VOCABULARY,
+  misses,
+});
 console.log(`templates ready in ${prepareMs} ms; misses:\n  ${misses.join('\n  ') || '(none)'}`);

@@ -13,7 +13,11 @@ const SESSIONS = Number(process.env.BENCH_SESSIONS ?? 500);
 const KEY = 'bench-key';
 const TIMEOUT_MS = 120_000;
 
-const child = spawn(process.execPath, ['--import', 'tsx', 'emulators/realtime/cli.ts', '--port', '0', '--key', KEY, '--no-espeak'], { stdio: ['ignore', 'pipe', 'inherit'] });
+const child = spawn(
+  process.execPath,
+  ['--import', 'tsx', 'emulators/realtime/cli.ts', '--port', '0', '--key', KEY, '--no-espeak'],
+  { stdio: ['ignore', 'pipe', 'inherit'] },
+);
 const url: string = await new Promise((resolve, reject) => {
   const rl = createInterface({ input: child.stdout! });
   rl.once('line', (l) => resolve((JSON.parse(l) as { url: string }).url));
@@ -26,9 +30,15 @@ const byType = new Map<string, number[]>();
 const firstEvent: number[] = [];
 const turnLatency: number[] = [];
 let events = 0;
-let failures = 0;
+let failures = 0; // eslint-disable-line no-useless-assignment -- counted by the session loop
 
-const tools = [{ type: 'function', name: 'support__get_order', parameters: { type: 'object', properties: { orderId: { type: 'string' } } } }];
+const tools = [
+  {
+    type: 'function',
+    name: 'support__get_order',
+    parameters: { type: 'object', properties: { orderId: { type: 'string' } } },
+  },
+];
 
 async function runSession(i: number): Promise<void> {
   const ws = new WebSocket(wsUrl, { headers: { 'api-key': KEY } });
@@ -53,7 +63,8 @@ async function runSession(i: number): Promise<void> {
     ws.once('open', () => resolve());
     ws.once('error', reject);
   });
-  const until = (type: string) => new Promise<RealtimeServerEvent>((resolve) => (waiter = (e) => e.type === type && resolve(e)));
+  const until = (type: string) =>
+    new Promise<RealtimeServerEvent>((resolve) => (waiter = (e) => e.type === type && resolve(e)));
   const send = (e: unknown) => {
     sentAt = performance.now();
     first = true;
@@ -68,14 +79,26 @@ async function runSession(i: number): Promise<void> {
     return d;
   };
   const created = until('session.updated');
-  send({ type: 'session.update', session: { type: 'realtime', output_modalities: ['text'], instructions: 'You are a support agent.', tools } });
+  send({
+    type: 'session.update',
+    session: { type: 'realtime', output_modalities: ['text'], instructions: 'You are a support agent.', tools },
+  });
   await created;
-  const user = (text: string) => ({ type: 'conversation.item.create', item: { type: 'message', role: 'user', content: [{ type: 'input_text', text }] } });
+  const user = (text: string) => ({
+    type: 'conversation.item.create',
+    item: { type: 'message', role: 'user', content: [{ type: 'input_text', text }] },
+  });
   await turn([user(`hello, this is caller ${i}`), { type: 'response.create' }]);
   const call = await turn([user(`where is my order ${1000 + i}`), { type: 'response.create' }]);
   const item = call.type === 'response.done' ? call.response.output?.[0] : undefined;
   if (item?.type !== 'function_call') throw new Error('expected a function call');
-  await turn([{ type: 'conversation.item.create', item: { type: 'function_call_output', call_id: item.call_id, output: '{"status":"shipped"}' } }, { type: 'response.create' }]);
+  await turn([
+    {
+      type: 'conversation.item.create',
+      item: { type: 'function_call_output', call_id: item.call_id, output: '{"status":"shipped"}' },
+    },
+    { type: 'response.create' },
+  ]);
   ws.close();
 }
 
@@ -112,6 +135,15 @@ console.log(
 const rows = [...byType.entries()]
   .sort((a, b) => percentile(a[1], 50) - percentile(b[1], 50))
   .map(([event, l]) => ({ event, count: l.length, 'p50 ms': percentile(l, 50), 'p99 ms': percentile(l, 99) }));
-rows.push({ event: '(all events)', count: latencies.length, 'p50 ms': summary.eventLatencyP50Ms, 'p99 ms': summary.eventLatencyP99Ms });
-report('emulator', rows, { summary, turnsPerSession: 3, note: 'text modality; emulator in its own process; latency = time since the client event that caused it' });
+rows.push({
+  event: '(all events)',
+  count: latencies.length,
+  'p50 ms': summary.eventLatencyP50Ms,
+  'p99 ms': summary.eventLatencyP99Ms,
+});
+report('emulator', rows, {
+  summary,
+  turnsPerSession: 3,
+  note: 'text modality; emulator in its own process; latency = time since the client event that caused it',
+});
 if (failures) process.exit(1);

@@ -12,10 +12,12 @@ const CONCURRENCY = Number(process.env.LOAD_CONCURRENCY ?? 100);
 
 async function main() {
   const stack = await startStack({ ports: 'free', log: process.env.STACK_LOG ? console.log : undefined });
-  let failed = false;
+  let failed = false; // eslint-disable-line no-useless-assignment -- set in try, read in finally
   try {
     const r = await runLoad(stack, { sessions: SESSIONS, concurrency: CONCURRENCY, log: console.log });
-    failed = r.errors.length + r.lost.length + r.duplicates.length + r.notEnded.length + r.undeliveredToolRuns > 0 || r.toolOutputs !== SESSIONS;
+    failed =
+      r.errors.length + r.lost.length + r.duplicates.length + r.notEnded.length + r.undeliveredToolRuns > 0 ||
+      r.toolOutputs !== SESSIONS;
     report(
       'load',
       [

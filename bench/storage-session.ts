@@ -26,28 +26,47 @@ export function observer(stack: Stack) {
   return { lifecycle: createTableLifecycleStore(direct), history: createHistoryStore(direct) };
 }
 
-
 export async function webrtcSessionWithTool(stack: Stack, userId: string): Promise<SessionOutcome> {
   const t0 = Date.now();
   const api = stack.url('functions');
   const obs = observer(stack);
   const headers = { 'content-type': 'application/json', 'x-user-id': userId };
-  const created = await fetch(`${api}/sessions`, { method: 'POST', headers, body: JSON.stringify({ agentId: 'customer-support' }) });
+  const created = await fetch(`${api}/sessions`, {
+    method: 'POST',
+    headers,
+    body: JSON.stringify({ agentId: 'customer-support' }),
+  });
   if (created.status !== 201) throw new Error(`POST /api/sessions answered ${created.status}: ${await created.text()}`);
-  const { sessionId, clientSecret, webrtcUrl } = (await created.json()) as { sessionId: string; clientSecret: string; webrtcUrl: string };
+  const { sessionId, clientSecret, webrtcUrl } = (await created.json()) as {
+    sessionId: string;
+    clientSecret: string;
+    webrtcUrl: string;
+  };
   const peer = new TestPeer();
   try {
     const offer = await peer.connect(webrtcUrl, clientSecret);
     if (offer.status !== 201) throw new Error(`WebRTC offer answered ${offer.status}`);
-    const reg = await fetch(`${api}/sessions/${sessionId}/call`, { method: 'POST', headers, body: JSON.stringify({ callId: peer.callId }) });
+    const reg = await fetch(`${api}/sessions/${sessionId}/call`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ callId: peer.callId }),
+    });
     if (reg.status !== 202) throw new Error(`call registration answered ${reg.status}: ${await reg.text()}`);
     await waitUntil('live', async () => (await obs.lifecycle.load(sessionId))?.record.state === 'live');
     const liveAt = Date.now();
 
-    peer.send({ type: 'conversation.item.create', item: { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'where is my order 1234' }] } });
+    peer.send({
+      type: 'conversation.item.create',
+      item: { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'where is my order 1234' }] },
+    });
     peer.send({ type: 'response.create' });
     await waitUntil('the answer with the tool output', async () =>
-      peer.events.some((e) => e.type === 'response.output_item.done' && e.item.type === 'message' && JSON.stringify(e.item).includes('1234')),
+      peer.events.some(
+        (e) =>
+          e.type === 'response.output_item.done' &&
+          e.item.type === 'message' &&
+          JSON.stringify(e.item).includes('1234'),
+      ),
     );
     const hangupAt = Date.now();
     const hang = await fetch(`${stack.url('realtime emulator')}/v1/realtime/calls/${peer.callId}/hangup`, {
@@ -61,7 +80,14 @@ export async function webrtcSessionWithTool(stack: Stack, userId: string): Promi
       const r = await obs.history.forSession(`user:${userId}`, sessionId);
       return r.length >= 3 && r;
     });
-    return { sessionId, callId: peer.callId, userId, ms: Date.now() - t0, historyRows: rows.length, marks: { liveAt, hangupAt, endedAt } };
+    return {
+      sessionId,
+      callId: peer.callId,
+      userId,
+      ms: Date.now() - t0,
+      historyRows: rows.length,
+      marks: { liveAt, hangupAt, endedAt },
+    };
   } finally {
     await peer.close();
   }

@@ -29,7 +29,11 @@ async function quiet(stack: Stack, quietMs: number, maxMs = 20_000) {
 }
 
 async function main() {
-  const stack = await startStack({ ports: 'free', countStorage: true, log: process.env.STACK_LOG ? console.log : undefined });
+  const stack = await startStack({
+    ports: 'free',
+    countStorage: true,
+    log: process.env.STACK_LOG ? console.log : undefined,
+  });
   const proxy = stack.storage!.proxy!;
   try {
     // Warm-up session (agent cache, tables checked), not counted.
@@ -57,29 +61,67 @@ async function main() {
       perSession.push(counts);
       // Phases by time (observation polls every 50 ms, so a call at a boundary may land one phase early).
       const { liveAt, hangupAt } = out.marks;
-      const phase = (at = 0) => (at <= liveAt ? 'start → live' : at <= hangupAt ? 'conversation (tool turn)' : 'hangup → ended + post-session');
+      const phase = (at = 0) =>
+        at <= liveAt ? 'start → live' : at <= hangupAt ? 'conversation (tool turn)' : 'hangup → ended + post-session';
       const ph: Record<string, number> = {};
       for (const c of proxy.calls) ph[phase(c.at)] = (ph[phase(c.at)] ?? 0) + 1;
       phases.push(ph);
       // One session's calls in order (keys shortened), so each transaction can be traced to the code making it.
-      if (i === 0) trace.push(...proxy.calls.map((c) => `${c.status} ${c.method} ${(c.path ?? '').replace(/^\/devstoreaccount1\//, '').replace(/\?.*$/, '').slice(0, 110)}`));
+      if (i === 0)
+        trace.push(
+          ...proxy.calls.map(
+            (c) =>
+              `${c.status} ${c.method} ${(c.path ?? '')
+                .replace(/^\/devstoreaccount1\//, '')
+                .replace(/\?.*$/, '')
+                .slice(0, 110)}`,
+          ),
+        );
       durations.push(out.ms);
       rows.push(out.historyRows);
     }
 
     const keys = [...new Set(perSession.flatMap((c) => Object.keys(c)))].sort();
-    const med = (k: string) => percentile(perSession.map((c) => c[k] ?? 0), 50);
-    const table = keys.map((k) => ({ 'kind table': k, 'per session (median)': med(k), min: Math.min(...perSession.map((c) => c[k] ?? 0)), max: Math.max(...perSession.map((c) => c[k] ?? 0)) }));
+    const med = (k: string) =>
+      percentile(
+        perSession.map((c) => c[k] ?? 0),
+        50,
+      );
+    const table = keys.map((k) => ({
+      'kind table': k,
+      'per session (median)': med(k),
+      min: Math.min(...perSession.map((c) => c[k] ?? 0)),
+      max: Math.max(...perSession.map((c) => c[k] ?? 0)),
+    }));
     const totals = perSession.map((c) => Object.values(c).reduce((a, b) => a + b, 0));
-    const history = perSession.map((c) => Object.entries(c).filter(([k]) => / history$/.test(k) && k.startsWith('batch')).reduce((a, [, v]) => a + v, 0));
+    const history = perSession.map((c) =>
+      Object.entries(c)
+        .filter(([k]) => / history$/.test(k) && k.startsWith('batch'))
+        .reduce((a, [, v]) => a + v, 0),
+    );
     const total = percentile(totals, 50);
     const transcriptBatches = percentile(history, 50);
     for (const p of ['start → live', 'conversation (tool turn)', 'hangup → ended + post-session']) {
       const v = phases.map((x) => x[p] ?? 0);
-      table.push({ 'kind table': `phase: ${p}`, 'per session (median)': percentile(v, 50), min: Math.min(...v), max: Math.max(...v) });
+      table.push({
+        'kind table': `phase: ${p}`,
+        'per session (median)': percentile(v, 50),
+        min: Math.min(...v),
+        max: Math.max(...v),
+      });
     }
-    table.push({ 'kind table': 'TOTAL', 'per session (median)': total, min: Math.min(...totals), max: Math.max(...totals) });
-    table.push({ 'kind table': 'total minus transcript batches', 'per session (median)': total - transcriptBatches, min: Math.min(...totals.map((t, i) => t - history[i]!)), max: Math.max(...totals.map((t, i) => t - history[i]!)) });
+    table.push({
+      'kind table': 'TOTAL',
+      'per session (median)': total,
+      min: Math.min(...totals),
+      max: Math.max(...totals),
+    });
+    table.push({
+      'kind table': 'total minus transcript batches',
+      'per session (median)': total - transcriptBatches,
+      min: Math.min(...totals.map((t, i) => t - history[i]!)),
+      max: Math.max(...totals.map((t, i) => t - history[i]!)),
+    });
     report('storage', table, {
       sessions: SESSIONS,
       flow: 'WebRTC: POST /api/sessions → offer → POST /call → worker attached → typed turn with a get_order tool call → hangup → ended (+ post-session work until 2 s quiet)',

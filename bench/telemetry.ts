@@ -25,10 +25,18 @@ function turnEvents(): { type: string; [k: string]: unknown }[] {
     { type: 'input_audio_buffer.speech_stopped' },
     { type: 'response.created' },
   ];
-  for (let i = 0; i < 50; i++) events.push({ type: 'response.output_audio.delta' }, { type: 'response.output_audio_transcript.delta' });
+  for (let i = 0; i < 50; i++)
+    events.push({ type: 'response.output_audio.delta' }, { type: 'response.output_audio_transcript.delta' });
   events.push({
     type: 'response.done',
-    response: { usage: { input_tokens: 420, output_tokens: 180, input_token_details: { text_tokens: 300, audio_tokens: 120 }, output_token_details: { text_tokens: 40, audio_tokens: 140 } } },
+    response: {
+      usage: {
+        input_tokens: 420,
+        output_tokens: 180,
+        input_token_details: { text_tokens: 300, audio_tokens: 120 },
+        output_token_details: { text_tokens: 40, audio_tokens: 140 },
+      },
+    },
   });
   return events;
 }
@@ -54,8 +62,14 @@ async function measureTools(calls: number): Promise<number> {
 }
 
 function measureRedaction(n: number): { lineNs: number; eventUs: number } {
-  const line = 'sideband 5b0f0c2e-8a0e-4c1f-9a55-3c1d2e4f5a6b server error rate_limit_exceeded: retry after 2 s (call rtc_abc123)';
-  const event = { type: 'conversation.item.input_audio_transcription.completed', item_id: 'item_1', transcript: 'where is my order 1234', headers: { authorization: 'Bearer abc.def.ghi' } };
+  const line =
+    'sideband 5b0f0c2e-8a0e-4c1f-9a55-3c1d2e4f5a6b server error rate_limit_exceeded: retry after 2 s (call rtc_abc123)';
+  const event = {
+    type: 'conversation.item.input_audio_transcription.completed',
+    item_id: 'item_1',
+    transcript: 'where is my order 1234',
+    headers: { authorization: 'Bearer abc.def.ghi' },
+  };
   let start = process.hrtime.bigint();
   for (let i = 0; i < n; i++) redactString(line);
   const lineNs = Number(process.hrtime.bigint() - start) / n;
@@ -76,9 +90,18 @@ for (const mode of ['off', 'on'] as const) {
   await measureEvents(1000); // warm-up
   const ev = await measureEvents(TURNS);
   const toolUs = await measureTools(20_000);
-  rows.push({ telemetry: mode, 'events measured': ev.events, 'ns per sideband event': ev.nsPerEvent, 'µs per tool-call span': toolUs });
+  rows.push({
+    telemetry: mode,
+    'events measured': ev.events,
+    'ns per sideband event': ev.nsPerEvent,
+    'µs per tool-call span': toolUs,
+  });
   await telemetry.shutdown();
 }
 const r = measureRedaction(200_000);
-rows.push({ telemetry: 'redaction', 'ns per log line (redactString)': r.lineNs, 'µs per event object (redact)': r.eventUs });
+rows.push({
+  telemetry: 'redaction',
+  'ns per log line (redactString)': r.lineNs,
+  'µs per event object (redact)': r.eventUs,
+});
 report('telemetry', rows, { turns: TURNS, eventsPerTurn: turnEvents().length });

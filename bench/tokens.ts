@@ -38,9 +38,14 @@ const expectStatus = async (res: Response, status: number) => {
 
 try {
   const agent = (await h.deps.agents.get('concierge'))!;
-  const session = h.deps.buildSessionConfig(agent, await h.deps.toolGateway.toolsFor(agent), { model: h.config.REALTIME_MODEL });
+  const session = h.deps.buildSessionConfig(agent, await h.deps.toolGateway.toolsFor(agent), {
+    model: h.config.REALTIME_MODEL,
+  });
   const upstreamMint = () => h.deps.provider.mintClientSecret(session, 60).then(() => undefined);
-  const startSession = (i: number) => postJson(`${h.api}/sessions`, { agentId: 'concierge' }, { 'x-user-id': `bench-${i % 50}` }).then((r) => expectStatus(r, 201));
+  const startSession = (i: number) =>
+    postJson(`${h.api}/sessions`, { agentId: 'concierge' }, { 'x-user-id': `bench-${i % 50}` }).then((r) =>
+      expectStatus(r, 201),
+    );
 
   await time(WARMUP, upstreamMint);
   await time(WARMUP, startSession);
@@ -53,21 +58,34 @@ try {
   }
 
   const deliver = (body: string, headers: Record<string, string>) =>
-    fetch(`${h.api}/webhooks/realtime`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+    fetch(`${h.api}/webhooks/realtime`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body,
+    });
   const incoming = (callId: string) =>
     JSON.stringify({
       id: `evt_${callId}`,
       type: 'realtime.call.incoming',
       created_at: Math.floor(Date.now() / 1000),
-      data: { call_id: callId, sip_headers: [{ name: 'From', value: '<sip:+14155550123@pstn.example>' }, { name: 'To', value: '<sip:+18005550100@sip.example>' }] },
+      data: {
+        call_id: callId,
+        sip_headers: [
+          { name: 'From', value: '<sip:+14155550123@pstn.example>' },
+          { name: 'To', value: '<sip:+18005550100@sip.example>' },
+        ],
+      },
     });
   const calls: { id: string; body: string }[] = [];
   for (let i = 0; i < N + WARMUP; i++) {
     const { callId } = await emulator.simulateIncomingSipCall({ from: '+14155550123', to: '+18005550100' });
     calls.push({ id: callId, body: incoming(callId) });
   }
-  const sign = (id: string, body: string, secret = WEBHOOK_SECRET) => signWebhook(secret, id, Math.floor(Date.now() / 1000), body);
-  await time(WARMUP, async (i) => expectStatus(await deliver(calls[i]!.body, sign(`wh_warm_${i}`, calls[i]!.body)), 200));
+  const sign = (id: string, body: string, secret = WEBHOOK_SECRET) =>
+    signWebhook(secret, id, Math.floor(Date.now() / 1000), body);
+  await time(WARMUP, async (i) =>
+    expectStatus(await deliver(calls[i]!.body, sign(`wh_warm_${i}`, calls[i]!.body)), 200),
+  );
   const fresh = await time(N, async (i) => {
     const c = calls[WARMUP + i]!;
     await expectStatus(await deliver(c.body, sign(`wh_bench_${i}`, c.body)), 200);

@@ -38,19 +38,26 @@ function instantTool(args: string): string {
 }
 
 async function floor(count: number) {
-  const open = Array.from({ length: count }, () =>
-    new Promise<void>((resolve, reject) => {
-      const ws = new WebSocket(url, { headers: { 'api-key': 'bench' } });
-      ws.on('message', (data) => {
-        const ev = JSON.parse(data.toString()) as { type: string; call_id?: string; arguments?: string };
-        if (ev.type !== 'response.function_call_arguments.done') return;
-        const output = instantTool(ev.arguments ?? '');
-        ws.send(JSON.stringify({ type: 'conversation.item.create', item: { type: 'function_call_output', call_id: ev.call_id, output } }));
-        ws.send(JSON.stringify({ type: 'response.create' }));
-      });
-      ws.once('open', () => resolve());
-      ws.once('error', reject);
-    }),
+  const open = Array.from(
+    { length: count },
+    () =>
+      new Promise<void>((resolve, reject) => {
+        const ws = new WebSocket(url, { headers: { 'api-key': 'bench' } });
+        ws.on('message', (data) => {
+          const ev = JSON.parse(data.toString()) as { type: string; call_id?: string; arguments?: string };
+          if (ev.type !== 'response.function_call_arguments.done') return;
+          const output = instantTool(ev.arguments ?? '');
+          ws.send(
+            JSON.stringify({
+              type: 'conversation.item.create',
+              item: { type: 'function_call_output', call_id: ev.call_id, output },
+            }),
+          );
+          ws.send(JSON.stringify({ type: 'response.create' }));
+        });
+        ws.once('open', () => resolve());
+        ws.once('error', reject);
+      }),
   );
   await Promise.all(open);
 }
@@ -64,7 +71,10 @@ async function workerTables(count: number) {
   return worker(count, { toolRuns, history: createHistoryStore(storage) });
 }
 
-async function worker(count: number, stores: Partial<Pick<WorkerCoreDeps, 'toolRuns' | 'history'>> & { bare?: boolean } = {}) {
+async function worker(
+  count: number,
+  stores: Partial<Pick<WorkerCoreDeps, 'toolRuns' | 'history'>> & { bare?: boolean } = {},
+) {
   const agent = agentSchema.parse(JSON.parse(readFileSync('agents/customer-support.json', 'utf8')));
   const provider = createProvider({
     REALTIME_PROVIDER: 'emulator',
@@ -73,7 +83,14 @@ async function worker(count: number, stores: Partial<Pick<WorkerCoreDeps, 'toolR
     REALTIME_MODEL: 'gpt-realtime',
   } as never);
   const gateway: ToolGateway = {
-    toolsFor: async () => [{ type: 'function', name: 'get_order', description: 'order status', parameters: { type: 'object', properties: { order_id: { type: 'string' } } } }],
+    toolsFor: async () => [
+      {
+        type: 'function',
+        name: 'get_order',
+        description: 'order status',
+        parameters: { type: 'object', properties: { order_id: { type: 'string' } } },
+      },
+    ],
     run: async (_agent, call) => {
       const t0 = performance.now();
       const output = instantTool(call.arguments);
@@ -91,22 +108,33 @@ async function worker(count: number, stores: Partial<Pick<WorkerCoreDeps, 'toolR
     toolRuns: stores.toolRuns ?? createMemoryToolRunStore(),
     lifecycle: { heartbeats: async () => ({ drop: [] }), report: async () => {} },
     // The production per-session observer (OpenTelemetry span, turn latency, tool spans; no exporter here).
-    observe: process.env.TOOL_BENCH_NO_OBSERVER || stores.bare ? undefined : (ids) => {
-      const telemetry = new SessionTelemetry(ids);
-      return {
-        onServerEvent: (event, at) => telemetry.onServerEvent(event, at),
-        toolCall: (call, fn) => telemetry.toolCall(call, fn),
-        reconnected: (reason) => telemetry.reconnected(reason),
-        end: (outcome) => telemetry.end(outcome),
-      };
-    },
+    observe:
+      process.env.TOOL_BENCH_NO_OBSERVER || stores.bare
+        ? undefined
+        : (ids) => {
+            const telemetry = new SessionTelemetry(ids);
+            return {
+              onServerEvent: (event, at) => telemetry.onServerEvent(event, at),
+              toolCall: (call, fn) => telemetry.toolCall(call, fn),
+              reconnected: (reason) => telemetry.reconnected(reason),
+              end: (outcome) => telemetry.end(outcome),
+            };
+          },
     maxSessions: count + 1,
     heartbeatIntervalMs: 5000,
   });
   core.start();
   await Promise.all(
     Array.from({ length: count }, (_, i) =>
-      core.attach({ sessionId: `bench-${i}`, callId: `rtc_bench_${i}`, agentId: agent.id, userId: `u${i}`, transport: 'webrtc', attempt: 0, avoidWorkers: [] }),
+      core.attach({
+        sessionId: `bench-${i}`,
+        callId: `rtc_bench_${i}`,
+        agentId: agent.id,
+        userId: `u${i}`,
+        transport: 'webrtc',
+        attempt: 0,
+        avoidWorkers: [],
+      }),
     ),
   );
 }
@@ -122,16 +150,23 @@ async function peer(count: number) {
   const agent = new RealtimeAgent({ name: 'bench', instructions: 'help', tools: [getOrder] });
   await Promise.all(
     Array.from({ length: count }, async () => {
-      const session = new RealtimeSession(agent, { transport: new OpenAIRealtimeWebSocket({ url }), model: 'gpt-realtime' });
+      const session = new RealtimeSession(agent, {
+        transport: new OpenAIRealtimeWebSocket({ url }),
+        model: 'gpt-realtime',
+      });
       session.on('error', () => {});
       await session.connect({ apiKey: 'bench', url });
     }),
   );
 }
 
-const run = { floor, worker: (n: number) => worker(n), 'worker-bare': (n: number) => worker(n, { bare: true }), peer, 'worker-tables': workerTables }[
-  kind as 'floor' | 'worker' | 'worker-bare' | 'peer' | 'worker-tables'
-];
+const run = {
+  floor,
+  worker: (n: number) => worker(n),
+  'worker-bare': (n: number) => worker(n, { bare: true }),
+  peer,
+  'worker-tables': workerTables,
+}[kind as 'floor' | 'worker' | 'worker-bare' | 'peer' | 'worker-tables'];
 if (!run || !Number.isInteger(n) || !url) {
   console.error('usage: tool-overhead-handlers.ts floor|worker|worker-bare|peer|worker-tables <sessions> <ws-url>');
   process.exit(2);

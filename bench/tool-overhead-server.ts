@@ -53,7 +53,22 @@ export async function startMeasuringServer(): Promise<MeasuringServer> {
   wss.on('connection', (ws) => {
     conns.push(ws);
     const sessionId = id('sess');
-    ws.send(JSON.stringify({ type: 'session.created', event_id: id('event'), session: { type: 'realtime', id: sessionId, object: 'realtime.session', model: 'gpt-realtime', output_modalities: ['audio'], instructions: '', tools: [], tool_choice: 'auto' } }));
+    ws.send(
+      JSON.stringify({
+        type: 'session.created',
+        event_id: id('event'),
+        session: {
+          type: 'realtime',
+          id: sessionId,
+          object: 'realtime.session',
+          model: 'gpt-realtime',
+          output_modalities: ['audio'],
+          instructions: '',
+          tools: [],
+          tool_choice: 'auto',
+        },
+      }),
+    );
     ws.on('message', (data) => {
       const now = performance.now();
       let ev: { type?: string; item?: { type?: string; call_id?: string; output?: string } };
@@ -65,19 +80,35 @@ export async function startMeasuringServer(): Promise<MeasuringServer> {
       }
       received[ev.type ?? '?'] = (received[ev.type ?? '?'] ?? 0) + 1;
       if (ev.type === 'session.update') {
-        ws.send(JSON.stringify({ type: 'session.updated', event_id: id('event'), session: { type: 'realtime', id: sessionId } }));
+        ws.send(
+          JSON.stringify({
+            type: 'session.updated',
+            event_id: id('event'),
+            session: { type: 'realtime', id: sessionId },
+          }),
+        );
         return;
       }
       const p = pending.get(ws);
       if (!p) return;
-      if (ev.type === 'conversation.item.create' && ev.item?.type === 'function_call_output' && ev.item.call_id === p.callId) {
+      if (
+        ev.type === 'conversation.item.create' &&
+        ev.item?.type === 'function_call_output' &&
+        ev.item.call_id === p.callId
+      ) {
         p.outputAt = now;
         try {
           p.toolMs = Number((JSON.parse(ev.item.output ?? '{}') as { toolMs?: number }).toolMs ?? 0);
         } catch {
           p.toolMs = 0;
         }
-        ws.send(JSON.stringify({ type: 'conversation.item.added', event_id: id('event'), item: { id: id('item'), ...ev.item, object: 'realtime.item' } }));
+        ws.send(
+          JSON.stringify({
+            type: 'conversation.item.added',
+            event_id: id('event'),
+            item: { id: id('item'), ...ev.item, object: 'realtime.item' },
+          }),
+        );
         return;
       }
       if (ev.type === 'response.create') {
@@ -90,8 +121,20 @@ export async function startMeasuringServer(): Promise<MeasuringServer> {
         p.done({ overheadMs: now - p.sentAt - toolMs, toolMs });
         // Answer like the service so the handler's response bookkeeping stays truthful.
         const rid = id('resp');
-        ws.send(JSON.stringify({ type: 'response.created', event_id: id('event'), response: { id: rid, object: 'realtime.response', status: 'in_progress', output: [] } }));
-        ws.send(JSON.stringify({ type: 'response.done', event_id: id('event'), response: { id: rid, object: 'realtime.response', status: 'completed', output: [] } }));
+        ws.send(
+          JSON.stringify({
+            type: 'response.created',
+            event_id: id('event'),
+            response: { id: rid, object: 'realtime.response', status: 'in_progress', output: [] },
+          }),
+        );
+        ws.send(
+          JSON.stringify({
+            type: 'response.done',
+            event_id: id('event'),
+            response: { id: rid, object: 'realtime.response', status: 'completed', output: [] },
+          }),
+        );
       }
     });
   });
@@ -117,13 +160,58 @@ export async function startMeasuringServer(): Promise<MeasuringServer> {
       const itemId = id('item');
       const callId = id('call');
       const args = JSON.stringify({ order_id: '1234' });
-      const call = { id: itemId, object: 'realtime.item', type: 'function_call', name: 'get_order', call_id: callId, arguments: args };
-      ws.send(JSON.stringify({ type: 'response.created', event_id: id('event'), response: { id: rid, object: 'realtime.response', status: 'in_progress', output: [] } }));
-      ws.send(JSON.stringify({ type: 'response.output_item.added', event_id: id('event'), response_id: rid, output_index: 0, item: { ...call, status: 'in_progress', arguments: '' } }));
+      const call = {
+        id: itemId,
+        object: 'realtime.item',
+        type: 'function_call',
+        name: 'get_order',
+        call_id: callId,
+        arguments: args,
+      };
+      ws.send(
+        JSON.stringify({
+          type: 'response.created',
+          event_id: id('event'),
+          response: { id: rid, object: 'realtime.response', status: 'in_progress', output: [] },
+        }),
+      );
+      ws.send(
+        JSON.stringify({
+          type: 'response.output_item.added',
+          event_id: id('event'),
+          response_id: rid,
+          output_index: 0,
+          item: { ...call, status: 'in_progress', arguments: '' },
+        }),
+      );
       const burst = [
-        JSON.stringify({ type: 'response.function_call_arguments.done', event_id: id('event'), response_id: rid, item_id: itemId, output_index: 0, call_id: callId, name: 'get_order', arguments: args }),
-        JSON.stringify({ type: 'response.output_item.done', event_id: id('event'), response_id: rid, output_index: 0, item: { ...call, status: 'completed' } }),
-        JSON.stringify({ type: 'response.done', event_id: id('event'), response: { id: rid, object: 'realtime.response', status: 'completed', output: [{ ...call, status: 'completed' }] } }),
+        JSON.stringify({
+          type: 'response.function_call_arguments.done',
+          event_id: id('event'),
+          response_id: rid,
+          item_id: itemId,
+          output_index: 0,
+          call_id: callId,
+          name: 'get_order',
+          arguments: args,
+        }),
+        JSON.stringify({
+          type: 'response.output_item.done',
+          event_id: id('event'),
+          response_id: rid,
+          output_index: 0,
+          item: { ...call, status: 'completed' },
+        }),
+        JSON.stringify({
+          type: 'response.done',
+          event_id: id('event'),
+          response: {
+            id: rid,
+            object: 'realtime.response',
+            status: 'completed',
+            output: [{ ...call, status: 'completed' }],
+          },
+        }),
       ];
       return new Promise<Sample>((done) => {
         pending.set(ws, { callId, sentAt: performance.now(), done });

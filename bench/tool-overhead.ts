@@ -43,10 +43,14 @@ interface Running {
 async function launch(kind: Kind, sessions: number): Promise<Running> {
   const server = await startMeasuringServer();
   const nodeArgs = process.env.TOOL_BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []; // e.g. --cpu-prof
-  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'bench/tool-overhead-handlers.ts', kind, String(sessions), server.url], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-    env: { ...process.env, TOOL_BENCH_STORAGE: azurite?.connectionString ?? '' },
-  });
+  const child = spawn(
+    process.execPath,
+    [...nodeArgs, '--import', 'tsx', 'bench/tool-overhead-handlers.ts', kind, String(sessions), server.url],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env: { ...process.env, TOOL_BENCH_STORAGE: azurite?.connectionString ?? '' },
+    },
+  );
   const running: Running = { kind, server, child, samples: [], blocks: [] };
   try {
     await new Promise<void>((resolve, reject) => {
@@ -131,7 +135,13 @@ async function run() {
       level = await measureLevel(sessions);
     } catch (err) {
       console.error(`${sessions} sessions: ${(err as Error).message}`);
-      rows.push({ sessions, handler: 'all', samples: 0, 'p50 ms': 'failed', 'p99 ms': (err as Error).message.slice(0, 60) });
+      rows.push({
+        sessions,
+        handler: 'all',
+        samples: 0,
+        'p50 ms': 'failed',
+        'p99 ms': (err as Error).message.slice(0, 60),
+      });
       continue;
     }
     for (const result of level) {
@@ -139,10 +149,38 @@ async function run() {
       const o = result.samples.map((s) => s.overheadMs);
       const p50 = percentile(o, 50);
       const p99 = percentile(o, 99);
-      const blockP99 = percentile(result.blocks.map((b) => percentile(b, 99)), 50);
+      const blockP99 = percentile(
+        result.blocks.map((b) => percentile(b, 99)),
+        50,
+      );
       cell[kind] = { p50, p99, p99mb: blockP99 };
-      raw.push({ sessions, handler: kind, samples: o.length, p50, p90: percentile(o, 90), p99, p99MidBlock: blockP99, max: Math.max(...o), toolP99: percentile(result.samples.map((s) => s.toolMs), 99), errors: result.server.errors.length, received: result.server.received });
-      rows.push({ sessions, handler: kind, samples: o.length, 'p50 ms': round(p50, 3), 'p90 ms': round(percentile(o, 90), 3), 'p99 mid-block ms': round(blockP99, 3), 'p99 ms': round(p99, 3), 'max ms': round(Math.max(...o), 2), errors: result.server.errors.length });
+      raw.push({
+        sessions,
+        handler: kind,
+        samples: o.length,
+        p50,
+        p90: percentile(o, 90),
+        p99,
+        p99MidBlock: blockP99,
+        max: Math.max(...o),
+        toolP99: percentile(
+          result.samples.map((s) => s.toolMs),
+          99,
+        ),
+        errors: result.server.errors.length,
+        received: result.server.received,
+      });
+      rows.push({
+        sessions,
+        handler: kind,
+        samples: o.length,
+        'p50 ms': round(p50, 3),
+        'p90 ms': round(percentile(o, 90), 3),
+        'p99 mid-block ms': round(blockP99, 3),
+        'p99 ms': round(p99, 3),
+        'max ms': round(Math.max(...o), 2),
+        errors: result.server.errors.length,
+      });
     }
     for (const r of rows.filter((x) => x.sessions === sessions && cell.floor && typeof x['p99 ms'] === 'number')) {
       const k = r.handler as Kind;

@@ -2,7 +2,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createInterface } from 'node:readline';
-import WebSocket, { WebSocketServer } from 'ws';
+import type WebSocket from 'ws';
+import { WebSocketServer } from 'ws';
 import { startAzurite } from '../emulators/local/azurite';
 import { percentile, report, round } from './report';
 
@@ -42,9 +43,38 @@ await new Promise<void>((r) => http.listen(0, '127.0.0.1', () => r()));
 const realtimeUrl = `ws://127.0.0.1:${(http.address() as AddressInfo).port}`;
 
 let seq = 0;
-const delta = (n: number) => JSON.stringify({ type: 'response.output_audio_transcript.delta', event_id: `ev_${n}`, response_id: 'resp_1', item_id: 'item_a', output_index: 0, content_index: 0, delta: 'some words of the answer ' });
-const completed = (n: number) => JSON.stringify({ type: 'conversation.item.input_audio_transcription.completed', event_id: `ev_${n}`, item_id: `item_u${n}`, content_index: 0, transcript: 'where is my order one two three four' });
-const itemDone = (n: number) => JSON.stringify({ type: 'response.output_item.done', event_id: `ev_${n}`, response_id: 'resp_1', output_index: 0, item: { id: `item_a${n}`, type: 'message', role: 'assistant', status: 'completed', content: [{ type: 'output_audio', transcript: 'Your order is on its way and should arrive tomorrow.' }] } });
+const delta = (n: number) =>
+  JSON.stringify({
+    type: 'response.output_audio_transcript.delta',
+    event_id: `ev_${n}`,
+    response_id: 'resp_1',
+    item_id: 'item_a',
+    output_index: 0,
+    content_index: 0,
+    delta: 'some words of the answer ',
+  });
+const completed = (n: number) =>
+  JSON.stringify({
+    type: 'conversation.item.input_audio_transcription.completed',
+    event_id: `ev_${n}`,
+    item_id: `item_u${n}`,
+    content_index: 0,
+    transcript: 'where is my order one two three four',
+  });
+const itemDone = (n: number) =>
+  JSON.stringify({
+    type: 'response.output_item.done',
+    event_id: `ev_${n}`,
+    response_id: 'resp_1',
+    output_index: 0,
+    item: {
+      id: `item_a${n}`,
+      type: 'message',
+      role: 'assistant',
+      status: 'completed',
+      content: [{ type: 'output_audio', transcript: 'Your order is on its way and should arrive tomorrow.' }],
+    },
+  });
 
 /** One shared timer: every 200 ms each session gets one event (5/s); one in ten is a completed item. */
 const pump = setInterval(() => {
@@ -67,7 +97,16 @@ async function startHarness(env: Record<string, string> = {}) {
   const port = Number((await next()).split(' ')[1]);
   const sample = async () => {
     child.stdin!.write('sample\n');
-    return JSON.parse(await next()) as { sessions: number; rss: number; heapUsed: number; external: number; lagP50: number; lagP99: number; lagMax: number; events: number };
+    return JSON.parse(await next()) as {
+      sessions: number;
+      rss: number;
+      heapUsed: number;
+      external: number;
+      lagP50: number;
+      lagP99: number;
+      lagMax: number;
+      events: number;
+    };
   };
   return { child, port, sample };
 }
@@ -80,7 +119,13 @@ async function attachMany(port: number, from: number, to: number) {
         const res = await fetch(`http://127.0.0.1:${port}/attach`, {
           method: 'POST',
           headers: { authorization: `Bearer ${SECRET}`, 'content-type': 'application/json' },
-          body: JSON.stringify({ sessionId: `s${n}`, callId: `c${n}`, agentId: 'support', userId: `u${n % 50}`, transport: 'webrtc' }),
+          body: JSON.stringify({
+            sessionId: `s${n}`,
+            callId: `c${n}`,
+            agentId: 'support',
+            userId: `u${n % 50}`,
+            transport: 'webrtc',
+          }),
         });
         if (!res.ok) throw new Error(`attach ${n}: ${res.status} ${await res.text()}`);
       }),
@@ -96,7 +141,18 @@ async function toolOverhead(calls: number, sessions: number): Promise<number[]> 
     const ws = sockets.get(`c${i % sessions}`)!;
     const done = new Promise<number>((r) => pendingTool.set(callId, r));
     const t0 = performance.now();
-    ws.send(JSON.stringify({ type: 'response.function_call_arguments.done', event_id: `ev_t${i}`, response_id: 'r', item_id: `fc_${i}`, output_index: 0, call_id: callId, name: 'get_order', arguments: '{"orderId":"1234"}' }));
+    ws.send(
+      JSON.stringify({
+        type: 'response.function_call_arguments.done',
+        event_id: `ev_t${i}`,
+        response_id: 'r',
+        item_id: `fc_${i}`,
+        output_index: 0,
+        call_id: callId,
+        name: 'get_order',
+        arguments: '{"orderId":"1234"}',
+      }),
+    );
     out.push((await done) - t0);
     pendingTool.delete(callId);
   }
@@ -154,8 +210,20 @@ http.close();
 
 const maxHealthy = rows.filter((r) => Number(r['lag p99 ms']) <= LAG_LIMIT_MS).map((r) => Number(r.sessions));
 const toolRows = [
-  { toolruns: 'memory', 'p50 ms': percentile(memTool, 50), 'p95 ms': percentile(memTool, 95), 'p99 ms': percentile(memTool, 99), note: `at ${memToolAt} sessions × 5 events/s` },
-  { toolruns: 'Azurite table', 'p50 ms': percentile(tableTool, 50), 'p95 ms': percentile(tableTool, 95), 'p99 ms': percentile(tableTool, 99), note: 'claim + store output (2 round trips)' },
+  {
+    toolruns: 'memory',
+    'p50 ms': percentile(memTool, 50),
+    'p95 ms': percentile(memTool, 95),
+    'p99 ms': percentile(memTool, 99),
+    note: `at ${memToolAt} sessions × 5 events/s`,
+  },
+  {
+    toolruns: 'Azurite table',
+    'p50 ms': percentile(tableTool, 50),
+    'p95 ms': percentile(tableTool, 95),
+    'p99 ms': percentile(tableTool, 99),
+    note: 'claim + store output (2 round trips)',
+  },
 ];
 report('worker', rows, {
   eventsPerSecondPerSession: EVENTS_PER_SECOND,
@@ -165,6 +233,11 @@ report('worker', rows, {
   toolCallOverhead: toolRows,
 });
 console.log('\ntool-call overhead (function_call event → function_call_output sent)');
-for (const t of toolRows) console.log(`  ${t.toolruns.padEnd(14)} p50 ${round(t['p50 ms'])} ms  p95 ${round(t['p95 ms'])} ms  p99 ${round(t['p99 ms'])} ms  (${t.note})`);
-console.log(`\nsessions held with event-loop lag p99 ≤ ${LAG_LIMIT_MS} ms: ${maxHealthy.length ? Math.max(...maxHealthy) : 0} (largest step tried: ${held})`);
+for (const t of toolRows)
+  console.log(
+    `  ${t.toolruns.padEnd(14)} p50 ${round(t['p50 ms'])} ms  p95 ${round(t['p95 ms'])} ms  p99 ${round(t['p99 ms'])} ms  (${t.note})`,
+  );
+console.log(
+  `\nsessions held with event-loop lag p99 ≤ ${LAG_LIMIT_MS} ms: ${maxHealthy.length ? Math.max(...maxHealthy) : 0} (largest step tried: ${held})`,
+);
 process.exit(0);

@@ -21,11 +21,20 @@ const { values } = parseArgs({
 
 const suites = [...(values.suite?.length ? values.suite : ['evals']), ...(values.negative ? ['evals/negative'] : [])];
 try {
-  const { report, jsonPath, htmlPath } = await runHarness({ suites, outDir: values.out, judge: !values['no-judge'], log: (l) => console.log(l) });
+  const { report, jsonPath, htmlPath } = await runHarness({
+    suites,
+    outDir: values.out,
+    judge: !values['no-judge'],
+    log: (l) => console.log(l),
+  });
   const s = report.summary;
   console.log('');
-  console.log(`scenarios ${s.passed}/${s.scenarios} passed, ${s.expectedFailures} deliberately wrong, ${s.unexpected} unexpected`);
-  console.log(`first response p50 ${s.firstResponseMs.p50 ?? '-'} ms, p95 ${s.firstResponseMs.p95 ?? '-'} ms; turn total p50 ${s.totalMs.p50 ?? '-'} ms, p95 ${s.totalMs.p95 ?? '-'} ms`);
+  console.log(
+    `scenarios ${s.passed}/${s.scenarios} passed, ${s.expectedFailures} deliberately wrong, ${s.unexpected} unexpected`,
+  );
+  console.log(
+    `first response p50 ${s.firstResponseMs.p50 ?? '-'} ms, p95 ${s.firstResponseMs.p95 ?? '-'} ms; turn total p50 ${s.totalMs.p50 ?? '-'} ms, p95 ${s.totalMs.p95 ?? '-'} ms`,
+  );
   console.log(`reports: ${jsonPath}\n         ${htmlPath}`);
   process.exitCode = s.ok ? 0 : 1;
 } catch (err) {

@@ -55,7 +55,9 @@ export interface AppDeps {
   /** The session lifecycle; the Durable implementation needs the invocation's durable client binding. */
   lifecycle: (ctx: InvocationContext) => LifecyclePort;
   /** Authoritative lifecycle state for GET /api/sessions/{id}, when the lifecycle exposes it. */
-  lifecycleState?: (sessionId: string) => Promise<{ state: LifecycleState; stateSince?: number; reason?: string } | undefined>;
+  lifecycleState?: (
+    sessionId: string,
+  ) => Promise<{ state: LifecycleState; stateSince?: number; reason?: string } | undefined>;
   /** Web PubSub for GET /api/negotiate; undefined when neither WEBPUBSUB_ENDPOINT nor a connection string is set. */
   webPubSub?: WebPubSubServiceClient;
   /** The lifecycle behind `lifecycle` (LIFECYCLE_MODE): batched worker heartbeats, the local lifecycle, stop. */

@@ -21,21 +21,86 @@ export function buildRoutes(deps: AppDeps): Route[] {
     http({ corsOrigins: deps.config.CORS_ALLOWED_ORIGINS, maxBodyBytes: deps.config.MAX_BODY_BYTES }, h);
   const routes: Route[] = [
     { name: 'health', methods: ['GET'], route: 'health', authLevel: 'anonymous', handler: healthHandler(deps) },
-    { name: 'agents-list', methods: ['GET'], route: 'agents', authLevel: 'anonymous', handler: listAgentsHandler(deps) },
-    { name: 'agents-get', methods: ['GET'], route: 'agents/{id}', authLevel: 'anonymous', handler: getAgentHandler(deps) },
+    {
+      name: 'agents-list',
+      methods: ['GET'],
+      route: 'agents',
+      authLevel: 'anonymous',
+      handler: listAgentsHandler(deps),
+    },
+    {
+      name: 'agents-get',
+      methods: ['GET'],
+      route: 'agents/{id}',
+      authLevel: 'anonymous',
+      handler: getAgentHandler(deps),
+    },
     // `function` level: Azure requires a function key (x-functions-key); the local runner only checks one when
     // it is given a key, so locally the endpoint is open on 127.0.0.1. GET/DELETE get a JSON-RPC 405.
     { name: 'mcp', methods: ['POST', 'GET', 'DELETE'], route: 'mcp', authLevel: 'function', handler: mcpHandler(deps) },
-    { name: 'sessions-start', methods: ['POST'], route: 'sessions', authLevel: 'anonymous', handler: startSessionHandler(deps), durableClient: true },
-    { name: 'sessions-get', methods: ['GET'], route: 'sessions/{id}', authLevel: 'anonymous', handler: getSessionHandler(deps) },
-    { name: 'sessions-call', methods: ['POST'], route: 'sessions/{id}/call', authLevel: 'anonymous', handler: registerCallHandler(deps), durableClient: true },
+    {
+      name: 'sessions-start',
+      methods: ['POST'],
+      route: 'sessions',
+      authLevel: 'anonymous',
+      handler: startSessionHandler(deps),
+      durableClient: true,
+    },
+    {
+      name: 'sessions-get',
+      methods: ['GET'],
+      route: 'sessions/{id}',
+      authLevel: 'anonymous',
+      handler: getSessionHandler(deps),
+    },
+    {
+      name: 'sessions-call',
+      methods: ['POST'],
+      route: 'sessions/{id}/call',
+      authLevel: 'anonymous',
+      handler: registerCallHandler(deps),
+      durableClient: true,
+    },
     // Anonymous at the host: the Standard Webhooks signature is the authentication.
-    { name: 'webhooks-realtime', methods: ['POST'], route: 'webhooks/realtime', authLevel: 'anonymous', handler: realtimeWebhookHandler(deps), durableClient: true },
-    { name: 'negotiate', methods: ['GET'], route: 'negotiate', authLevel: 'anonymous', handler: negotiateHandler({ webPubSub: deps.webPubSub, authorizeSessionOwner: sessionOwnerCheck(deps) }) },
-    { name: 'history-delete', methods: ['DELETE'], route: 'users/me/history', authLevel: 'anonymous', handler: deleteHistoryHandler(deps) },
+    {
+      name: 'webhooks-realtime',
+      methods: ['POST'],
+      route: 'webhooks/realtime',
+      authLevel: 'anonymous',
+      handler: realtimeWebhookHandler(deps),
+      durableClient: true,
+    },
+    {
+      name: 'negotiate',
+      methods: ['GET'],
+      route: 'negotiate',
+      authLevel: 'anonymous',
+      handler: negotiateHandler({ webPubSub: deps.webPubSub, authorizeSessionOwner: sessionOwnerCheck(deps) }),
+    },
+    {
+      name: 'history-delete',
+      methods: ['DELETE'],
+      route: 'users/me/history',
+      authLevel: 'anonymous',
+      handler: deleteHistoryHandler(deps),
+    },
     // Worker → lifecycle callbacks: anonymous at the host, authenticated by the WORKER_AUTH_SECRET bearer.
-    { name: 'internal-heartbeats', methods: ['POST'], route: 'internal/heartbeats', authLevel: 'anonymous', handler: internalHeartbeatsHandler(deps), durableClient: true },
-    { name: 'internal-report', methods: ['POST'], route: 'internal/sessions/{sessionId}/report', authLevel: 'anonymous', handler: internalReportHandler(deps), durableClient: true },
+    {
+      name: 'internal-heartbeats',
+      methods: ['POST'],
+      route: 'internal/heartbeats',
+      authLevel: 'anonymous',
+      handler: internalHeartbeatsHandler(deps),
+      durableClient: true,
+    },
+    {
+      name: 'internal-report',
+      methods: ['POST'],
+      route: 'internal/sessions/{sessionId}/report',
+      authLevel: 'anonymous',
+      handler: internalReportHandler(deps),
+      durableClient: true,
+    },
   ];
   return routes.map((r) => ({
     ...r,

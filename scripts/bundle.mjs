@@ -6,7 +6,9 @@ import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs
 const rubricsDir = 'evals/rubrics';
 // The worker image's build context has no evals/ (it does not judge): embed nothing there.
 const rubrics = Object.fromEntries(
-  (existsSync(rubricsDir) ? readdirSync(rubricsDir) : []).filter((f) => f.endsWith('.md')).map((f) => [f, readFileSync(`${rubricsDir}/${f}`, 'utf8')]),
+  (existsSync(rubricsDir) ? readdirSync(rubricsDir) : [])
+    .filter((f) => f.endsWith('.md'))
+    .map((f) => [f, readFileSync(`${rubricsDir}/${f}`, 'utf8')]),
 );
 
 const common = {
@@ -39,5 +41,7 @@ for (const t of targets) {
   const outputs = Object.entries(result.metafile.outputs).filter(([f]) => f.endsWith('.js'));
   const total = outputs.reduce((n, [, o]) => n + o.bytes, 0);
   const main = statSync(`${t.outdir}/${name}.js`).size;
-  console.log(`${t.outdir}/${name}.js  ${(main / 1024).toFixed(0)} KiB entry, ${(total / 1024).toFixed(0)} KiB with ${outputs.length - 1} lazy chunks`);
+  console.log(
+    `${t.outdir}/${name}.js  ${(main / 1024).toFixed(0)} KiB entry, ${(total / 1024).toFixed(0)} KiB with ${outputs.length - 1} lazy chunks`,
+  );
 }

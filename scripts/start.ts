@@ -7,8 +7,17 @@ import { initTelemetry } from '../shared/telemetry/init';
 async function main() {
   const verbose = process.argv.includes('--verbose');
   // The in-process Function app's spans and metrics: OTEL_EXPORTER=console|otlp (the workers set up their own).
-  const exporter = process.env.OTEL_EXPORTER === 'console' || process.env.OTEL_EXPORTER === 'otlp' ? process.env.OTEL_EXPORTER : 'none';
-  await initTelemetry({ config: { OTEL_EXPORTER: exporter, APPLICATIONINSIGHTS_CONNECTION_STRING: process.env.APPLICATIONINSIGHTS_CONNECTION_STRING || undefined }, serviceName: 'functions' });
+  const exporter =
+    process.env.OTEL_EXPORTER === 'console' || process.env.OTEL_EXPORTER === 'otlp'
+      ? process.env.OTEL_EXPORTER
+      : 'none';
+  await initTelemetry({
+    config: {
+      OTEL_EXPORTER: exporter,
+      APPLICATIONINSIGHTS_CONNECTION_STRING: process.env.APPLICATIONINSIGHTS_CONNECTION_STRING || undefined,
+    },
+    serviceName: 'functions',
+  });
   const stack = await startStack({
     ports: 'fixed',
     dataDir: process.env.AZURITE_LOCATION ?? DEFAULT_DATA_DIR,

@@ -25,9 +25,18 @@ export interface WorkerCoreDeps {
   lifecycle: WorkerLifecycle;
   seed?(s: { sessionId: string; agentId: string; partition: string; resume?: boolean }): Promise<unknown[]>;
   /** The session row written by the HTTP side (history partition, resume choice); one read per attach. */
-  sessionInfo?(sessionId: string): Promise<{ historyPartition?: string; resume?: boolean; traceparent?: string } | undefined>;
+  sessionInfo?(
+    sessionId: string,
+  ): Promise<{ historyPartition?: string; resume?: boolean; traceparent?: string } | undefined>;
   /** Per-session telemetry / accounting hooks (turn latency, tokens, tool spans); see SessionObserver. */
-  observe?(s: { sessionId: string; agentId: string; callId: string; attempt: number; partition: string; traceparent?: string }): SessionObserver | undefined;
+  observe?(s: {
+    sessionId: string;
+    agentId: string;
+    callId: string;
+    attempt: number;
+    partition: string;
+    traceparent?: string;
+  }): SessionObserver | undefined;
   maxSessions: number;
   heartbeatIntervalMs: number;
   /** The shared tick: transcript batches are written this often; heartbeats every heartbeatIntervalMs. */
@@ -100,7 +109,11 @@ export class WorkerCore {
   /** Attach is idempotent per session: a repeated or concurrent attach returns the same socket. */
   async attach(body: AttachBody): Promise<{ already: boolean }> {
     if (body.provider && this.deps.provider && body.provider !== this.deps.provider) {
-      throw new AttachError(409, 'provider_mismatch', `this worker talks to ${this.deps.provider}, not ${body.provider}`);
+      throw new AttachError(
+        409,
+        'provider_mismatch',
+        `this worker talks to ${this.deps.provider}, not ${body.provider}`,
+      );
     }
     if (body.avoidWorkers.includes(this.deps.workerId)) {
       // The lifecycle declared this worker lost for the session: let go of any socket still held and send the
@@ -115,7 +128,8 @@ export class WorkerCore {
     const inFlight = this.pending.get(body.sessionId);
     if (inFlight) return inFlight.then(() => ({ already: true }));
     if (this.draining) throw new AttachError(503, 'draining', 'this worker is draining; attach elsewhere');
-    if (!this.ready) throw new AttachError(503, 'at_capacity', `this worker holds its maximum of ${this.deps.maxSessions} sessions`);
+    if (!this.ready)
+      throw new AttachError(503, 'at_capacity', `this worker holds its maximum of ${this.deps.maxSessions} sessions`);
     const p = this.open(body);
     this.pending.set(body.sessionId, p);
     try {
@@ -134,14 +148,22 @@ export class WorkerCore {
     const [tools, info] = await Promise.all([
       this.deps.gateway.toolsFor(agent),
       // The lifecycle carries the row's context in the attach; older records (or tests) fall back to reading it.
-      body.context ?? this.deps.sessionInfo?.(body.sessionId).catch((err) => {
-        this.log(`session row of ${body.sessionId} unreadable (${(err as Error).message}); using defaults`);
-        return undefined;
-      }),
+      body.context ??
+        this.deps.sessionInfo?.(body.sessionId).catch((err) => {
+          this.log(`session row of ${body.sessionId} unreadable (${(err as Error).message}); using defaults`);
+          return undefined;
+        }),
     ]);
     const partition = info?.historyPartition ?? historyPartitionFor(body);
     // traceparent: the session row's trace (POST /api/sessions or the SIP webhook), so worker spans join it.
-    const observer = this.deps.observe?.({ sessionId: body.sessionId, agentId: body.agentId, callId: body.callId, attempt: body.attempt, partition, traceparent: info?.traceparent });
+    const observer = this.deps.observe?.({
+      sessionId: body.sessionId,
+      agentId: body.agentId,
+      callId: body.callId,
+      attempt: body.attempt,
+      partition,
+      traceparent: info?.traceparent,
+    });
     const session = new SidebandSession(
       {
         observer,
@@ -171,7 +193,8 @@ export class WorkerCore {
     } catch (err) {
       session.stop('attach failed', true);
       const status = (err as { status?: number }).status;
-      if (status === 404 || status === 410) throw new AttachError(404, 'call_not_found', `call ${body.callId} is not active`);
+      if (status === 404 || status === 410)
+        throw new AttachError(404, 'call_not_found', `call ${body.callId} is not active`);
       throw new AttachError(502, 'sideband_failed', `could not open the sideband: ${(err as Error).message}`);
     }
     return session;
@@ -209,7 +232,11 @@ export class WorkerCore {
     for (let i = 0; i < ids.length; i += HEARTBEAT_CHUNK) {
       const chunk = ids.slice(i, i + HEARTBEAT_CHUNK);
       try {
-        const res = await this.deps.lifecycle.heartbeats({ workerId: this.deps.workerId, sessionIds: chunk, at: this.now() });
+        const res = await this.deps.lifecycle.heartbeats({
+          workerId: this.deps.workerId,
+          sessionIds: chunk,
+          at: this.now(),
+        });
         this.stats.heartbeatsSent += chunk.length;
         for (const id of res.drop) this.detach(id, 'the lifecycle no longer gives this worker the session');
       } catch (err) {

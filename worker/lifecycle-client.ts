@@ -1,4 +1,9 @@
-import { heartbeatResponseSchema, type HeartbeatBody, type HeartbeatResponse, type WorkerReport } from '../shared/worker-client/api';
+import {
+  heartbeatResponseSchema,
+  type HeartbeatBody,
+  type HeartbeatResponse,
+  type WorkerReport,
+} from '../shared/worker-client/api';
 import { bearer } from '../shared/worker-client/auth';
 
 /** The worker's side of the lifecycle: heartbeats and reports, POSTed to the Function app's internal routes. */
@@ -7,7 +12,11 @@ export interface WorkerLifecycle {
   report(sessionId: string, report: WorkerReport): Promise<void>;
 }
 
-export function createWorkerLifecycle(opts: { functionsBaseUrl: string; secret: string; timeoutMs?: number }): WorkerLifecycle {
+export function createWorkerLifecycle(opts: {
+  functionsBaseUrl: string;
+  secret: string;
+  timeoutMs?: number;
+}): WorkerLifecycle {
   const base = `${opts.functionsBaseUrl.replace(/\/+$/, '')}/api/internal`;
   const post = async (path: string, body: unknown) => {
     const res = await fetch(`${base}${path}`, {

@@ -50,7 +50,10 @@ async function main() {
     history,
     publisher: createPublisher(config, { onError: (err) => log(`publish failed: ${(err as Error).message}`) }),
     toolRuns,
-    lifecycle: createWorkerLifecycle({ functionsBaseUrl: config.FUNCTIONS_BASE_URL, secret: config.WORKER_AUTH_SECRET }),
+    lifecycle: createWorkerLifecycle({
+      functionsBaseUrl: config.FUNCTIONS_BASE_URL,
+      secret: config.WORKER_AUTH_SECRET,
+    }),
     // Reads the session row's `resume` (POST /api/sessions `resume: false` → no earlier sessions) and
     // budgets with MEMORY_SEED_TOKENS / MEMORY_SEED_TURNS.
     seed: createWorkerSeeder({ history, sessions, config }),
@@ -94,7 +97,13 @@ async function main() {
       });
   };
 
-  const server = await startWorkerServer({ core, secret: config.WORKER_AUTH_SECRET, port: config.PORT, onDrain: () => drainAndExit('POST /drain'), log });
+  const server = await startWorkerServer({
+    core,
+    secret: config.WORKER_AUTH_SECRET,
+    port: config.PORT,
+    onDrain: () => drainAndExit('POST /drain'),
+    log,
+  });
   log(`listening on ${server.port}`);
   process.on('SIGTERM', () => drainAndExit('SIGTERM'));
   process.on('SIGINT', () => drainAndExit('SIGINT'));

@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ZodError, type ZodType } from 'zod';
+import { type ZodError, type ZodType } from 'zod';
 import { errorBody } from '../shared/http/errors';
 import { attachBodySchema, detachBodySchema } from '../shared/worker-client/api';
 import { bearerMatches } from '../shared/worker-client/auth';
@@ -22,7 +22,9 @@ export interface WorkerServerOptions {
  * The worker's internal API. Every route but the probes needs `Bearer WORKER_AUTH_SECRET`. Container Apps
  * probes call /healthz (liveness: the process answers) and /readyz (readiness: takes attaches).
  */
-export async function startWorkerServer(opts: WorkerServerOptions): Promise<{ server: Server; port: number; close(): Promise<void> }> {
+export async function startWorkerServer(
+  opts: WorkerServerOptions,
+): Promise<{ server: Server; port: number; close(): Promise<void> }> {
   const { core } = opts;
   const log = opts.log ?? (() => {});
   const server = createServer((req, res) => {
@@ -39,7 +41,11 @@ export async function startWorkerServer(opts: WorkerServerOptions): Promise<{ se
       return send(res, 200, { status: 'ok', workerId: core.workerId, sessions: core.sessions.size });
     }
     if (method === 'GET' && path === '/readyz') {
-      return send(res, core.ready ? 200 : 503, { ready: core.ready, draining: core.draining, sessions: core.sessions.size });
+      return send(res, core.ready ? 200 : 503, {
+        ready: core.ready,
+        draining: core.draining,
+        sessions: core.sessions.size,
+      });
     }
     const known = ['/attach', '/detach', '/drain', '/stats'];
     if (!known.includes(path ?? '')) return send(res, 404, errorBody('not_found', `no route for ${method} ${path}`));
@@ -48,15 +54,23 @@ export async function startWorkerServer(opts: WorkerServerOptions): Promise<{ se
     }
     if (path === '/stats' && method === 'GET') {
       const mem = process.memoryUsage();
-      return send(res, 200, { workerId: core.workerId, sessions: core.sessions.size, ...core.stats, rss: mem.rss, heapUsed: mem.heapUsed });
+      return send(res, 200, {
+        workerId: core.workerId,
+        sessions: core.sessions.size,
+        ...core.stats,
+        rss: mem.rss,
+        heapUsed: mem.heapUsed,
+      });
     }
-    if (method !== 'POST') return send(res, 405, errorBody('method_not_allowed', `${method} is not allowed on ${path}`), { allow: 'POST' });
+    if (method !== 'POST')
+      return send(res, 405, errorBody('method_not_allowed', `${method} is not allowed on ${path}`), { allow: 'POST' });
     if (path === '/drain') {
       opts.onDrain();
       return send(res, 202, { draining: true, sessions: core.sessions.size });
     }
     const body = await readBody(req);
-    if (body === undefined) return send(res, 413, errorBody('body_too_large', `request body exceeds ${MAX_BODY} bytes`));
+    if (body === undefined)
+      return send(res, 413, errorBody('body_too_large', `request body exceeds ${MAX_BODY} bytes`));
     if (path === '/attach') {
       const parsed = parse(attachBodySchema, body);
       if ('error' in parsed) return send(res, 400, parsed.error);
@@ -71,7 +85,9 @@ export async function startWorkerServer(opts: WorkerServerOptions): Promise<{ se
     const parsed = parse(detachBodySchema, body);
     if ('error' in parsed) return send(res, 400, parsed.error);
     const held = await core.detachAndFlush(parsed.value.sessionId, parsed.value.reason);
-    return held ? send(res, 200, { detached: true }) : send(res, 404, errorBody('not_found', 'this worker does not hold the session'));
+    return held
+      ? send(res, 200, { detached: true })
+      : send(res, 404, errorBody('not_found', 'this worker does not hold the session'));
   }
 
   await new Promise<void>((resolve, reject) => {
@@ -95,8 +111,18 @@ function parse<T>(schema: ZodType<T>, text: string): { value: T } | { error: unk
   try {
     return { value: schema.parse(json) };
   } catch (err) {
-    const issues = (err as ZodError).issues?.map((i) => ({ field: ['body', ...i.path.map(String)].join('.'), problem: i.message })) ?? [];
-    return { error: errorBody('validation_failed', issues[0] ? `${issues[0].field}: ${issues[0].problem}` : 'invalid body', issues) };
+    const issues =
+      (err as ZodError).issues?.map((i) => ({
+        field: ['body', ...i.path.map(String)].join('.'),
+        problem: i.message,
+      })) ?? [];
+    return {
+      error: errorBody(
+        'validation_failed',
+        issues[0] ? `${issues[0].field}: ${issues[0].problem}` : 'invalid body',
+        issues,
+      ),
+    };
   }
 }
 

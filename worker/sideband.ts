@@ -14,7 +14,10 @@ import type { DeliverableOutput, ToolExecutor } from './tools';
  */
 export interface SessionObserver {
   onServerEvent?(event: { type?: unknown; [k: string]: unknown }, atMs: number): void;
-  toolCall?<R extends { isError: boolean; durationMs?: number } | undefined>(call: { name: string; callId: string }, fn: () => Promise<R>): Promise<R>;
+  toolCall?<R extends { isError: boolean; durationMs?: number } | undefined>(
+    call: { name: string; callId: string },
+    fn: () => Promise<R>,
+  ): Promise<R>;
   reconnected?(reason?: string): void;
   end?(outcome: { reason: string; failed?: boolean }): void | Promise<void>;
 }
@@ -47,14 +50,21 @@ export interface PreparedAgent {
 }
 
 /** Deltas are the bulk of sideband traffic and carry nothing the worker needs: skip them before JSON.parse. */
-const SKIP = /"type"\s*:\s*"(response\.output_audio\.delta|response\.output_audio_transcript\.delta|response\.output_text\.delta|response\.function_call_arguments\.delta|conversation\.item\.input_audio_transcription\.delta)"/;
+const SKIP =
+  /"type"\s*:\s*"(response\.output_audio\.delta|response\.output_audio_transcript\.delta|response\.output_text\.delta|response\.function_call_arguments\.delta|conversation\.item\.input_audio_transcription\.delta)"/;
 
 /** Output items get ids we choose, so re-sending one after a takeover is recognisably the same item. */
-export const outputItemId = (callId: string) => `fco_${createHash('sha256').update(callId).digest('base64url').slice(0, 24)}`;
+export const outputItemId = (callId: string) =>
+  `fco_${createHash('sha256').update(callId).digest('base64url').slice(0, 24)}`;
 const isSeeded = (id: string | undefined) => Boolean(id?.startsWith('mem_'));
 
 type ServerEvent = { type: string; [k: string]: unknown };
-type Item = { id?: string; type?: string; role?: string; content?: { type?: string; text?: string; transcript?: string | null }[] };
+type Item = {
+  id?: string;
+  type?: string;
+  role?: string;
+  content?: { type?: string; text?: string; transcript?: string | null }[];
+};
 
 /**
  * One session's sideband socket: applies the agent's settings, runs function calls through the tool executor,
@@ -93,10 +103,17 @@ export class SidebandSession {
     await this.connect();
     if (this.attach.attempt === 0) {
       const events = this.deps.seed
-        ? await this.deps.seed({ sessionId: this.sessionId, agentId: this.attach.agentId, partition: this.partition, resume: this.prepared.resume }).catch((err) => {
-            this.deps.log(`context seeding skipped for ${this.sessionId}: ${(err as Error).message}`);
-            return [];
-          })
+        ? await this.deps
+            .seed({
+              sessionId: this.sessionId,
+              agentId: this.attach.agentId,
+              partition: this.partition,
+              resume: this.prepared.resume,
+            })
+            .catch((err) => {
+              this.deps.log(`context seeding skipped for ${this.sessionId}: ${(err as Error).message}`);
+              return [];
+            })
         : [];
       for (const e of events) this.send(e);
     } else {
@@ -143,7 +160,9 @@ export class SidebandSession {
           // The call is gone: the caller hung up or the service ended it.
           this.deps.log(`sideband ${this.sessionId}: call ended (${status})`);
           this.stop('call ended');
-          await this.deps.report(this.sessionId, { type: 'ended', workerId: this.deps.workerId, reason: 'call ended' }).catch(() => {});
+          await this.deps
+            .report(this.sessionId, { type: 'ended', workerId: this.deps.workerId, reason: 'call ended' })
+            .catch(() => {});
           return;
         }
         this.deps.log(`sideband ${this.sessionId} reconnect failed: ${(err as Error).message}`);
@@ -151,7 +170,9 @@ export class SidebandSession {
     }
     if (this.closed) return;
     this.stop('sideband lost', true);
-    await this.deps.report(this.sessionId, { type: 'failed', workerId: this.deps.workerId, reason: 'sideband lost' }).catch(() => {});
+    await this.deps
+      .report(this.sessionId, { type: 'failed', workerId: this.deps.workerId, reason: 'sideband lost' })
+      .catch(() => {});
   }
 
   /**
@@ -161,7 +182,9 @@ export class SidebandSession {
   stop(reason = 'detached', failed = false): void {
     if (this.closed) return;
     this.closed = true;
-    void Promise.resolve(this.deps.observer?.end?.({ reason, failed })).catch((err) => this.deps.log(`session ${this.sessionId} observer end failed: ${(err as Error).message}`));
+    void Promise.resolve(this.deps.observer?.end?.({ reason, failed })).catch((err) =>
+      this.deps.log(`session ${this.sessionId} observer end failed: ${(err as Error).message}`),
+    );
     this.wakeIdle();
     this.ws?.close(1000);
     this.ws = undefined;
@@ -220,7 +243,11 @@ export class SidebandSession {
         // Typed user messages never get a transcription event; their text is the content.
         const item = ev.item as Item | undefined;
         if (item?.type === 'message' && item.role === 'user') {
-          const text = (item.content ?? []).filter((c) => c.type === 'input_text').map((c) => c.text ?? '').join(' ').trim();
+          const text = (item.content ?? [])
+            .filter((c) => c.type === 'input_text')
+            .map((c) => c.text ?? '')
+            .join(' ')
+            .trim();
           if (text) this.record(item.id ?? '', 'user', text);
         }
         break;
@@ -228,7 +255,10 @@ export class SidebandSession {
       case 'response.output_item.done': {
         const item = ev.item as Item | undefined;
         if (item?.type === 'message' && item.role === 'assistant') {
-          const text = (item.content ?? []).map((c) => c.transcript ?? c.text ?? '').join(' ').trim();
+          const text = (item.content ?? [])
+            .map((c) => c.transcript ?? c.text ?? '')
+            .join(' ')
+            .trim();
           if (text) this.record(item.id ?? '', 'assistant', text);
         }
         break;
@@ -247,19 +277,38 @@ export class SidebandSession {
     }
   }
 
-  private record(itemId: string, role: 'user' | 'assistant' | 'tool', text: string, extra: { callId?: string; toolName?: string } = {}) {
+  private record(
+    itemId: string,
+    role: 'user' | 'assistant' | 'tool',
+    text: string,
+    extra: { callId?: string; toolName?: string } = {},
+  ) {
     if (!itemId || isSeeded(itemId) || this.recorded.has(itemId)) return;
     this.recorded.add(itemId);
     const at = this.deps.now();
-    this.deps.transcripts.add(this.partition, { itemId, sessionId: this.sessionId, agentId: this.attach.agentId, role, text, at, ...extra });
+    this.deps.transcripts.add(this.partition, {
+      itemId,
+      sessionId: this.sessionId,
+      agentId: this.attach.agentId,
+      role,
+      text,
+      at,
+      ...extra,
+    });
     if (this.deps.logTranscripts) this.deps.log(`[${this.sessionId}] ${role}: ${text}`);
     if (role !== 'tool') {
-      void this.deps.publisher.publish({ type: 'transcript', sessionId: this.sessionId, itemId, role, text, at }).catch(() => {});
+      void this.deps.publisher
+        .publish({ type: 'transcript', sessionId: this.sessionId, itemId, role, text, at })
+        .catch(() => {});
     }
   }
 
   private async onFunctionCall(ev: ServerEvent) {
-    const call = { callId: String(ev.call_id ?? ''), name: String(ev.name ?? ''), arguments: String(ev.arguments ?? '') };
+    const call = {
+      callId: String(ev.call_id ?? ''),
+      name: String(ev.name ?? ''),
+      arguments: String(ev.arguments ?? ''),
+    };
     if (!call.callId || !call.name) return;
     this.toolsRunning++;
     this.deps.stats.toolCalls++;
@@ -295,9 +344,17 @@ export class SidebandSession {
     this.responsePending = true;
     for (const o of outputs) {
       const id = outputItemId(o.callId);
-      this.send({ type: 'conversation.item.create', item: { id, type: 'function_call_output', call_id: o.callId, output: o.output } }, () => {
-        void this.deps.executor.delivered(this.sessionId, o).catch((err) => this.deps.log(`marking ${o.callId} delivered failed: ${(err as Error).message}`));
-      });
+      this.send(
+        {
+          type: 'conversation.item.create',
+          item: { id, type: 'function_call_output', call_id: o.callId, output: o.output },
+        },
+        () => {
+          void this.deps.executor
+            .delivered(this.sessionId, o)
+            .catch((err) => this.deps.log(`marking ${o.callId} delivered failed: ${(err as Error).message}`));
+        },
+      );
       this.record(id, 'tool', o.output, { callId: o.callId, toolName: o.name });
     }
   }

@@ -75,18 +75,40 @@ export class ToolExecutor {
     const { store, publisher, now } = this.deps;
     let claimed: boolean;
     try {
-      claimed = await store.claim({ sessionId, callId: call.callId, name: call.name, workerId: this.deps.workerId, at: now() });
+      claimed = await store.claim({
+        sessionId,
+        callId: call.callId,
+        name: call.name,
+        workerId: this.deps.workerId,
+        at: now(),
+      });
     } catch (err) {
       // Without a claim the tool must not run (it could run twice); the model hears that nothing happened.
       this.deps.log(`claiming tool call ${call.callId} failed: ${(err as Error).message}`);
-      return { callId: call.callId, name: call.name, output: NOT_STARTED_OUTPUT(call.name), isError: true, durationMs: 0, stored: false };
+      return {
+        callId: call.callId,
+        name: call.name,
+        output: NOT_STARTED_OUTPUT(call.name),
+        isError: true,
+        durationMs: 0,
+        stored: false,
+      };
     }
     if (!claimed) {
       this.deps.log(`tool call ${call.callId} already claimed; not running it again`);
       return undefined;
     }
     await ready?.catch(() => {});
-    await publisher.publish({ type: 'tool.started', sessionId, callId: call.callId, name: call.name, arguments: call.arguments, at: now() }).catch(() => {});
+    await publisher
+      .publish({
+        type: 'tool.started',
+        sessionId,
+        callId: call.callId,
+        name: call.name,
+        arguments: call.arguments,
+        at: now(),
+      })
+      .catch(() => {});
     const running = this.deps.gateway.run(agent, call, signal);
     this.running.add(running);
     const result = await running.finally(() => this.running.delete(running));
@@ -97,7 +119,16 @@ export class ToolExecutor {
       this.deps.log(`storing the output of ${call.callId} failed (delivering anyway): ${(err as Error).message}`);
     }
     await publisher
-      .publish({ type: 'tool.finished', sessionId, callId: call.callId, name: call.name, output: result.output, isError: result.isError, durationMs: result.durationMs, at: now() })
+      .publish({
+        type: 'tool.finished',
+        sessionId,
+        callId: call.callId,
+        name: call.name,
+        output: result.output,
+        isError: result.isError,
+        durationMs: result.durationMs,
+        at: now(),
+      })
       .catch(() => {});
     return { callId: call.callId, name: call.name, ...result };
   }

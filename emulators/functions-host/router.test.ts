@@ -3,11 +3,20 @@ import type { Route } from '../../functions/route';
 import { Router } from './router';
 
 const r = (name: string, route: string, methods: Route['methods'] = ['GET']): Route => ({
-  name, route, methods, authLevel: 'anonymous', handler: async () => ({ status: 200 }),
+  name,
+  route,
+  methods,
+  authLevel: 'anonymous',
+  handler: async () => ({ status: 200 }),
 });
 
 describe('Router', () => {
-  const router = new Router([r('a', 'sessions/{id}'), r('b', 'sessions/{id}/call', ['POST']), r('c', 'files/{*rest}'), r('d', 'x/{id:guid}')]);
+  const router = new Router([
+    r('a', 'sessions/{id}'),
+    r('b', 'sessions/{id}/call', ['POST']),
+    r('c', 'files/{*rest}'),
+    r('d', 'x/{id:guid}'),
+  ]);
 
   it('matches templates and decodes params', () => {
     expect(router.match('/sessions/abc%20d', 'GET')).toMatchObject({ route: { name: 'a' }, params: { id: 'abc d' } });

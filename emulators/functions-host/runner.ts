@@ -68,10 +68,12 @@ export async function startRunner(opts: RunnerOptions): Promise<Runner> {
       }
     }
     const body = await readBody(req, maxBytes);
-    if (body === 'too_large') return send(res, 413, errorBody('body_too_large', `request body exceeds ${maxBytes} bytes`));
+    if (body === 'too_large')
+      return send(res, 413, errorBody('body_too_large', `request body exceeds ${maxBytes} bytes`));
 
     const headers: Record<string, string> = {};
-    for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(', ') : v;
+    for (const [k, v] of Object.entries(req.headers))
+      if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(', ') : v;
     const request = new HttpRequest({
       method: method as HttpMethod,
       url: url.toString(),

@@ -22,11 +22,22 @@ export const azuriteConnectionString = (port: number, host = '127.0.0.1') =>
  * Starts the real Azurite Table service (from npm) as a child process. `location` persists data (npm start);
  * without it data lives in memory (tests).
  */
-export async function startAzurite(opts: { port?: number; location?: string; silent?: boolean } = {}): Promise<Azurite> {
+export async function startAzurite(
+  opts: { port?: number; location?: string; silent?: boolean } = {},
+): Promise<Azurite> {
   const port = opts.port ?? (await freePort());
   const require = createRequire(import.meta.url);
   const main = require.resolve('azurite/dist/src/table/main.js');
-  const args = [main, '--tableHost', '127.0.0.1', '--tablePort', String(port), '--skipApiVersionCheck', '--loose', '--disableTelemetry'];
+  const args = [
+    main,
+    '--tableHost',
+    '127.0.0.1',
+    '--tablePort',
+    String(port),
+    '--skipApiVersionCheck',
+    '--loose',
+    '--disableTelemetry',
+  ];
   if (opts.location) {
     mkdirSync(opts.location, { recursive: true });
     args.push('--location', opts.location);

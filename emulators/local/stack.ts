@@ -103,7 +103,11 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   let workers: WorkerFleet | undefined;
   try {
     const azurite = await startAzurite({ port: ports.azurite, location: opts.dataDir });
-    services.push({ name: 'azurite (tables)', url: `http://127.0.0.1:${azurite.port}/devstoreaccount1`, stop: azurite.stop });
+    services.push({
+      name: 'azurite (tables)',
+      url: `http://127.0.0.1:${azurite.port}/devstoreaccount1`,
+      stop: azurite.stop,
+    });
     appEnv.STORAGE_CONNECTION_STRING = azurite.connectionString;
     let proxy: TableProxy | undefined;
     if (opts.countStorage) {

@@ -28,6 +28,11 @@ describe('table proxy (storage transaction counter)', () => {
     const all = [];
     for await (const e of client.listEntities()) all.push(e);
     expect(all).toHaveLength(3);
-    expect(proxy.summary()).toEqual({ 'insert proxycount': 1, 'batch proxycount': 1, 'point-read proxycount': 1, 'query proxycount': 1 });
+    expect(proxy.summary()).toEqual({
+      'insert proxycount': 1,
+      'batch proxycount': 1,
+      'point-read proxycount': 1,
+      'query proxycount': 1,
+    });
   });
 });

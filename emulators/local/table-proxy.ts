@@ -23,7 +23,9 @@ export interface TableProxy {
 }
 
 function classify(req: IncomingMessage): Pick<TableCall, 'table' | 'kind'> {
-  const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname).split('/').filter(Boolean);
+  const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname)
+    .split('/')
+    .filter(Boolean);
   // Azurite paths: /<account>/<table>(PK='..',RK='..') | /<account>/Tables | /<account>/$batch
   const seg = path[1] ?? '';
   if (seg === '$batch') return { table: '(batch)', kind: 'batch' };
@@ -63,12 +65,20 @@ export async function startTableProxy(target: { host?: string; port: number }): 
     const kind = classified.kind;
     let table = classified.table;
     // A $batch holds one table's operations (entity-group transactions are per partition): name that table.
-    const peek = kind === 'batch' ? (chunk: Buffer) => (table = batchTable(chunk.toString('latin1')) ?? table) : undefined;
+    const peek =
+      kind === 'batch' ? (chunk: Buffer) => (table = batchTable(chunk.toString('latin1')) ?? table) : undefined;
     if (peek) req.once('data', peek);
     const upstream = request(
       { host: target.host ?? '127.0.0.1', port: target.port, method: req.method, path: req.url, headers: req.headers },
       (up) => {
-        calls.push({ method: req.method ?? 'GET', table, kind, status: up.statusCode ?? 0, path: decodeURIComponent(req.url ?? ''), at: Date.now() });
+        calls.push({
+          method: req.method ?? 'GET',
+          table,
+          kind,
+          status: up.statusCode ?? 0,
+          path: decodeURIComponent(req.url ?? ''),
+          at: Date.now(),
+        });
         res.writeHead(up.statusCode ?? 502, up.headers);
         up.pipe(res);
       },

@@ -4,8 +4,7 @@ import { newId } from './protocol';
 
 /** Who made a request: a long-lived API key (server side) or an ephemeral key minted by client_secrets. */
 export type Principal =
-  | { kind: 'api-key' }
-  | { kind: 'ephemeral'; key: string; session: RealtimeSessionCreateRequest; expiresAt: number };
+  { kind: 'api-key' } | { kind: 'ephemeral'; key: string; session: RealtimeSessionCreateRequest; expiresAt: number };
 
 export interface EphemeralKey {
   value: string;
@@ -62,18 +61,38 @@ export class KeyStore {
   }
 
   authenticate(credential: string | undefined, opts: { allowEphemeral: boolean }): AuthResult {
-    if (!credential) return { ok: false, status: 401, code: 'missing_api_key', message: 'No API key provided: send an api-key header or Authorization: Bearer <key>.' };
+    if (!credential)
+      return {
+        ok: false,
+        status: 401,
+        code: 'missing_api_key',
+        message: 'No API key provided: send an api-key header or Authorization: Bearer <key>.',
+      };
     if (this.apiKeys.includes(credential)) return { ok: true, principal: { kind: 'api-key' } };
     if (credential.startsWith('ek_')) {
       const key = this.ephemeral.get(credential);
-      if (!key) return { ok: false, status: 401, code: 'invalid_api_key', message: 'Incorrect or unknown ephemeral key.' };
+      if (!key)
+        return { ok: false, status: 401, code: 'invalid_api_key', message: 'Incorrect or unknown ephemeral key.' };
       if (key.expiresAt * 1000 <= this.now()) {
-        return { ok: false, status: 401, code: 'expired_api_key', message: 'The ephemeral key has expired. Mint a new one from /realtime/client_secrets.' };
+        return {
+          ok: false,
+          status: 401,
+          code: 'expired_api_key',
+          message: 'The ephemeral key has expired. Mint a new one from /realtime/client_secrets.',
+        };
       }
       if (!opts.allowEphemeral) {
-        return { ok: false, status: 401, code: 'invalid_api_key', message: 'Ephemeral keys may only open realtime calls or sessions; use an API key here.' };
+        return {
+          ok: false,
+          status: 401,
+          code: 'invalid_api_key',
+          message: 'Ephemeral keys may only open realtime calls or sessions; use an API key here.',
+        };
       }
-      return { ok: true, principal: { kind: 'ephemeral', key: key.value, session: key.session, expiresAt: key.expiresAt } };
+      return {
+        ok: true,
+        principal: { kind: 'ephemeral', key: key.value, session: key.session, expiresAt: key.expiresAt },
+      };
     }
     return { ok: false, status: 401, code: 'invalid_api_key', message: 'Incorrect API key provided.' };
   }

@@ -46,7 +46,8 @@ export class Calls {
   /** Ended calls stay visible (tests and /_emulator/sessions read them) for a while, then go. */
   private prune(): void {
     const cutoff = Date.now() - 15 * 60_000;
-    for (const [id, c] of this.byId) if (c.state !== 'ringing' && c.state !== 'active' && (c.endedAt ?? Infinity) < cutoff) this.byId.delete(id);
+    for (const [id, c] of this.byId)
+      if (c.state !== 'ringing' && c.state !== 'active' && (c.endedAt ?? Infinity) < cutoff) this.byId.delete(id);
   }
 
   get(id: string): Call | undefined {
@@ -98,8 +99,10 @@ export class Calls {
 
   accept(id: string, config: Partial<RealtimeSessionCreateRequest>): Call {
     const call = this.require(id);
-    if (call.kind !== 'sip') throw new CallError(400, 'invalid_request', `Call ${id} is a WebRTC call; only SIP calls are accepted.`);
-    if (call.state !== 'ringing') throw new CallError(409, 'call_not_ringing', `Call ${id} is ${call.state} and cannot be accepted.`);
+    if (call.kind !== 'sip')
+      throw new CallError(400, 'invalid_request', `Call ${id} is a WebRTC call; only SIP calls are accepted.`);
+    if (call.state !== 'ringing')
+      throw new CallError(409, 'call_not_ringing', `Call ${id} is ${call.state} and cannot be accepted.`);
     clearTimeout(call.expiry);
     call.state = 'active';
     call.session = this.newSession(call, 'sip', config, false);
@@ -108,7 +111,8 @@ export class Calls {
 
   reject(id: string, statusCode = 603): Call {
     const call = this.require(id);
-    if (call.state !== 'ringing') throw new CallError(409, 'call_not_ringing', `Call ${id} is ${call.state} and cannot be rejected.`);
+    if (call.state !== 'ringing')
+      throw new CallError(409, 'call_not_ringing', `Call ${id} is ${call.state} and cannot be rejected.`);
     call.rejectStatus = statusCode;
     this.finish(call, 'rejected', `rejected with SIP ${statusCode}`);
     return call;
@@ -116,8 +120,10 @@ export class Calls {
 
   refer(id: string, targetUri: string): Call {
     const call = this.require(id);
-    if (call.kind !== 'sip') throw new CallError(400, 'invalid_request', `Call ${id} is a WebRTC call; only SIP calls can be referred.`);
-    if (call.state !== 'active' && call.state !== 'ringing') throw new CallError(409, 'call_ended', `Call ${id} is ${call.state}.`);
+    if (call.kind !== 'sip')
+      throw new CallError(400, 'invalid_request', `Call ${id} is a WebRTC call; only SIP calls can be referred.`);
+    if (call.state !== 'active' && call.state !== 'ringing')
+      throw new CallError(409, 'call_ended', `Call ${id} is ${call.state}.`);
     call.referredTo = targetUri;
     this.finish(call, 'referred', `referred to ${targetUri}`);
     return call;
@@ -154,8 +160,19 @@ export class Calls {
     return call;
   }
 
-  private newSession(call: Call, kind: 'webrtc' | 'sip', config: Partial<RealtimeSessionCreateRequest> | undefined, locked: boolean): RealtimeSession {
-    const session = new RealtimeSession(this.ctx, { kind, model: config?.model ?? this.opts.defaultModel, config, locked, callId: call.id });
+  private newSession(
+    call: Call,
+    kind: 'webrtc' | 'sip',
+    config: Partial<RealtimeSessionCreateRequest> | undefined,
+    locked: boolean,
+  ): RealtimeSession {
+    const session = new RealtimeSession(this.ctx, {
+      kind,
+      model: config?.model ?? this.opts.defaultModel,
+      config,
+      locked,
+      callId: call.id,
+    });
     session.onEnd((reason) => {
       if (call.state === 'active') this.finish(call, 'ended', reason);
     });

@@ -17,9 +17,17 @@ export const faultSpecSchema = z.object({
   /** Added before every REST answer and before each response starts streaming. */
   delayMs: z.number().int().min(0).max(60_000).optional(),
   /** `POST …/calls/{id}/accept` fails with this status. */
-  rejectAccept: z.object({ status: z.number().int().min(400).max(599).default(500), times: z.number().int().min(1).optional() }).optional(),
+  rejectAccept: z
+    .object({ status: z.number().int().min(400).max(599).default(500), times: z.number().int().min(1).optional() })
+    .optional(),
   /** Close the WebSockets (and data channels) of one call or session — or of all — right now. */
-  drop: z.object({ callId: z.string().optional(), sessionId: z.string().optional(), code: z.number().int().min(1000).max(4999).default(1011) }).optional(),
+  drop: z
+    .object({
+      callId: z.string().optional(),
+      sessionId: z.string().optional(),
+      code: z.number().int().min(1000).max(4999).default(1011),
+    })
+    .optional(),
 });
 
 export type FaultSpec = z.input<typeof faultSpecSchema>;

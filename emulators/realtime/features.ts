@@ -13,14 +13,18 @@ const CEPS = 13;
 
 const hann = Float64Array.from({ length: WIN }, (_, i) => 0.5 - 0.5 * Math.cos((2 * Math.PI * i) / (WIN - 1)));
 const melFilters = buildMel();
-const dct = Array.from({ length: CEPS }, (_, k) => Float64Array.from({ length: BANDS }, (_, n) => Math.cos((Math.PI * (k + 1) * (n + 0.5)) / BANDS)));
+const dct = Array.from({ length: CEPS }, (_, k) =>
+  Float64Array.from({ length: BANDS }, (_, n) => Math.cos((Math.PI * (k + 1) * (n + 0.5)) / BANDS)),
+);
 
 function buildMel(): { start: number; weights: Float64Array }[] {
   const mel = (f: number) => 2595 * Math.log10(1 + f / 700);
   const inv = (m: number) => 700 * (10 ** (m / 2595) - 1);
   const lo = mel(100);
   const hi = mel(7000);
-  const points = Array.from({ length: BANDS + 2 }, (_, i) => Math.floor(((NFFT + 1) * inv(lo + ((hi - lo) * i) / (BANDS + 1))) / RATE));
+  const points = Array.from({ length: BANDS + 2 }, (_, i) =>
+    Math.floor(((NFFT + 1) * inv(lo + ((hi - lo) * i) / (BANDS + 1))) / RATE),
+  );
   return Array.from({ length: BANDS }, (_, b) => {
     const [l, c, r] = [points[b]!, points[b + 1]!, points[b + 2]!];
     const weights = new Float64Array(r - l + 1);

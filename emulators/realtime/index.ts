@@ -71,7 +71,11 @@ export interface RealtimeEmulator {
   url: string;
   stop(): Promise<void>;
   faults: { set(f: FaultSpec): void; clear(): void };
-  simulateIncomingSipCall(o: { from: string; to: string; headers?: { name: string; value: string }[] }): Promise<{ callId: string }>;
+  simulateIncomingSipCall(o: {
+    from: string;
+    to: string;
+    headers?: { name: string; value: string }[];
+  }): Promise<{ callId: string }>;
   sessions(): SessionSummary[];
   calls(): CallSummary[];
   /**
@@ -93,10 +97,18 @@ export async function startRealtimeEmulator(opts: RealtimeEmulatorOptions = {}):
   const faults = new Faults((drop) => {
     for (const s of allSessions()) {
       if ((drop.callId && s.callId !== drop.callId) || (drop.sessionId && s.id !== drop.sessionId)) continue;
-      for (const sink of [...s.sinks]) if (sink.kind === 'websocket') sink.close(drop.code, 'connection dropped (fault injection)');
+      for (const sink of [...s.sinks])
+        if (sink.kind === 'websocket') sink.close(drop.code, 'connection dropped (fault injection)');
     }
   });
-  const ctx: EmulatorContext = { scenarios, speech, recognizer: recognizer as Recognizer, faults, log, maxSessionMs: opts.maxSessionMs };
+  const ctx: EmulatorContext = {
+    scenarios,
+    speech,
+    recognizer: recognizer as Recognizer,
+    faults,
+    log,
+    maxSessionMs: opts.maxSessionMs,
+  };
   const defaultModel = opts.defaultModel ?? 'gpt-realtime';
   const keys = new KeyStore(opts.apiKeys ?? ['emulator-dev-key'], opts.now);
   const calls = new Calls(ctx, { webhook: opts.webhook, callExpiryMs: opts.callExpiryMs ?? 30_000, defaultModel });
@@ -142,7 +154,8 @@ export async function startRealtimeEmulator(opts: RealtimeEmulatorOptions = {}):
     if (req.method === 'OPTIONS') {
       res.writeHead(204, {
         'access-control-allow-methods': 'GET, POST, DELETE, OPTIONS',
-        'access-control-allow-headers': req.headers['access-control-request-headers'] ?? 'authorization, api-key, content-type',
+        'access-control-allow-headers':
+          req.headers['access-control-request-headers'] ?? 'authorization, api-key, content-type',
         'access-control-max-age': '600',
       });
       res.end();
@@ -169,13 +182,24 @@ export async function startRealtimeEmulator(opts: RealtimeEmulatorOptions = {}):
     socket.on('error', () => {});
     const url = new URL(req.url ?? '/', 'http://emulator');
     const refuse = (status: number, code: string, message: string, retryAfter?: number) => {
-      const body = JSON.stringify({ error: { message, type: status >= 500 ? 'server_error' : 'invalid_request_error', code, param: null } });
+      const body = JSON.stringify({
+        error: { message, type: status >= 500 ? 'server_error' : 'invalid_request_error', code, param: null },
+      });
       const extra = retryAfter !== undefined ? `retry-after: ${retryAfter}\r\n` : '';
-      socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n${extra}connection: close\r\n\r\n${body}`);
+      socket.end(
+        `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n${extra}connection: close\r\n\r\n${body}`,
+      );
     };
-    if (servicePath(url.pathname) !== '/v1/realtime') return refuse(404, 'not_found', `No WebSocket endpoint at ${url.pathname}.`);
+    if (servicePath(url.pathname) !== '/v1/realtime')
+      return refuse(404, 'not_found', `No WebSocket endpoint at ${url.pathname}.`);
     const failure = faults.restFailure('/v1/realtime');
-    if (failure) return refuse(failure.status, failure.status === 429 ? 'rate_limit_exceeded' : 'server_error', 'Refused (injected by the emulator).', failure.retryAfterSeconds);
+    if (failure)
+      return refuse(
+        failure.status,
+        failure.status === 429 ? 'rate_limit_exceeded' : 'server_error',
+        'Refused (injected by the emulator).',
+        failure.retryAfterSeconds,
+      );
     const callId = url.searchParams.get('call_id');
     const model = url.searchParams.get('model') ?? url.searchParams.get('deployment');
     const auth = keys.authenticate(KeyStore.credential(req.headers, url), { allowEphemeral: !callId });
@@ -184,11 +208,16 @@ export async function startRealtimeEmulator(opts: RealtimeEmulatorOptions = {}):
     if (callId) {
       const call = calls.get(callId);
       if (!call || !call.session || call.state !== 'active') {
-        return refuse(404, 'call_not_found', call ? `Call ${callId} is ${call.state}.` : `No active call with id '${callId}'.`);
+        return refuse(
+          404,
+          'call_not_found',
+          call ? `Call ${callId} is ${call.state}.` : `No active call with id '${callId}'.`,
+        );
       }
       session = call.session;
     } else {
-      if (!model && auth.principal.kind !== 'ephemeral') return refuse(400, 'missing_required_parameter', "Missing required parameter: 'model'.");
+      if (!model && auth.principal.kind !== 'ephemeral')
+        return refuse(400, 'missing_required_parameter', "Missing required parameter: 'model'.");
       session = newDirectSession(auth.principal, model);
     }
     wss.handleUpgrade(req, socket, head, (ws) => attachSocket(ws, session, auth.principal));
@@ -196,15 +225,24 @@ export async function startRealtimeEmulator(opts: RealtimeEmulatorOptions = {}):
 
   async function simulateCallerSpeech(callId: string, text: string, o: { realTime?: boolean } = {}): Promise<void> {
     const call = calls.get(callId);
-    if (!call?.session || call.state !== 'active') throw new HttpFailure(404, 'call_not_found', `No active call with id '${callId}'.`);
+    if (!call?.session || call.state !== 'active')
+      throw new HttpFailure(404, 'call_not_found', `No active call with id '${callId}'.`);
     const speech = await espeak(text).catch(() => toneFor(text));
-    await call.session.injectAudio(new Int16Array([...new Int16Array(RATE / 5), ...speech, ...new Int16Array(RATE)]), o.realTime);
+    await call.session.injectAudio(
+      new Int16Array([...new Int16Array(RATE / 5), ...speech, ...new Int16Array(RATE)]),
+      o.realTime,
+    );
   }
 
   function newDirectSession(principal: Principal, model: string | null): RealtimeSession {
     const ephemeral = principal.kind === 'ephemeral';
     const config = ephemeral ? principal.session : ({ type: 'realtime' } as Partial<RealtimeSessionCreateRequest>);
-    const s = new RealtimeSession(ctx, { kind: 'direct', model: (ephemeral ? principal.session.model : model) ?? defaultModel, config, locked: ephemeral });
+    const s = new RealtimeSession(ctx, {
+      kind: 'direct',
+      model: (ephemeral ? principal.session.model : model) ?? defaultModel,
+      config,
+      locked: ephemeral,
+    });
     direct.add(s);
     s.onEnd(() => direct.delete(s));
     return s;
@@ -223,7 +261,10 @@ export async function startRealtimeEmulator(opts: RealtimeEmulatorOptions = {}):
       },
     };
     ws.on('message', (data, isBinary) => {
-      if (isBinary) return sink.send(JSON.stringify(errorEvent('invalid_value', 'Binary frames are not supported; send JSON text events.')));
+      if (isBinary)
+        return sink.send(
+          JSON.stringify(errorEvent('invalid_value', 'Binary frames are not supported; send JSON text events.')),
+        );
       session.handleMessage(sink, data.toString());
     });
     ws.on('close', () => session.detach(sink));
@@ -249,7 +290,14 @@ export async function startRealtimeEmulator(opts: RealtimeEmulatorOptions = {}):
         type: it.type,
         text:
           it.type === 'message'
-            ? it.content.map((c) => ('text' in c && c.text) || ('transcript' in c && c.transcript) || (c.type === 'input_image' ? '[image]' : '')).join(' ')
+            ? it.content
+                .map(
+                  (c) =>
+                    ('text' in c && c.text) ||
+                    ('transcript' in c && c.transcript) ||
+                    (c.type === 'input_image' ? '[image]' : ''),
+                )
+                .join(' ')
             : it.type === 'function_call'
               ? `${it.name}(${it.arguments})`
               : it.type === 'function_call_output'
@@ -268,7 +316,11 @@ export async function startRealtimeEmulator(opts: RealtimeEmulatorOptions = {}):
       endedReason: c.endedReason,
       referredTo: c.referredTo,
       rejectStatus: c.rejectStatus,
-      webhooks: c.deliveries.map((d) => ({ webhookId: d.webhookId, delivered: d.delivered, attempts: d.attempts.map(({ status, error }) => ({ status, error })) })),
+      webhooks: c.deliveries.map((d) => ({
+        webhookId: d.webhookId,
+        delivered: d.delivered,
+        attempts: d.attempts.map(({ status, error }) => ({ status, error })),
+      })),
       sessionId: c.session?.id,
     }));
   }

@@ -1,10 +1,17 @@
 import type { ConversationItem } from 'openai/resources/realtime/realtime';
-import { applicableScenarios, matchRule, parseJson, renderTemplate, resolveTool, type Rule, type Scenario } from './scenarios';
+import {
+  applicableScenarios,
+  matchRule,
+  parseJson,
+  renderTemplate,
+  resolveTool,
+  type Rule,
+  type Scenario,
+} from './scenarios';
 
 /** What the scripted model does for one response. */
 export type Decision =
-  | { kind: 'say'; text: string }
-  | { kind: 'call'; name: string; arguments: string; pending: PendingCall };
+  { kind: 'say'; text: string } | { kind: 'call'; name: string; arguments: string; pending: PendingCall };
 
 /** Remembered per function call so the answer after its output can use the rule and the user's words. */
 export interface PendingCall {
@@ -70,7 +77,9 @@ export function decide(scenarios: Scenario[], ctx: ModelContext): Decision {
   }
   if (lastUser < 0) return { kind: 'say', text: primary?.greeting ?? DEFAULT_GREETING };
   if (after.some((it) => it.type === 'function_call')) {
-    const waiting = after.filter((it) => it.type === 'function_call').map((it) => (it.type === 'function_call' ? it.name : ''));
+    const waiting = after
+      .filter((it) => it.type === 'function_call')
+      .map((it) => (it.type === 'function_call' ? it.name : ''));
     return { kind: 'say', text: `I'm still waiting for the result of ${waiting.join(' and ')}.` };
   }
   if (lastAssistantMsg >= 0) return { kind: 'say', text: ANYTHING_ELSE };
@@ -120,7 +129,12 @@ function forcedCall(scenarios: Scenario[], ctx: ModelContext, text: string): Dec
       if (name) return { kind: 'call', name, arguments: '{}', pending: { rule, groups: { message: text } } };
     }
   }
-  return { kind: 'call', name: wanted[0]!, arguments: '{}', pending: { rule: { id: 'forced', say: '', match: '' }, groups: {} } };
+  return {
+    kind: 'call',
+    name: wanted[0]!,
+    arguments: '{}',
+    pending: { rule: { id: 'forced', say: '', match: '' }, groups: {} },
+  };
 }
 
 function answerFor(output: ConversationItem, ctx: ModelContext, user: ConversationItem | undefined): string {

@@ -4,16 +4,30 @@ import { signWebhook } from './webhooks';
 
 describe('client event parsing', () => {
   it('accepts GA client events', () => {
-    expect(parseClientEvent(JSON.stringify({ type: 'response.create', response: { output_modalities: ['text'] } }))).toMatchObject({ ok: true });
+    expect(
+      parseClientEvent(JSON.stringify({ type: 'response.create', response: { output_modalities: ['text'] } })),
+    ).toMatchObject({ ok: true });
   });
 
   it.each([
     ['[1]', 'invalid_value', null],
     ['{"event_id":"e"}', 'missing_required_parameter', 'type'],
-    ['{"type":"conversation.item.truncate","item_id":"i","content_index":-1,"audio_end_ms":0}', 'invalid_value', 'content_index'],
+    [
+      '{"type":"conversation.item.truncate","item_id":"i","content_index":-1,"audio_end_ms":0}',
+      'invalid_value',
+      'content_index',
+    ],
     ['{"type":"input_audio_buffer.append"}', 'missing_required_parameter', 'audio'],
-    ['{"type":"session.update","session":{"type":"realtime","audio":{"input":{"turn_detection":{"type":"server_vad","threshold":2}}}}}', 'invalid_value', 'session.audio.input.turn_detection.threshold'],
-    ['{"type":"response.create","response":{"output_modalities":["video"]}}', 'invalid_value', 'response.output_modalities.0'],
+    [
+      '{"type":"session.update","session":{"type":"realtime","audio":{"input":{"turn_detection":{"type":"server_vad","threshold":2}}}}}',
+      'invalid_value',
+      'session.audio.input.turn_detection.threshold',
+    ],
+    [
+      '{"type":"response.create","response":{"output_modalities":["video"]}}',
+      'invalid_value',
+      'response.output_modalities.0',
+    ],
   ])('answers %s with %s', (raw, code, param) => {
     const r = parseClientEvent(raw);
     expect(r.ok).toBe(false);
@@ -23,8 +37,13 @@ describe('client event parsing', () => {
 
 describe('webhook signatures', () => {
   it('match the Standard Webhooks reference vector', () => {
-    expect(signWebhook('whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', 'msg_p5jXN8AQM9LWM0D4loKWxJek', 1614265330, '{"test": 2432232314}')).toBe(
-      'v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=',
-    );
+    expect(
+      signWebhook(
+        'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
+        'msg_p5jXN8AQM9LWM0D4loKWxJek',
+        1614265330,
+        '{"test": 2432232314}',
+      ),
+    ).toBe('v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=');
   });
 });

@@ -36,7 +36,16 @@ export function errorEvent(
 }
 
 const contentPart = z.looseObject({
-  type: z.enum(['input_text', 'input_audio', 'input_image', 'output_text', 'output_audio', 'text', 'audio', 'item_reference']),
+  type: z.enum([
+    'input_text',
+    'input_audio',
+    'input_image',
+    'output_text',
+    'output_audio',
+    'text',
+    'audio',
+    'item_reference',
+  ]),
   text: z.string().optional(),
   audio: z.string().optional(),
   transcript: z.string().nullable().optional(),
@@ -68,11 +77,19 @@ const item = z.discriminatedUnion('type', [
 
 const eventId = z.string().max(256).optional();
 
-const modalities = z.array(z.enum(['text', 'audio'])).min(1).max(2);
-const tools = z.array(z.looseObject({ type: z.enum(['function', 'mcp']).optional(), name: z.string().min(1).max(128).optional() })).max(128);
+const modalities = z
+  .array(z.enum(['text', 'audio']))
+  .min(1)
+  .max(2);
+const tools = z
+  .array(z.looseObject({ type: z.enum(['function', 'mcp']).optional(), name: z.string().min(1).max(128).optional() }))
+  .max(128);
 const toolChoice = z.union([z.enum(['auto', 'none', 'required']), z.looseObject({ type: z.string() })]);
 const maxTokens = z.union([z.number().int().min(1).max(4096), z.literal('inf')]);
-const format = z.looseObject({ type: z.enum(['audio/pcm', 'audio/pcmu', 'audio/pcma']).optional(), rate: z.literal(24000).optional() });
+const format = z.looseObject({
+  type: z.enum(['audio/pcm', 'audio/pcmu', 'audio/pcma']).optional(),
+  rate: z.literal(24000).optional(),
+});
 const turnDetection = z.union([
   z.null(),
   z.looseObject({
@@ -102,8 +119,19 @@ export const sessionSchema = z.looseObject({
         .looseObject({
           format: format.optional(),
           turn_detection: turnDetection.optional(),
-          transcription: z.union([z.null(), z.looseObject({ model: z.string().optional(), language: z.string().optional(), prompt: z.string().optional() })]).optional(),
-          noise_reduction: z.union([z.null(), z.looseObject({ type: z.enum(['near_field', 'far_field']).optional() })]).optional(),
+          transcription: z
+            .union([
+              z.null(),
+              z.looseObject({
+                model: z.string().optional(),
+                language: z.string().optional(),
+                prompt: z.string().optional(),
+              }),
+            ])
+            .optional(),
+          noise_reduction: z
+            .union([z.null(), z.looseObject({ type: z.enum(['near_field', 'far_field']).optional() })])
+            .optional(),
         })
         .optional(),
       output: z
@@ -127,7 +155,11 @@ const responseParams = z.looseObject({
   max_output_tokens: maxTokens.optional(),
   metadata: z.record(z.string(), z.string()).nullable().optional(),
   input: z.array(item).optional(),
-  audio: z.looseObject({ output: z.looseObject({ voice: z.union([z.string(), z.looseObject({ id: z.string() })]).optional() }).optional() }).optional(),
+  audio: z
+    .looseObject({
+      output: z.looseObject({ voice: z.union([z.string(), z.looseObject({ id: z.string() })]).optional() }).optional(),
+    })
+    .optional(),
 });
 
 /** Validation of client events: enough to answer malformed input the way the service does, not a full schema. */
@@ -174,15 +206,25 @@ export function parseClientEvent(raw: string): ParsedClientEvent {
   const obj = json as Record<string, unknown>;
   const clientEventId = typeof obj.event_id === 'string' ? obj.event_id : null;
   if (typeof obj.type !== 'string') {
-    return { ok: false, error: errorEvent('missing_required_parameter', "Missing required parameter: 'type'.", { param: 'type', clientEventId }) };
+    return {
+      ok: false,
+      error: errorEvent('missing_required_parameter', "Missing required parameter: 'type'.", {
+        param: 'type',
+        clientEventId,
+      }),
+    };
   }
   if (!(CLIENT_EVENT_TYPES as string[]).includes(obj.type)) {
     return {
       ok: false,
-      error: errorEvent('invalid_value', `Invalid value: '${obj.type.slice(0, 100)}'. Supported values are: ${CLIENT_EVENT_TYPES.map((t) => `'${t}'`).join(', ')}.`, {
-        param: 'type',
-        clientEventId,
-      }),
+      error: errorEvent(
+        'invalid_value',
+        `Invalid value: '${obj.type.slice(0, 100)}'. Supported values are: ${CLIENT_EVENT_TYPES.map((t) => `'${t}'`).join(', ')}.`,
+        {
+          param: 'type',
+          clientEventId,
+        },
+      ),
     };
   }
   const parsed = clientEventSchema.safeParse(obj);

@@ -43,7 +43,9 @@ export class SpectralRecognizer implements Recognizer {
 
   private async build(): Promise<Template[]> {
     if (this.opts.useEspeak === false || !espeakAvailable()) {
-      this.opts.log?.('realtime emulator: espeak-ng disabled or not installed: spoken input is transcribed as [inaudible]');
+      this.opts.log?.(
+        'realtime emulator: espeak-ng disabled or not installed: spoken input is transcribed as [inaudible]',
+      );
       return [];
     }
     const started = Date.now();

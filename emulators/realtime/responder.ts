@@ -1,4 +1,9 @@
-import type { ConversationItem, RealtimeResponse, RealtimeResponseCreateParams, RealtimeResponseStatus } from 'openai/resources/realtime/realtime';
+import type {
+  ConversationItem,
+  RealtimeResponse,
+  RealtimeResponseCreateParams,
+  RealtimeResponseStatus,
+} from 'openai/resources/realtime/realtime';
 import { msOf, pcmToBase64, RATE } from './audio';
 import { decide, type Decision } from './model';
 import { newId } from './protocol';
@@ -43,11 +48,17 @@ export function startResponse(session: RealtimeSession, params: RealtimeResponse
   return r;
 }
 
-async function run(session: RealtimeSession, r: ActiveResponse, params: RealtimeResponseCreateParams, inBand: boolean): Promise<void> {
+async function run(
+  session: RealtimeSession,
+  r: ActiveResponse,
+  params: RealtimeResponseCreateParams,
+  inBand: boolean,
+): Promise<void> {
   const cfg = session.config;
   const modalities = params.output_modalities ?? cfg.output_modalities ?? ['audio'];
   const withAudio = modalities.includes('audio');
-  const voice = (typeof params.audio?.output?.voice === 'string' ? params.audio.output.voice : undefined) ?? session.voice;
+  const voice =
+    (typeof params.audio?.output?.voice === 'string' ? params.audio.output.voice : undefined) ?? session.voice;
   const base: RealtimeResponse = {
     object: 'realtime.response',
     id: r.id,
@@ -61,7 +72,10 @@ async function run(session: RealtimeSession, r: ActiveResponse, params: Realtime
     usage: undefined,
     metadata: params.metadata ?? null,
   };
-  session.emit({ type: 'response.created', response: { ...base, status_details: null, usage: null } as unknown as RealtimeResponse });
+  session.emit({
+    type: 'response.created',
+    response: { ...base, status_details: null, usage: null } as unknown as RealtimeResponse,
+  });
 
   const delay = session.ctx.faults.delayMs;
   if (delay) await new Promise((res) => setTimeout(res, delay));
@@ -95,15 +109,35 @@ async function run(session: RealtimeSession, r: ActiveResponse, params: Realtime
   const status_details: RealtimeResponseStatus | null = r.cancelled ? { type: 'cancelled', reason: r.cancelled } : null;
   session.emit({
     type: 'response.done',
-    response: { ...base, status, status_details, output, usage: usageOf(session, items, cfg.instructions ?? '', outputText, outputAudioMs, decision) } as RealtimeResponse,
+    response: {
+      ...base,
+      status,
+      status_details,
+      output,
+      usage: usageOf(session, items, cfg.instructions ?? '', outputText, outputAudioMs, decision),
+    } as RealtimeResponse,
   });
 }
 
-async function emitMessage(session: RealtimeSession, r: ActiveResponse, text: string, withAudio: boolean, voice: string, inBand: boolean) {
+async function emitMessage(
+  session: RealtimeSession,
+  r: ActiveResponse,
+  text: string,
+  withAudio: boolean,
+  voice: string,
+  inBand: boolean,
+) {
   const speech = withAudio ? session.ctx.speech.synthesize(text, voice) : undefined;
   const item_id = newId('item');
   const response_id = r.id;
-  const item: ConversationItem = { id: item_id, object: 'realtime.item', type: 'message', role: 'assistant', status: 'in_progress', content: [] };
+  const item: ConversationItem = {
+    id: item_id,
+    object: 'realtime.item',
+    type: 'message',
+    role: 'assistant',
+    status: 'in_progress',
+    content: [],
+  };
   session.emit({ type: 'response.output_item.added', response_id, output_index: 0, item: { ...item, content: [] } });
   if (inBand) {
     const previous_item_id = session.items.at(-1)?.id ?? null;
@@ -111,7 +145,11 @@ async function emitMessage(session: RealtimeSession, r: ActiveResponse, text: st
     session.emit({ type: 'conversation.item.added', previous_item_id, item: { ...item, content: [] } });
   }
   const ids = { response_id, item_id, output_index: 0, content_index: 0 };
-  session.emit({ type: 'response.content_part.added', ...ids, part: withAudio ? { type: 'audio', transcript: '' } : { type: 'text', text: '' } });
+  session.emit({
+    type: 'response.content_part.added',
+    ...ids,
+    part: withAudio ? { type: 'audio', transcript: '' } : { type: 'text', text: '' },
+  });
 
   const words = text.match(/\S+\s*/g) ?? [text];
   let spoken = '';
@@ -126,12 +164,23 @@ async function emitMessage(session: RealtimeSession, r: ActiveResponse, text: st
       // WebRTC: audio goes on the track in real time; the data channel only learns when playback starts and ends.
       session.assistantAudioSent = true;
       session.emit({ type: 'output_audio_buffer.started', response_id });
-      const playback = { responseId: response_id, itemId: item_id, startedAt: Date.now(), totalMs: msOf(pcm.length), stopped: false };
+      const playback = {
+        responseId: response_id,
+        itemId: item_id,
+        startedAt: Date.now(),
+        totalMs: msOf(pcm.length),
+        stopped: false,
+      };
       session.playback = playback;
-      void media.play(pcm, () => playback.stopped).then(() => {
-        if (session.playback === playback) session.playback = undefined;
-        session.emit({ type: playback.stopped ? 'output_audio_buffer.cleared' : 'output_audio_buffer.stopped', response_id });
-      });
+      void media
+        .play(pcm, () => playback.stopped)
+        .then(() => {
+          if (session.playback === playback) session.playback = undefined;
+          session.emit({
+            type: playback.stopped ? 'output_audio_buffer.cleared' : 'output_audio_buffer.stopped',
+            response_id,
+          });
+        });
       audioMs = msOf(pcm.length);
     }
     for (const w of words) {
@@ -169,11 +218,24 @@ async function emitMessage(session: RealtimeSession, r: ActiveResponse, text: st
   return { item, spoken: spoken.trim(), audioMs };
 }
 
-async function emitFunctionCall(session: RealtimeSession, r: ActiveResponse, d: Extract<Decision, { kind: 'call' }>, inBand: boolean) {
+async function emitFunctionCall(
+  session: RealtimeSession,
+  r: ActiveResponse,
+  d: Extract<Decision, { kind: 'call' }>,
+  inBand: boolean,
+) {
   const item_id = newId('item');
   const call_id = newId('call');
   const response_id = r.id;
-  const item: ConversationItem = { id: item_id, object: 'realtime.item', type: 'function_call', status: 'in_progress', name: d.name, call_id, arguments: '' };
+  const item: ConversationItem = {
+    id: item_id,
+    object: 'realtime.item',
+    type: 'function_call',
+    status: 'in_progress',
+    name: d.name,
+    call_id,
+    arguments: '',
+  };
   session.calls.set(call_id, d.pending);
   session.emit({ type: 'response.output_item.added', response_id, output_index: 0, item: { ...item } });
   if (inBand) {
@@ -182,12 +244,27 @@ async function emitFunctionCall(session: RealtimeSession, r: ActiveResponse, d: 
     session.emit({ type: 'conversation.item.added', previous_item_id, item: { ...item } });
   }
   for (let i = 0; i < d.arguments.length && !r.cancelled; i += 12) {
-    session.emit({ type: 'response.function_call_arguments.delta', response_id, item_id, output_index: 0, call_id, delta: d.arguments.slice(i, i + 12) });
+    session.emit({
+      type: 'response.function_call_arguments.delta',
+      response_id,
+      item_id,
+      output_index: 0,
+      call_id,
+      delta: d.arguments.slice(i, i + 12),
+    });
     await tick();
   }
   item.arguments = d.arguments;
   item.status = r.cancelled ? 'incomplete' : 'completed';
-  session.emit({ type: 'response.function_call_arguments.done', response_id, item_id, output_index: 0, call_id, name: d.name, arguments: d.arguments });
+  session.emit({
+    type: 'response.function_call_arguments.done',
+    response_id,
+    item_id,
+    output_index: 0,
+    call_id,
+    name: d.name,
+    arguments: d.arguments,
+  });
   session.emit({ type: 'response.output_item.done', response_id, output_index: 0, item: { ...item } });
   if (inBand) session.emit({ type: 'conversation.item.done', item: { ...item } });
   return item;
@@ -196,12 +273,20 @@ async function emitFunctionCall(session: RealtimeSession, r: ActiveResponse, d: 
 /** `required` → any tool; `{ type: "function", name }` → that one. */
 function forcedTool(choice: unknown): string | true | undefined {
   if (choice === 'required') return true;
-  if (choice && typeof choice === 'object' && (choice as { type?: string }).type === 'function') return (choice as { name?: string }).name;
+  if (choice && typeof choice === 'object' && (choice as { type?: string }).type === 'function')
+    return (choice as { name?: string }).name;
   return undefined;
 }
 
 /** Token counts derived from lengths (4 characters a token, 100 ms of audio in, 50 ms out): stable across runs. */
-function usageOf(session: RealtimeSession, items: ConversationItem[], instructions: string, outText: number, outAudioMs: number, d: Decision) {
+function usageOf(
+  session: RealtimeSession,
+  items: ConversationItem[],
+  instructions: string,
+  outText: number,
+  outAudioMs: number,
+  d: Decision,
+) {
   let chars = instructions.length;
   let audioMs = 0;
   let images = 0;
@@ -226,7 +311,13 @@ function usageOf(session: RealtimeSession, items: ConversationItem[], instructio
     total_tokens: input_tokens + output_tokens,
     input_tokens,
     output_tokens,
-    input_token_details: { text_tokens, audio_tokens, image_tokens, cached_tokens: 0, cached_tokens_details: { text_tokens: 0, audio_tokens: 0, image_tokens: 0 } },
+    input_token_details: {
+      text_tokens,
+      audio_tokens,
+      image_tokens,
+      cached_tokens: 0,
+      cached_tokens_details: { text_tokens: 0, audio_tokens: 0, image_tokens: 0 },
+    },
     output_token_details: { text_tokens: outTextTokens, audio_tokens: outAudioTokens },
   };
 }

@@ -23,7 +23,12 @@ export class HttpFailure extends Error {
   }
 }
 
-export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
   const text = JSON.stringify(body);
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
   res.end(text);
@@ -31,7 +36,14 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
 
 /** The OpenAI error body: `{ error: { message, type, param, code } }`. */
 export function sendError(res: ServerResponse, e: HttpFailure): void {
-  const type = e.status === 401 ? 'invalid_request_error' : e.status === 429 ? 'rate_limit_error' : e.status >= 500 ? 'server_error' : 'invalid_request_error';
+  const type =
+    e.status === 401
+      ? 'invalid_request_error'
+      : e.status === 429
+        ? 'rate_limit_error'
+        : e.status >= 500
+          ? 'server_error'
+          : 'invalid_request_error';
   sendJson(res, e.status, { error: { message: e.message, type, param: e.param, code: e.code } }, e.headers);
 }
 
@@ -66,21 +78,34 @@ export function parseJsonBody<T>(body: Buffer, schema: z.ZodType<T>): T {
 
 export const sessionRequestSchema = sessionSchema;
 const clientSecretSchema = z.object({
-  expires_after: z.object({ anchor: z.literal('created_at').optional(), seconds: z.number().int().min(10).max(7200) }).optional(),
+  expires_after: z
+    .object({ anchor: z.literal('created_at').optional(), seconds: z.number().int().min(10).max(7200) })
+    .optional(),
   session: sessionRequestSchema.optional(),
 });
 const rejectSchema = z.object({ status_code: z.number().int().min(400).max(699).optional() });
 const referSchema = z.object({ target_uri: z.string().min(1) });
-const chatSchema = z.looseObject({ model: z.string().min(1), messages: z.array(z.looseObject({ role: z.string() })).min(1) });
+const chatSchema = z.looseObject({
+  model: z.string().min(1),
+  messages: z.array(z.looseObject({ role: z.string() })).min(1),
+});
 const speakSchema = z.object({ text: z.string().min(1).max(500), realTime: z.boolean().optional() });
-const sipSchema = z.object({ from: z.string().min(1), to: z.string().min(1), headers: z.array(z.object({ name: z.string(), value: z.string() })).optional() });
+const sipSchema = z.object({
+  from: z.string().min(1),
+  to: z.string().min(1),
+  headers: z.array(z.object({ name: z.string(), value: z.string() })).optional(),
+});
 
 export interface RestDeps {
   ctx: EmulatorContext;
   keys: KeyStore;
   calls: Calls;
   defaultModel: string;
-  createWebRtcCall(offer: string, session: Partial<RealtimeSessionCreateRequest> | undefined, principal: Principal): Promise<{ callId: string; sdp: string }>;
+  createWebRtcCall(
+    offer: string,
+    session: Partial<RealtimeSessionCreateRequest> | undefined,
+    principal: Principal,
+  ): Promise<{ callId: string; sdp: string }>;
   simulateIncomingSipCall(o: { from: string; to: string }): Promise<{ callId: string }>;
   simulateCallerSpeech(callId: string, text: string, o?: { realTime?: boolean }): Promise<void>;
   summary(): unknown;
@@ -105,9 +130,19 @@ export async function handleRest(d: RestDeps, req: IncomingMessage, res: ServerR
   const delay = d.ctx.faults.delayMs;
   if (delay) await new Promise((r) => setTimeout(r, delay));
   if (failure) {
-    const headers: Record<string, string> = failure.retryAfterSeconds !== undefined ? { 'retry-after': String(failure.retryAfterSeconds) } : {};
-    const msg = failure.status === 429 ? 'Rate limit reached (injected by the emulator).' : 'The server had an error (injected by the emulator).';
-    throw new HttpFailure(failure.status, failure.status === 429 ? 'rate_limit_exceeded' : 'server_error', msg, null, headers);
+    const headers: Record<string, string> =
+      failure.retryAfterSeconds !== undefined ? { 'retry-after': String(failure.retryAfterSeconds) } : {};
+    const msg =
+      failure.status === 429
+        ? 'Rate limit reached (injected by the emulator).'
+        : 'The server had an error (injected by the emulator).';
+    throw new HttpFailure(
+      failure.status,
+      failure.status === 429 ? 'rate_limit_exceeded' : 'server_error',
+      msg,
+      null,
+      headers,
+    );
   }
 
   const auth = (allowEphemeral: boolean): Principal => {
@@ -119,12 +154,22 @@ export async function handleRest(d: RestDeps, req: IncomingMessage, res: ServerR
   if (method === 'POST' && path === '/v1/realtime/client_secrets') {
     auth(false);
     const body = parseJsonBody(await readBody(req), clientSecretSchema);
-    if (body.session?.type === 'transcription') throw new HttpFailure(400, 'unsupported', 'The emulator supports realtime sessions only, not transcription sessions.', 'session.type');
+    if (body.session?.type === 'transcription')
+      throw new HttpFailure(
+        400,
+        'unsupported',
+        'The emulator supports realtime sessions only, not transcription sessions.',
+        'session.type',
+      );
     const session = (body.session ?? { type: 'realtime' }) as Partial<RealtimeSessionCreateRequest>;
     const ttl = body.expires_after?.seconds ?? 600;
     const normalized = normalizeSession(newId('sess'), session, session.model ?? d.defaultModel);
     const key = d.keys.mint({ ...session, type: 'realtime', model: normalized.model }, ttl);
-    return sendJson(res, 200, { value: key.value, expires_at: key.expiresAt, session: { ...normalized, expires_at: key.expiresAt } });
+    return sendJson(res, 200, {
+      value: key.value,
+      expires_at: key.expiresAt,
+      session: { ...normalized, expires_at: key.expiresAt },
+    });
   }
 
   if (method === 'POST' && path === '/v1/realtime/calls') {
@@ -132,7 +177,12 @@ export async function handleRest(d: RestDeps, req: IncomingMessage, res: ServerR
     const { offer, session } = await readOffer(req);
     if (principal.kind === 'ephemeral' && session) {
       // The key's session wins: the browser may not bring its own instructions or tools.
-      throw new HttpFailure(400, 'invalid_request', 'A session config cannot be sent with an ephemeral key; it was fixed when the key was minted.', 'session');
+      throw new HttpFailure(
+        400,
+        'invalid_request',
+        'A session config cannot be sent with an ephemeral key; it was fixed when the key was minted.',
+        'session',
+      );
     }
     const { callId, sdp } = await d.createWebRtcCall(offer, session, principal);
     res.writeHead(201, { 'content-type': 'application/sdp', location: `/v1/realtime/calls/${callId}` });
@@ -148,9 +198,11 @@ export async function handleRest(d: RestDeps, req: IncomingMessage, res: ServerR
     try {
       if (action === 'accept') {
         const status = d.ctx.faults.acceptFailure();
-        if (status) throw new HttpFailure(status, 'accept_failed', 'Accepting the call failed (injected by the emulator).');
+        if (status)
+          throw new HttpFailure(status, 'accept_failed', 'Accepting the call failed (injected by the emulator).');
         const cfg = parseJsonBody(body, sessionRequestSchema) as Partial<RealtimeSessionCreateRequest>;
-        if (cfg.type !== 'realtime') throw new HttpFailure(400, 'missing_required_parameter', "Missing required parameter: 'type'.", 'type');
+        if (cfg.type !== 'realtime')
+          throw new HttpFailure(400, 'missing_required_parameter', "Missing required parameter: 'type'.", 'type');
         d.calls.accept(id, cfg);
       } else if (action === 'reject') d.calls.reject(id, parseJsonBody(body, rejectSchema).status_code);
       else if (action === 'refer') d.calls.refer(id, parseJsonBody(body, referSchema).target_uri);
@@ -167,7 +219,8 @@ export async function handleRest(d: RestDeps, req: IncomingMessage, res: ServerR
   if (method === 'POST' && path === '/v1/chat/completions') {
     auth(false);
     const body = parseJsonBody(await readBody(req), chatSchema) as unknown as ChatRequest;
-    if ((body as { stream?: boolean }).stream) throw new HttpFailure(400, 'unsupported', 'The emulator text model does not stream.', 'stream');
+    if ((body as { stream?: boolean }).stream)
+      throw new HttpFailure(400, 'unsupported', 'The emulator text model does not stream.', 'stream');
     return sendJson(res, 200, completeChat(body));
   }
 
@@ -175,14 +228,21 @@ export async function handleRest(d: RestDeps, req: IncomingMessage, res: ServerR
 }
 
 /** SDP offer from `application/sdp`, or multipart `sdp` + `session` (JSON) fields. */
-async function readOffer(req: IncomingMessage): Promise<{ offer: string; session?: Partial<RealtimeSessionCreateRequest> }> {
+async function readOffer(
+  req: IncomingMessage,
+): Promise<{ offer: string; session?: Partial<RealtimeSessionCreateRequest> }> {
   const type = String(req.headers['content-type'] ?? '');
   const body = await readBody(req);
   if (type.startsWith('application/sdp')) return { offer: body.toString('utf8') };
   if (type.startsWith('multipart/form-data')) {
-    const form = await new Request('http://local/', { method: 'POST', headers: { 'content-type': type }, body: new Uint8Array(body) }).formData();
+    const form = await new Request('http://local/', {
+      method: 'POST',
+      headers: { 'content-type': type },
+      body: new Uint8Array(body),
+    }).formData();
     const sdp = form.get('sdp');
-    if (typeof sdp !== 'string' || !sdp) throw new HttpFailure(400, 'missing_required_parameter', "Missing required parameter: 'sdp'.", 'sdp');
+    if (typeof sdp !== 'string' || !sdp)
+      throw new HttpFailure(400, 'missing_required_parameter', "Missing required parameter: 'sdp'.", 'sdp');
     const raw = form.get('session');
     let session: Partial<RealtimeSessionCreateRequest> | undefined;
     if (typeof raw === 'string' && raw) {
@@ -194,8 +254,15 @@ async function readOffer(req: IncomingMessage): Promise<{ offer: string; session
 }
 
 /** Dev endpoints (no auth: the emulator listens on loopback). */
-async function handleDev(d: RestDeps, req: IncomingMessage, res: ServerResponse, path: string, method: string): Promise<void> {
-  if (method === 'GET' && path === '/_emulator/health') return sendJson(res, 200, { ok: true, speech: d.ctx.speech.engine });
+async function handleDev(
+  d: RestDeps,
+  req: IncomingMessage,
+  res: ServerResponse,
+  path: string,
+  method: string,
+): Promise<void> {
+  if (method === 'GET' && path === '/_emulator/health')
+    return sendJson(res, 200, { ok: true, speech: d.ctx.speech.engine });
   if (method === 'GET' && path === '/_emulator/sessions') return sendJson(res, 200, d.summary());
   if (method === 'POST' && path === '/_emulator/sip/incoming') {
     const body = parseJsonBody(await readBody(req), sipSchema);
@@ -205,7 +272,9 @@ async function handleDev(d: RestDeps, req: IncomingMessage, res: ServerResponse,
   if (speak && method === 'POST') {
     const body = parseJsonBody(await readBody(req), speakSchema);
     let failed: unknown;
-    const done = d.simulateCallerSpeech(speak[1]!, body.text, { realTime: body.realTime }).catch((e) => void (failed = e));
+    const done = d
+      .simulateCallerSpeech(speak[1]!, body.text, { realTime: body.realTime })
+      .catch((e) => void (failed = e));
     // Real-time speech plays on after the answer; an unknown call still fails at once.
     await (body.realTime ? new Promise((r) => setImmediate(r)) : done);
     if (failed) throw failed;

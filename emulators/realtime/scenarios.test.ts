@@ -8,12 +8,20 @@ describe('scenarios', () => {
   it('loads the shipped scenarios, each with samples for spoken input', () => {
     const s = loadScenarios();
     expect(s.map((x) => x.name).sort()).toEqual(['concierge', 'general', 'support']);
-    expect(s.flatMap((x) => x.rules).filter((r) => r.tool).every((r) => (r.samples ?? []).length > 0)).toBe(true);
+    expect(
+      s
+        .flatMap((x) => x.rules)
+        .filter((r) => r.tool)
+        .every((r) => (r.samples ?? []).length > 0),
+    ).toBe(true);
   });
 
   it('names the file and field of an invalid scenario', () => {
     const dir = mkdtempSync(join(tmpdir(), 'scn-'));
-    writeFileSync(join(dir, 'bad.json'), JSON.stringify({ name: 'bad', rules: [{ id: 'x', match: 'hi', tool: 'get_x' }] }));
+    writeFileSync(
+      join(dir, 'bad.json'),
+      JSON.stringify({ name: 'bad', rules: [{ id: 'x', match: 'hi', tool: 'get_x' }] }),
+    );
     expect(() => loadScenarios(dir)).toThrow(/bad\.json: rules\.0: a tool rule needs an `answer` template/);
   });
 
@@ -25,7 +33,9 @@ describe('scenarios', () => {
 
   it('renders templates from groups and tool output, with fallbacks', () => {
     const mcp = { content: [{ type: 'text', text: JSON.stringify({ status: 'shipped', eta: { day: 'Friday' } }) }] };
-    expect(renderTemplate('Order {{orderId}} is {{output.status|unknown}}, {{output.eta.day}}.', { orderId: '42' }, mcp)).toBe('Order 42 is shipped, Friday.');
+    expect(
+      renderTemplate('Order {{orderId}} is {{output.status|unknown}}, {{output.eta.day}}.', { orderId: '42' }, mcp),
+    ).toBe('Order 42 is shipped, Friday.');
     expect(renderTemplate('{{output.missing|output.status|none}}', {}, { status: 'ok' })).toBe('ok');
     expect(renderTemplate('{{output.missing|none at all}}', {}, {})).toBe('none at all');
     expect(renderTemplate('{{city|here}}', {})).toBe('here');
@@ -33,7 +43,9 @@ describe('scenarios', () => {
   });
 
   it('extracts named groups from the user words', () => {
-    const [m] = matchRule(loadScenarios(), 'Hi, where is my order 98765 please?').filter((x) => x.rule.id === 'order-status');
+    const [m] = matchRule(loadScenarios(), 'Hi, where is my order 98765 please?').filter(
+      (x) => x.rule.id === 'order-status',
+    );
     expect(m?.groups).toEqual({ orderId: '98765' });
   });
 });

@@ -45,7 +45,9 @@ export type Rule = z.infer<typeof ruleSchema>;
 export const DEFAULT_SCENARIOS_DIR = resolve(fileURLToPath(new URL('.', import.meta.url)), 'scenarios');
 
 export function loadScenarios(dir: string = DEFAULT_SCENARIOS_DIR): Scenario[] {
-  const files = readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
+  const files = readdirSync(dir)
+    .filter((f) => f.endsWith('.json'))
+    .sort();
   return files.map((f) => {
     const raw = JSON.parse(readFileSync(join(dir, f), 'utf8')) as unknown;
     const parsed = scenarioSchema.safeParse(raw);
@@ -115,7 +117,11 @@ export function renderTemplate(template: string, vars: Record<string, string>, o
       const p = i === 0 ? raw.trim() : raw;
       const key = p.trim();
       const value =
-        key === 'output' ? stringify(output) : key.startsWith('output.') ? lookupOutput(output, key.slice(7)) : vars[key];
+        key === 'output'
+          ? stringify(output)
+          : key.startsWith('output.')
+            ? lookupOutput(output, key.slice(7))
+            : vars[key];
       if (value !== undefined && value !== '') return value;
       if (i > 0 && i === parts.length - 1 && !/^output(\.|$)/.test(key) && !(key in vars)) return p;
     }
@@ -150,7 +156,8 @@ function outputCandidates(output: unknown): unknown[] {
     if (o.structuredContent) list.push(o.structuredContent);
     if (Array.isArray(o.content)) {
       for (const c of o.content) {
-        if (c && typeof c === 'object' && typeof (c as { text?: unknown }).text === 'string') list.push(parseJson((c as { text: string }).text));
+        if (c && typeof c === 'object' && typeof (c as { text?: unknown }).text === 'string')
+          list.push(parseJson((c as { text: string }).text));
       }
     }
   }

@@ -2,7 +2,11 @@ import type { RealtimeSessionCreateRequest } from 'openai/resources/realtime/rea
 import type { VadSettings } from './vad';
 
 /** The session object as the service reports it: the request plus id/object/expiry, every default filled in. */
-export type SessionObject = RealtimeSessionCreateRequest & { id: string; object: 'realtime.session'; expires_at: number };
+export type SessionObject = RealtimeSessionCreateRequest & {
+  id: string;
+  object: 'realtime.session';
+  expires_at: number;
+};
 
 type Json = Record<string, unknown>;
 
@@ -17,7 +21,12 @@ const DEFAULT_TURN_DETECTION = {
 };
 
 /** Fills the GA defaults in, the way `session.created` shows them. */
-export function normalizeSession(id: string, input: Partial<RealtimeSessionCreateRequest> | undefined, model: string, ttlSeconds = 3600): SessionObject {
+export function normalizeSession(
+  id: string,
+  input: Partial<RealtimeSessionCreateRequest> | undefined,
+  model: string,
+  ttlSeconds = 3600,
+): SessionObject {
   const base: Json = {
     type: 'realtime',
     object: 'realtime.session',
@@ -58,10 +67,16 @@ export function mergeSession(current: SessionObject, update: Partial<RealtimeSes
     const input = { ...((cur.input as Json) ?? {}), ...stripUndefined((audio.input as Json) ?? {}) };
     const td = (audio.input as Json | undefined)?.turn_detection;
     if (td && typeof td === 'object') {
-      const defaults = (td as Json).type === 'semantic_vad' ? { type: 'semantic_vad', eagerness: 'auto', create_response: true, interrupt_response: true } : DEFAULT_TURN_DETECTION;
+      const defaults =
+        (td as Json).type === 'semantic_vad'
+          ? { type: 'semantic_vad', eagerness: 'auto', create_response: true, interrupt_response: true }
+          : DEFAULT_TURN_DETECTION;
       input.turn_detection = { ...defaults, ...(td as Json) };
     }
-    next.audio = { input, output: { ...((cur.output as Json) ?? {}), ...stripUndefined((audio.output as Json) ?? {}) } };
+    next.audio = {
+      input,
+      output: { ...((cur.output as Json) ?? {}), ...stripUndefined((audio.output as Json) ?? {}) },
+    };
   }
   return next as unknown as SessionObject;
 }
@@ -81,12 +96,20 @@ export function inputFormatOf(s: SessionObject): 'pcm' | 'pcmu' | 'pcma' {
 }
 
 /** Server or semantic VAD settings, or undefined when turn detection is off. */
-export function vadOf(s: SessionObject): (VadSettings & { createResponse: boolean; interruptResponse: boolean }) | undefined {
+export function vadOf(
+  s: SessionObject,
+): (VadSettings & { createResponse: boolean; interruptResponse: boolean }) | undefined {
   const td = s.audio?.input?.turn_detection;
   if (!td) return undefined;
   if (td.type === 'semantic_vad') {
     const silence = { low: 800, medium: 500, high: 250, auto: 500 }[td.eagerness ?? 'auto'];
-    return { threshold: 0.5, prefixPaddingMs: 300, silenceDurationMs: silence, createResponse: td.create_response ?? true, interruptResponse: td.interrupt_response ?? true };
+    return {
+      threshold: 0.5,
+      prefixPaddingMs: 300,
+      silenceDurationMs: silence,
+      createResponse: td.create_response ?? true,
+      interruptResponse: td.interrupt_response ?? true,
+    };
   }
   return {
     threshold: td.threshold ?? 0.5,
@@ -101,7 +124,10 @@ export function vadOf(s: SessionObject): (VadSettings & { createResponse: boolea
 export function functionToolNames(tools: unknown): string[] {
   if (!Array.isArray(tools)) return [];
   return tools
-    .filter((t): t is { type?: string; name: string } => !!t && typeof t === 'object' && typeof (t as { name?: unknown }).name === 'string')
+    .filter(
+      (t): t is { type?: string; name: string } =>
+        !!t && typeof t === 'object' && typeof (t as { name?: unknown }).name === 'string',
+    )
     .filter((t) => t.type === undefined || t.type === 'function')
     .map((t) => t.name);
 }
@@ -117,6 +143,7 @@ export function lockViolations(current: SessionObject, update: Partial<RealtimeS
     if (v !== undefined && JSON.stringify(v) !== JSON.stringify((current as unknown as Json)[f])) out.push(f);
   }
   const voice = update.audio?.output?.voice;
-  if (voice !== undefined && JSON.stringify(voice) !== JSON.stringify(current.audio?.output?.voice)) out.push('audio.output.voice');
+  if (voice !== undefined && JSON.stringify(voice) !== JSON.stringify(current.audio?.output?.voice))
+    out.push('audio.output.voice');
   return out;
 }

@@ -1,10 +1,23 @@
-import type { ConversationItem, RealtimeClientEvent, RealtimeServerEvent, RealtimeSessionCreateRequest } from 'openai/resources/realtime/realtime';
+import type {
+  ConversationItem,
+  RealtimeClientEvent,
+  RealtimeServerEvent,
+  RealtimeSessionCreateRequest,
+} from 'openai/resources/realtime/realtime';
 import { base64ToPcm, concatPcm, decodeG711, msOf, RATE, resample } from './audio';
 import type { EmulatorContext, Sink } from './context';
 import type { PendingCall } from './model';
 import { errorEvent, newId, parseClientEvent, type ServerEventDraft } from './protocol';
-import { ActiveResponse, startResponse } from './responder';
-import { inputFormatOf, lockViolations, mergeSession, normalizeSession, vadOf, voiceOf, type SessionObject } from './session-config';
+import { type ActiveResponse, startResponse } from './responder';
+import {
+  inputFormatOf,
+  lockViolations,
+  mergeSession,
+  normalizeSession,
+  vadOf,
+  voiceOf,
+  type SessionObject,
+} from './session-config';
 import { EnergyVad } from './vad';
 
 export type SessionKind = 'direct' | 'webrtc' | 'sip';
@@ -49,13 +62,29 @@ export class RealtimeSession {
 
   constructor(
     readonly ctx: EmulatorContext,
-    readonly opts: { kind: SessionKind; model: string; config?: Partial<RealtimeSessionCreateRequest>; locked?: boolean; callId?: string },
+    readonly opts: {
+      kind: SessionKind;
+      model: string;
+      config?: Partial<RealtimeSessionCreateRequest>;
+      locked?: boolean;
+      callId?: string;
+    },
   ) {
-    this.config = normalizeSession(this.id, opts.config, opts.config?.model ?? opts.model, (ctx.maxSessionMs ?? 3_600_000) / 1000);
+    this.config = normalizeSession(
+      this.id,
+      opts.config,
+      opts.config?.model ?? opts.model,
+      (ctx.maxSessionMs ?? 3_600_000) / 1000,
+    );
     this.syncVad();
     // Like the service, a session lives at most its maximum duration (60 minutes by default).
     const expiry = setTimeout(() => {
-      this.emit(errorEvent('session_expired', `Your session hit the maximum duration of ${Math.round((ctx.maxSessionMs ?? 3_600_000) / 60_000)} minutes.`));
+      this.emit(
+        errorEvent(
+          'session_expired',
+          `Your session hit the maximum duration of ${Math.round((ctx.maxSessionMs ?? 3_600_000) / 60_000)} minutes.`,
+        ),
+      );
       this.end('session expired', 1000);
     }, ctx.maxSessionMs ?? 3_600_000);
     expiry.unref();
@@ -124,23 +153,45 @@ export class RealtimeSession {
       this.handle(sink, parsed.event);
     } catch (err) {
       this.ctx.log(`realtime emulator: ${(err as Error).stack ?? err}`);
-      this.sendTo(sink, errorEvent('server_error', 'The server had an error while processing the event.', { type: 'server_error', clientEventId: parsed.event.event_id }));
+      this.sendTo(
+        sink,
+        errorEvent('server_error', 'The server had an error while processing the event.', {
+          type: 'server_error',
+          clientEventId: parsed.event.event_id,
+        }),
+      );
     }
   }
 
   private handle(sink: Sink, e: RealtimeClientEvent): void {
-    const fail = (code: string, message: string, param?: string) => this.sendTo(sink, errorEvent(code, message, { param, clientEventId: e.event_id }));
+    const fail = (code: string, message: string, param?: string) =>
+      this.sendTo(sink, errorEvent(code, message, { param, clientEventId: e.event_id }));
     switch (e.type) {
       case 'session.update': {
         const update = e.session as Partial<RealtimeSessionCreateRequest>;
-        if (!update.type) return fail('missing_required_parameter', "Missing required parameter: 'session.type'.", 'session.type');
-        if (update.type !== 'realtime') return fail('invalid_value', "Cannot change a realtime session's type to 'transcription'.", 'session.type');
+        if (!update.type)
+          return fail('missing_required_parameter', "Missing required parameter: 'session.type'.", 'session.type');
+        if (update.type !== 'realtime')
+          return fail('invalid_value', "Cannot change a realtime session's type to 'transcription'.", 'session.type');
         if (this.opts.locked && sink.principal.kind === 'ephemeral') {
           const changed = lockViolations(this.config, update);
-          if (changed.length) return fail('session_locked', `This session's ${changed.join(', ')} were fixed when its ephemeral key was minted and cannot be changed by the client.`, `session.${changed[0]}`);
+          if (changed.length)
+            return fail(
+              'session_locked',
+              `This session's ${changed.join(', ')} were fixed when its ephemeral key was minted and cannot be changed by the client.`,
+              `session.${changed[0]}`,
+            );
         }
-        if (this.assistantAudioSent && update.audio?.output?.voice !== undefined && JSON.stringify(update.audio.output.voice) !== JSON.stringify(this.config.audio?.output?.voice)) {
-          return fail('cannot_update_voice', 'Cannot update a conversation\'s voice if assistant audio is present.', 'session.audio.output.voice');
+        if (
+          this.assistantAudioSent &&
+          update.audio?.output?.voice !== undefined &&
+          JSON.stringify(update.audio.output.voice) !== JSON.stringify(this.config.audio?.output?.voice)
+        ) {
+          return fail(
+            'cannot_update_voice',
+            "Cannot update a conversation's voice if assistant audio is present.",
+            'session.audio.output.voice',
+          );
         }
         this.config = mergeSession(this.config, update);
         this.syncVad();
@@ -148,16 +199,23 @@ export class RealtimeSession {
         return;
       }
       case 'input_audio_buffer.append': {
-        if (e.audio.length > (MAX_APPEND_BYTES * 4) / 3) return fail('invalid_value', 'Audio chunk too large: at most 15 MiB per append.', 'audio');
+        if (e.audio.length > (MAX_APPEND_BYTES * 4) / 3)
+          return fail('invalid_value', 'Audio chunk too large: at most 15 MiB per append.', 'audio');
         const format = inputFormatOf(this.config);
-        const pcm = format === 'pcm' ? base64ToPcm(e.audio) : resample(decodeG711(Buffer.from(e.audio, 'base64'), format), 8000, RATE);
+        const pcm =
+          format === 'pcm'
+            ? base64ToPcm(e.audio)
+            : resample(decodeG711(Buffer.from(e.audio, 'base64'), format), 8000, RATE);
         this.appendAudio(pcm);
         return;
       }
       case 'input_audio_buffer.commit': {
         const ms = msOf(this.bufferSamples);
         if (ms < 100) {
-          return fail('input_audio_buffer_commit_empty', `Error committing input audio buffer: buffer too small. Expected at least 100ms of audio, but buffer only has ${ms.toFixed(2)}ms of audio.`);
+          return fail(
+            'input_audio_buffer_commit_empty',
+            `Error committing input audio buffer: buffer too small. Expected at least 100ms of audio, but buffer only has ${ms.toFixed(2)}ms of audio.`,
+          );
         }
         this.commitBuffer();
         return;
@@ -170,7 +228,8 @@ export class RealtimeSession {
         this.emit({ type: 'input_audio_buffer.cleared' });
         return;
       case 'output_audio_buffer.clear':
-        if (this.kind !== 'webrtc') return fail('invalid_value', 'output_audio_buffer.clear is only supported for WebRTC sessions.', 'type');
+        if (this.kind !== 'webrtc')
+          return fail('invalid_value', 'output_audio_buffer.clear is only supported for WebRTC sessions.', 'type');
         if (this.active) this.active.cancel('client_cancelled');
         this.stopPlayback();
         return;
@@ -178,13 +237,23 @@ export class RealtimeSession {
         return this.createItem(sink, e.item, e.previous_item_id, e.event_id);
       case 'conversation.item.retrieve': {
         const item = this.items.find((i) => i.id === e.item_id);
-        if (!item) return fail('item_retrieve_invalid_item_id', `Error retrieving item: the item with id '${e.item_id}' does not exist.`, 'item_id');
+        if (!item)
+          return fail(
+            'item_retrieve_invalid_item_id',
+            `Error retrieving item: the item with id '${e.item_id}' does not exist.`,
+            'item_id',
+          );
         this.emit({ type: 'conversation.item.retrieved', item });
         return;
       }
       case 'conversation.item.delete': {
         const idx = this.items.findIndex((i) => i.id === e.item_id);
-        if (idx < 0) return fail('item_delete_invalid_item_id', `Error deleting item: the item with id '${e.item_id}' does not exist.`, 'item_id');
+        if (idx < 0)
+          return fail(
+            'item_delete_invalid_item_id',
+            `Error deleting item: the item with id '${e.item_id}' does not exist.`,
+            'item_id',
+          );
         this.items.splice(idx, 1);
         this.emit({ type: 'conversation.item.deleted', item_id: e.item_id });
         return;
@@ -192,17 +261,35 @@ export class RealtimeSession {
       case 'conversation.item.truncate': {
         const item = this.items.find((i) => i.id === e.item_id);
         if (!item || item.type !== 'message' || item.role !== 'assistant') {
-          return fail('item_truncate_invalid_item_id', `Error truncating item: the item with id '${e.item_id}' is not an assistant message.`, 'item_id');
+          return fail(
+            'item_truncate_invalid_item_id',
+            `Error truncating item: the item with id '${e.item_id}' is not an assistant message.`,
+            'item_id',
+          );
         }
-        if (!item.content[e.content_index]) return fail('invalid_value', `Invalid content_index ${e.content_index}.`, 'content_index');
+        if (!item.content[e.content_index])
+          return fail('invalid_value', `Invalid content_index ${e.content_index}.`, 'content_index');
         const audioMs = this.audioMs.get(e.item_id) ?? 0;
-        if (e.audio_end_ms > audioMs) return fail('invalid_value', `audio_end_ms ${e.audio_end_ms} is beyond the audio's ${audioMs}ms.`, 'audio_end_ms');
-        this.emit({ type: 'conversation.item.truncated', item_id: e.item_id, content_index: e.content_index, audio_end_ms: e.audio_end_ms });
+        if (e.audio_end_ms > audioMs)
+          return fail(
+            'invalid_value',
+            `audio_end_ms ${e.audio_end_ms} is beyond the audio's ${audioMs}ms.`,
+            'audio_end_ms',
+          );
+        this.emit({
+          type: 'conversation.item.truncated',
+          item_id: e.item_id,
+          content_index: e.content_index,
+          audio_end_ms: e.audio_end_ms,
+        });
         return;
       }
       case 'response.create': {
         if (this.active) {
-          return fail('conversation_already_has_active_response', `Conversation already has an active response in progress: ${this.active.id}. Wait until the response is finished before creating a new one.`);
+          return fail(
+            'conversation_already_has_active_response',
+            `Conversation already has an active response in progress: ${this.active.id}. Wait until the response is finished before creating a new one.`,
+          );
         }
         startResponse(this, e.response ?? {});
         return;
@@ -217,26 +304,54 @@ export class RealtimeSession {
     }
   }
 
-  private createItem(sink: Sink, raw: ConversationItem, previousItemId: string | null | undefined, clientEventId?: string): void {
-    const fail = (code: string, message: string, param: string) => this.sendTo(sink, errorEvent(code, message, { param, clientEventId }));
-    if (raw.id && this.items.some((i) => i.id === raw.id)) return fail('item_create_invalid_item_id', `Item with id '${raw.id}' already exists.`, 'item.id');
-    if (raw.type === 'message' && raw.role === 'assistant' && raw.content.some((c) => c.type !== 'output_text' && c.type !== 'output_audio')) {
-      return fail('invalid_value', "Assistant messages may only contain 'output_text' or 'output_audio' content.", 'item.content');
+  private createItem(
+    sink: Sink,
+    raw: ConversationItem,
+    previousItemId: string | null | undefined,
+    clientEventId?: string,
+  ): void {
+    const fail = (code: string, message: string, param: string) =>
+      this.sendTo(sink, errorEvent(code, message, { param, clientEventId }));
+    if (raw.id && this.items.some((i) => i.id === raw.id))
+      return fail('item_create_invalid_item_id', `Item with id '${raw.id}' already exists.`, 'item.id');
+    if (
+      raw.type === 'message' &&
+      raw.role === 'assistant' &&
+      raw.content.some((c) => c.type !== 'output_text' && c.type !== 'output_audio')
+    ) {
+      return fail(
+        'invalid_value',
+        "Assistant messages may only contain 'output_text' or 'output_audio' content.",
+        'item.content',
+      );
     }
     let index = this.items.length;
     if (previousItemId === 'root') index = 0;
     else if (previousItemId) {
       const p = this.items.findIndex((i) => i.id === previousItemId);
-      if (p < 0) return fail('item_create_invalid_previous_item_id', `Previous item with id '${previousItemId}' does not exist.`, 'previous_item_id');
+      if (p < 0)
+        return fail(
+          'item_create_invalid_previous_item_id',
+          `Previous item with id '${previousItemId}' does not exist.`,
+          'previous_item_id',
+        );
       index = p + 1;
     }
-    const item = { ...raw, id: raw.id ?? newId('item'), object: 'realtime.item', status: 'completed' } as ConversationItem;
+    const item = {
+      ...raw,
+      id: raw.id ?? newId('item'),
+      object: 'realtime.item',
+      status: 'completed',
+    } as ConversationItem;
     this.insertItem(item, index);
     // The scripted model needs words: audio a client puts in a user message is recognized like spoken audio.
     if (item.type === 'message' && item.role === 'user') {
       item.content.forEach((c, i) => {
         if (c.type === 'input_audio' && c.audio && !c.transcript) {
-          this.track(item.id!, this.recognize(base64ToPcm(c.audio)).then((t) => void (item.content[i]!.transcript = t)));
+          this.track(
+            item.id!,
+            this.recognize(base64ToPcm(c.audio)).then((t) => void (item.content[i]!.transcript = t)),
+          );
         }
       });
     }
@@ -262,13 +377,21 @@ export class RealtimeSession {
     for (const ev of this.vad.push(pcm)) {
       if (ev.type === 'speech_started') {
         this.speechItemId = newId('item');
-        this.emit({ type: 'input_audio_buffer.speech_started', audio_start_ms: ev.audioStartMs, item_id: this.speechItemId });
+        this.emit({
+          type: 'input_audio_buffer.speech_started',
+          audio_start_ms: ev.audioStartMs,
+          item_id: this.speechItemId,
+        });
         if (settings.interruptResponse) {
           this.active?.cancel('turn_detected');
           this.stopPlayback();
         }
       } else {
-        this.emit({ type: 'input_audio_buffer.speech_stopped', audio_end_ms: ev.audioEndMs, item_id: this.speechItemId ?? newId('item') });
+        this.emit({
+          type: 'input_audio_buffer.speech_stopped',
+          audio_end_ms: ev.audioEndMs,
+          item_id: this.speechItemId ?? newId('item'),
+        });
         this.commitBuffer(this.speechItemId);
         if (settings.createResponse && !this.active) startResponse(this, {});
       }
@@ -318,7 +441,12 @@ export class RealtimeSession {
         item.content[0]!.transcript = transcript;
         if (transcribe) {
           for (const delta of transcript.match(/\S+\s*/g) ?? []) {
-            this.emit({ type: 'conversation.item.input_audio_transcription.delta', item_id: itemId, content_index: 0, delta });
+            this.emit({
+              type: 'conversation.item.input_audio_transcription.delta',
+              item_id: itemId,
+              content_index: 0,
+              delta,
+            });
           }
           this.emit({
             type: 'conversation.item.input_audio_transcription.completed',
@@ -360,5 +488,8 @@ export class RealtimeSession {
 function stripAudio(item: ConversationItem): ConversationItem {
   if (item.type !== 'message') return item;
   if (!item.content.some((c) => 'audio' in c && c.audio)) return item;
-  return { ...item, content: item.content.map((c) => ('audio' in c && c.audio ? { ...c, audio: undefined } : c)) } as ConversationItem;
+  return {
+    ...item,
+    content: item.content.map((c) => ('audio' in c && c.audio ? { ...c, audio: undefined } : c)),
+  } as ConversationItem;
 }

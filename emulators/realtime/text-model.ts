@@ -24,11 +24,19 @@ const rules: TextRule[] = [];
 
 // Conversation memory summaries (shared/memory/summarize.ts): deterministic "- Key: value" facts extracted
 // from what the user said, merged newest-wins, so tests can check that facts carry over between sessions.
-rules.push({ id: 'memory-summary', marker: MEMORY_PROMPT_MARKER, respond: (_req, ctx) => summarizeFacts(ctx.user.join('\n')) });
+rules.push({
+  id: 'memory-summary',
+  marker: MEMORY_PROMPT_MARKER,
+  respond: (_req, ctx) => summarizeFacts(ctx.user.join('\n')),
+});
 
 // LLM-as-judge (shared/judge): a verdict computed from the transcript (first user message), so scores differ
 // between a good and a bad conversation and the judge's parsing/storage is exercised end to end.
-rules.push({ id: 'llm-judge', marker: JUDGE_PROMPT_MARKER, respond: (_req, ctx) => deterministicVerdict(ctx.user[0] ?? '') });
+rules.push({
+  id: 'llm-judge',
+  marker: JUDGE_PROMPT_MARKER,
+  respond: (_req, ctx) => deterministicVerdict(ctx.user[0] ?? ''),
+});
 
 /** Adds (or replaces, by id) a rule; later rules win over earlier ones. Returns a function removing it. */
 export function registerTextRule(rule: TextRule): () => void {
@@ -43,15 +51,25 @@ export function registerTextRule(rule: TextRule): () => void {
 
 export function textOf(content: unknown): string {
   if (typeof content === 'string') return content;
-  if (Array.isArray(content)) return content.map((p) => (p && typeof p === 'object' && 'text' in p ? String((p as { text: unknown }).text) : '')).join(' ');
+  if (Array.isArray(content))
+    return content
+      .map((p) => (p && typeof p === 'object' && 'text' in p ? String((p as { text: unknown }).text) : ''))
+      .join(' ');
   return '';
 }
 
 export function completeChat(req: ChatRequest): ChatCompletion {
-  const system = req.messages.filter((m) => m.role === 'system' || m.role === 'developer').map((m) => textOf(m.content)).join('\n');
+  const system = req.messages
+    .filter((m) => m.role === 'system' || m.role === 'developer')
+    .map((m) => textOf(m.content))
+    .join('\n');
   const user = req.messages.filter((m) => m.role === 'user').map((m) => textOf(m.content));
   const ctx = { system, user };
-  const rule = [...rules].reverse().find((r) => (typeof r.marker === 'string' ? system.toLowerCase().includes(r.marker.toLowerCase()) : r.marker.test(system)));
+  const rule = [...rules]
+    .reverse()
+    .find((r) =>
+      typeof r.marker === 'string' ? system.toLowerCase().includes(r.marker.toLowerCase()) : r.marker.test(system),
+    );
   const answer: unknown = rule ? rule.respond(req, ctx) : defaultAnswer(req, ctx);
   const content = typeof answer === 'string' ? answer : JSON.stringify(answer);
   const promptChars = req.messages.reduce((n, m) => n + textOf(m.content).length, 0);
@@ -62,7 +80,9 @@ export function completeChat(req: ChatRequest): ChatCompletion {
     object: 'chat.completion',
     created: Math.floor(Date.now() / 1000),
     model: req.model,
-    choices: [{ index: 0, finish_reason: 'stop', logprobs: null, message: { role: 'assistant', content, refusal: null } }],
+    choices: [
+      { index: 0, finish_reason: 'stop', logprobs: null, message: { role: 'assistant', content, refusal: null } },
+    ],
     usage: { prompt_tokens, completion_tokens, total_tokens: prompt_tokens + completion_tokens },
   };
 }
@@ -80,10 +100,16 @@ function defaultAnswer(req: ChatRequest, ctx: { user: string[] }): unknown {
  * one, otherwise every sentence; at most three, the ones with the most content words first, in their order.
  */
 export function extractiveSummary(text: string, max = 3): string {
-  const lines = text.split(/\r?\n/).map((l) => l.trim()).filter(Boolean);
+  const lines = text
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter(Boolean);
   const userLines = lines.filter((l) => /^(user|caller|customer)\s*:/i.test(l)).map((l) => l.replace(/^[^:]+:\s*/, ''));
   const source = userLines.length ? userLines : lines.filter((l) => !/^(assistant|agent|system)\s*:/i.test(l));
-  const sentences = source.flatMap((l) => l.match(/[^.!?]+[.!?]?/g) ?? []).map((s) => s.trim()).filter((s) => s.length > 2);
+  const sentences = source
+    .flatMap((l) => l.match(/[^.!?]+[.!?]?/g) ?? [])
+    .map((s) => s.trim())
+    .filter((s) => s.length > 2);
   if (!sentences.length) return 'No user messages to summarize.';
   const score = (s: string) => (s.match(/\b[\p{L}\p{N}]{4,}\b/gu) ?? []).length + (/\d/.test(s) ? 2 : 0);
   const picked = sentences

@@ -57,7 +57,8 @@ export function toneFor(text: string): Int16Array {
   const out = new Int16Array(words * (beep + gap));
   for (let w = 0; w < words; w++) {
     const f = w % 2 ? 660 : 880;
-    for (let i = 0; i < beep; i++) out[w * (beep + gap) + i] = Math.round(0.3 * 32767 * Math.sin((2 * Math.PI * f * i) / RATE));
+    for (let i = 0; i < beep; i++)
+      out[w * (beep + gap) + i] = Math.round(0.3 * 32767 * Math.sin((2 * Math.PI * f * i) / RATE));
   }
   return out;
 }
@@ -82,7 +83,10 @@ export class Speech {
       this.cache.set(key, hit);
       return hit;
     }
-    const p = this.engine === 'tone' ? Promise.resolve(toneFor(text)) : this.limited(() => espeak(text, { voice: VOICES[voice] ?? 'en-us' }));
+    const p =
+      this.engine === 'tone'
+        ? Promise.resolve(toneFor(text))
+        : this.limited(() => espeak(text, { voice: VOICES[voice] ?? 'en-us' }));
     const guarded = p.catch(() => toneFor(text));
     this.cache.set(key, guarded);
     const max = this.opts.maxEntries ?? 500;

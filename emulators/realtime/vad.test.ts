@@ -2,7 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { RATE } from './audio';
 import { EnergyVad, type VadEvent } from './vad';
 
-const tone = (ms: number, amp: number) => Int16Array.from({ length: (RATE * ms) / 1000 }, (_, i) => Math.round(amp * 32767 * Math.sin((2 * Math.PI * 220 * i) / RATE)));
+const tone = (ms: number, amp: number) =>
+  Int16Array.from({ length: (RATE * ms) / 1000 }, (_, i) =>
+    Math.round(amp * 32767 * Math.sin((2 * Math.PI * 220 * i) / RATE)),
+  );
 const silence = (ms: number) => new Int16Array((RATE * ms) / 1000);
 const run = (vad: EnergyVad, ...parts: Int16Array[]) => parts.flatMap((p) => vad.push(p));
 

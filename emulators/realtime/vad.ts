@@ -17,7 +17,8 @@ const ONSET_FRAMES = 3;
  */
 export const levelFor = (threshold: number) => 0.002 + 0.036 * Math.min(1, Math.max(0, threshold));
 
-export type VadEvent = { type: 'speech_started'; audioStartMs: number } | { type: 'speech_stopped'; audioEndMs: number };
+export type VadEvent =
+  { type: 'speech_started'; audioStartMs: number } | { type: 'speech_stopped'; audioEndMs: number };
 
 /** Server VAD on PCM energy. Positions are milliseconds of audio received since the session started. */
 export class EnergyVad {

@@ -26,7 +26,13 @@ export interface WebhookTarget {
  * Sends one event the way the service does: same `webhook-id` on every attempt (so receivers can dedupe),
  * a fresh timestamp and signature per attempt, retried with exponential backoff on non-2xx or timeout.
  */
-export async function deliverWebhook(target: WebhookTarget, event: unknown, delivery: Delivery, log: (l: string) => void, isStopped: () => boolean): Promise<void> {
+export async function deliverWebhook(
+  target: WebhookTarget,
+  event: unknown,
+  delivery: Delivery,
+  log: (l: string) => void,
+  isStopped: () => boolean,
+): Promise<void> {
   const body = JSON.stringify(event);
   const max = target.maxAttempts ?? 6;
   let wait = target.backoffMs ?? 250;
@@ -56,7 +62,9 @@ export async function deliverWebhook(target: WebhookTarget, event: unknown, deli
     } catch (err) {
       record.error = (err as Error).name === 'TimeoutError' ? 'timeout' : (err as Error).message;
     }
-    log(`realtime emulator: webhook ${delivery.webhookId} attempt ${attempt} failed (${record.status ?? record.error})`);
+    log(
+      `realtime emulator: webhook ${delivery.webhookId} attempt ${attempt} failed (${record.status ?? record.error})`,
+    );
     if (attempt < max) await new Promise((r) => setTimeout(r, wait));
     wait *= 2;
   }

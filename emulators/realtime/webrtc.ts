@@ -1,5 +1,12 @@
 import OpusScript from 'opusscript';
-import { MediaStreamTrack, RTCPeerConnection, RTCRtpCodecParameters, RtpHeader, RtpPacket, type RTCDataChannel } from 'werift';
+import {
+  MediaStreamTrack,
+  RTCPeerConnection,
+  RTCRtpCodecParameters,
+  RtpHeader,
+  RtpPacket,
+  type RTCDataChannel,
+} from 'werift';
 import { RATE } from './audio';
 import type { EmulatorContext, Sink } from './context';
 import { newId } from './protocol';
@@ -18,7 +25,14 @@ const CONNECT_TIMEOUT_MS = 30_000;
 export function loopbackPeerConfig(): ConstructorParameters<typeof RTCPeerConnection>[0] {
   return {
     codecs: {
-      audio: [new RTCRtpCodecParameters({ mimeType: 'audio/opus', clockRate: OPUS.clockRate, channels: 2, payloadType: OPUS.payloadType })],
+      audio: [
+        new RTCRtpCodecParameters({
+          mimeType: 'audio/opus',
+          clockRate: OPUS.clockRate,
+          channels: 2,
+          payloadType: OPUS.payloadType,
+        }),
+      ],
       video: [],
     },
     iceUseIpv6: false,
@@ -40,7 +54,11 @@ export function loopbackOnly(sdp: string): string {
  * Answers a browser-style offer: audio in (Opus → PCM 24 kHz → the session's buffer and VAD), assistant
  * audio out as Opus RTP paced in real time, and the `oai-events` data channel as one more event sink.
  */
-export async function answerOffer(offer: string, session: RealtimeSession, ctx: EmulatorContext): Promise<{ sdp: string; close(): Promise<void> }> {
+export async function answerOffer(
+  offer: string,
+  session: RealtimeSession,
+  ctx: EmulatorContext,
+): Promise<{ sdp: string; close(): Promise<void> }> {
   if (!/^v=0/m.test(offer) || !/m=audio /.test(offer)) throw new Error('the offer has no audio m-line');
   const pc = new RTCPeerConnection(loopbackPeerConfig());
   const outTrack = new MediaStreamTrack({ kind: 'audio' });
@@ -76,7 +94,13 @@ export async function answerOffer(offer: string, session: RealtimeSession, ctx: 
         const frame = new Int16Array(FRAME_SAMPLES_24K);
         frame.set(pcm.subarray(i, i + FRAME_SAMPLES_24K));
         const payload = encoder.encode(Buffer.from(frame.buffer), FRAME_SAMPLES_24K);
-        const header = new RtpHeader({ payloadType: OPUS.payloadType, sequenceNumber: seq, timestamp: ts >>> 0, ssrc, marker: n === 0 });
+        const header = new RtpHeader({
+          payloadType: OPUS.payloadType,
+          sequenceNumber: seq,
+          timestamp: ts >>> 0,
+          ssrc,
+          marker: n === 0,
+        });
         seq = (seq + 1) & 0xffff;
         ts = (ts + RTP_TICKS_PER_FRAME) % 2 ** 32;
         outTrack.writeRtp(new RtpPacket(header, payload));
@@ -123,13 +147,17 @@ function attachChannel(dc: RTCDataChannel, session: RealtimeSession, ctx: Emulat
     id: newId('conn'),
     kind: 'datachannel',
     // The browser's channel holds whatever the call was opened with; the lock (if any) binds it.
-    principal: session.opts.locked ? { kind: 'ephemeral', key: '', session: session.config, expiresAt: 0 } : { kind: 'api-key' },
+    principal: session.opts.locked
+      ? { kind: 'ephemeral', key: '', session: session.config, expiresAt: 0 }
+      : { kind: 'api-key' },
     send: (json) => {
       if (dc.readyState === 'open') dc.send(json);
     },
     close: () => dc.close(),
   };
-  dc.onMessage.subscribe((data) => session.handleMessage(sink, typeof data === 'string' ? data : data.toString('utf8')));
+  dc.onMessage.subscribe((data) =>
+    session.handleMessage(sink, typeof data === 'string' ? data : data.toString('utf8')),
+  );
   dc.stateChanged.subscribe((s) => {
     if (s !== 'closed') return;
     session.sinks.delete(sink);

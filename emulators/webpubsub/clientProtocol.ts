@@ -13,7 +13,14 @@ const dataType = z.enum(['json', 'text', 'binary']);
 const clientMessage = z.discriminatedUnion('type', [
   z.object({ type: z.literal('joinGroup'), group, ackId }),
   z.object({ type: z.literal('leaveGroup'), group, ackId }),
-  z.object({ type: z.literal('sendToGroup'), group, ackId, noEcho: z.boolean().optional(), dataType, data: z.unknown() }),
+  z.object({
+    type: z.literal('sendToGroup'),
+    group,
+    ackId,
+    noEcho: z.boolean().optional(),
+    dataType,
+    data: z.unknown(),
+  }),
   z.object({ type: z.literal('event'), event: z.string().min(1), ackId, dataType, data: z.unknown() }),
   z.object({ type: z.literal('ping') }),
   z.object({ type: z.literal('sequenceAck'), sequenceId: z.number() }),
@@ -36,13 +43,15 @@ export function handleClientFrame(hubs: Hubs, c: Connection, raw: string, log: (
   const result = clientMessage.safeParse(parsed);
   if (!result.success) {
     const id = (parsed as { ackId?: unknown })?.ackId;
-    if (typeof id === 'number') ack(c, id, { name: 'InvalidMessage', message: result.error.issues[0]?.message ?? 'invalid message' });
+    if (typeof id === 'number')
+      ack(c, id, { name: 'InvalidMessage', message: result.error.issues[0]?.message ?? 'invalid message' });
     log(`webpubsub: connection ${c.id} sent an invalid message; ignored`);
     return;
   }
   const msg = result.data;
   if ('ackId' in msg && msg.ackId !== undefined) {
-    if (c.ackIds.has(msg.ackId)) return ack(c, msg.ackId, { name: 'Duplicate', message: `ackId ${msg.ackId} was already used` });
+    if (c.ackIds.has(msg.ackId))
+      return ack(c, msg.ackId, { name: 'Duplicate', message: `ackId ${msg.ackId} was already used` });
     c.ackIds.add(msg.ackId);
   }
   switch (msg.type) {
@@ -53,7 +62,10 @@ export function handleClientFrame(hubs: Hubs, c: Connection, raw: string, log: (
     case 'joinGroup':
     case 'leaveGroup': {
       if (!hasRole(c.roles, 'webpubsub.joinLeaveGroup', msg.group)) {
-        return ack(c, msg.ackId, { name: 'Forbidden', message: `the connection has no permission to join or leave group "${msg.group}"` });
+        return ack(c, msg.ackId, {
+          name: 'Forbidden',
+          message: `the connection has no permission to join or leave group "${msg.group}"`,
+        });
       }
       if (msg.type === 'joinGroup') hubs.join(c, msg.group);
       else hubs.leave(c, msg.group);
@@ -61,10 +73,14 @@ export function handleClientFrame(hubs: Hubs, c: Connection, raw: string, log: (
     }
     case 'sendToGroup': {
       if (!hasRole(c.roles, 'webpubsub.sendToGroup', msg.group)) {
-        return ack(c, msg.ackId, { name: 'Forbidden', message: `the connection has no permission to send to group "${msg.group}"` });
+        return ack(c, msg.ackId, {
+          name: 'Forbidden',
+          message: `the connection has no permission to send to group "${msg.group}"`,
+        });
       }
       const bytes = encode(msg.dataType, msg.data);
-      if (!bytes) return ack(c, msg.ackId, { name: 'InvalidMessage', message: `data does not match dataType ${msg.dataType}` });
+      if (!bytes)
+        return ack(c, msg.ackId, { name: 'InvalidMessage', message: `data does not match dataType ${msg.dataType}` });
       hubs.deliver(
         hubs.inGroup(c.hub, msg.group),
         { dataType: msg.dataType, bytes },

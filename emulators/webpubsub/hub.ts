@@ -88,7 +88,12 @@ export class Hubs {
   }
 
   /** Delivers to each target in the shape its protocol expects; returns how many sockets were written. */
-  deliver(targets: Iterable<Connection>, payload: Payload, source: Source, exclude: ReadonlySet<string> = new Set()): number {
+  deliver(
+    targets: Iterable<Connection>,
+    payload: Payload,
+    source: Source,
+    exclude: ReadonlySet<string> = new Set(),
+  ): number {
     let n = 0;
     for (const c of targets) {
       if (exclude.has(c.id)) continue;
@@ -96,7 +101,13 @@ export class Hubs {
       if (c.reliable) {
         // Numbered and kept until acked, whether or not a socket is attached right now.
         const sequenceId = ++c.reliable.lastSequenceId;
-        const frame = JSON.stringify({ sequenceId, type: 'message', ...source, dataType: payload.dataType, data: decode(payload) });
+        const frame = JSON.stringify({
+          sequenceId,
+          type: 'message',
+          ...source,
+          dataType: payload.dataType,
+          data: decode(payload),
+        });
         c.reliable.unacked.push({ sequenceId, frame });
         if (c.reliable.unacked.length > MAX_UNACKED) {
           this.close([c], 'the client did not acknowledge messages in time');
@@ -108,7 +119,9 @@ export class Hubs {
       } else if (c.kind === 'simple') {
         c.socket.send(payload.bytes, { binary: payload.dataType === 'binary' });
       } else {
-        c.socket.send(JSON.stringify({ type: 'message', ...source, dataType: payload.dataType, data: decode(payload) }));
+        c.socket.send(
+          JSON.stringify({ type: 'message', ...source, dataType: payload.dataType, data: decode(payload) }),
+        );
       }
       n++;
     }
@@ -129,7 +142,9 @@ export class Hubs {
         this.remove(c);
       }
       if (c.kind === 'json' && c.socket.readyState === c.socket.OPEN) {
-        c.socket.send(JSON.stringify({ type: 'system', event: 'disconnected', message: reason ?? 'closed by the server' }));
+        c.socket.send(
+          JSON.stringify({ type: 'system', event: 'disconnected', message: reason ?? 'closed by the server' }),
+        );
       }
       c.socket.close(1000, (reason ?? '').slice(0, 120));
     }

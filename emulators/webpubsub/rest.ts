@@ -31,9 +31,11 @@ export async function handleRest(ctx: RestContext, req: IncomingMessage, res: Se
   try {
     if (url.pathname === '/api/health') return end(res, 200);
     const segs = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
-    if (segs[0] !== 'api' || segs[1] !== 'hubs' || !segs[2]) throw new RestError(404, 'NotFound', `no operation at ${url.pathname}`);
+    if (segs[0] !== 'api' || segs[1] !== 'hubs' || !segs[2])
+      throw new RestError(404, 'NotFound', `no operation at ${url.pathname}`);
     const hub = segs[2];
-    if (!HUB.test(hub)) throw new RestError(400, 'InvalidHub', 'hub names start with a letter and contain letters, digits and _');
+    if (!HUB.test(hub))
+      throw new RestError(400, 'InvalidHub', 'hub names start with a letter and contain letters, digits and _');
     await verifyServerToken(req.headers.authorization, ctx.accessKey, url.pathname).catch((err) => {
       throw err instanceof TokenError ? new RestError(401, 'Unauthorized', err.message) : err;
     });
@@ -44,7 +46,14 @@ export async function handleRest(ctx: RestContext, req: IncomingMessage, res: Se
   }
 }
 
-async function route(ctx: RestContext, hub: string, rest: string[], req: IncomingMessage, res: ServerResponse, url: URL) {
+async function route(
+  ctx: RestContext,
+  hub: string,
+  rest: string[],
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+) {
   const { hubs } = ctx;
   const method = req.method ?? 'GET';
   const p = rest.join('/');
@@ -59,30 +68,41 @@ async function route(ctx: RestContext, hub: string, rest: string[], req: Incomin
     return c;
   };
 
-  if (method === 'POST' && p === ':send') return send(ctx, req, res, url, hubs.inHub(hub), { from: 'server' }, excluded);
+  if (method === 'POST' && p === ':send')
+    return send(ctx, req, res, url, hubs.inHub(hub), { from: 'server' }, excluded);
   if (method === 'POST' && (m = at(/^groups\/([^/]+)\/:send$/)))
     return send(ctx, req, res, url, hubs.inGroup(hub, group(m[1]!)), { from: 'group', group: m[1]! }, excluded);
-  if (method === 'POST' && (m = at(/^users\/([^/]+)\/:send$/))) return send(ctx, req, res, url, hubs.ofUser(hub, m[1]!), { from: 'server' });
+  if (method === 'POST' && (m = at(/^users\/([^/]+)\/:send$/)))
+    return send(ctx, req, res, url, hubs.ofUser(hub, m[1]!), { from: 'server' });
   if (method === 'POST' && (m = at(/^connections\/([^/]+)\/:send$/)))
-    return send(ctx, req, res, url, [hubs.connection(hub, m[1]!)].filter((c): c is Connection => !!c), { from: 'server' });
+    return send(
+      ctx,
+      req,
+      res,
+      url,
+      [hubs.connection(hub, m[1]!)].filter((c): c is Connection => !!c),
+      { from: 'server' },
+    );
 
   if (method === 'HEAD' && (m = at(/^groups\/([^/]+)$/))) return end(res, hubs.inGroup(hub, m[1]!).length ? 200 : 404);
   if (method === 'HEAD' && (m = at(/^users\/([^/]+)$/))) return end(res, hubs.ofUser(hub, m[1]!).length ? 200 : 404);
   if (method === 'HEAD' && (m = at(/^connections\/([^/]+)$/))) return end(res, hubs.connection(hub, m[1]!) ? 200 : 404);
 
   if (method === 'GET' && (m = at(/^groups\/([^/]+)\/connections$/))) {
-    const value = hubs.inGroup(hub, m[1]!).map((c) => ({ connectionId: c.id, ...(c.userId ? { userId: c.userId } : {}) }));
+    const value = hubs
+      .inGroup(hub, m[1]!)
+      .map((c) => ({ connectionId: c.id, ...(c.userId ? { userId: c.userId } : {}) }));
     return json(res, 200, { value });
   }
   if ((m = at(/^groups\/([^/]+)\/connections\/([^/]+)$/))) {
     const c = conn(m[2]!);
-    if (method === 'PUT') return hubs.join(c, group(m[1]!)), end(res, 200);
-    if (method === 'DELETE') return hubs.leave(c, m[1]!), end(res, 204);
+    if (method === 'PUT') return (hubs.join(c, group(m[1]!)), end(res, 200));
+    if (method === 'DELETE') return (hubs.leave(c, m[1]!), end(res, 204));
   }
   if ((m = at(/^users\/([^/]+)\/groups\/([^/]+)$/))) {
     const g = group(m[2]!);
-    if (method === 'PUT') return hubs.ofUser(hub, m[1]!).forEach((c) => hubs.join(c, g)), end(res, 200);
-    if (method === 'DELETE') return hubs.ofUser(hub, m[1]!).forEach((c) => hubs.leave(c, g)), end(res, 204);
+    if (method === 'PUT') return (hubs.ofUser(hub, m[1]!).forEach((c) => hubs.join(c, g)), end(res, 200));
+    if (method === 'DELETE') return (hubs.ofUser(hub, m[1]!).forEach((c) => hubs.leave(c, g)), end(res, 204));
   }
   if (method === 'DELETE' && (m = at(/^users\/([^/]+)\/groups$/))) {
     for (const c of hubs.ofUser(hub, m[1]!)) for (const g of [...c.groups]) hubs.leave(c, g);
@@ -98,11 +118,12 @@ async function route(ctx: RestContext, hub: string, rest: string[], req: Incomin
     if (c) hubs.close([c], reason);
     return end(res, 204);
   }
-  if (method === 'POST' && p === ':closeConnections') return hubs.close(hubs.inHub(hub), reason, excluded), end(res, 204);
+  if (method === 'POST' && p === ':closeConnections')
+    return (hubs.close(hubs.inHub(hub), reason, excluded), end(res, 204));
   if (method === 'POST' && (m = at(/^groups\/([^/]+)\/:closeConnections$/)))
-    return hubs.close(hubs.inGroup(hub, m[1]!), reason, excluded), end(res, 204);
+    return (hubs.close(hubs.inGroup(hub, m[1]!), reason, excluded), end(res, 204));
   if (method === 'POST' && (m = at(/^users\/([^/]+)\/:closeConnections$/)))
-    return hubs.close(hubs.ofUser(hub, m[1]!), reason, excluded), end(res, 204);
+    return (hubs.close(hubs.ofUser(hub, m[1]!), reason, excluded), end(res, 204));
 
   if (method === 'POST' && p === ':generateToken') {
     const q = url.searchParams;
@@ -130,9 +151,11 @@ async function send(
   source: { from: 'server' } | { from: 'group'; group: string },
   excluded?: Set<string>,
 ) {
-  if (url.searchParams.has('filter')) throw new RestError(400, 'NotSupported', 'the emulator does not evaluate OData filters');
+  if (url.searchParams.has('filter'))
+    throw new RestError(400, 'NotSupported', 'the emulator does not evaluate OData filters');
   const dataType = dataTypeOf(req.headers['content-type']);
-  if (!dataType) throw new RestError(415, 'UnsupportedMediaType', 'use application/json, text/plain or application/octet-stream');
+  if (!dataType)
+    throw new RestError(415, 'UnsupportedMediaType', 'use application/json, text/plain or application/octet-stream');
   const bytes = await body(req);
   if (dataType === 'json') {
     try {
@@ -146,7 +169,8 @@ async function send(
 }
 
 function group(name: string): string {
-  if (name.length < 1 || name.length > 1024) throw new RestError(400, 'InvalidGroup', 'group names are 1 to 1024 characters');
+  if (name.length < 1 || name.length > 1024)
+    throw new RestError(400, 'InvalidGroup', 'group names are 1 to 1024 characters');
   return name;
 }
 

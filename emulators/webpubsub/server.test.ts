@@ -16,7 +16,11 @@ async function rawClient(url: string) {
   ws.on('message', (d) => {
     const f = JSON.parse(d.toString());
     frames.push(f);
-    for (const w of [...waiters]) if (w.pred(f)) (waiters.splice(waiters.indexOf(w), 1), w.resolve(f));
+    for (const w of [...waiters])
+      if (w.pred(f)) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve(f);
+      }
   });
   const next = (pred: (f: any) => boolean, ms = 3000) =>
     new Promise<any>((resolve, reject) => {
@@ -27,7 +31,13 @@ async function rawClient(url: string) {
     });
   await new Promise<void>((resolve, reject) => (ws.once('open', () => resolve()), ws.once('error', reject)));
   const connected = await next((f) => f.type === 'system' && f.event === 'connected');
-  return { ws, frames, next, connectionId: connected.connectionId as string, send: (m: unknown) => ws.send(JSON.stringify(m)) };
+  return {
+    ws,
+    frames,
+    next,
+    connectionId: connected.connectionId as string,
+    send: (m: unknown) => ws.send(JSON.stringify(m)),
+  };
 }
 
 describe('Web PubSub emulator with the real SDKs', () => {
@@ -40,11 +50,20 @@ describe('Web PubSub emulator with the real SDKs', () => {
   afterAll(async () => emu?.close());
 
   it('delivers a server send-to-group to a client that joined through its token', async () => {
-    const { url } = await service.getClientAccessToken({ groups: ['session-a'], roles: ['webpubsub.joinLeaveGroup.session-a'] });
+    const { url } = await service.getClientAccessToken({
+      groups: ['session-a'],
+      roles: ['webpubsub.joinLeaveGroup.session-a'],
+    });
     const c = await rawClient(url);
     await service.group('session-a').sendToAll({ type: 'state', state: 'live' });
     const msg = await c.next((f) => f.type === 'message');
-    expect(msg).toEqual({ type: 'message', from: 'group', group: 'session-a', dataType: 'json', data: { type: 'state', state: 'live' } });
+    expect(msg).toEqual({
+      type: 'message',
+      from: 'group',
+      group: 'session-a',
+      dataType: 'json',
+      data: { type: 'state', state: 'live' },
+    });
     await service.group('session-a').sendToAll('plain text', { contentType: 'text/plain' });
     expect(await c.next((f) => f.dataType === 'text')).toMatchObject({ data: 'plain text' });
     c.ws.close();
@@ -54,7 +73,11 @@ describe('Web PubSub emulator with the real SDKs', () => {
     const { url } = await service.getClientAccessToken({ roles: ['webpubsub.joinLeaveGroup.session-a'] });
     const c = await rawClient(url);
     c.send({ type: 'joinGroup', group: 'session-b', ackId: 1 });
-    expect(await c.next((f) => f.ackId === 1)).toMatchObject({ type: 'ack', success: false, error: { name: 'Forbidden' } });
+    expect(await c.next((f) => f.ackId === 1)).toMatchObject({
+      type: 'ack',
+      success: false,
+      error: { name: 'Forbidden' },
+    });
     c.send({ type: 'joinGroup', group: 'session-a', ackId: 2 });
     expect(await c.next((f) => f.ackId === 2)).toEqual({ type: 'ack', ackId: 2, success: true });
     c.send({ type: 'joinGroup', group: 'session-a', ackId: 2 });
@@ -106,7 +129,12 @@ describe('Web PubSub emulator with the real SDKs', () => {
     const wps = new WebPubSubClient(
       {
         getClientAccessUrl: async () =>
-          (await service.getClientAccessToken({ groups: [sessionGroup(sessionId)], roles: [`webpubsub.joinLeaveGroup.${sessionGroup(sessionId)}`] })).url,
+          (
+            await service.getClientAccessToken({
+              groups: [sessionGroup(sessionId)],
+              roles: [`webpubsub.joinLeaveGroup.${sessionGroup(sessionId)}`],
+            })
+          ).url,
       },
       { protocol: WebPubSubJsonProtocol() },
     );
@@ -148,14 +176,19 @@ describe('Web PubSub emulator with the real SDKs', () => {
     // The same connection came back on a new socket; no second `connected`, no duplicates.
     expect(connected).toHaveLength(1);
     expect(emu.hubs.connection('sessions', connected[0]!)!.socket).not.toBe(dropped);
-    await expect.poll(() => emu.hubs.connection('sessions', connected[0]!)!.reliable!.unacked.length, { timeout: 5000 }).toBe(0);
+    await expect
+      .poll(() => emu.hubs.connection('sessions', connected[0]!)!.reliable!.unacked.length, { timeout: 5000 })
+      .toBe(0);
     wps.stop(); // a clean close leaves nothing to recover
     await expect.poll(() => emu.hubs.connection('sessions', connected[0]!)).toBeUndefined();
   });
 
   it('refuses to recover an unknown connection with close code 1008', async () => {
     const { url } = await service.getClientAccessToken();
-    const ws = new WebSocket(`${url}&awps_connection_id=nope&awps_reconnection_token=nope`, 'json.reliable.webpubsub.azure.v1');
+    const ws = new WebSocket(
+      `${url}&awps_connection_id=nope&awps_reconnection_token=nope`,
+      'json.reliable.webpubsub.azure.v1',
+    );
     const frames: any[] = [];
     ws.on('message', (d) => frames.push(JSON.parse(d.toString())));
     const code = await new Promise<number>((resolve) => ws.on('close', (c) => resolve(c)));
@@ -166,7 +199,10 @@ describe('Web PubSub emulator with the real SDKs', () => {
   it('reports a failed publish through onError instead of throwing', async () => {
     const errors: unknown[] = [];
     const publisher = createPublisher(
-      { WEBPUBSUB_CONNECTION_STRING: 'Endpoint=http://127.0.0.1;Port=1;AccessKey=x;Version=1.0;', WEBPUBSUB_HUB: 'sessions' },
+      {
+        WEBPUBSUB_CONNECTION_STRING: 'Endpoint=http://127.0.0.1;Port=1;AccessKey=x;Version=1.0;',
+        WEBPUBSUB_HUB: 'sessions',
+      },
       { onError: (e) => errors.push(e), timeoutMs: 1000 },
     );
     await expect(publisher.publish({ type: 'state', sessionId: 's', state: 'live', at: 1 })).resolves.toBeUndefined();

@@ -55,7 +55,11 @@ export async function startWebPubSubEmulator(opts: WebPubSubEmulatorOptions = {}
     maxPayload: 1024 * 1024,
     // A client that asks for no subprotocol is a "simple" client; one that asks only for others is refused.
     handleProtocols: (protocols) =>
-      protocols.has(RELIABLE_SUBPROTOCOL) ? RELIABLE_SUBPROTOCOL : protocols.has(JSON_SUBPROTOCOL) ? JSON_SUBPROTOCOL : false,
+      protocols.has(RELIABLE_SUBPROTOCOL)
+        ? RELIABLE_SUBPROTOCOL
+        : protocols.has(JSON_SUBPROTOCOL)
+          ? JSON_SUBPROTOCOL
+          : false,
   });
 
   server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
@@ -76,13 +80,20 @@ export async function startWebPubSubEmulator(opts: WebPubSubEmulatorOptions = {}
       .filter(Boolean);
     const reliable = offered.includes(RELIABLE_SUBPROTOCOL);
     if (offered.length && !reliable && !offered.includes(JSON_SUBPROTOCOL)) {
-      return reject(socket, 400, `unsupported subprotocol; the emulator speaks ${JSON_SUBPROTOCOL} and ${RELIABLE_SUBPROTOCOL}`);
+      return reject(
+        socket,
+        400,
+        `unsupported subprotocol; the emulator speaks ${JSON_SUBPROTOCOL} and ${RELIABLE_SUBPROTOCOL}`,
+      );
     }
     const recoverId = url.searchParams.get('awps_connection_id');
     if (recoverId && reliable) {
       // Recovery is authenticated by the reconnection token, not the (possibly expired) access token.
       const c = hubs.connection(hub, recoverId);
-      const ok = c?.reliable && !c.closedByServer && c.reliable.reconnectionToken === url.searchParams.get('awps_reconnection_token');
+      const ok =
+        c?.reliable &&
+        !c.closedByServer &&
+        c.reliable.reconnectionToken === url.searchParams.get('awps_reconnection_token');
       return wss.handleUpgrade(req, socket, head, (ws) => (ok ? recover(c!, ws) : refuseRecovery(ws)));
     }
     const bearer = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
@@ -106,7 +117,9 @@ export async function startWebPubSubEmulator(opts: WebPubSubEmulatorOptions = {}
       kind,
       socket: ws,
       ackIds: new Set(),
-      reliable: reliable ? { reconnectionToken: randomBytes(24).toString('base64url'), lastSequenceId: 0, unacked: [] } : undefined,
+      reliable: reliable
+        ? { reconnectionToken: randomBytes(24).toString('base64url'), lastSequenceId: 0, unacked: [] }
+        : undefined,
     };
     hubs.add(c);
     // Groups named in the token are joined on connect, without a join role: that is what the claim is for.

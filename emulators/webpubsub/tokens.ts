@@ -28,7 +28,9 @@ const list = (v: unknown): string[] =>
 // matched on its path: the part that names the hub and the operation.
 function samePath(aud: string, pathname: string): boolean {
   try {
-    return decodeURIComponent(new URL(aud).pathname).replace(/\/+$/, '') === decodeURIComponent(pathname).replace(/\/+$/, '');
+    return (
+      decodeURIComponent(new URL(aud).pathname).replace(/\/+$/, '') === decodeURIComponent(pathname).replace(/\/+$/, '')
+    );
   } catch {
     return false;
   }
@@ -47,12 +49,17 @@ async function verify(token: string, key: string): Promise<JWTPayload> {
 }
 
 /** Verifies the `Authorization: Bearer` token of a REST call made with the access key. */
-export async function verifyServerToken(authorization: string | undefined, key: string, pathname: string): Promise<void> {
+export async function verifyServerToken(
+  authorization: string | undefined,
+  key: string,
+  pathname: string,
+): Promise<void> {
   const m = /^Bearer\s+(\S+)$/i.exec(authorization ?? '');
   if (!m) throw new TokenError('an Authorization: Bearer token is required');
   const payload = await verify(m[1]!, key);
   const aud = list(payload.aud);
-  if (!aud.some((a) => samePath(a, pathname))) throw new TokenError('the access token audience does not match the request URL');
+  if (!aud.some((a) => samePath(a, pathname)))
+    throw new TokenError('the access token audience does not match the request URL');
 }
 
 /** Verifies a client connection token for `hub` and returns what it grants. */
@@ -90,6 +97,10 @@ export async function signClientToken(
 }
 
 /** Permission check shared by joinGroup/leaveGroup/sendToGroup: the broad role or the group-scoped one. */
-export function hasRole(roles: readonly string[], role: 'webpubsub.joinLeaveGroup' | 'webpubsub.sendToGroup', group: string) {
+export function hasRole(
+  roles: readonly string[],
+  role: 'webpubsub.joinLeaveGroup' | 'webpubsub.sendToGroup',
+  group: string,
+) {
   return roles.includes(role) || roles.includes(`${role}.${group}`);
 }

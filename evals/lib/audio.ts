@@ -28,7 +28,11 @@ function run(cmd: string, args: string[]): Promise<Buffer> {
     child.stdout.on('data', (c: Buffer) => out.push(c));
     child.stderr.on('data', (c: Buffer) => (err += c.toString()));
     child.on('error', (e) => reject(new Error(`${cmd} could not start (${e.message}); install espeak-ng and sox`)));
-    child.on('close', (code) => (code === 0 ? resolve(Buffer.concat(out)) : reject(new Error(`${cmd} exited ${code}: ${err.trim().slice(0, 300)}`))));
+    child.on('close', (code) =>
+      code === 0
+        ? resolve(Buffer.concat(out))
+        : reject(new Error(`${cmd} exited ${code}: ${err.trim().slice(0, 300)}`)),
+    );
   });
 }
 
@@ -38,7 +42,10 @@ function run(cmd: string, args: string[]): Promise<Buffer> {
  * the same suite re-runs without re-synthesizing.
  */
 export async function synthesize(text: string, spec: SpeechSpec = DEFAULT_SPEECH): Promise<Int16Array> {
-  const key = createHash('sha256').update(JSON.stringify([text, spec.voice, spec.wpm, spec.noise])).digest('hex').slice(0, 24);
+  const key = createHash('sha256')
+    .update(JSON.stringify([text, spec.voice, spec.wpm, spec.noise]))
+    .digest('hex')
+    .slice(0, 24);
   const cached = join(CACHE_DIR, `${key}.pcm`);
   try {
     return toInt16(await readFile(cached));
@@ -58,7 +65,22 @@ export async function synthesize(text: string, spec: SpeechSpec = DEFAULT_SPEECH
       const info = (await run('sox', ['--i', '-D', spoken])).toString().trim();
       const rate = (await run('sox', ['--i', '-r', spoken])).toString().trim();
       // -R: sox's repeatable mode (fixed seed), so a scenario hears the same noise on every run and machine.
-      await run('sox', ['-R', '-n', '-r', rate, '-c', '1', '-b', '16', noise, 'synth', info, 'whitenoise', 'vol', String(spec.noise)]);
+      await run('sox', [
+        '-R',
+        '-n',
+        '-r',
+        rate,
+        '-c',
+        '1',
+        '-b',
+        '16',
+        noise,
+        'synth',
+        info,
+        'whitenoise',
+        'vol',
+        String(spec.noise),
+      ]);
       // -v 1 on both inputs: sox -m would otherwise halve the speech to make room for the noise.
       pcm = await run('sox', ['-m', '-v', '1', spoken, '-v', '1', noise, ...rawOut]);
     } else {

@@ -8,7 +8,9 @@ const turn: TurnRecord = {
   user: 'where is my order 1234',
   heard: 'where is my order 1234',
   answer: 'Order 1234 is shipped.',
-  toolCalls: [{ name: 'builtin__get_order', arguments: { orderId: '1234' }, output: '{}', isError: false, durationMs: 12 }],
+  toolCalls: [
+    { name: 'builtin__get_order', arguments: { orderId: '1234' }, output: '{}', isError: false, durationMs: 12 },
+  ],
   latency: { firstResponseMs: 420, totalMs: 900 },
 };
 
@@ -53,7 +55,11 @@ describe('checkTurn', () => {
   });
 
   it('fails a turn that errored and a budget that was not measured', () => {
-    const checks = checkTurn(expectOf({ latencyMs: { total: 1000 } }), { ...turn, error: 'no answer within 20000 ms', latency: {} });
+    const checks = checkTurn(expectOf({ latencyMs: { total: 1000 } }), {
+      ...turn,
+      error: 'no answer within 20000 ms',
+      latency: {},
+    });
     expect(checks.map((c) => [c.name, c.passed])).toEqual([
       ['turn completed', false],
       ['turn total ≤ 1000 ms', false],
@@ -64,15 +70,42 @@ describe('checkTurn', () => {
 describe('parseSuite', () => {
   it('names the file and the field of a broken suite', () => {
     expect(() => parseSuite('x.json', '{')).toThrow(/x\.json: not valid JSON/);
-    expect(() => parseSuite('x.json', JSON.stringify({ name: 'n', agent: 'concierge', scenarios: [{ id: 'Bad Id', mode: 'text', turns: [{ user: 'hi' }] }] }))).toThrow(/x\.json: scenarios\.0\.id/);
-    const dup = { name: 'n', agent: 'concierge', scenarios: [{ id: 'a', mode: 'text', turns: [{ user: 'hi' }] }, { id: 'a', mode: 'text', turns: [{ user: 'hi' }] }] };
+    expect(() =>
+      parseSuite(
+        'x.json',
+        JSON.stringify({
+          name: 'n',
+          agent: 'concierge',
+          scenarios: [{ id: 'Bad Id', mode: 'text', turns: [{ user: 'hi' }] }],
+        }),
+      ),
+    ).toThrow(/x\.json: scenarios\.0\.id/);
+    const dup = {
+      name: 'n',
+      agent: 'concierge',
+      scenarios: [
+        { id: 'a', mode: 'text', turns: [{ user: 'hi' }] },
+        { id: 'a', mode: 'text', turns: [{ user: 'hi' }] },
+      ],
+    };
     expect(() => parseSuite('x.json', JSON.stringify(dup))).toThrow(/duplicate scenario id a/);
-    const badRegex = { name: 'n', agent: 'concierge', scenarios: [{ id: 'a', mode: 'text', turns: [{ user: 'hi', expect: { answer: { matches: '(' } } }] }] };
+    const badRegex = {
+      name: 'n',
+      agent: 'concierge',
+      scenarios: [{ id: 'a', mode: 'text', turns: [{ user: 'hi', expect: { answer: { matches: '(' } } }] }],
+    };
     expect(() => parseSuite('x.json', JSON.stringify(badRegex))).toThrow(/not a valid regex/);
   });
 
   it('fills defaults (speech, empty expectations)', () => {
-    const s = parseSuite('x.json', JSON.stringify({ name: 'n', agent: 'concierge', scenarios: [{ id: 'a', mode: 'audio', turns: [{ user: 'hi' }] }] }));
+    const s = parseSuite(
+      'x.json',
+      JSON.stringify({
+        name: 'n',
+        agent: 'concierge',
+        scenarios: [{ id: 'a', mode: 'audio', turns: [{ user: 'hi' }] }],
+      }),
+    );
     expect(s.expectFailure).toBe(false);
     expect(s.scenarios[0]!.speech).toEqual({ voice: 'en-us', wpm: 175, noise: 0 });
     expect(s.scenarios[0]!.turns[0]!.expect.toolCalls).toEqual([]);

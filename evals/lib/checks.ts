@@ -52,7 +52,8 @@ function toolCallCheck(expected: ToolExpectation, calls: ToolCallRecord[]): Chec
   }
   if (!expected.arguments) return { name, passed: true, detail: 'called' };
   const problems = candidates.map((c) => argumentsMatch(expected.arguments!, c.arguments));
-  if (problems.some((p) => p === undefined)) return { name, passed: true, detail: `called with ${JSON.stringify(expected.arguments)}` };
+  if (problems.some((p) => p === undefined))
+    return { name, passed: true, detail: `called with ${JSON.stringify(expected.arguments)}` };
   return { name, passed: false, detail: problems[0]! };
 }
 
@@ -63,7 +64,11 @@ export function checkTurn(expect: TurnExpectation, turn: TurnRecord, scenarioFor
   for (const t of expect.toolCalls) checks.push(toolCallCheck(t, turn.toolCalls));
   if (expect.noToolCalls) {
     const made = turn.toolCalls.map((c) => bareToolName(c.name));
-    checks.push({ name: 'no tool calls', passed: made.length === 0, detail: made.length ? `called ${made.join(', ')}` : 'none made' });
+    checks.push({
+      name: 'no tool calls',
+      passed: made.length === 0,
+      detail: made.length ? `called ${made.join(', ')}` : 'none made',
+    });
   }
   for (const f of new Set([...expect.forbiddenTools, ...scenarioForbidden])) {
     const hit = turn.toolCalls.some((c) => bareToolName(c.name) === f);
@@ -72,19 +77,35 @@ export function checkTurn(expect: TurnExpectation, turn: TurnRecord, scenarioFor
   const answer = turn.answer.toLowerCase();
   for (const c of expect.answer.contains) {
     const ok = answer.includes(c.toLowerCase());
-    checks.push({ name: `answer contains "${c}"`, passed: ok, detail: ok ? 'yes' : `answer: "${turn.answer.slice(0, 160)}"` });
+    checks.push({
+      name: `answer contains "${c}"`,
+      passed: ok,
+      detail: ok ? 'yes' : `answer: "${turn.answer.slice(0, 160)}"`,
+    });
   }
   if (expect.answer.anyOf.length) {
     const found = expect.answer.anyOf.find((c) => answer.includes(c.toLowerCase()));
-    checks.push({ name: `answer has one of ${expect.answer.anyOf.map((a) => `"${a}"`).join(', ')}`, passed: Boolean(found), detail: found ? `"${found}"` : `answer: "${turn.answer.slice(0, 160)}"` });
+    checks.push({
+      name: `answer has one of ${expect.answer.anyOf.map((a) => `"${a}"`).join(', ')}`,
+      passed: Boolean(found),
+      detail: found ? `"${found}"` : `answer: "${turn.answer.slice(0, 160)}"`,
+    });
   }
   for (const c of expect.answer.notContains) {
     const bad = answer.includes(c.toLowerCase());
-    checks.push({ name: `answer lacks "${c}"`, passed: !bad, detail: bad ? `answer: "${turn.answer.slice(0, 160)}"` : 'yes' });
+    checks.push({
+      name: `answer lacks "${c}"`,
+      passed: !bad,
+      detail: bad ? `answer: "${turn.answer.slice(0, 160)}"` : 'yes',
+    });
   }
   if (expect.answer.matches) {
     const ok = new RegExp(expect.answer.matches, 'i').test(turn.answer);
-    checks.push({ name: `answer matches /${expect.answer.matches}/`, passed: ok, detail: ok ? 'yes' : `answer: "${turn.answer.slice(0, 160)}"` });
+    checks.push({
+      name: `answer matches /${expect.answer.matches}/`,
+      passed: ok,
+      detail: ok ? 'yes' : `answer: "${turn.answer.slice(0, 160)}"`,
+    });
   }
   if (expect.heard !== undefined) {
     const ok = (turn.heard ?? '').toLowerCase().includes(expect.heard.toLowerCase());
@@ -93,7 +114,11 @@ export function checkTurn(expect: TurnExpectation, turn: TurnRecord, scenarioFor
   const budget = (name: string, limit: number | undefined, value: number | undefined) => {
     if (limit === undefined) return;
     const ok = value !== undefined && value <= limit;
-    checks.push({ name: `${name} ≤ ${limit} ms`, passed: ok, detail: value === undefined ? 'not measured' : `${value} ms` });
+    checks.push({
+      name: `${name} ≤ ${limit} ms`,
+      passed: ok,
+      detail: value === undefined ? 'not measured' : `${value} ms`,
+    });
   };
   budget('first response', expect.latencyMs.firstResponse, turn.latency.firstResponseMs);
   budget('turn total', expect.latencyMs.total, turn.latency.totalMs);

@@ -79,13 +79,17 @@ export class Conversation {
     const { model: _model, ...session } = this.opts.session as SessionConfig & { model?: string };
     this.send({ type: 'session.update', session });
     const e = await this.waitFor((x) => x.type === 'session.updated' || x.type === 'error', 10_000, from);
-    if (e.type !== 'session.updated') throw new Error(`session.update refused: ${JSON.stringify(e.error ?? e).slice(0, 300)}`);
+    if (e.type !== 'session.updated')
+      throw new Error(`session.update refused: ${JSON.stringify(e.error ?? e).slice(0, 300)}`);
   }
 
   /** One user turn, typed. */
   async textTurn(text: string): Promise<TurnRecord> {
     const from = this.events.length;
-    this.send({ type: 'conversation.item.create', item: { type: 'message', role: 'user', content: [{ type: 'input_text', text }] } });
+    this.send({
+      type: 'conversation.item.create',
+      item: { type: 'message', role: 'user', content: [{ type: 'input_text', text }] },
+    });
     this.send({ type: 'response.create' });
     const turnEnd = this.now();
     return this.collect({ user: text, from, turnEnd: () => turnEnd });
@@ -111,9 +115,16 @@ export class Conversation {
     }
     const sentAt = this.now();
     // Latency counts from the service's end-of-speech decision, as the worker's TurnLatencyTracker does.
-    const stoppedAt = () => this.events.slice(from).find((x) => x.e.type === 'input_audio_buffer.speech_stopped')?.at ?? sentAt;
+    const stoppedAt = () =>
+      this.events.slice(from).find((x) => x.e.type === 'input_audio_buffer.speech_stopped')?.at ?? sentAt;
     const record = await this.collect({ user: text, from, turnEnd: stoppedAt, audio: true });
-    const heard = await this.waitFor((e) => e.type === 'conversation.item.input_audio_transcription.completed' || e.type === 'conversation.item.input_audio_transcription.failed', 3000, from).catch(() => undefined);
+    const heard = await this.waitFor(
+      (e) =>
+        e.type === 'conversation.item.input_audio_transcription.completed' ||
+        e.type === 'conversation.item.input_audio_transcription.failed',
+      3000,
+      from,
+    ).catch(() => undefined);
     record.heard = heard && typeof heard.transcript === 'string' ? heard.transcript : undefined;
     return record;
   }
@@ -122,7 +133,12 @@ export class Conversation {
    * Follows responses until the turn settles: every response.done; function calls run and their outputs
    * sent back with a new response.create; the turn ends at a response.done with no function calls.
    */
-  private async collect(t: { user: string; from: number; turnEnd: () => number; audio?: boolean }): Promise<TurnRecord> {
+  private async collect(t: {
+    user: string;
+    from: number;
+    turnEnd: () => number;
+    audio?: boolean;
+  }): Promise<TurnRecord> {
     const timeoutMs = this.opts.turnTimeoutMs ?? 20_000;
     const deadline = this.now() + timeoutMs;
     const toolCalls: ToolCallRecord[] = [];
@@ -150,7 +166,10 @@ export class Conversation {
         break;
       }
       lastDoneAt = this.events[index]!.at;
-      const response = (done.response ?? {}) as { status?: string; output?: { type?: string; name?: string; call_id?: string; arguments?: string }[] };
+      const response = (done.response ?? {}) as {
+        status?: string;
+        output?: { type?: string; name?: string; call_id?: string; arguments?: string }[];
+      };
       if (response.status === 'failed') {
         error = `response failed: ${JSON.stringify(response).slice(0, 300)}`;
         break;
@@ -161,18 +180,28 @@ export class Conversation {
         calls.map(async (c) => {
           const call: ToolCall = { callId: c.call_id!, name: c.name!, arguments: c.arguments ?? '{}' };
           const result = await this.opts.runTool(call);
-          toolCalls.push({ name: call.name, arguments: parseArgs(call.arguments), output: result.output, isError: result.isError, durationMs: result.durationMs });
+          toolCalls.push({
+            name: call.name,
+            arguments: parseArgs(call.arguments),
+            output: result.output,
+            isError: result.isError,
+            durationMs: result.durationMs,
+          });
           return { call, result };
         }),
       );
       for (const { call, result } of results) {
-        this.send({ type: 'conversation.item.create', item: { type: 'function_call_output', call_id: call.callId, output: result.output } });
+        this.send({
+          type: 'conversation.item.create',
+          item: { type: 'function_call_output', call_id: call.callId, output: result.output },
+        });
       }
       this.send({ type: 'response.create' });
     }
     const window = this.events.slice(t.from, cursor);
     for (const { e } of window) {
-      if (e.type === 'response.output_audio_transcript.done' && typeof e.transcript === 'string') said.push(e.transcript);
+      if (e.type === 'response.output_audio_transcript.done' && typeof e.transcript === 'string')
+        said.push(e.transcript);
       if (e.type === 'response.output_text.done' && typeof e.text === 'string') said.push(e.text);
     }
     const turnEnd = t.turnEnd();

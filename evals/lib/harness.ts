@@ -91,6 +91,14 @@ export async function runHarness(opts: HarnessOptions = {}): Promise<HarnessResu
 /** The local stack must talk to its own emulator, whatever REALTIME_* the shell has. */
 function stripTarget(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   const out = { ...env };
-  for (const k of ['REALTIME_PROVIDER', 'REALTIME_ENDPOINT', 'REALTIME_API_KEY', 'MCP_BUILTIN_URL', 'STORAGE_CONNECTION_STRING', 'STORAGE_TABLE_ENDPOINT']) delete out[k];
+  for (const k of [
+    'REALTIME_PROVIDER',
+    'REALTIME_ENDPOINT',
+    'REALTIME_API_KEY',
+    'MCP_BUILTIN_URL',
+    'STORAGE_CONNECTION_STRING',
+    'STORAGE_TABLE_ENDPOINT',
+  ])
+    delete out[k];
   return out;
 }

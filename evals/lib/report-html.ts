@@ -2,7 +2,10 @@ import type { EvalReport, ScenarioResult } from './runner';
 
 /** A self-contained HTML report: inline CSS and SVG only, no scripts, no external assets. */
 const esc = (s: unknown) =>
-  String(s ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+  String(s ?? '').replace(
+    /[&<>"']/g,
+    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!,
+  );
 
 const fmt = (ms: number | undefined) => (ms === undefined ? '–' : `${Math.round(ms)} ms`);
 
@@ -10,7 +13,14 @@ const fmt = (ms: number | undefined) => (ms === undefined ? '–' : `${Math.roun
 function turnLatencyChart(results: ScenarioResult[]): string {
   const rows = results
     .filter((r) => !r.expectedFailure)
-    .flatMap((r) => r.turns.map((t, i) => ({ label: `${r.id} #${i + 1}`, first: t.latency.firstResponseMs, total: t.latency.totalMs, ok: t.passed })));
+    .flatMap((r) =>
+      r.turns.map((t, i) => ({
+        label: `${r.id} #${i + 1}`,
+        first: t.latency.firstResponseMs,
+        total: t.latency.totalMs,
+        ok: t.passed,
+      })),
+    );
   if (rows.length === 0) return '<p class="muted">No turns measured.</p>';
   const max = Math.max(1, ...rows.map((r) => Math.max(r.total ?? 0, r.first ?? 0)));
   const labelW = 260;
@@ -26,9 +36,17 @@ function turnLatencyChart(results: ScenarioResult[]): string {
   }
   rows.forEach((r, i) => {
     const y = i * rowH;
-    parts.push(`<text x="${labelW - 8}" y="${y + 14}" class="label${r.ok ? '' : ' bad'}" text-anchor="end">${esc(r.label)}</text>`);
-    if (r.total !== undefined) parts.push(`<rect x="${labelW}" y="${y + 3}" width="${Math.max(1, x(r.total) - labelW)}" height="14" class="total"><title>${esc(r.label)}: total ${fmt(r.total)}</title></rect>`);
-    if (r.first !== undefined) parts.push(`<rect x="${labelW}" y="${y + 6}" width="${Math.max(1, x(r.first) - labelW)}" height="8" class="first"><title>${esc(r.label)}: first response ${fmt(r.first)}</title></rect>`);
+    parts.push(
+      `<text x="${labelW - 8}" y="${y + 14}" class="label${r.ok ? '' : ' bad'}" text-anchor="end">${esc(r.label)}</text>`,
+    );
+    if (r.total !== undefined)
+      parts.push(
+        `<rect x="${labelW}" y="${y + 3}" width="${Math.max(1, x(r.total) - labelW)}" height="14" class="total"><title>${esc(r.label)}: total ${fmt(r.total)}</title></rect>`,
+      );
+    if (r.first !== undefined)
+      parts.push(
+        `<rect x="${labelW}" y="${y + 6}" width="${Math.max(1, x(r.first) - labelW)}" height="8" class="first"><title>${esc(r.label)}: first response ${fmt(r.first)}</title></rect>`,
+      );
   });
   return `<svg viewBox="0 0 ${labelW + barW + 40} ${height}" width="100%" role="img" aria-label="Per-turn latency">${parts.join('')}</svg>`;
 }
@@ -37,7 +55,9 @@ function turnLatencyChart(results: ScenarioResult[]): string {
 function distributionChart(report: EvalReport): string {
   const values = report.scenarios
     .filter((r) => !r.expectedFailure)
-    .flatMap((r) => r.turns.flatMap((t) => (t.latency.firstResponseMs === undefined ? [] : [t.latency.firstResponseMs])))
+    .flatMap((r) =>
+      r.turns.flatMap((t) => (t.latency.firstResponseMs === undefined ? [] : [t.latency.firstResponseMs])),
+    )
     .sort((a, b) => a - b);
   if (values.length === 0) return '';
   const w = 520;
@@ -50,7 +70,9 @@ function distributionChart(report: EvalReport): string {
   const marks = (['p50', 'p95'] as const)
     .map((k) => {
       const v = report.summary.firstResponseMs[k];
-      return v === undefined ? '' : `<line x1="${pad}" x2="${pad + w}" y1="${py(v)}" y2="${py(v)}" class="mark"/><text x="${pad + w + 4}" y="${py(v) + 4}" class="tick">${k} ${v} ms</text>`;
+      return v === undefined
+        ? ''
+        : `<line x1="${pad}" x2="${pad + w}" y1="${py(v)}" y2="${py(v)}" class="mark"/><text x="${pad + w + 4}" y="${py(v) + 4}" class="tick">${k} ${v} ms</text>`;
     })
     .join('');
   return `<svg viewBox="0 0 ${w + pad + 90} ${h + 30}" width="100%" role="img" aria-label="First-response latency distribution">
@@ -60,17 +82,28 @@ function distributionChart(report: EvalReport): string {
 }
 
 function scenarioBlock(r: ScenarioResult): string {
-  const status = r.expectedFailure ? (r.passed ? 'passed (should have failed)' : 'failed as expected') : r.passed ? 'passed' : 'FAILED';
+  const status = r.expectedFailure
+    ? r.passed
+      ? 'passed (should have failed)'
+      : 'failed as expected'
+    : r.passed
+      ? 'passed'
+      : 'FAILED';
   const cls = r.ok ? 'ok' : 'bad';
   const speech = r.speech ? ` · voice ${esc(r.speech.voice)}, ${r.speech.wpm} wpm, noise ${r.speech.noise}` : '';
   const judge = r.judge
     ? 'error' in r.judge
       ? `<p class="muted">judge: ${esc(r.judge.error)}</p>`
-      : `<p class="judge">judge ${r.judge.overall.toFixed(2)} / 5 — ${Object.entries(r.judge.scores).map(([k, v]) => `${esc(k)} ${v}`).join(', ')}</p>`
+      : `<p class="judge">judge ${r.judge.overall.toFixed(2)} / 5 — ${Object.entries(r.judge.scores)
+          .map(([k, v]) => `${esc(k)} ${v}`)
+          .join(', ')}</p>`
     : '';
   const turns = r.turns
     .map(
-      (t, i) => `<div class="turn"><div><b>#${i + 1} user:</b> ${esc(t.user)}${t.heard !== undefined ? ` <span class="muted">(heard: “${esc(t.heard)}”)</span>` : ''}</div>
+      (
+        t,
+        i,
+      ) => `<div class="turn"><div><b>#${i + 1} user:</b> ${esc(t.user)}${t.heard !== undefined ? ` <span class="muted">(heard: “${esc(t.heard)}”)</span>` : ''}</div>
 ${t.toolCalls.map((c) => `<div class="tool">→ ${esc(c.name)}(${esc(JSON.stringify(c.arguments))}) ${c.isError ? '<span class="bad">error</span>' : ''} <span class="muted">${c.durationMs} ms</span></div>`).join('')}
 <div><b>assistant:</b> ${esc(t.answer || '(nothing)')}</div>
 <div class="muted">first response ${fmt(t.latency.firstResponseMs)} · total ${fmt(t.latency.totalMs)}</div>

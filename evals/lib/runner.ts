@@ -16,7 +16,12 @@ import type { Scenario, Suite } from './suite';
 
 export type TargetConfig = Pick<
   CommonConfig,
-  'REALTIME_PROVIDER' | 'REALTIME_ENDPOINT' | 'REALTIME_API_KEY' | 'REALTIME_MODEL' | 'REALTIME_API_VERSION' | 'JUDGE_MODEL'
+  | 'REALTIME_PROVIDER'
+  | 'REALTIME_ENDPOINT'
+  | 'REALTIME_API_KEY'
+  | 'REALTIME_MODEL'
+  | 'REALTIME_API_VERSION'
+  | 'JUDGE_MODEL'
 > & { MCP_BUILTIN_URL?: string; MCP_TOOL_TIMEOUT_MS?: number };
 
 export interface TurnResult extends TurnRecord {
@@ -83,7 +88,10 @@ export async function runEvals(suites: Suite[], opts: RunOptions): Promise<EvalR
   const log = opts.log ?? (() => {});
   const agents = new Map((await loadAgentFiles(opts.agentsDir ?? 'agents')).map((a) => [a.id, a]));
   const provider = createProvider(opts.config);
-  const gateway = createToolGateway({ MCP_BUILTIN_URL: opts.config.MCP_BUILTIN_URL, MCP_TOOL_TIMEOUT_MS: opts.config.MCP_TOOL_TIMEOUT_MS });
+  const gateway = createToolGateway({
+    MCP_BUILTIN_URL: opts.config.MCP_BUILTIN_URL,
+    MCP_TOOL_TIMEOUT_MS: opts.config.MCP_TOOL_TIMEOUT_MS,
+  });
   const results: ScenarioResult[] = [];
   try {
     for (const suite of suites) {
@@ -92,7 +100,9 @@ export async function runEvals(suites: Suite[], opts: RunOptions): Promise<EvalR
         const r = agent
           ? await runScenario(suite, scenario, agent, { ...opts, provider, gateway })
           : failedScenario(suite, scenario, `agent ${suite.agent} not found in agents/`);
-        log(`${r.ok ? 'ok  ' : 'FAIL'} ${suite.name} / ${scenario.id}${r.expectedFailure ? ' (expected to fail: ' + (r.passed ? 'passed!' : 'failed') + ')' : ''}`);
+        log(
+          `${r.ok ? 'ok  ' : 'FAIL'} ${suite.name} / ${scenario.id}${r.expectedFailure ? ' (expected to fail: ' + (r.passed ? 'passed!' : 'failed') + ')' : ''}`,
+        );
         results.push(r);
       }
     }
@@ -139,7 +149,10 @@ async function runScenario(
     });
     await conversation.start();
     for (const turn of scenario.turns) {
-      const record = scenario.mode === 'audio' ? await conversation.audioTurn(turn.user, scenario.speech) : await conversation.textTurn(turn.user);
+      const record =
+        scenario.mode === 'audio'
+          ? await conversation.audioTurn(turn.user, scenario.speech)
+          : await conversation.textTurn(turn.user);
       const checks = checkTurn(turn.expect, record, scenario.forbiddenTools);
       turns.push({ ...record, checks, passed: checks.every((c) => c.passed) });
       if (record.error) break; // a broken session says nothing about later turns
@@ -168,11 +181,23 @@ async function runScenario(
 }
 
 /** The LLM-as-judge over the scenario's transcript, exactly as a real session is judged (shared/judge). */
-async function judgeTurns(agent: AgentDefinition, turns: TurnResult[], config: TargetConfig): Promise<ScenarioResult['judge']> {
+async function judgeTurns(
+  agent: AgentDefinition,
+  turns: TurnResult[],
+  config: TargetConfig,
+): Promise<ScenarioResult['judge']> {
   const items: TranscriptItem[] = [];
   let n = 0;
   const push = (role: TranscriptItem['role'], text: string, toolName?: string) =>
-    items.push({ itemId: `eval_${n}`, sessionId: 'eval', agentId: agent.id, role, text, at: n++, ...(toolName ? { toolName } : {}) });
+    items.push({
+      itemId: `eval_${n}`,
+      sessionId: 'eval',
+      agentId: agent.id,
+      role,
+      text,
+      at: n++,
+      ...(toolName ? { toolName } : {}),
+    });
   for (const t of turns) {
     push('user', t.heard ?? t.user);
     for (const c of t.toolCalls) push('tool', c.output, c.name);
@@ -187,14 +212,22 @@ async function judgeTurns(agent: AgentDefinition, turns: TurnResult[], config: T
         { role: 'user', content: formatForJudge(items) },
       ]),
     );
-    return { overall: overallOf(verdict), scores: Object.fromEntries(Object.entries(verdict.scores).map(([k, v]) => [k, v.score])), summary: verdict.summary };
+    return {
+      overall: overallOf(verdict),
+      scores: Object.fromEntries(Object.entries(verdict.scores).map(([k, v]) => [k, v.score])),
+      summary: verdict.summary,
+    };
   } catch (err) {
     return { error: (err as Error).message.slice(0, 300) };
   }
 }
 
 function stats(values: number[]) {
-  return { p50: percentile(values, 50), p95: percentile(values, 95), max: values.length ? Math.max(...values) : undefined };
+  return {
+    p50: percentile(values, 50),
+    p95: percentile(values, 95),
+    max: values.length ? Math.max(...values) : undefined,
+  };
 }
 
 export function buildReport(results: ScenarioResult[], config: TargetConfig, durationMs: number): EvalReport {
@@ -205,7 +238,11 @@ export function buildReport(results: ScenarioResult[], config: TargetConfig, dur
   const negatives = results.filter((r) => r.expectedFailure);
   return {
     generatedAt: new Date().toISOString(),
-    target: { provider: config.REALTIME_PROVIDER, endpoint: hostOf(config.REALTIME_ENDPOINT), model: config.REALTIME_MODEL },
+    target: {
+      provider: config.REALTIME_PROVIDER,
+      endpoint: hostOf(config.REALTIME_ENDPOINT),
+      model: config.REALTIME_MODEL,
+    },
     summary: {
       scenarios: regular.length,
       passed: regular.filter((r) => r.passed).length,

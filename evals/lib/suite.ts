@@ -7,7 +7,10 @@ import { z } from 'zod';
  * with what each turn must (and must not) produce.
  */
 const speechSchema = z.object({
-  voice: z.string().regex(/^[a-z]{2,3}(-[a-z0-9]{2,4})?(\+[a-z0-9]+)?$/i, 'an espeak-ng voice such as en-us or en-gb+m2').default('en-us'),
+  voice: z
+    .string()
+    .regex(/^[a-z]{2,3}(-[a-z0-9]{2,4})?(\+[a-z0-9]+)?$/i, 'an espeak-ng voice such as en-us or en-gb+m2')
+    .default('en-us'),
   wpm: z.number().int().min(80).max(450).default(175),
   noise: z.number().min(0).max(0.2).default(0),
 });
@@ -49,7 +52,13 @@ const turnSchema = z.object({
         })
         .default({}),
     })
-    .default({ toolCalls: [], noToolCalls: false, forbiddenTools: [], answer: { contains: [], anyOf: [], notContains: [] }, latencyMs: {} }),
+    .default({
+      toolCalls: [],
+      noToolCalls: false,
+      forbiddenTools: [],
+      answer: { contains: [], anyOf: [], notContains: [] },
+      latencyMs: {},
+    }),
 });
 
 const scenarioSchema = z.object({
@@ -124,7 +133,13 @@ export async function loadSuites(paths: string[]): Promise<Suite[]> {
   for (const p of paths) {
     const full = resolve(p);
     if (full.endsWith('.json')) files.push(full);
-    else files.push(...(await readdir(full)).filter((f) => f.endsWith('.json')).sort().map((f) => join(full, f)));
+    else
+      files.push(
+        ...(await readdir(full))
+          .filter((f) => f.endsWith('.json'))
+          .sort()
+          .map((f) => join(full, f)),
+      );
   }
   const suites: Suite[] = [];
   for (const f of files) suites.push(parseSuite(f, await readFile(f, 'utf8')));

@@ -5,7 +5,12 @@ import type { LifecycleOperation } from '../../shared/lifecycle/operations';
 import type { SessionRecord } from '../../shared/lifecycle/reducer';
 import type { SupervisorTimeouts } from '../../shared/lifecycle/supervisor';
 import { sessionEntity, sessionEntityOperation, workerEntityOperation, type SessionEntityState } from './entity';
-import { ACTIVITIES, sessionOperationOrchestrator, sessionSupervisorOrchestrator, type OrchestrationLike } from './orchestrations';
+import {
+  ACTIVITIES,
+  sessionOperationOrchestrator,
+  sessionSupervisorOrchestrator,
+  type OrchestrationLike,
+} from './orchestrations';
 
 /**
  * A tiny stand-in for the Durable host: entities are the real entity operation over in-memory state,
@@ -18,7 +23,13 @@ type Yielded =
   | { kind: 'timer'; at: number }
   | { kind: 'all'; tasks: Yielded[] };
 
-function host(opts: { maxReattachAttempts?: number; activities?: Record<string, (input: unknown) => unknown>; onTimer?: () => void } = {}) {
+function host(
+  opts: {
+    maxReattachAttempts?: number;
+    activities?: Record<string, (input: unknown) => unknown>;
+    onTimer?: () => void;
+  } = {},
+) {
   const entities = new Map<string, SessionEntityState>();
   const calls: { name: string; input: unknown }[] = [];
   let clock = 1_000_000;
@@ -27,7 +38,10 @@ function host(opts: { maxReattachAttempts?: number; activities?: Record<string, 
   const resolve = (y: Yielded): unknown => {
     if (y.kind === 'entity') {
       const state = entities.get(y.key) ?? { record: null };
-      const out = sessionEntityOperation(state, y.op, y.input, { sessionId: y.key, maxReattachAttempts: opts.maxReattachAttempts ?? 2 });
+      const out = sessionEntityOperation(state, y.op, y.input, {
+        sessionId: y.key,
+        maxReattachAttempts: opts.maxReattachAttempts ?? 2,
+      });
       if (out.changed) entities.set(y.key, out.state);
       return out.result;
     }
@@ -76,26 +90,49 @@ function host(opts: { maxReattachAttempts?: number; activities?: Record<string, 
       continued = undefined;
       return c;
     },
-    operation: (sessionId: string, op: LifecycleOperation) => run(sessionOperationOrchestrator()(context({ sessionId, op }))),
-    supervise: (t: SupervisorTimeouts, input: { sessionId: string; startedAt?: number }) => run(sessionSupervisorOrchestrator(t)(context(input))),
+    operation: (sessionId: string, op: LifecycleOperation) =>
+      run(sessionOperationOrchestrator()(context({ sessionId, op }))),
+    supervise: (t: SupervisorTimeouts, input: { sessionId: string; startedAt?: number }) =>
+      run(sessionSupervisorOrchestrator(t)(context(input))),
   };
 }
 
-const timeouts: SupervisorTimeouts = { heartbeatTimeoutMs: 2000, attachTimeoutMs: 10_000, idleTimeoutMs: 60_000, endingTimeoutMs: 30_000, missingGraceMs: 5000 };
-const requested = (at: number): LifecycleOperation => ({ type: 'requested', agentId: 'support', userId: 'u1', transport: 'webrtc', at });
+const timeouts: SupervisorTimeouts = {
+  heartbeatTimeoutMs: 2000,
+  attachTimeoutMs: 10_000,
+  idleTimeoutMs: 60_000,
+  endingTimeoutMs: 30_000,
+  missingGraceMs: 5000,
+};
+const requested = (at: number): LifecycleOperation => ({
+  type: 'requested',
+  agentId: 'support',
+  userId: 'u1',
+  transport: 'webrtc',
+  at,
+});
 
 describe('Durable lifecycle: session entity', () => {
   it('applies valid operations, rejects invalid ones without touching state, and validates input', () => {
     const opts = { sessionId: 's', maxReattachAttempts: 1 };
     let state: SessionEntityState = { record: null };
     const missing = sessionEntityOperation(state, 'apply', { type: 'callRegistered', callId: 'c', at: 1 }, opts);
-    expect(missing).toMatchObject({ changed: false, result: { rejected: expect.stringMatching(/no such session/), missing: true } });
+    expect(missing).toMatchObject({
+      changed: false,
+      result: { rejected: expect.stringMatching(/no such session/), missing: true },
+    });
     const created = sessionEntityOperation(state, 'apply', requested(1), opts);
     expect(created.changed).toBe(true);
     state = created.state;
     const invalid = sessionEntityOperation(state, 'apply', { type: 'attached', workerId: 'w', at: 2 }, opts);
-    expect(invalid).toMatchObject({ changed: false, state, result: { rejected: expect.stringMatching(/^attached: not valid in requested/) } });
-    expect(sessionEntityOperation(state, 'apply', { type: 'teleport' }, opts).result).toMatchObject({ rejected: expect.stringMatching(/invalid operation/) });
+    expect(invalid).toMatchObject({
+      changed: false,
+      state,
+      result: { rejected: expect.stringMatching(/^attached: not valid in requested/) },
+    });
+    expect(sessionEntityOperation(state, 'apply', { type: 'teleport' }, opts).result).toMatchObject({
+      rejected: expect.stringMatching(/invalid operation/),
+    });
     expect(sessionEntityOperation(state, 'get', undefined, opts).result).toMatchObject({ state: 'requested' });
   });
 });
@@ -103,7 +140,10 @@ describe('Durable lifecycle: session entity', () => {
 describe('Durable lifecycle: the entity inside the durable-functions entity runtime', () => {
   // The library's own test helper wraps a handler in its real Entity runtime (batching, JSON state, results).
   const { createEntityFunction } = createRequire(import.meta.url)('durable-functions/lib/src/util/testingUtils.js') as {
-    createEntityFunction: (fn: unknown) => (trigger: unknown, ctx: unknown) => Promise<{
+    createEntityFunction: (fn: unknown) => (
+      trigger: unknown,
+      ctx: unknown,
+    ) => Promise<{
       entityExists: boolean;
       entityState?: string;
       results: { isError: boolean; result?: string }[];
@@ -111,7 +151,11 @@ describe('Durable lifecycle: the entity inside the durable-functions entity runt
     }>;
   };
   const run = createEntityFunction(sessionEntity({ maxReattachAttempts: 1 }));
-  const op = (name: string, input?: unknown) => ({ name, signal: input !== undefined && name === 'apply', input: input === undefined ? '' : JSON.stringify(input) });
+  const op = (name: string, input?: unknown) => ({
+    name,
+    signal: input !== undefined && name === 'apply',
+    input: input === undefined ? '' : JSON.stringify(input),
+  });
 
   it('applies a batch of operations in order, persists the record as JSON state, and returns each result', async () => {
     const trigger = {
@@ -133,13 +177,26 @@ describe('Durable lifecycle: the entity inside the durable-functions entity runt
     expect(results[1].effects.map((e: { type: string }) => e.type)).toEqual(['persist', 'emit', 'attach']);
     expect(results[2]).toMatchObject({ state: 'attaching', rejected: 'heartbeat: not valid in attaching' });
     expect(results[3]).toMatchObject({ state: 'live' });
-    expect(results[4]).toMatchObject({ sessionId: 'sess-1', state: 'live', workerId: 'w1', path: ['requested', 'attaching', 'live'] });
+    expect(results[4]).toMatchObject({
+      sessionId: 'sess-1',
+      state: 'live',
+      workerId: 'w1',
+      path: ['requested', 'attaching', 'live'],
+    });
     const state = JSON.parse(out.entityState!) as SessionEntityState;
     expect(state.record).toEqual(results[4]);
 
     // The next batch starts from the persisted state.
     const next = await run(
-      { ...trigger, exists: true, state: out.entityState, batch: [op('apply', { type: 'workerLost', workerId: 'w1', reason: 'missed', at: 9 }), op('apply', { type: 'workerLost', workerId: '', reason: 'attach failed', at: 10 })] },
+      {
+        ...trigger,
+        exists: true,
+        state: out.entityState,
+        batch: [
+          op('apply', { type: 'workerLost', workerId: 'w1', reason: 'missed', at: 9 }),
+          op('apply', { type: 'workerLost', workerId: '', reason: 'attach failed', at: 10 }),
+        ],
+      },
       new df.DummyEntityContext('session', 'inv-2', () => {}),
     );
     const [lost, exhausted] = next.results.map((r) => JSON.parse(r.result!));
@@ -152,21 +209,46 @@ describe('Durable lifecycle: the entity inside the durable-functions entity runt
 
 describe('Durable lifecycle: telling a stray worker to let go', () => {
   const { createEntityFunction } = createRequire(import.meta.url)('durable-functions/lib/src/util/testingUtils.js') as {
-    createEntityFunction: (fn: unknown) => (trigger: unknown, ctx: unknown) => Promise<{ entityState?: string; signals: { target: { name: string; key: string }; name: string; input: string }[] }>;
+    createEntityFunction: (fn: unknown) => (
+      trigger: unknown,
+      ctx: unknown,
+    ) => Promise<{
+      entityState?: string;
+      signals: { target: { name: string; key: string }; name: string; input: string }[];
+    }>;
   };
   const run = createEntityFunction(sessionEntity({ maxReattachAttempts: 1 }));
   const apply = (input: unknown) => ({ name: 'apply', signal: true, input: JSON.stringify(input) });
 
-  it('a heartbeat from a worker that does not hold the session leaves a drop in that worker\'s entity', async () => {
+  it("a heartbeat from a worker that does not hold the session leaves a drop in that worker's entity", async () => {
     const live = await run(
-      { self: new df.EntityId('session', 'sess-9'), exists: false, state: undefined, batch: [apply(requested(1)), apply({ type: 'callRegistered', callId: 'c', at: 2 }), apply({ type: 'attached', workerId: 'w-new', at: 3 })] },
+      {
+        self: new df.EntityId('session', 'sess-9'),
+        exists: false,
+        state: undefined,
+        batch: [
+          apply(requested(1)),
+          apply({ type: 'callRegistered', callId: 'c', at: 2 }),
+          apply({ type: 'attached', workerId: 'w-new', at: 3 }),
+        ],
+      },
       new df.DummyEntityContext('session', 'i1', () => {}),
     );
     const out = await run(
-      { self: new df.EntityId('session', 'sess-9'), exists: true, state: live.entityState, batch: [apply({ type: 'heartbeat', workerId: 'w-old', at: 4 }), apply({ type: 'heartbeat', workerId: 'w-new', at: 4 })] },
+      {
+        self: new df.EntityId('session', 'sess-9'),
+        exists: true,
+        state: live.entityState,
+        batch: [
+          apply({ type: 'heartbeat', workerId: 'w-old', at: 4 }),
+          apply({ type: 'heartbeat', workerId: 'w-new', at: 4 }),
+        ],
+      },
       new df.DummyEntityContext('session', 'i2', () => {}),
     );
-    expect(out.signals.map((sig) => [sig.target.name, sig.target.key, sig.name, JSON.parse(sig.input)])).toEqual([['worker', 'w-old', 'drop', 'sess-9']]);
+    expect(out.signals.map((sig) => [sig.target.name, sig.target.key, sig.name, JSON.parse(sig.input)])).toEqual([
+      ['worker', 'w-old', 'drop', 'sess-9'],
+    ]);
   });
 
   it('the worker entity collects drops (deduplicated, bounded) until the worker acknowledges them', () => {
@@ -198,7 +280,14 @@ describe('Durable lifecycle: orchestrations', () => {
     const h = host({
       activities: { [ACTIVITIES.attach]: () => ({ type: 'attached', workerId: 'w1', at: h.now() }) },
       onTimer: () => {
-        if (!h.record('s2')) h.operation('s2', { type: 'requested', agentId: 'support', userId: 'sip:+1555', transport: 'sip', at: h.now() });
+        if (!h.record('s2'))
+          h.operation('s2', {
+            type: 'requested',
+            agentId: 'support',
+            userId: 'sip:+1555',
+            transport: 'sip',
+            at: h.now(),
+          });
       },
     });
     const t0 = h.now();
@@ -211,13 +300,17 @@ describe('Durable lifecycle: orchestrations', () => {
   it('gives up on an operation for a session that never appears', () => {
     const h = host();
     const t0 = h.now();
-    expect(h.operation('s2b', { type: 'callRegistered', callId: 'c', at: t0 })).toEqual([expect.stringMatching(/no such session/)]);
+    expect(h.operation('s2b', { type: 'callRegistered', callId: 'c', at: t0 })).toEqual([
+      expect.stringMatching(/no such session/),
+    ]);
     expect(h.now() - t0).toBe(5000);
   });
 
   it('the supervisor re-attaches a session whose heartbeats stopped, on another worker', () => {
     let n = 1;
-    const h = host({ activities: { [ACTIVITIES.attach]: () => ({ type: 'attached', workerId: `w${++n}`, at: h.now() }) } });
+    const h = host({
+      activities: { [ACTIVITIES.attach]: () => ({ type: 'attached', workerId: `w${++n}`, at: h.now() }) },
+    });
     h.operation('s3', requested(h.now()));
     h.operation('s3', { type: 'callRegistered', callId: 'rtc_3', at: h.now() });
     expect(h.record('s3')).toMatchObject({ state: 'live', workerId: 'w2' });
@@ -230,7 +323,10 @@ describe('Durable lifecycle: orchestrations', () => {
     h.supervise(timeouts, input);
     const rec = h.record('s3') as SessionRecord;
     expect(rec).toMatchObject({ state: 'live', workerId: 'w3', reattachAttempts: 1, lostWorkers: ['w2'] });
-    expect(h.calls.filter((c) => c.name === ACTIVITIES.attach).at(-1)!.input).toMatchObject({ attempt: 1, avoidWorkers: ['w2'] });
+    expect(h.calls.filter((c) => c.name === ACTIVITIES.attach).at(-1)!.input).toMatchObject({
+      attempt: 1,
+      avoidWorkers: ['w2'],
+    });
   });
 
   it('when re-attaching keeps failing the session fails cleanly and the call is hung up', () => {
@@ -262,7 +358,12 @@ describe('Durable lifecycle: orchestrations', () => {
     h.operation('s5', { type: 'callRegistered', callId: 'rtc_5', at: h.now() });
     const log = h.operation('s5', { type: 'ended', reason: 'user hung up', at: h.now() });
     expect(log).toEqual(['ended: → ending', 'ended: → ended']);
-    expect(h.calls.filter((c) => c.name === ACTIVITIES.hangup || c.name === ACTIVITIES.detach).map((c) => c.name)).toEqual([ACTIVITIES.hangup, ACTIVITIES.detach]);
-    expect(h.record('s5')).toMatchObject({ state: 'ended', path: ['requested', 'attaching', 'live', 'ending', 'ended'] });
+    expect(
+      h.calls.filter((c) => c.name === ACTIVITIES.hangup || c.name === ACTIVITIES.detach).map((c) => c.name),
+    ).toEqual([ACTIVITIES.hangup, ACTIVITIES.detach]);
+    expect(h.record('s5')).toMatchObject({
+      state: 'ended',
+      path: ['requested', 'attaching', 'live', 'ending', 'ended'],
+    });
   });
 });

@@ -30,15 +30,36 @@ export function sessionEntityOperation(
 ): { state: SessionEntityState; changed: boolean; result: EntityApplyResult | SessionRecord | null } {
   if (operation === 'get') return { state, changed: false, result: state.record };
   if (operation !== 'apply') {
-    return { state, changed: false, result: { state: state.record?.state ?? null, effects: [], rejected: `unknown operation ${operation}` } };
+    return {
+      state,
+      changed: false,
+      result: { state: state.record?.state ?? null, effects: [], rejected: `unknown operation ${operation}` },
+    };
   }
   const parsed = lifecycleOperationSchema.safeParse(input);
   if (!parsed.success) {
-    return { state, changed: false, result: { state: state.record?.state ?? null, effects: [], rejected: `invalid operation: ${parsed.error.issues[0]?.message ?? 'bad input'}` } };
+    return {
+      state,
+      changed: false,
+      result: {
+        state: state.record?.state ?? null,
+        effects: [],
+        rejected: `invalid operation: ${parsed.error.issues[0]?.message ?? 'bad input'}`,
+      },
+    };
   }
   const r = reduce(state.record, parsed.data, opts);
   if (r.rejected) {
-    return { state, changed: false, result: { state: state.record?.state ?? null, effects: [], rejected: r.rejected.reason, missing: state.record === null } };
+    return {
+      state,
+      changed: false,
+      result: {
+        state: state.record?.state ?? null,
+        effects: [],
+        rejected: r.rejected.reason,
+        missing: state.record === null,
+      },
+    };
   }
   // Heartbeats change only the in-memory deadline but the entity has no other memory: keep them in state.
   return { state: { record: r.state }, changed: true, result: { state: r.state!.state, effects: r.effects } };
@@ -53,7 +74,12 @@ export function sessionEntity(opts: { maxReattachAttempts: number }) {
     });
     if (out.changed) context.df.setState(out.state);
     const input = context.df.getInput<{ type?: string; workerId?: string }>();
-    if (!out.changed && input?.type === 'heartbeat' && input.workerId && workerShouldDrop(state.record, input.workerId)) {
+    if (
+      !out.changed &&
+      input?.type === 'heartbeat' &&
+      input.workerId &&
+      workerShouldDrop(state.record, input.workerId)
+    ) {
       // Tell that worker (through its own entity, read on its next heartbeat) to let this session go.
       context.df.signalEntity(new df.EntityId(WORKER_ENTITY, input.workerId), 'drop', context.df.entityKey);
     }
@@ -71,7 +97,11 @@ export interface WorkerEntityState {
 }
 const MAX_DROPS = 1000;
 
-export function workerEntityOperation(state: WorkerEntityState, operation: string | undefined, input: unknown): WorkerEntityState {
+export function workerEntityOperation(
+  state: WorkerEntityState,
+  operation: string | undefined,
+  input: unknown,
+): WorkerEntityState {
   if (operation === 'drop' && typeof input === 'string' && !state.drop.includes(input)) {
     return { drop: [...state.drop, input].slice(-MAX_DROPS) };
   }

@@ -30,7 +30,11 @@ const entityOf = (sessionId: string) => new df.EntityId(SESSION_ENTITY, sessionI
  * the reducer), then runs the effects it returned as activities, then applies what they produced
  * (attached / workerLost / ended) the same way. Deterministic: time comes from the orchestration clock.
  */
-export function* applyOperation(context: OrchestrationLike, sessionId: string, first: LifecycleOperation): Gen<string[]> {
+export function* applyOperation(
+  context: OrchestrationLike,
+  sessionId: string,
+  first: LifecycleOperation,
+): Gen<string[]> {
   const entity = entityOf(sessionId);
   const queue: LifecycleOperation[] = [first];
   const log: string[] = [];
@@ -44,7 +48,8 @@ export function* applyOperation(context: OrchestrationLike, sessionId: string, f
     if (res.rejected) {
       log.push(`${op.type}: rejected (${res.rejected})`);
       // A worker attached to a session that moved on (ended meanwhile, or another worker won): let it go.
-      if (op.type === 'attached') yield context.df.callActivity(ACTIVITIES.detach, { sessionId, reason: 'attach no longer wanted' });
+      if (op.type === 'attached')
+        yield context.df.callActivity(ACTIVITIES.detach, { sessionId, reason: 'attach no longer wanted' });
       continue;
     }
     log.push(`${op.type}: → ${res.state}`);
@@ -53,7 +58,11 @@ export function* applyOperation(context: OrchestrationLike, sessionId: string, f
   return log;
 }
 
-function* runEffects(context: OrchestrationLike, sessionId: string, effects: LifecycleEffect[]): Gen<LifecycleOperation[]> {
+function* runEffects(
+  context: OrchestrationLike,
+  sessionId: string,
+  effects: LifecycleEffect[],
+): Gen<LifecycleOperation[]> {
   const follow: LifecycleOperation[] = [];
   const emits = effects.flatMap((e) => (e.type === 'emit' ? [context.df.callActivity(ACTIVITIES.emit, e.event)] : []));
   // Emits first and together: they only publish, and the page should see the state before anything else.

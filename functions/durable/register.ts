@@ -29,8 +29,13 @@ export function registerDurableLifecycle(config: FunctionsConfig, opts: Lifecycl
   df.app.entity(SESSION_ENTITY, sessionEntity({ maxReattachAttempts: config.MAX_REATTACH_ATTEMPTS }));
   df.app.entity(WORKER_ENTITY, workerEntity());
   df.app.orchestration(SESSION_OPERATION_ORCHESTRATION, sessionOperationOrchestrator());
-  df.app.orchestration(SESSION_SUPERVISOR_ORCHESTRATION, sessionSupervisorOrchestrator(supervisorTimeouts(config, ATTACH_BUDGET_MS)));
-  df.app.activity(ACTIVITIES.attach, { handler: (input: unknown) => attachOnWorker(fx, attachBodySchema.parse(input)) });
+  df.app.orchestration(
+    SESSION_SUPERVISOR_ORCHESTRATION,
+    sessionSupervisorOrchestrator(supervisorTimeouts(config, ATTACH_BUDGET_MS)),
+  );
+  df.app.activity(ACTIVITIES.attach, {
+    handler: (input: unknown) => attachOnWorker(fx, attachBodySchema.parse(input)),
+  });
   df.app.activity(ACTIVITIES.hangup, { handler: (input: unknown) => hangup(fx, z.string().min(1).parse(input)) });
   df.app.activity(ACTIVITIES.detach, {
     handler: (input: unknown) => {

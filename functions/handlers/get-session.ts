@@ -7,7 +7,11 @@ import { sessionIdParam } from './session-call';
 
 /** GET /api/sessions/{id} — state, timings and transcript summary; owner only (others get 404, not 403). */
 export const getSessionHandler =
-  (deps: Pick<AppDeps, 'authenticate' | 'sessions' | 'lifecycleState'> & { history?: Pick<HistoryStore, 'forSession'> }): HttpHandler =>
+  (
+    deps: Pick<AppDeps, 'authenticate' | 'sessions' | 'lifecycleState'> & {
+      history?: Pick<HistoryStore, 'forSession'>;
+    },
+  ): HttpHandler =>
   async (req) => {
     const caller = await deps.authenticate(req.headers);
     const id = sessionIdParam.safeParse(req.params.id);
@@ -16,7 +20,9 @@ export const getSessionHandler =
     if (!row || row.userId !== caller.userId) throw notFound('session');
     // The lifecycle owns the authoritative state; the row's copy is what was true when it was last written.
     const live = await deps.lifecycleState?.(row.sessionId).catch(() => undefined);
-    const items = deps.history ? await deps.history.forSession(row.historyPartition, row.sessionId).catch(() => undefined) : undefined;
+    const items = deps.history
+      ? await deps.history.forSession(row.historyPartition, row.sessionId).catch(() => undefined)
+      : undefined;
     const count = (role: string) => items?.filter((i) => i.role === role).length;
     return ok({
       sessionId: row.sessionId,
@@ -40,6 +46,7 @@ export const getSessionHandler =
         assistantTurns: count('assistant'),
         toolCalls: count('tool'),
       },
-      usage: row.inputTokens === undefined ? undefined : { inputTokens: row.inputTokens, outputTokens: row.outputTokens },
+      usage:
+        row.inputTokens === undefined ? undefined : { inputTokens: row.inputTokens, outputTokens: row.outputTokens },
     });
   };

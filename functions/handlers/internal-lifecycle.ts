@@ -23,7 +23,9 @@ export const internalHeartbeatsHandler =
     const body = heartbeatBodySchema.parse(await readJson(req, deps.config.MAX_BODY_BYTES));
     const at = Date.now();
     if (!deps.lifecycleRuntime) {
-      await Promise.all(body.sessionIds.map((id) => deps.lifecycle(ctx).signal(id, { type: 'heartbeat', workerId: body.workerId, at })));
+      await Promise.all(
+        body.sessionIds.map((id) => deps.lifecycle(ctx).signal(id, { type: 'heartbeat', workerId: body.workerId, at })),
+      );
       return ok({ drop: [] });
     }
     const drop = await deps.lifecycleRuntime.heartbeats(ctx, body.workerId, body.sessionIds, at);

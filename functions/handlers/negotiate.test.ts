@@ -35,7 +35,13 @@ describe('GET /api/negotiate', () => {
   let deps: NegotiateDeps;
   beforeAll(async () => {
     emu = await startWebPubSubEmulator();
-    deps = { webPubSub: createWebPubSubClient({ WEBPUBSUB_CONNECTION_STRING: emu.connectionString, WEBPUBSUB_HUB: 'sessions' }), authorizeSessionOwner };
+    deps = {
+      webPubSub: createWebPubSubClient({
+        WEBPUBSUB_CONNECTION_STRING: emu.connectionString,
+        WEBPUBSUB_HUB: 'sessions',
+      }),
+      authorizeSessionOwner,
+    };
   });
   afterAll(async () => emu?.close());
 
@@ -50,13 +56,29 @@ describe('GET /api/negotiate', () => {
     expect(frames[0].userId).toBe('alice');
 
     const publisher = createPublisher({ WEBPUBSUB_CONNECTION_STRING: emu.connectionString, WEBPUBSUB_HUB: 'sessions' });
-    await publisher.publish({ type: 'tool.started', sessionId: 's1', callId: 'c1', name: 'lookup_order', arguments: '{}', at: 1 });
-    await publisher.publish({ type: 'tool.started', sessionId: 's2', callId: 'c2', name: 'other', arguments: '{}', at: 1 });
+    await publisher.publish({
+      type: 'tool.started',
+      sessionId: 's1',
+      callId: 'c1',
+      name: 'lookup_order',
+      arguments: '{}',
+      at: 1,
+    });
+    await publisher.publish({
+      type: 'tool.started',
+      sessionId: 's2',
+      callId: 'c2',
+      name: 'other',
+      arguments: '{}',
+      at: 1,
+    });
     await expect.poll(() => frames.filter((f) => f.type === 'message').length).toBe(1);
     expect(frames.find((f) => f.type === 'message').data).toMatchObject({ sessionId: 's1', name: 'lookup_order' });
 
     ws.send(JSON.stringify({ type: 'joinGroup', group: 'session-s2', ackId: 1 }));
-    await expect.poll(() => frames.find((f) => f.ackId === 1)).toMatchObject({ success: false, error: { name: 'Forbidden' } });
+    await expect
+      .poll(() => frames.find((f) => f.ackId === 1))
+      .toMatchObject({ success: false, error: { name: 'Forbidden' } });
     ws.close();
   });
 

@@ -17,7 +17,9 @@ export interface NegotiateDeps {
   authorizeSessionOwner: (req: HttpRequest, sessionId: string) => Promise<{ userId: string }>;
 }
 
-const query = z.object({ sessionId: z.string().regex(/^[A-Za-z0-9_-]{1,128}$/, 'letters, digits, _ or -, at most 128') });
+const query = z.object({
+  sessionId: z.string().regex(/^[A-Za-z0-9_-]{1,128}$/, 'letters, digits, _ or -, at most 128'),
+});
 
 /**
  * GET /api/negotiate?sessionId=… — a Web PubSub client URL for the session's owner. The token joins the
@@ -31,7 +33,8 @@ export const negotiateHandler =
     if (!parsed.success) throw validationError(parsed.error, 'query');
     const { sessionId } = parsed.data;
     const { userId } = await deps.authorizeSessionOwner(req, sessionId);
-    if (!deps.webPubSub) throw new HttpError(503, 'push_unavailable', 'live session updates are not configured on this deployment');
+    if (!deps.webPubSub)
+      throw new HttpError(503, 'push_unavailable', 'live session updates are not configured on this deployment');
     const group = sessionGroup(sessionId);
     let url: string;
     try {
@@ -50,7 +53,10 @@ export const negotiateHandler =
 
 /** The owner check over the session store; anyone else gets 404, as GET /api/sessions/{id} answers. */
 export const sessionOwnerCheck =
-  (deps: { authenticate: Authenticator; sessions: Pick<SessionStore, 'get'> }): NegotiateDeps['authorizeSessionOwner'] =>
+  (deps: {
+    authenticate: Authenticator;
+    sessions: Pick<SessionStore, 'get'>;
+  }): NegotiateDeps['authorizeSessionOwner'] =>
   async (req, sessionId) => {
     const caller = await deps.authenticate(req.headers);
     const row = await deps.sessions.get(sessionId);

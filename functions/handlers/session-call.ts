@@ -21,7 +21,8 @@ export const registerCallHandler =
     const { callId } = registerCallBody.parse(await readJson(req, deps.config.MAX_BODY_BYTES));
     const row = await deps.sessions.get(id.data);
     if (!row || row.userId !== caller.userId) throw notFound('session');
-    if (row.transport === 'sip') throw new HttpError(409, 'not_a_browser_session', 'phone sessions are attached by the webhook');
+    if (row.transport === 'sip')
+      throw new HttpError(409, 'not_a_browser_session', 'phone sessions are attached by the webhook');
     if (row.callId && row.callId !== callId) {
       throw new HttpError(409, 'call_already_registered', 'this session already has a call');
     }

@@ -25,7 +25,16 @@ export const startSessionBody = z.strictObject({
 
 export type StartSessionDeps = Pick<
   AppDeps,
-  'config' | 'authenticate' | 'sessionLimiter' | 'agents' | 'toolGateway' | 'buildSessionConfig' | 'provider' | 'sessions' | 'lifecycle' | 'lifecycleState'
+  | 'config'
+  | 'authenticate'
+  | 'sessionLimiter'
+  | 'agents'
+  | 'toolGateway'
+  | 'buildSessionConfig'
+  | 'provider'
+  | 'sessions'
+  | 'lifecycle'
+  | 'lifecycleState'
 >;
 
 /** POST /api/sessions — mints a short-lived, config-locked client secret for one new (or resumed) session. */
@@ -46,7 +55,8 @@ export const startSessionHandler =
     if (input.resumeSessionId) {
       // Another user's session looks exactly like a missing one: existence is not leaked.
       if (!previous || previous.userId !== caller.userId) throw notFound('session');
-      if (previous.agentId !== agent.id) throw new HttpError(409, 'resume_agent_mismatch', 'a session resumes with its own agent');
+      if (previous.agentId !== agent.id)
+        throw new HttpError(409, 'resume_agent_mismatch', 'a session resumes with its own agent');
       const live = await deps.lifecycleState?.(previous.sessionId).catch(() => undefined);
       const state = live?.state ?? previous.state;
       // The lifecycle knows when it ended even if the row was not updated yet.
@@ -55,12 +65,22 @@ export const startSessionHandler =
       if (!check.ok && check.reason === 'still_active') {
         // The page lost its call before the service noticed: close the old call now; the retry resumes.
         await deps.lifecycle(ctx).signal(previous.sessionId, { type: 'ended', reason: 'reconnecting', at: Date.now() });
-        throw new HttpError(409, 'resume_still_active', 'the previous call is being closed; retry in a moment', undefined, { 'retry-after': '1' });
+        throw new HttpError(
+          409,
+          'resume_still_active',
+          'the previous call is being closed; retry in a moment',
+          undefined,
+          { 'retry-after': '1' },
+        );
       }
       if (!check.ok) {
-        throw new HttpError(410, `resume_${check.reason}`, check.reason === 'failed'
-          ? 'a failed session cannot be resumed; start a new one'
-          : `sessions can be resumed within ${config.RESUME_WINDOW_SECONDS} s of their end`);
+        throw new HttpError(
+          410,
+          `resume_${check.reason}`,
+          check.reason === 'failed'
+            ? 'a failed session cannot be resumed; start a new one'
+            : `sessions can be resumed within ${config.RESUME_WINDOW_SECONDS} s of their end`,
+        );
       }
     }
 
@@ -76,10 +96,19 @@ export const startSessionHandler =
     const context = previous
       ? { historyPartition: previous.historyPartition, resume: input.resume, traceparent: previous.traceparent }
       : // This request's trace: the worker's sideband and tool spans join it (shared/telemetry).
-        { historyPartition: historyPartition({ userId: caller.userId }), resume: input.resume, traceparent: currentTraceparent() };
+        {
+          historyPartition: historyPartition({ userId: caller.userId }),
+          resume: input.resume,
+          traceparent: currentTraceparent(),
+        };
     if (previous) {
       // The reconnecting page gets a new call id from the service: forget the dropped one so it can register.
-      await deps.sessions.update(sessionId, { tokenExpiresAt: secret.expiresAt, resume: input.resume, callId: '', resumedAt: at });
+      await deps.sessions.update(sessionId, {
+        tokenExpiresAt: secret.expiresAt,
+        resume: input.resume,
+        callId: '',
+        resumedAt: at,
+      });
     } else {
       await deps.sessions.create({
         sessionId,
@@ -97,7 +126,14 @@ export const startSessionHandler =
     }
     // A resumed (ended) session starts over in the lifecycle (`requested` again) so the new call can register; for
     // a session whose call never connected the lifecycle ignores it (it is still `requested`).
-    await deps.lifecycle(ctx).signal(sessionId, { type: 'requested', agentId: agent.id, userId: caller.userId, transport: 'webrtc', at, context });
+    await deps.lifecycle(ctx).signal(sessionId, {
+      type: 'requested',
+      agentId: agent.id,
+      userId: caller.userId,
+      transport: 'webrtc',
+      at,
+      context,
+    });
     ctx.log(`session ${sessionId} ${previous ? 'resumed' : 'requested'} agent=${agent.id} via=${caller.via}`);
     return ok(
       {

@@ -14,11 +14,25 @@ const envelope = z.object({ id: z.string(), type: z.string().min(1), data: z.unk
  * Nothing is written before the signature, timestamp and payload are all valid.
  */
 export const realtimeWebhookHandler =
-  (deps: Pick<AppDeps, 'config' | 'verifyWebhook' | 'deliveries' | 'provider' | 'agents' | 'toolGateway' | 'buildSessionConfig' | 'sessions' | 'lifecycle'>): HttpHandler =>
+  (
+    deps: Pick<
+      AppDeps,
+      | 'config'
+      | 'verifyWebhook'
+      | 'deliveries'
+      | 'provider'
+      | 'agents'
+      | 'toolGateway'
+      | 'buildSessionConfig'
+      | 'sessions'
+      | 'lifecycle'
+    >,
+  ): HttpHandler =>
   async (req, ctx) => {
     if (!deps.verifyWebhook) throw new HttpError(503, 'webhooks_not_configured', 'WEBHOOK_SECRETS is not set');
     const raw = Buffer.from(await req.arrayBuffer());
-    if (raw.byteLength > deps.config.MAX_BODY_BYTES) throw new HttpError(413, 'body_too_large', 'webhook body too large');
+    if (raw.byteLength > deps.config.MAX_BODY_BYTES)
+      throw new HttpError(413, 'body_too_large', 'webhook body too large');
     let delivery;
     try {
       delivery = deps.verifyWebhook(raw, req.headers);
@@ -39,19 +53,19 @@ export const realtimeWebhookHandler =
       return ok({ status: 'ignored', type: env.data.type });
     }
     const event = incomingCallSchema.safeParse(json);
-    if (!event.success) throw new HttpError(400, 'webhook_malformed', 'realtime.call.incoming without data.call_id / sip_headers');
+    if (!event.success)
+      throw new HttpError(400, 'webhook_malformed', 'realtime.call.incoming without data.call_id / sip_headers');
 
     const claim = await deps.deliveries.claim(delivery.id, env.data.type);
     if (claim === 'processed') return ok({ status: 'duplicate', webhookId: delivery.id });
     if (claim === 'in_progress') {
-      throw new HttpError(409, 'delivery_in_progress', 'this delivery is being processed', undefined, { 'retry-after': '5' });
+      throw new HttpError(409, 'delivery_in_progress', 'this delivery is being processed', undefined, {
+        'retry-after': '5',
+      });
     }
     try {
       const outcome = await viaProvider(() =>
-        handleIncomingCall(
-          { ...deps, lifecycle: deps.lifecycle(ctx), model: deps.config.REALTIME_MODEL },
-          event.data,
-        ),
+        handleIncomingCall({ ...deps, lifecycle: deps.lifecycle(ctx), model: deps.config.REALTIME_MODEL }, event.data),
       );
       await deps.deliveries.complete(delivery.id, outcome.action);
       ctx.log(`webhook ${delivery.id}: call ${outcome.callId} ${outcome.action}`);

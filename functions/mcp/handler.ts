@@ -9,7 +9,12 @@ export interface McpHandlerDeps {
 }
 
 /** JSON-RPC error body, as stateless Streamable HTTP servers answer GET (no SSE stream) and DELETE (no session). */
-const rpcError = (status: number, code: number, message: string, headers: Record<string, string> = {}): HttpResponseInit => ({
+const rpcError = (
+  status: number,
+  code: number,
+  message: string,
+  headers: Record<string, string> = {},
+): HttpResponseInit => ({
   status,
   headers: { 'content-type': 'application/json', ...headers },
   body: JSON.stringify({ jsonrpc: '2.0', error: { code, message }, id: null }),
@@ -28,7 +33,10 @@ export const mcpHandler =
     if (body.byteLength > deps.config.MAX_BODY_BYTES) return rpcError(413, -32600, 'Request body too large.');
 
     const server = createToolsServer(deps.tools, { log: (line) => ctx.warn(line) });
-    const transport = new WebStandardStreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
+    const transport = new WebStandardStreamableHTTPServerTransport({
+      sessionIdGenerator: undefined,
+      enableJsonResponse: true,
+    });
     try {
       await server.connect(transport);
       const request = new Request(req.url, { method: 'POST', headers: req.headers, body });

@@ -58,8 +58,11 @@ export async function installMcpHostKey(
 ): Promise<void> {
   const doFetch = opts.fetch ?? fetch;
   const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
-  const secret = await doFetch(secretUrl(t), { headers: { authorization: await bearer(credential, 'https://vault.azure.net/.default') } });
-  if (!secret.ok) throw new Error(`reading ${KEY_VAULT_SECRET} from Key Vault ${t.keyVaultName}: HTTP ${secret.status}`);
+  const secret = await doFetch(secretUrl(t), {
+    headers: { authorization: await bearer(credential, 'https://vault.azure.net/.default') },
+  });
+  if (!secret.ok)
+    throw new Error(`reading ${KEY_VAULT_SECRET} from Key Vault ${t.keyVaultName}: HTTP ${secret.status}`);
   const value = ((await secret.json()) as { value?: string }).value;
   if (!value) throw new Error(`${KEY_VAULT_SECRET} in ${t.keyVaultName} is empty`);
 
@@ -73,7 +76,8 @@ export async function installMcpHostKey(
     if (res.ok) return;
     // The host answers 5xx (or 4xx "host not running") for a while after a deploy restarts it.
     const retryable = res.status >= 500 || res.status === 409 || res.status === 400;
-    if (!retryable || i >= attempts) throw new Error(`setting host key ${HOST_KEY_NAME} on ${t.functionAppName}: HTTP ${res.status}`);
+    if (!retryable || i >= attempts)
+      throw new Error(`setting host key ${HOST_KEY_NAME} on ${t.functionAppName}: HTTP ${res.status}`);
     await sleep(Math.min(30_000, 3_000 * i));
   }
 }

@@ -47,7 +47,10 @@ export async function provisionData(
   await withRoleRetry({ name: 'create tables', run: () => ensureTables(config) }, opts);
   let result: { agents: string[]; orders: number; articles: number } | undefined;
   await withRoleRetry(
-    { name: 'seed agents and tool data', run: async () => (result = await seedAll(config, { agentsDir: opts.agentsDir })) },
+    {
+      name: 'seed agents and tool data',
+      run: async () => (result = await seedAll(config, { agentsDir: opts.agentsDir })),
+    },
     opts,
   );
   return result!;

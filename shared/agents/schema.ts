@@ -50,13 +50,19 @@ export const agentSchema = z.object({
   voice: z.enum(['alloy', 'ash', 'ballad', 'coral', 'echo', 'sage', 'shimmer', 'verse', 'marin', 'cedar']),
   /** Model or deployment; the provider's default (REALTIME_MODEL) when unset. */
   model: z.string().min(1).optional(),
-  outputModalities: z.array(z.enum(['audio', 'text'])).min(1).max(1).default(['audio']),
+  outputModalities: z
+    .array(z.enum(['audio', 'text']))
+    .min(1)
+    .max(1)
+    .default(['audio']),
   turnDetection: turnDetectionSchema.default({ type: 'server_vad' }),
   /** Input transcription model, so the user's side appears in the transcript. */
   transcriptionModel: z.string().min(1).default('whisper-1'),
   greeting: z.string().max(500).optional(),
   mcpServers: z.array(mcpServerRefSchema).default([]),
-  sip: z.object({ numbers: z.array(z.string().regex(/^\+?[0-9]{3,20}$/, 'E.164 number')).default([]) }).default({ numbers: [] }),
+  sip: z
+    .object({ numbers: z.array(z.string().regex(/^\+?[0-9]{3,20}$/, 'E.164 number')).default([]) })
+    .default({ numbers: [] }),
   /** Rubric file (evals/rubrics/*.md) used by the LLM-as-judge. */
   rubric: z.string().optional(),
 });

@@ -3,7 +3,12 @@ import { agentSchema } from './schema';
 import { buildSessionConfig } from './session-config';
 
 const base = { id: 'demo', displayName: 'Demo', instructions: 'Be brief.', voice: 'marin' };
-const tool = { type: 'function' as const, name: 'get_order', description: 'Look up an order', parameters: { type: 'object', properties: {} } };
+const tool = {
+  type: 'function' as const,
+  name: 'get_order',
+  description: 'Look up an order',
+  parameters: { type: 'object', properties: {} },
+};
 
 describe('buildSessionConfig', () => {
   it('builds a GA realtime session from an agent with defaults', () => {

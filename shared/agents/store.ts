@@ -168,12 +168,15 @@ export async function loadAgentFiles(dir = 'agents'): Promise<AgentDefinition[]>
     defs.push(parseAgentFile(file, await readFile(path, 'utf8')));
     const def = defs[defs.length - 1]!;
     const clash = ids.get(def.id);
-    if (clash) throw new AgentDefinitionError(file, [{ field: 'id', problem: `"${def.id}" is already defined in ${clash}` }]);
+    if (clash)
+      throw new AgentDefinitionError(file, [{ field: 'id', problem: `"${def.id}" is already defined in ${clash}` }]);
     ids.set(def.id, file);
     def.sip.numbers.forEach((n, i) => {
       const owner = numbers.get(normalizeNumber(n));
       if (owner) {
-        throw new AgentDefinitionError(file, [{ field: `sip.numbers.${i}`, problem: `${n} already routes to ${owner}` }]);
+        throw new AgentDefinitionError(file, [
+          { field: `sip.numbers.${i}`, problem: `${n} already routes to ${owner}` },
+        ]);
       }
       numbers.set(normalizeNumber(n), def.id);
     });

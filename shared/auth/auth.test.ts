@@ -1,13 +1,19 @@
 import { createLocalJWKSet, createRemoteJWKSet, exportJWK, generateKeyPair, SignJWT, type JWTPayload } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { HttpError } from '../http/errors';
+import { type HttpError } from '../http/errors';
 import { createAuthenticator, type Authenticator } from './index';
 
 const TENANT = '11111111-2222-3333-4444-555555555555';
 const AUDIENCE = 'api://voice-agents';
 const ISS = `https://login.microsoftonline.com/${TENANT}/v2.0`;
 const h = (o: Record<string, string>) => new Headers(o);
-const fail = (p: Promise<unknown>) => p.then(() => { throw new Error('expected rejection'); }, (e: unknown) => e as HttpError);
+const fail = (p: Promise<unknown>) =>
+  p.then(
+    () => {
+      throw new Error('expected rejection');
+    },
+    (e: unknown) => e as HttpError,
+  );
 
 describe('authentication modes', () => {
   let entra: Authenticator;
@@ -32,16 +38,36 @@ describe('authentication modes', () => {
 
   it('entra: a valid token yields the oid', async () => {
     const token = await sign({ oid: 'user-oid-1', sub: 'pairwise', preferred_username: 'ada@contoso.com' });
-    await expect(entra(h({ authorization: `Bearer ${token}` }))).resolves.toEqual({ userId: 'user-oid-1', name: 'ada@contoso.com', via: 'entra' });
+    await expect(entra(h({ authorization: `Bearer ${token}` }))).resolves.toEqual({
+      userId: 'user-oid-1',
+      name: 'ada@contoso.com',
+      via: 'entra',
+    });
   });
 
   it('entra: missing, expired, wrong audience, wrong issuer and wrongly signed tokens are 401', async () => {
     const missing = await fail(entra(h({})));
     expect(missing).toMatchObject({ status: 401, headers: { 'www-authenticate': 'Bearer' } });
-    expect(await fail(entra(h({ authorization: `Bearer ${await sign({ oid: 'u' }, { exp: Math.floor(Date.now() / 1000) - 120 })}` })))).toMatchObject({ status: 401, code: 'token_expired' });
-    expect(await fail(entra(h({ authorization: `Bearer ${await sign({ oid: 'u', aud: 'api://someone-else' })}` })))).toMatchObject({ status: 401, code: 'invalid_token' });
-    expect(await fail(entra(h({ authorization: `Bearer ${await sign({ oid: 'u', iss: 'https://login.microsoftonline.com/other/v2.0' })}` })))).toMatchObject({ status: 401 });
-    expect(await fail(entra(h({ authorization: `Bearer ${await sign({ oid: 'u' }, { key: otherKey })}` })))).toMatchObject({ status: 401 });
+    expect(
+      await fail(
+        entra(h({ authorization: `Bearer ${await sign({ oid: 'u' }, { exp: Math.floor(Date.now() / 1000) - 120 })}` })),
+      ),
+    ).toMatchObject({ status: 401, code: 'token_expired' });
+    expect(
+      await fail(entra(h({ authorization: `Bearer ${await sign({ oid: 'u', aud: 'api://someone-else' })}` }))),
+    ).toMatchObject({ status: 401, code: 'invalid_token' });
+    expect(
+      await fail(
+        entra(
+          h({
+            authorization: `Bearer ${await sign({ oid: 'u', iss: 'https://login.microsoftonline.com/other/v2.0' })}`,
+          }),
+        ),
+      ),
+    ).toMatchObject({ status: 401 });
+    expect(
+      await fail(entra(h({ authorization: `Bearer ${await sign({ oid: 'u' }, { key: otherKey })}` }))),
+    ).toMatchObject({ status: 401 });
   });
 
   it('entra: an unreachable key set is 503 (retry later), not a 401 blaming the caller', async () => {
@@ -64,7 +90,11 @@ describe('authentication modes', () => {
         ],
       }),
     ).toString('base64');
-    await expect(easy(h({ 'x-ms-client-principal': principal }))).resolves.toEqual({ userId: 'oid-42', name: 'Grace', via: 'easyauth' });
+    await expect(easy(h({ 'x-ms-client-principal': principal }))).resolves.toEqual({
+      userId: 'oid-42',
+      name: 'Grace',
+      via: 'easyauth',
+    });
     expect(await fail(easy(h({})))).toMatchObject({ status: 401 });
     expect(await fail(easy(h({ 'x-ms-client-principal': '!!!' })))).toMatchObject({ status: 401 });
   });

@@ -71,7 +71,8 @@ function entra(tenant: string, audience: string, jwks?: JWTVerifyGetKey): Authen
       if (err instanceof joseErrors.JWTExpired) throw unauthorized('token expired', 'token_expired');
       // The key set could not be fetched or read: our problem, not the caller's (an unknown kid is theirs).
       const keysDown = err instanceof joseErrors.JWKSTimeout || err instanceof joseErrors.JWKSInvalid;
-      if (err instanceof joseErrors.JOSEError && !keysDown) throw unauthorized(`token rejected (${err.code})`, 'invalid_token');
+      if (err instanceof joseErrors.JOSEError && !keysDown)
+        throw unauthorized(`token rejected (${err.code})`, 'invalid_token');
       throw new HttpError(503, 'auth_unavailable', 'cannot verify tokens right now', undefined, { 'retry-after': '5' });
     }
   };
@@ -96,14 +97,17 @@ const easyAuth: Authenticator = async (headers) => {
   const claim = (typ: string) => principal.claims?.find((c) => c.typ === typ)?.val;
   const userId =
     claim(OID_CLAIM) ?? claim('oid') ?? headers.get('x-ms-client-principal-id') ?? principal.userId ?? claim('sub');
-  if (!userId || !USER_ID.test(userId)) throw unauthorized('Easy Auth principal has no usable user id', 'invalid_principal');
-  const name = claim('name') ?? claim('preferred_username') ?? headers.get('x-ms-client-principal-name') ?? principal.userDetails;
+  if (!userId || !USER_ID.test(userId))
+    throw unauthorized('Easy Auth principal has no usable user id', 'invalid_principal');
+  const name =
+    claim('name') ?? claim('preferred_username') ?? headers.get('x-ms-client-principal-name') ?? principal.userDetails;
   return { userId, name: name ?? undefined, via: 'easyauth' };
 };
 
 /** Local development only: trusts `x-user-id` (default `dev-user`). Never configure this in Azure. */
 const dev: Authenticator = async (headers) => {
   const userId = headers.get('x-user-id')?.trim() || 'dev-user';
-  if (!USER_ID.test(userId)) throw new HttpError(400, 'invalid_user_id', 'x-user-id: letters, digits and . _ @ : - only, at most 128');
+  if (!USER_ID.test(userId))
+    throw new HttpError(400, 'invalid_user_id', 'x-user-id: letters, digits and . _ @ : - only, at most 128');
   return { userId, via: 'dev' };
 };

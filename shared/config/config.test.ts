@@ -11,7 +11,11 @@ const base = {
 
 describe('config', () => {
   it('parses valid settings with defaults and types', () => {
-    const c = loadFunctionsConfig({ ...base, CORS_ALLOWED_ORIGINS: 'http://a, http://b', SESSION_TOKEN_TTL_SECONDS: '30' });
+    const c = loadFunctionsConfig({
+      ...base,
+      CORS_ALLOWED_ORIGINS: 'http://a, http://b',
+      SESSION_TOKEN_TTL_SECONDS: '30',
+    });
     expect(c.REALTIME_PROVIDER).toBe('emulator');
     expect(c.CORS_ALLOWED_ORIGINS).toEqual(['http://a', 'http://b']);
     expect(c.SESSION_TOKEN_TTL_SECONDS).toBe(30);
@@ -34,13 +38,23 @@ describe('config', () => {
   });
 
   it('treats empty strings as unset and requires some storage', () => {
-    expect(() => loadFunctionsConfig({ ...base, STORAGE_CONNECTION_STRING: '' })).toThrowError(/STORAGE_CONNECTION_STRING/);
-    expect(loadFunctionsConfig({ ...base, STORAGE_CONNECTION_STRING: '', STORAGE_TABLE_ENDPOINT: 'https://a.table.core.windows.net' }).STORAGE_TABLE_ENDPOINT).toBe('https://a.table.core.windows.net');
+    expect(() => loadFunctionsConfig({ ...base, STORAGE_CONNECTION_STRING: '' })).toThrowError(
+      /STORAGE_CONNECTION_STRING/,
+    );
+    expect(
+      loadFunctionsConfig({
+        ...base,
+        STORAGE_CONNECTION_STRING: '',
+        STORAGE_TABLE_ENDPOINT: 'https://a.table.core.windows.net',
+      }).STORAGE_TABLE_ENDPOINT,
+    ).toBe('https://a.table.core.windows.net');
   });
 
   it('requires the Entra settings only in entra mode', () => {
     expect(() => loadFunctionsConfig({ ...base, AUTH_MODE: 'entra' })).toThrowError(/ENTRA_TENANT_ID/);
-    expect(() => loadFunctionsConfig({ ...base, AUTH_MODE: 'entra', ENTRA_TENANT_ID: 't', ENTRA_AUDIENCE: 'api://x' })).not.toThrow();
+    expect(() =>
+      loadFunctionsConfig({ ...base, AUTH_MODE: 'entra', ENTRA_TENANT_ID: 't', ENTRA_AUDIENCE: 'api://x' }),
+    ).not.toThrow();
   });
 
   it('validates the worker settings separately', () => {

@@ -10,9 +10,12 @@ const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
-const csv = z
-  .string()
-  .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean));
+const csv = z.string().transform((v) =>
+  v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean),
+);
 
 export const PROVIDERS = ['emulator', 'azure-openai', 'voice-live', 'openai'] as const;
 export type ProviderName = (typeof PROVIDERS)[number];
@@ -40,7 +43,10 @@ const common = {
   /** Web PubSub: keyless endpoint (Azure) or a connection string (local emulator). */
   WEBPUBSUB_ENDPOINT: z.string().url().optional(),
   WEBPUBSUB_CONNECTION_STRING: z.string().min(1).optional(),
-  WEBPUBSUB_HUB: z.string().regex(/^[A-Za-z][A-Za-z0-9_]*$/, 'letters, digits and _').default('sessions'),
+  WEBPUBSUB_HUB: z
+    .string()
+    .regex(/^[A-Za-z][A-Za-z0-9_]*$/, 'letters, digits and _')
+    .default('sessions'),
   /** Text model deployment for summaries; judge model for LLM-as-judge scores. */
   TEXT_MODEL: z.string().min(1).default('gpt-4.1-mini'),
   JUDGE_MODEL: z.string().min(1).default('gpt-4.1-mini'),
@@ -126,10 +132,7 @@ export class ConfigError extends Error {
     readonly app: string,
     readonly problems: { setting: string; problem: string }[],
   ) {
-    super(
-      `Invalid ${app} configuration: ` +
-        problems.map((p) => `${p.setting}: ${p.problem}`).join('; '),
-    );
+    super(`Invalid ${app} configuration: ` + problems.map((p) => `${p.setting}: ${p.problem}`).join('; '));
     this.name = 'ConfigError';
   }
 }

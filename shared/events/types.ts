@@ -13,7 +13,16 @@ export type SessionEvent =
       transport?: 'webrtc' | 'sip' | 'websocket';
     }
   | { type: 'tool.started'; sessionId: string; callId: string; name: string; arguments: string; at: number }
-  | { type: 'tool.finished'; sessionId: string; callId: string; name: string; output: string; isError: boolean; durationMs: number; at: number }
+  | {
+      type: 'tool.finished';
+      sessionId: string;
+      callId: string;
+      name: string;
+      output: string;
+      isError: boolean;
+      durationMs: number;
+      at: number;
+    }
   | { type: 'transcript'; sessionId: string; itemId: string; role: 'user' | 'assistant'; text: string; at: number };
 
 export interface SessionEventPublisher {

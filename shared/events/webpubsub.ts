@@ -3,7 +3,10 @@ import { WebPubSubServiceClient } from '@azure/web-pubsub';
 import type { CommonConfig } from '../config/index';
 import { noopPublisher, type SessionEvent, type SessionEventPublisher } from './types';
 
-export type WebPubSubConfig = Pick<CommonConfig, 'WEBPUBSUB_ENDPOINT' | 'WEBPUBSUB_CONNECTION_STRING' | 'WEBPUBSUB_HUB' | 'AZURE_CLIENT_ID'>;
+export type WebPubSubConfig = Pick<
+  CommonConfig,
+  'WEBPUBSUB_ENDPOINT' | 'WEBPUBSUB_CONNECTION_STRING' | 'WEBPUBSUB_HUB' | 'AZURE_CLIENT_ID'
+>;
 
 /** One group per session: a client token scoped to it can join nothing else. */
 export const sessionGroup = (sessionId: string) => `session-${sessionId}`;
@@ -14,7 +17,9 @@ export const sessionGroup = (sessionId: string) => `session-${sessionId}`;
  */
 export function createWebPubSubClient(config: WebPubSubConfig): WebPubSubServiceClient | undefined {
   if (config.WEBPUBSUB_ENDPOINT) {
-    const credential = new DefaultAzureCredential(config.AZURE_CLIENT_ID ? { managedIdentityClientId: config.AZURE_CLIENT_ID } : {});
+    const credential = new DefaultAzureCredential(
+      config.AZURE_CLIENT_ID ? { managedIdentityClientId: config.AZURE_CLIENT_ID } : {},
+    );
     return new WebPubSubServiceClient(config.WEBPUBSUB_ENDPOINT, credential, config.WEBPUBSUB_HUB);
   }
   if (config.WEBPUBSUB_CONNECTION_STRING) {

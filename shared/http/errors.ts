@@ -22,8 +22,7 @@ export const errorBody = (code: string, message: string, details?: unknown): Err
   error: details === undefined ? { code, message } : { code, message, details },
 });
 
-export const badRequest = (message: string, details?: unknown) =>
-  new HttpError(400, 'bad_request', message, details);
+export const badRequest = (message: string, details?: unknown) => new HttpError(400, 'bad_request', message, details);
 export const notFound = (what: string) => new HttpError(404, 'not_found', `${what} not found`);
 
 /** Turns zod issues into a 400 that names each offending field. */

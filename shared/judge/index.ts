@@ -2,6 +2,15 @@
 export { judgeSession, createSessionJudge, type JudgeDeps, type JudgeResult, type JudgeConfig } from './judge';
 export { createScoreStore, type ScoreStore, type SessionScore } from './store';
 export { loadRubric, RUBRICS_DIR, type Rubric } from './rubric';
-export { parseVerdict, verdictSchema, overallOf, CRITERIA, VerdictError, type Verdict, type Criterion, type CriterionScore } from './schema';
+export {
+  parseVerdict,
+  verdictSchema,
+  overallOf,
+  CRITERIA,
+  VerdictError,
+  type Verdict,
+  type Criterion,
+  type CriterionScore,
+} from './schema';
 export { JUDGE_PROMPT_MARKER, judgeSystemPrompt, formatForJudge } from './prompt';
 export { deterministicVerdict } from './heuristic';

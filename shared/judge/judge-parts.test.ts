@@ -42,7 +42,15 @@ describe('judge prompt', () => {
     expect(p).toContain('"groundedness"');
     const t = formatForJudge([
       { itemId: 'a', sessionId: 's', agentId: 'x', role: 'user', text: 'Where is\norder 1234?', at: 1 },
-      { itemId: 'b', sessionId: 's', agentId: 'x', role: 'tool', toolName: 'get_order', text: '{"status":"shipped"}', at: 2 },
+      {
+        itemId: 'b',
+        sessionId: 's',
+        agentId: 'x',
+        role: 'tool',
+        toolName: 'get_order',
+        text: '{"status":"shipped"}',
+        at: 2,
+      },
       { itemId: 'c', sessionId: 's', agentId: 'x', role: 'assistant', text: '  ', at: 3 },
     ]);
     expect(t).toBe('User: Where is order 1234?\nTool get_order: {"status":"shipped"}');
@@ -51,7 +59,9 @@ describe('judge prompt', () => {
 
 describe('loadRubric', () => {
   it('uses the agent-named file, then <agentId>.md, then default.md', async () => {
-    expect((await loadRubric({ id: 'customer-support', rubric: 'customer-support.md' })).name).toBe('customer-support.md');
+    expect((await loadRubric({ id: 'customer-support', rubric: 'customer-support.md' })).name).toBe(
+      'customer-support.md',
+    );
     expect((await loadRubric({ id: 'concierge' })).name).toBe('concierge.md');
     const fallback = await loadRubric({ id: 'no-such-agent' });
     expect(fallback.name).toBe('default.md');

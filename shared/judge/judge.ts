@@ -42,53 +42,63 @@ export async function judgeSession(deps: JudgeDeps, sessionId: string): Promise<
   if (!session) return { status: 'no_session' };
   // The span joins the session's own trace (the request that created it), so the verdict sits with the call.
   const parent = contextFromTraceparent(session.traceparent);
-  return withSpan('judge.session', { 'session.id': sessionId, 'agent.id': session.agentId, 'judge.model': deps.judgeModel }, async (span) => {
-    const items = await deps.history.forSession(session.historyPartition, sessionId);
-    const transcript = formatForJudge(items);
-    if (!transcript) return { status: 'empty' } as const;
-    const previous = await deps.scores.get(session.agentId, sessionId);
-    if (previous && previous.transcriptItems >= items.length) return { status: 'already_scored', score: previous } as const;
+  return withSpan(
+    'judge.session',
+    { 'session.id': sessionId, 'agent.id': session.agentId, 'judge.model': deps.judgeModel },
+    async (span) => {
+      const items = await deps.history.forSession(session.historyPartition, sessionId);
+      const transcript = formatForJudge(items);
+      if (!transcript) return { status: 'empty' } as const;
+      const previous = await deps.scores.get(session.agentId, sessionId);
+      if (previous && previous.transcriptItems >= items.length)
+        return { status: 'already_scored', score: previous } as const;
 
-    const agent = (await deps.agents.get(session.agentId)) ?? { id: session.agentId };
-    const rubric = await loadRubric(agent, deps.rubricsDir);
-    const messages: ChatMessage[] = [
-      { role: 'system', content: judgeSystemPrompt(rubric.text) },
-      { role: 'user', content: transcript },
-    ];
-    let verdict: Verdict;
-    const first = await deps.textModel.complete(messages, { maxTokens: 800 });
-    try {
-      verdict = parseVerdict(first);
-    } catch (err) {
-      if (!(err instanceof VerdictError)) throw err;
-      span.addEvent('judge.retry', { problem: err.message.slice(0, 200) });
-      const second = await deps.textModel.complete(
-        [...messages, { role: 'assistant', content: first }, { role: 'user', content: `${err.message}. Answer again with only the JSON object.` }],
-        { maxTokens: 800 },
-      );
-      verdict = parseVerdict(second);
-    }
+      const agent = (await deps.agents.get(session.agentId)) ?? { id: session.agentId };
+      const rubric = await loadRubric(agent, deps.rubricsDir);
+      const messages: ChatMessage[] = [
+        { role: 'system', content: judgeSystemPrompt(rubric.text) },
+        { role: 'user', content: transcript },
+      ];
+      let verdict: Verdict;
+      const first = await deps.textModel.complete(messages, { maxTokens: 800 });
+      try {
+        verdict = parseVerdict(first);
+      } catch (err) {
+        if (!(err instanceof VerdictError)) throw err;
+        span.addEvent('judge.retry', { problem: err.message.slice(0, 200) });
+        const second = await deps.textModel.complete(
+          [
+            ...messages,
+            { role: 'assistant', content: first },
+            { role: 'user', content: `${err.message}. Answer again with only the JSON object.` },
+          ],
+          { maxTokens: 800 },
+        );
+        verdict = parseVerdict(second);
+      }
 
-    const score: SessionScore = {
-      sessionId,
-      agentId: session.agentId,
-      scores: verdict.scores,
-      overall: overallOf(verdict),
-      summary: verdict.summary,
-      judgeModel: deps.judgeModel,
-      rubric: rubric.name,
-      transcriptItems: items.length,
-      scoredAt: now(),
-    };
-    await deps.scores.put(score);
-    for (const [criterion, s] of Object.entries(score.scores)) {
-      recordJudgeScore(criterion, s.score, { agentId: session.agentId, judgeModel: deps.judgeModel });
-      span.setAttribute(`judge.score.${criterion}`, s.score);
-    }
-    recordJudgeScore('overall', score.overall, { agentId: session.agentId, judgeModel: deps.judgeModel });
-    span.setAttribute('judge.score.overall', score.overall);
-    return { status: 'scored', score } as const;
-  }, { parent });
+      const score: SessionScore = {
+        sessionId,
+        agentId: session.agentId,
+        scores: verdict.scores,
+        overall: overallOf(verdict),
+        summary: verdict.summary,
+        judgeModel: deps.judgeModel,
+        rubric: rubric.name,
+        transcriptItems: items.length,
+        scoredAt: now(),
+      };
+      await deps.scores.put(score);
+      for (const [criterion, s] of Object.entries(score.scores)) {
+        recordJudgeScore(criterion, s.score, { agentId: session.agentId, judgeModel: deps.judgeModel });
+        span.setAttribute(`judge.score.${criterion}`, s.score);
+      }
+      recordJudgeScore('overall', score.overall, { agentId: session.agentId, judgeModel: deps.judgeModel });
+      span.setAttribute('judge.score.overall', score.overall);
+      return { status: 'scored', score } as const;
+    },
+    { parent },
+  );
 }
 
 export type JudgeConfig = TextModelConfig & StorageConfig & Pick<CommonConfig, 'JUDGE_MODEL'>;

@@ -33,7 +33,8 @@ export function withSessionJudge(inner: SessionEventPublisher, opts: SessionJudg
   const log = opts.log ?? (() => {});
   const run = (sessionId: string) =>
     opts.judge(sessionId).then(
-      (r) => log(`session ${sessionId} judge: ${r.status}${r.status === 'scored' ? ` (overall ${r.score.overall})` : ''}`),
+      (r) =>
+        log(`session ${sessionId} judge: ${r.status}${r.status === 'scored' ? ` (overall ${r.score.overall})` : ''}`),
       (err) => log(`session ${sessionId} judge failed: ${(err as Error).message}`),
     );
   return {

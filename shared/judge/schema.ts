@@ -17,9 +17,16 @@ export type CriterionScore = z.infer<typeof criterionScore>;
 export const verdictSchema = z.object({
   // The four standard criteria are required; a rubric's extra criteria are kept as they come.
   scores: z
-    .object({ taskSuccess: criterionScore, groundedness: criterionScore, politeness: criterionScore, safety: criterionScore })
+    .object({
+      taskSuccess: criterionScore,
+      groundedness: criterionScore,
+      politeness: criterionScore,
+      safety: criterionScore,
+    })
     .catchall(criterionScore)
-    .refine((s) => Object.keys(s).every((k) => /^[A-Za-z][A-Za-z0-9_]{0,39}$/.test(k)), { message: 'criterion names are identifiers' }),
+    .refine((s) => Object.keys(s).every((k) => /^[A-Za-z][A-Za-z0-9_]{0,39}$/.test(k)), {
+      message: 'criterion names are identifiers',
+    }),
   summary: z.string().max(4000).default(''),
 });
 export type Verdict = z.infer<typeof verdictSchema>;

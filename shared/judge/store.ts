@@ -51,7 +51,10 @@ function toScore(e: ScoreEntity): SessionScore {
   };
 }
 
-export function createScoreStore(config: StorageConfig, client: TableClient = tableClient(config, TABLES.scores)): ScoreStore {
+export function createScoreStore(
+  config: StorageConfig,
+  client: TableClient = tableClient(config, TABLES.scores),
+): ScoreStore {
   return {
     async put(s) {
       // The standard criteria also get their own int columns, so Table queries can filter on them.

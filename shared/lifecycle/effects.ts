@@ -26,7 +26,7 @@ export async function attachOnWorker(deps: EffectDeps, req: AttachRequest): Prom
   const sleep = deps.sleep ?? ((ms: number) => new Promise((r) => setTimeout(r, ms)));
   const start = deps.now();
   let delay = 100;
-  let last = 'no attempt';
+  let last = 'no attempt'; // eslint-disable-line no-useless-assignment -- read after the loop when it gives up
   for (;;) {
     try {
       const res = await deps.worker.attach(req);
@@ -34,7 +34,8 @@ export async function attachOnWorker(deps: EffectDeps, req: AttachRequest): Prom
     } catch (err) {
       if (err instanceof WorkerCallError && !err.retryable) {
         deps.log(`attach ${req.sessionId} refused: ${err.code} ${err.message}`);
-        if (err.code === 'call_not_found') return { type: 'ended', reason: 'the call ended before a worker attached', at: deps.now() };
+        if (err.code === 'call_not_found')
+          return { type: 'ended', reason: 'the call ended before a worker attached', at: deps.now() };
         return { type: 'failed', reason: `attach refused: ${err.code}`, at: deps.now() };
       }
       last = (err as Error).message;

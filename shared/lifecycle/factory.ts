@@ -56,7 +56,12 @@ export type LifecycleConfig = Pick<
 /** What effects need in both modes: the worker client, the provider (hang-up) and the event publisher. */
 export function effectDeps(config: LifecycleConfig, opts: LifecycleFactoryOptions): EffectDeps {
   return {
-    worker: createWorkerClient({ baseUrl: config.WORKER_URL, secret: config.WORKER_AUTH_SECRET, provider: config.REALTIME_PROVIDER, timeoutMs: 5000 }),
+    worker: createWorkerClient({
+      baseUrl: config.WORKER_URL,
+      secret: config.WORKER_AUTH_SECRET,
+      provider: config.REALTIME_PROVIDER,
+      timeoutMs: 5000,
+    }),
     provider: opts.provider,
     publisher: opts.publisher ?? noopPublisher,
     log: opts.log ?? (() => {}),
@@ -70,7 +75,10 @@ export function effectDeps(config: LifecycleConfig, opts: LifecycleFactoryOption
  * else through the `sessionOperation` orchestration, which runs the effects as activities).
  * LIFECYCLE_MODE=local: the in-process LocalLifecycle over Table Storage.
  */
-export async function createLifecycle(config: LifecycleConfig, opts: LifecycleFactoryOptions): Promise<LifecycleRuntime> {
+export async function createLifecycle(
+  config: LifecycleConfig,
+  opts: LifecycleFactoryOptions,
+): Promise<LifecycleRuntime> {
   if (config.LIFECYCLE_MODE === 'local') {
     const local = new LocalLifecycle({
       store: opts.store ?? createTableLifecycleStore(config),
@@ -100,7 +108,13 @@ export async function createLifecycle(config: LifecycleConfig, opts: LifecycleFa
       const client = df.getClient(ctx);
       // Each signal is a call to the host's Durable extension: bounded concurrency for a worker's thousands.
       for (let i = 0; i < ids.length; i += 50) {
-        await Promise.all(ids.slice(i, i + 50).map((id) => client.signalEntity(new df.EntityId(SESSION_ENTITY, id), 'apply', { type: 'heartbeat', workerId, at })));
+        await Promise.all(
+          ids
+            .slice(i, i + 50)
+            .map((id) =>
+              client.signalEntity(new df.EntityId(SESSION_ENTITY, id), 'apply', { type: 'heartbeat', workerId, at }),
+            ),
+        );
       }
       // Sessions that rejected this worker's earlier heartbeats left word in its entity: one read per tick.
       const worker = new df.EntityId(WORKER_ENTITY, workerId);
@@ -127,7 +141,10 @@ async function signalDurable(ctx: InvocationContext, sessionId: string, op: Life
   await client.startNew(SESSION_OPERATION_ORCHESTRATION, { input: { sessionId, op } });
   if (op.type === 'requested') {
     try {
-      await client.startNew(SESSION_SUPERVISOR_ORCHESTRATION, { instanceId: supervisorInstanceId(sessionId), input: { sessionId } });
+      await client.startNew(SESSION_SUPERVISOR_ORCHESTRATION, {
+        instanceId: supervisorInstanceId(sessionId),
+        input: { sessionId },
+      });
     } catch (err) {
       // Already running for this session (a retried request): one supervisor is what we want.
       ctx.log(`supervisor for ${sessionId} not started: ${(err as Error).message}`);

@@ -6,10 +6,19 @@ import { createMemoryLifecycleStore } from './store';
 import type { SupervisorTimeouts } from './supervisor';
 
 /** Long enough that the watchdog never interferes, even on a loaded machine; watchdog tests use `fast`. */
-const timeouts: SupervisorTimeouts = { heartbeatTimeoutMs: 10_000, attachTimeoutMs: 20_000, idleTimeoutMs: 60_000, endingTimeoutMs: 30_000, missingGraceMs: 1000 };
+const timeouts: SupervisorTimeouts = {
+  heartbeatTimeoutMs: 10_000,
+  attachTimeoutMs: 20_000,
+  idleTimeoutMs: 60_000,
+  endingTimeoutMs: 30_000,
+  missingGraceMs: 1000,
+};
 const fast: SupervisorTimeouts = { ...timeouts, heartbeatTimeoutMs: 200, attachTimeoutMs: 1000 };
 
-function setup(attach: (attempt: number) => Promise<{ workerId: string }> = async () => ({ workerId: 'w1' }), t: SupervisorTimeouts = timeouts) {
+function setup(
+  attach: (attempt: number) => Promise<{ workerId: string }> = async () => ({ workerId: 'w1' }),
+  t: SupervisorTimeouts = timeouts,
+) {
   const store = createMemoryLifecycleStore();
   const calls: string[] = [];
   const logs: string[] = [];
@@ -29,7 +38,14 @@ function setup(attach: (attempt: number) => Promise<{ workerId: string }> = asyn
     attachBudgetMs: 300,
     sleep: (ms) => new Promise((r) => setTimeout(r, Math.min(ms, 20))),
   };
-  const lc = new LocalLifecycle({ store, effects, maxReattachAttempts: 2, timeouts: t, watchdogTickMs: 20, log: (l) => logs.push(l) });
+  const lc = new LocalLifecycle({
+    store,
+    effects,
+    maxReattachAttempts: 2,
+    timeouts: t,
+    watchdogTickMs: 20,
+    log: (l) => logs.push(l),
+  });
   return { lc, store, calls, logs };
 }
 
@@ -41,7 +57,13 @@ const until = async (fn: () => boolean | Promise<boolean>, ms = 3000) => {
   }
   throw new Error('condition not met');
 };
-const req = (): LifecycleOperation => ({ type: 'requested', agentId: 'a', userId: 'u', transport: 'webrtc', at: Date.now() });
+const req = (): LifecycleOperation => ({
+  type: 'requested',
+  agentId: 'a',
+  userId: 'u',
+  transport: 'webrtc',
+  at: Date.now(),
+});
 
 describe('local lifecycle', () => {
   it('a whole WebRTC session costs 5 storage writes; heartbeats cost none', async () => {
@@ -55,14 +77,27 @@ describe('local lifecycle', () => {
     await lc.signal('s1', { type: 'ended', reason: 'bye', at: Date.now() });
     await until(async () => (await lc.get('s1'))?.state === 'ended');
     expect(store.writes).toBe(5); // requested, attaching, live, ending, ended
-    expect(calls).toEqual(['emit:requested', 'emit:attaching', 'attach:0', 'emit:live', 'emit:ending', 'hangup:c1', 'detach:s1', 'emit:ended']);
+    expect(calls).toEqual([
+      'emit:requested',
+      'emit:attaching',
+      'attach:0',
+      'emit:live',
+      'emit:ending',
+      'hangup:c1',
+      'detach:s1',
+      'emit:ended',
+    ]);
     await lc.stop();
   });
 
   it('applies one operation at a time per session, in arrival order, even when fired concurrently', async () => {
     const { lc, store } = setup(() => new Promise(() => {})); // attach never returns: stay in attaching
     await lc.start();
-    const ops = [lc.apply('s2', req()), lc.apply('s2', { type: 'callRegistered', callId: 'c', at: 2 }), lc.apply('s2', { type: 'ended', reason: 'x', at: 3 })];
+    const ops = [
+      lc.apply('s2', req()),
+      lc.apply('s2', { type: 'callRegistered', callId: 'c', at: 2 }),
+      lc.apply('s2', { type: 'ended', reason: 'x', at: 3 }),
+    ];
     const results = await Promise.all(ops);
     expect(results.map((r) => r.rejected)).toEqual([undefined, undefined, undefined]);
     expect(store.rows.get('s2')!.record.path).toEqual(['requested', 'attaching', 'ending']);
@@ -87,7 +122,12 @@ describe('local lifecycle', () => {
     await lc.start();
     await lc.signal('s7', req());
     await lc.signal('s7', { type: 'ended', reason: 'dropped', at: Date.now() });
-    const fresh = new LocalLifecycle({ store, effects: (lc as unknown as { opts: { effects: EffectDeps } }).opts.effects, maxReattachAttempts: 2, timeouts });
+    const fresh = new LocalLifecycle({
+      store,
+      effects: (lc as unknown as { opts: { effects: EffectDeps } }).opts.effects,
+      maxReattachAttempts: 2,
+      timeouts,
+    });
     const r = await fresh.apply('s7', req());
     expect(r.state).toMatchObject({ state: 'requested', resumes: 1, path: ['requested', 'ended', 'requested'] });
     expect(fresh.stats.conflicts).toBe(1);
@@ -103,7 +143,13 @@ describe('local lifecycle', () => {
     await lc.stop();
     const grace = { ...fast, heartbeatTimeoutMs: 1500 };
     await new Promise((r) => setTimeout(r, 1700)); // longer than the heartbeat timeout, with the runner down
-    const restarted = new LocalLifecycle({ store, effects: (lc as unknown as { opts: { effects: EffectDeps } }).opts.effects, maxReattachAttempts: 2, timeouts: grace, watchdogTickMs: 20 });
+    const restarted = new LocalLifecycle({
+      store,
+      effects: (lc as unknown as { opts: { effects: EffectDeps } }).opts.effects,
+      maxReattachAttempts: 2,
+      timeouts: grace,
+      watchdogTickMs: 20,
+    });
     await restarted.start();
     await new Promise((r) => setTimeout(r, 300)); // well inside the grace: nothing happens
     expect((await restarted.get('s8'))?.workerId).toBe('w1');
@@ -119,7 +165,10 @@ describe('local lifecycle', () => {
     await lc.signal('s4', req());
     // Someone else ended the session behind this process's cached copy: the write conflicts, the re-read wins.
     const row = store.rows.get('s4')!;
-    await store.save({ ...row.record, state: 'ended', path: [...row.record.path, 'ended'], version: row.record.version + 1 }, row.etag);
+    await store.save(
+      { ...row.record, state: 'ended', path: [...row.record.path, 'ended'], version: row.record.version + 1 },
+      row.etag,
+    );
     const r = await lc.apply('s4', { type: 'callRegistered', callId: 'c', at: 9 });
     expect(r.rejected?.reason).toMatch(/already ended/);
     expect(lc.stats.conflicts).toBe(1);

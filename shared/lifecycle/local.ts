@@ -42,7 +42,10 @@ export class LocalLifecycle implements LifecyclePort {
     const now = this.now();
     for (const v of await this.opts.store.active()) {
       // Heartbeats are not persisted: give live sessions one full timeout from now before judging their worker.
-      const record = v.record.state === 'live' ? { ...v.record, lastHeartbeatAt: Math.max(v.record.lastHeartbeatAt ?? 0, now) } : v.record;
+      const record =
+        v.record.state === 'live'
+          ? { ...v.record, lastHeartbeatAt: Math.max(v.record.lastHeartbeatAt ?? 0, now) }
+          : v.record;
       this.cache.set(v.record.sessionId, { record, etag: v.etag });
     }
     if (!this.timer) {
@@ -69,9 +72,11 @@ export class LocalLifecycle implements LifecyclePort {
     const prev = this.queues.get(sessionId) ?? Promise.resolve();
     const next = prev.catch(() => {}).then(() => this.applyNow(sessionId, op));
     this.queues.set(sessionId, next);
-    void next.finally(() => {
-      if (this.queues.get(sessionId) === next) this.queues.delete(sessionId);
-    }).catch(() => {});
+    void next
+      .finally(() => {
+        if (this.queues.get(sessionId) === next) this.queues.delete(sessionId);
+      })
+      .catch(() => {});
     return next;
   }
 
@@ -104,11 +109,15 @@ export class LocalLifecycle implements LifecyclePort {
       // A new session's `requested` is inserted without a read first (a conflict means it existed: read, redo).
       const skipRead = tries === 0 && op.type === 'requested' && !this.cache.has(sessionId);
       const current = this.cache.get(sessionId) ?? (skipRead ? undefined : await this.opts.store.load(sessionId));
-      const result = reduce(current?.record ?? null, op, { sessionId, maxReattachAttempts: this.opts.maxReattachAttempts });
+      const result = reduce(current?.record ?? null, op, {
+        sessionId,
+        maxReattachAttempts: this.opts.maxReattachAttempts,
+      });
       if (result.rejected) {
         this.stats.rejected++;
         // Heartbeats racing a re-attach are routine; everything else is worth a line.
-        if (op.type !== 'heartbeat') this.log(`lifecycle ${sessionId}: rejected ${op.type} (${result.rejected.reason})`);
+        if (op.type !== 'heartbeat')
+          this.log(`lifecycle ${sessionId}: rejected ${op.type} (${result.rejected.reason})`);
         return result;
       }
       const next = result.state!;
@@ -171,7 +180,9 @@ export class LocalLifecycle implements LifecyclePort {
         this.cache.delete(id); // nothing to watch; a later read comes from storage
       } else if (d.kind === 'apply') {
         this.log(`lifecycle ${id}: watchdog applies ${d.op.type}${'reason' in d.op ? ` (${d.op.reason})` : ''}`);
-        void this.apply(id, d.op).catch((err) => this.log(`lifecycle ${id}: watchdog failed: ${(err as Error).message}`));
+        void this.apply(id, d.op).catch((err) =>
+          this.log(`lifecycle ${id}: watchdog failed: ${(err as Error).message}`),
+        );
       }
     }
   }

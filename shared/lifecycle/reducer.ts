@@ -83,7 +83,11 @@ export const TERMINAL_STATES: readonly LifecycleState[] = ['ended', 'failed'];
 export const ACTIVE_STATES: readonly LifecycleState[] = ['requested', 'accepting', 'attaching', 'live', 'ending'];
 export const isTerminal = (s: LifecycleState) => TERMINAL_STATES.includes(s);
 
-const reject = (state: SessionRecord | null, reason: string): ReduceResult => ({ state, effects: [], rejected: { reason } });
+const reject = (state: SessionRecord | null, reason: string): ReduceResult => ({
+  state,
+  effects: [],
+  rejected: { reason },
+});
 
 export function reduce(current: SessionRecord | null, op: LifecycleOperation, opts: ReducerOptions): ReduceResult {
   if (!current) {
@@ -105,7 +109,12 @@ export function reduce(current: SessionRecord | null, op: LifecycleOperation, op
     };
     return { state: rec, effects: [{ type: 'persist' }, emit(rec)] };
   }
-  if (op.type === 'requested' && current.state === 'ended' && op.transport !== 'sip' && op.transport === current.transport) {
+  if (
+    op.type === 'requested' &&
+    current.state === 'ended' &&
+    op.transport !== 'sip' &&
+    op.transport === current.transport
+  ) {
     // Resume: a dropped browser session starts over with a new call (the HTTP side enforces the window and owner).
     const resumed = next_(current, 'requested', op.at, {
       callId: undefined,
@@ -163,7 +172,8 @@ export function reduce(current: SessionRecord | null, op: LifecycleOperation, op
       if (s.state === 'live') {
         if (op.workerId !== s.workerId) return reject(s, `workerLost: worker ${op.workerId} does not hold the session`);
       } else if (s.state === 'attaching') {
-        if (op.workerId && s.lostWorkers.includes(op.workerId)) return reject(s, `workerLost: worker ${op.workerId} already lost`);
+        if (op.workerId && s.lostWorkers.includes(op.workerId))
+          return reject(s, `workerLost: worker ${op.workerId} already lost`);
       } else {
         return reject(s, `workerLost: not valid in ${s.state}`);
       }
@@ -209,7 +219,15 @@ function teardown(s: SessionRecord): LifecycleEffect[] {
 }
 
 function next_(s: SessionRecord, state: LifecycleState, at: number, patch: Partial<SessionRecord>): SessionRecord {
-  return { ...s, ...patch, state, stateSince: at, updatedAt: at, version: s.version + 1, path: [...(s.path ?? []), state] };
+  return {
+    ...s,
+    ...patch,
+    state,
+    stateSince: at,
+    updatedAt: at,
+    version: s.version + 1,
+    path: [...(s.path ?? []), state],
+  };
 }
 
 /** persist + emit come first: the record is durable before anything acts on it. */
@@ -222,7 +240,14 @@ function move(s: SessionRecord, state: LifecycleState, at: number, patch: Partia
 }
 
 function emit(s: SessionRecord): LifecycleEffect {
-  const event: StateEvent = { type: 'state', sessionId: s.sessionId, state: s.state, at: s.updatedAt, agentId: s.agentId, transport: s.transport };
+  const event: StateEvent = {
+    type: 'state',
+    sessionId: s.sessionId,
+    state: s.state,
+    at: s.updatedAt,
+    agentId: s.agentId,
+    transport: s.transport,
+  };
   if (s.reason) event.reason = s.reason;
   return { type: 'emit', event };
 }
@@ -244,7 +269,11 @@ export function attachRequest(s: SessionRecord): AttachRequest {
  * When the watchdog must act if nothing changes: `attaching` must reach `live`, `live` must keep
  * heartbeating. Undefined for states nobody needs to watch.
  */
-export function watchDeadline(s: SessionRecord | null, timeoutMs: number, attachTimeoutMs = timeoutMs): number | undefined {
+export function watchDeadline(
+  s: SessionRecord | null,
+  timeoutMs: number,
+  attachTimeoutMs = timeoutMs,
+): number | undefined {
   if (!s) return undefined;
   if (s.state === 'live') return (s.lastHeartbeatAt ?? s.stateSince) + timeoutMs;
   if (s.state === 'attaching') return s.stateSince + attachTimeoutMs;

@@ -11,7 +11,13 @@ export const lifecycleOperationSchema: z.ZodType<LifecycleOperation> = z.discrim
     userId: z.string().min(1),
     transport: z.enum(['webrtc', 'sip', 'websocket']),
     at,
-    context: z.object({ historyPartition: z.string().max(300).optional(), resume: z.boolean().optional(), traceparent: z.string().max(128).optional() }).optional(),
+    context: z
+      .object({
+        historyPartition: z.string().max(300).optional(),
+        resume: z.boolean().optional(),
+        traceparent: z.string().max(128).optional(),
+      })
+      .optional(),
   }),
   z.object({ type: z.literal('callRegistered'), callId: z.string().min(1), at }),
   z.object({ type: z.literal('accepted'), callId: z.string().min(1), at }),

@@ -29,8 +29,16 @@ export interface LifecycleStore {
 
 const ROW = 'state';
 
-export function createTableLifecycleStore(config: StorageConfig, client: TableClient = tableClient(config, TABLES.lifecycle)): LifecycleStore {
-  const toEntity = (r: SessionRecord) => ({ partitionKey: safeKey(r.sessionId), rowKey: ROW, state: r.state, record: JSON.stringify(r) });
+export function createTableLifecycleStore(
+  config: StorageConfig,
+  client: TableClient = tableClient(config, TABLES.lifecycle),
+): LifecycleStore {
+  const toEntity = (r: SessionRecord) => ({
+    partitionKey: safeKey(r.sessionId),
+    rowKey: ROW,
+    state: r.state,
+    record: JSON.stringify(r),
+  });
   return {
     async load(sessionId) {
       try {
@@ -43,9 +51,10 @@ export function createTableLifecycleStore(config: StorageConfig, client: TableCl
     },
     async save(record, etag) {
       try {
-        const res = etag === undefined
-          ? await client.createEntity(toEntity(record))
-          : await client.updateEntity(toEntity(record), 'Replace', { etag });
+        const res =
+          etag === undefined
+            ? await client.createEntity(toEntity(record))
+            : await client.updateEntity(toEntity(record), 'Replace', { etag });
         return res.etag ?? '';
       } catch (err) {
         const status = (err as { statusCode?: number }).statusCode;
@@ -55,7 +64,9 @@ export function createTableLifecycleStore(config: StorageConfig, client: TableCl
     },
     async active() {
       const out: Versioned[] = [];
-      const iter = client.listEntities<{ record: string }>({ queryOptions: { filter: "state ne 'ended' and state ne 'failed'" } });
+      const iter = client.listEntities<{ record: string }>({
+        queryOptions: { filter: "state ne 'ended' and state ne 'failed'" },
+      });
       for await (const e of iter) out.push({ record: JSON.parse(e.record) as SessionRecord, etag: e.etag });
       return out;
     },
@@ -63,7 +74,11 @@ export function createTableLifecycleStore(config: StorageConfig, client: TableCl
 }
 
 /** Same contract in memory (unit tests). `writes` counts storage transactions. */
-export function createMemoryLifecycleStore(): LifecycleStore & { rows: Map<string, Versioned>; writes: number; reads: number } {
+export function createMemoryLifecycleStore(): LifecycleStore & {
+  rows: Map<string, Versioned>;
+  writes: number;
+  reads: number;
+} {
   const rows = new Map<string, Versioned>();
   let n = 0;
   const store = {
@@ -77,7 +92,8 @@ export function createMemoryLifecycleStore(): LifecycleStore & { rows: Map<strin
     },
     async save(record: SessionRecord, etag: string | undefined) {
       const cur = rows.get(record.sessionId);
-      if ((etag === undefined && cur) || (etag !== undefined && cur?.etag !== etag)) throw new EtagConflict(record.sessionId);
+      if ((etag === undefined && cur) || (etag !== undefined && cur?.etag !== etag))
+        throw new EtagConflict(record.sessionId);
       store.writes++;
       const next = String(++n);
       rows.set(record.sessionId, { record: structuredClone(record), etag: next });

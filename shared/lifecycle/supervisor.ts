@@ -22,9 +22,7 @@ export interface SupervisorTimeouts {
 export const DEFAULT_IDLE_TIMEOUT_MS = 5 * 60_000;
 
 export type SupervisorDecision =
-  | { kind: 'stop' }
-  | { kind: 'apply'; op: LifecycleOperation }
-  | { kind: 'wait'; until: number };
+  { kind: 'stop' } | { kind: 'apply'; op: LifecycleOperation } | { kind: 'wait'; until: number };
 
 export function supervisorDecision(
   s: SessionRecord | null,
@@ -48,7 +46,10 @@ export function supervisorDecision(
   return { kind: 'wait', until: s.stateSince + limit };
 }
 
-export function supervisorTimeouts(cfg: { HEARTBEAT_TIMEOUT_SECONDS: number }, attachBudgetMs = 8000): SupervisorTimeouts {
+export function supervisorTimeouts(
+  cfg: { HEARTBEAT_TIMEOUT_SECONDS: number },
+  attachBudgetMs = 8000,
+): SupervisorTimeouts {
   const hb = cfg.HEARTBEAT_TIMEOUT_SECONDS * 1000;
   return {
     heartbeatTimeoutMs: hb,

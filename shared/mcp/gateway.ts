@@ -13,7 +13,8 @@ export interface GatewayConfig {
   MCP_TOOL_TIMEOUT_MS?: number;
 }
 
-export type ToolOutcome = 'ok' | 'tool_error' | 'not_allowed' | 'invalid_args' | 'timeout' | 'unavailable' | 'cancelled';
+export type ToolOutcome =
+  'ok' | 'tool_error' | 'not_allowed' | 'invalid_args' | 'timeout' | 'unavailable' | 'cancelled';
 
 export interface GatewayOptions {
   /** Where `header` auth reads its named settings (default process.env). */
@@ -87,7 +88,8 @@ export function createToolGateway(config: GatewayConfig, opts: GatewayOptions = 
   const isNative = (s: McpServerRef) => {
     if (!s.public) return false;
     if (s.auth.type !== 'none') {
-      if (!warned.has(s.name)) log(`mcp: server ${s.name} is public but has ${s.auth.type} auth; proxying it through the worker instead`);
+      if (!warned.has(s.name))
+        log(`mcp: server ${s.name} is public but has ${s.auth.type} auth; proxying it through the worker instead`);
       warned.add(s.name);
       return false;
     }
@@ -109,7 +111,8 @@ export function createToolGateway(config: GatewayConfig, opts: GatewayOptions = 
           const tools = await pooled.tools();
           const allowed = tools.filter((t) => server.allowedTools.includes(t.name));
           const missing = server.allowedTools.filter((n) => !tools.some((t) => t.name === n));
-          if (missing.length) log(`mcp: server ${server.name} does not offer allow-listed tools: ${missing.join(', ')}`);
+          if (missing.length)
+            log(`mcp: server ${server.name} does not offer allow-listed tools: ${missing.join(', ')}`);
           return allowed.map((tool) => ({ server, pooled, tool }));
         } catch (err) {
           log(`mcp: agent ${agent.id}: tools/list on ${server.name} failed: ${(err as Error).message}`);
@@ -158,7 +161,11 @@ export function createToolGateway(config: GatewayConfig, opts: GatewayOptions = 
     return v;
   }
 
-  async function execute(agent: AgentDefinition, call: ToolCall, signal?: AbortSignal): Promise<ToolResult & { outcome: ToolOutcome; server?: string }> {
+  async function execute(
+    agent: AgentDefinition,
+    call: ToolCall,
+    signal?: AbortSignal,
+  ): Promise<ToolResult & { outcome: ToolOutcome; server?: string }> {
     const started = now();
     const done = (outcome: ToolOutcome, output: string, server?: string) => ({
       output,
@@ -222,7 +229,11 @@ export function createToolGateway(config: GatewayConfig, opts: GatewayOptions = 
       if (signal?.aborted) return done('cancelled', messages.cancelled(t.exposed), server);
       if (err instanceof McpError && err.code !== ErrorCode.ConnectionClosed) {
         // The server answered with a JSON-RPC error (unknown tool, invalid params): the connection is fine.
-        return done('tool_error', renderCallResult(t.exposed, { isError: true, content: [{ type: 'text', text: err.message }] }), server);
+        return done(
+          'tool_error',
+          renderCallResult(t.exposed, { isError: true, content: [{ type: 'text', text: err.message }] }),
+          server,
+        );
       }
       t.pooled.reset(`tools/call failed: ${(err as Error).message}`);
       return done('unavailable', messages.unavailable(t.exposed), server);
@@ -241,7 +252,13 @@ export function createToolGateway(config: GatewayConfig, opts: GatewayOptions = 
     const result = execute(agent, call, signal)
       .catch((err) => {
         log(`mcp: unexpected failure running ${safeName(call.name)}: ${(err as Error).message}`);
-        return { output: messages.failed(safeName(call.name)), isError: true, durationMs: 0, outcome: 'unavailable' as const, server: undefined };
+        return {
+          output: messages.failed(safeName(call.name)),
+          isError: true,
+          durationMs: 0,
+          outcome: 'unavailable' as const,
+          server: undefined,
+        };
       })
       .then(({ outcome, server, ...r }) => {
         opts.onCall?.({ agentId: agent.id, tool: safeName(call.name), server, outcome, durationMs: r.durationMs });

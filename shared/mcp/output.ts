@@ -20,7 +20,10 @@ interface ContentPart {
 }
 
 /** Turns an MCP `tools/call` result into the `function_call_output` text. */
-export function renderCallResult(tool: string, result: { content?: unknown; structuredContent?: unknown; isError?: boolean }): string {
+export function renderCallResult(
+  tool: string,
+  result: { content?: unknown; structuredContent?: unknown; isError?: boolean },
+): string {
   const parts = Array.isArray(result.content) ? (result.content as ContentPart[]) : [];
   const texts = parts.map((p) => {
     if (p.type === 'text') return p.text ?? '';
@@ -31,7 +34,9 @@ export function renderCallResult(tool: string, result: { content?: unknown; stru
   let body = texts.join('\n').trim();
   if (!body && result.structuredContent !== undefined) body = JSON.stringify(result.structuredContent);
   if (result.isError) {
-    return truncate(`The ${tool} tool reported an error: ${body || 'no details given'}. Tell the user what went wrong in plain words; do not invent a result.`);
+    return truncate(
+      `The ${tool} tool reported an error: ${body || 'no details given'}. Tell the user what went wrong in plain words; do not invent a result.`,
+    );
   }
   return truncate(body || `The ${tool} tool completed without returning any data.`);
 }

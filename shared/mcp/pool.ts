@@ -105,7 +105,11 @@ export class McpPool {
 
     const authedFetch = async (input: string | URL | Request, init?: RequestInit) => {
       const headers = new Headers(init?.headers);
-      const extra = { ...opts.headers?.(), ...(builtin ? this.builtinHeaders() : {}), ...(await this.authHeaders(auth)) };
+      const extra = {
+        ...opts.headers?.(),
+        ...(builtin ? this.builtinHeaders() : {}),
+        ...(await this.authHeaders(auth)),
+      };
       for (const [k, v] of Object.entries(extra)) headers.set(k, v);
       return baseFetch(input, { ...init, headers });
     };

@@ -43,11 +43,18 @@ describe('token estimate', () => {
 describe('planSeed', () => {
   it('puts the summary first as a system item, then turns in time order as GA message items', () => {
     const seed = planSeed('User is called Ada.', [turn(0, 'hello'), turn(1, 'hi Ada')], 1000, 10);
-    expect(seed.events.map((e) => e.type)).toEqual(['conversation.item.create', 'conversation.item.create', 'conversation.item.create']);
+    expect(seed.events.map((e) => e.type)).toEqual([
+      'conversation.item.create',
+      'conversation.item.create',
+      'conversation.item.create',
+    ]);
     expect(seed.events[0]!.item).toMatchObject({ type: 'message', role: 'system', content: [{ type: 'input_text' }] });
     expect(textOf(seed.events[0]!)).toBe(`${SUMMARY_PREAMBLE}\nUser is called Ada.`);
     expect(seed.events[1]!.item).toMatchObject({ role: 'user', content: [{ type: 'input_text', text: 'hello' }] });
-    expect(seed.events[2]!.item).toMatchObject({ role: 'assistant', content: [{ type: 'output_text', text: 'hi Ada' }] });
+    expect(seed.events[2]!.item).toMatchObject({
+      role: 'assistant',
+      content: [{ type: 'output_text', text: 'hi Ada' }],
+    });
     // Chained from the start of the conversation, each after the previous seed item.
     expect(seed.events[0]!.previous_item_id).toBe('root');
     expect(seed.events[2]!.previous_item_id).toBe(seed.events[1]!.item.id);
@@ -64,7 +71,9 @@ describe('planSeed', () => {
     expect(seed.turnsIncluded).toBe(7);
     expect(seed.turnsDropped).toBe(23);
     expect(seed.estimatedTokens).toBe(98);
-    expect(seed.events.map((e) => e.item.id)).toEqual(planSeed(undefined, turns.slice(-7), 1000, 50).events.map((e) => e.item.id));
+    expect(seed.events.map((e) => e.item.id)).toEqual(
+      planSeed(undefined, turns.slice(-7), 1000, 50).events.map((e) => e.item.id),
+    );
   });
 
   it('respects the turn limit and skips tool items and empty text', () => {
@@ -88,7 +97,12 @@ describe('planSeed', () => {
 });
 
 describe('buildSeed', () => {
-  const items = [turn(0, 'my name is Ada'), turn(1, 'nice to meet you Ada'), turn(100, 'resumed question'), turn(101, 'resumed answer')];
+  const items = [
+    turn(0, 'my name is Ada'),
+    turn(1, 'nice to meet you Ada'),
+    turn(100, 'resumed question'),
+    turn(101, 'resumed answer'),
+  ];
   const summaries: RollingSummary[] = [{ agentId: 'concierge', text: 'Name: Ada', updatedAt: 1, sessions: 1 }];
   const store: HistoryStore & SummaryStore = {
     append: async () => {},

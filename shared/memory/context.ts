@@ -95,7 +95,12 @@ export function planSeed(
     if (cap > 0 && body.length > 0) {
       const text = `${SUMMARY_PREAMBLE}\n${body}`;
       remaining -= itemTokens(text);
-      items.push({ id: seedId(`summary:${seedKey}`), type: 'message', role: 'system', content: [{ type: 'input_text', text }] });
+      items.push({
+        id: seedId(`summary:${seedKey}`),
+        type: 'message',
+        role: 'system',
+        content: [{ type: 'input_text', text }],
+      });
       summaryIncluded = true;
     }
   }

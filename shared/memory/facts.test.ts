@@ -12,7 +12,9 @@ describe('deterministic fact extraction (emulator summaries)', () => {
   });
 
   it('merges existing memory lines with new ones, newer winning', () => {
-    const merged = summarizeFacts('Existing memory:\n- Name: Ada\n- Lives in: Lisbon\n\nNewest conversation:\n- Lives in: Porto\n- Likes: jazz');
+    const merged = summarizeFacts(
+      'Existing memory:\n- Name: Ada\n- Lives in: Lisbon\n\nNewest conversation:\n- Lives in: Porto\n- Likes: jazz',
+    );
     expect(merged).toBe('- Name: Ada\n- Lives in: Porto\n- Likes: jazz');
   });
 

@@ -11,8 +11,14 @@ export const MEMORY_PROMPT_MARKER = 'You maintain the long-term memory';
 
 const PATTERNS: { key: string; re: RegExp }[] = [
   { key: 'Name', re: /\b(?:[Mm]y name is|[Cc]all me|MY NAME IS)\s+(\p{Lu}[\p{L}'-]*(?:\s+\p{Lu}[\p{L}'-]*)?)/u },
-  { key: 'Lives in', re: /\bI live in\s+([\p{L}][\p{L}\s'-]*?)(?=[.,!?;]|\s+(?:and|now|today|these days|since|but)\b|$)/iu },
-  { key: 'From', re: /\bI(?:'m| am) from\s+([\p{L}][\p{L}\s'-]*?)(?=[.,!?;]|\s+(?:and|now|today|these days|since|but)\b|$)/iu },
+  {
+    key: 'Lives in',
+    re: /\bI live in\s+([\p{L}][\p{L}\s'-]*?)(?=[.,!?;]|\s+(?:and|now|today|these days|since|but)\b|$)/iu,
+  },
+  {
+    key: 'From',
+    re: /\bI(?:'m| am) from\s+([\p{L}][\p{L}\s'-]*?)(?=[.,!?;]|\s+(?:and|now|today|these days|since|but)\b|$)/iu,
+  },
   { key: 'Likes', re: /\bI (?:like|love|prefer)\s+([^.,!?;]+?)(?=[.,!?;]|$)/iu },
   { key: 'Order', re: /\border\s+(?:number\s+)?(?:is\s+)?#?([A-Z0-9-]*\d[A-Z0-9-]*)/iu },
 ];

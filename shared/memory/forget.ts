@@ -56,7 +56,11 @@ export interface PurgeResult {
 export const DAY_MS = 86_400_000;
 
 /** Retention: removes history rows older than `retentionDays` (and the summaries of sessions that go). */
-export async function purgeExpiredHistory(deps: ForgetDeps, retentionDays: number, now = Date.now()): Promise<PurgeResult> {
+export async function purgeExpiredHistory(
+  deps: ForgetDeps,
+  retentionDays: number,
+  now = Date.now(),
+): Promise<PurgeResult> {
   if (!Number.isFinite(retentionDays) || retentionDays < 1) throw new Error('retentionDays must be at least 1');
   const cutoff = now - retentionDays * DAY_MS;
   const removals = await deps.history.purgeBeforeDetailed(cutoff);

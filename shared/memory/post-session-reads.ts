@@ -27,7 +27,19 @@ export function sharedPostSessionReads<S extends Pick<SessionStore, 'get' | 'upd
     };
   };
   return {
-    sessions: { ...sessions, get: memo((id: string) => id, (id: string) => sessions.get(id)) } as S,
-    history: { ...history, forSession: memo((p: string, id: string) => `${p}|${id}`, (p: string, id: string) => history.forSession(p, id)) } as H,
+    sessions: {
+      ...sessions,
+      get: memo(
+        (id: string) => id,
+        (id: string) => sessions.get(id),
+      ),
+    } as S,
+    history: {
+      ...history,
+      forSession: memo(
+        (p: string, id: string) => `${p}|${id}`,
+        (p: string, id: string) => history.forSession(p, id),
+      ),
+    } as H,
   };
 }

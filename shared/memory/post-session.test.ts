@@ -32,7 +32,12 @@ describe('withSessionBookkeeping', () => {
     expect(summarized).toEqual([['s1', { state: 'ended', endedAt: 1000, endReason: 'user hung up' }]]);
     await p.publish(state('failed', 'attach refused'));
     expect(updates.at(-1)).toEqual({ state: 'failed', endedAt: 1000, endReason: 'attach refused' });
-    expect(published.map((e) => (e.type === 'state' ? e.state : e.type))).toEqual(['attaching', 'live', 'ended', 'failed']);
+    expect(published.map((e) => (e.type === 'state' ? e.state : e.type))).toEqual([
+      'attaching',
+      'live',
+      'ended',
+      'failed',
+    ]);
   });
 
   it('logs a failing summary instead of failing the lifecycle, and does not wait when told not to', async () => {

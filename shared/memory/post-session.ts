@@ -22,16 +22,22 @@ export interface SessionBookkeepingDeps {
  * the summary sees the whole transcript. Every event still reaches the inner publisher; a failing write or
  * summary is logged, never propagated (both are retry-safe).
  */
-export function withSessionBookkeeping(inner: SessionEventPublisher, deps: SessionBookkeepingDeps): SessionEventPublisher {
+export function withSessionBookkeeping(
+  inner: SessionEventPublisher,
+  deps: SessionBookkeepingDeps,
+): SessionEventPublisher {
   const log = deps.log ?? (() => {});
   const work = (event: Extract<SessionEvent, { type: 'state' }>): Promise<void> | undefined => {
     const { sessionId, at, reason } = event;
-    const fail = (err: unknown) => log(`session ${sessionId} bookkeeping (${event.state}) failed: ${(err as Error).message}`);
+    const fail = (err: unknown) =>
+      log(`session ${sessionId} bookkeeping (${event.state}) failed: ${(err as Error).message}`);
     switch (event.state) {
       case 'live':
         return deps.sessions.update(sessionId, { state: 'live', liveAt: at }).catch(fail);
       case 'failed':
-        return deps.sessions.update(sessionId, { state: 'failed', endedAt: at, ...(reason ? { endReason: reason } : {}) }).catch(fail);
+        return deps.sessions
+          .update(sessionId, { state: 'failed', endedAt: at, ...(reason ? { endReason: reason } : {}) })
+          .catch(fail);
       case 'ended':
         return deps
           .summarize(sessionId, { state: 'ended', endedAt: at, ...(reason ? { endReason: reason } : {}) })

@@ -11,7 +11,10 @@ describe('canResume', () => {
   });
   it('allows an ended session within the window and refuses it after', () => {
     expect(canResume({ state: 'ended', createdAt: 0, endedAt: now - 120_000 }, now, 120)).toEqual({ ok: true });
-    expect(canResume({ state: 'ended', createdAt: 0, endedAt: now - 120_001 }, now, 120)).toEqual({ ok: false, reason: 'window_passed' });
+    expect(canResume({ state: 'ended', createdAt: 0, endedAt: now - 120_001 }, now, 120)).toEqual({
+      ok: false,
+      reason: 'window_passed',
+    });
   });
   it('refuses a failed session and honours a zero window', () => {
     expect(canResume({ state: 'failed', createdAt: now }, now, 120)).toEqual({ ok: false, reason: 'failed' });

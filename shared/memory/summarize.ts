@@ -31,7 +31,9 @@ export function formatTranscript(items: TranscriptItem[]): string {
   const lines = items
     .filter((i) => i.text.trim() !== '')
     .map((i) =>
-      i.role === 'tool' ? `Tool ${i.toolName ?? ''}: ${i.text}` : `${i.role === 'user' ? 'User' : 'Assistant'}: ${i.text}`,
+      i.role === 'tool'
+        ? `Tool ${i.toolName ?? ''}: ${i.text}`
+        : `${i.role === 'user' ? 'User' : 'Assistant'}: ${i.text}`,
     );
   let text = lines.join('\n');
   if (text.length > MAX_TRANSCRIPT_CHARS) text = text.slice(text.length - MAX_TRANSCRIPT_CHARS);
@@ -55,9 +57,15 @@ export type SummarizeResult =
 const MAX_FOLD_ATTEMPTS = 4;
 
 /** Row fields written together with the summary, in the same merge (the end of the session). */
-export type SessionEndPatch = Partial<Pick<SessionRecord, 'state' | 'endedAt' | 'endReason' | 'inputTokens' | 'outputTokens'>>;
+export type SessionEndPatch = Partial<
+  Pick<SessionRecord, 'state' | 'endedAt' | 'endReason' | 'inputTokens' | 'outputTokens'>
+>;
 
-export async function summarizeSession(deps: SummarizeDeps, sessionId: string, end: SessionEndPatch = {}): Promise<SummarizeResult> {
+export async function summarizeSession(
+  deps: SummarizeDeps,
+  sessionId: string,
+  end: SessionEndPatch = {},
+): Promise<SummarizeResult> {
   const now = deps.now ?? Date.now;
   const session = await deps.sessions.get(sessionId);
   if (!session) return { status: 'no_session' };

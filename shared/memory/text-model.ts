@@ -4,7 +4,10 @@ import { apiKeyHeader, bearerKey, entraBearer } from '../providers/credentials';
 import { httpClient, trimSlash, type TransportOptions } from '../providers/transport';
 import { UpstreamError } from '../providers/types';
 
-export type TextModelConfig = Pick<CommonConfig, 'REALTIME_PROVIDER' | 'REALTIME_ENDPOINT' | 'REALTIME_API_KEY' | 'TEXT_MODEL'>;
+export type TextModelConfig = Pick<
+  CommonConfig,
+  'REALTIME_PROVIDER' | 'REALTIME_ENDPOINT' | 'REALTIME_API_KEY' | 'TEXT_MODEL'
+>;
 
 export interface ChatMessage {
   role: 'system' | 'user' | 'assistant';

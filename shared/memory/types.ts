@@ -50,7 +50,10 @@ export interface RollingSummary {
 
 /** putSummary with an `etag` (or `null`: must not exist yet) lost a race with another writer. */
 export class SummaryConflictError extends Error {
-  constructor(readonly partition: string, readonly agentId: string) {
+  constructor(
+    readonly partition: string,
+    readonly agentId: string,
+  ) {
     super(`rolling summary of ${agentId} changed concurrently`);
     this.name = 'SummaryConflictError';
   }

@@ -4,10 +4,24 @@ import { addResponseUsage, createUsageRecorder, emptyUsage, usagePatch } from '.
 describe('usage from response.done', () => {
   it('sums token counts, treating missing fields as zero', () => {
     const u = emptyUsage();
-    addResponseUsage(u, { usage: { input_tokens: 100, output_tokens: 40, input_token_details: { audio_tokens: 80, cached_tokens: 10 }, output_token_details: { audio_tokens: 30 } } });
+    addResponseUsage(u, {
+      usage: {
+        input_tokens: 100,
+        output_tokens: 40,
+        input_token_details: { audio_tokens: 80, cached_tokens: 10 },
+        output_token_details: { audio_tokens: 30 },
+      },
+    });
     addResponseUsage(u, { usage: { input_tokens: 5 } });
     addResponseUsage(u, undefined);
-    expect(u).toEqual({ inputTokens: 105, outputTokens: 40, inputAudioTokens: 80, outputAudioTokens: 30, cachedTokens: 10, responses: 3 });
+    expect(u).toEqual({
+      inputTokens: 105,
+      outputTokens: 40,
+      inputAudioTokens: 80,
+      outputAudioTokens: 30,
+      cachedTokens: 10,
+      responses: 3,
+    });
     expect(usagePatch(u)).toEqual({ inputTokens: 105, outputTokens: 40 });
   });
 });

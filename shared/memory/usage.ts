@@ -20,7 +20,10 @@ export const emptyUsage = (): SessionUsage => ({
 });
 
 /** Adds one `response.done`'s `response.usage` (absent fields count as 0); returns the same object. */
-export function addResponseUsage(acc: SessionUsage, response: Pick<RealtimeResponse, 'usage'> | undefined): SessionUsage {
+export function addResponseUsage(
+  acc: SessionUsage,
+  response: Pick<RealtimeResponse, 'usage'> | undefined,
+): SessionUsage {
   const u = response?.usage;
   acc.responses++;
   if (!u) return acc;
@@ -64,7 +67,9 @@ export function createUsageRecorder(
       const u = bySession.get(sessionId);
       bySession.delete(sessionId);
       if (!u || u.responses === 0) return;
-      await sessions.update(sessionId, usagePatch(u)).catch((err) => log(`usage of ${sessionId} not stored: ${(err as Error).message}`));
+      await sessions
+        .update(sessionId, usagePatch(u))
+        .catch((err) => log(`usage of ${sessionId} not stored: ${(err as Error).message}`));
     },
     peek: (sessionId) => bySession.get(sessionId),
   };

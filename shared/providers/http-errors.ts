@@ -12,7 +12,8 @@ export function providerHttpError(err: unknown): unknown {
   if (err instanceof UpstreamError) {
     const retry = err.retryAfterSeconds ?? (err.status === 429 ? 1 : undefined);
     const headers = retry === undefined ? undefined : { 'retry-after': String(retry) };
-    if (err.status === 429) return new HttpError(503, 'upstream_throttled', 'the realtime service is busy; retry later', undefined, headers);
+    if (err.status === 429)
+      return new HttpError(503, 'upstream_throttled', 'the realtime service is busy; retry later', undefined, headers);
     if (err.status === 504) return new HttpError(504, 'upstream_timeout', err.message);
     if (err.status >= 500) return new HttpError(502, 'upstream_unavailable', err.message, undefined, headers);
     return new HttpError(502, 'upstream_rejected', err.message, { upstreamStatus: err.status });

@@ -1,5 +1,11 @@
 import WebSocket from 'ws';
-import { UpstreamError, type ClientSecret, type ProviderCapabilities, type RealtimeProvider, type SessionConfig } from './types';
+import {
+  UpstreamError,
+  type ClientSecret,
+  type ProviderCapabilities,
+  type RealtimeProvider,
+  type SessionConfig,
+} from './types';
 import type { ProviderName } from '../config/index';
 
 /** Produces the auth headers for one request; bearer providers cache and refresh their token themselves. */

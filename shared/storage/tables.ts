@@ -60,11 +60,17 @@ export async function ensureTables(config: StorageConfig, names: readonly string
 
 /** Cheapest reachability probe: one query for at most one entity. */
 export async function probeTable(config: StorageConfig, table: string = TABLES.sessions): Promise<void> {
-  const iter = tableClient(config, table).listEntities<TableEntity>({ queryOptions: { select: ['PartitionKey'] } }).byPage({ maxPageSize: 1 });
+  const iter = tableClient(config, table)
+    .listEntities<TableEntity>({ queryOptions: { select: ['PartitionKey'] } })
+    .byPage({ maxPageSize: 1 });
   await iter.next();
 }
 
 /** Table keys may not contain / \ # ? or control characters. */
 export function safeKey(value: string): string {
-  return value.replace(/[\/\\#?\u0000-\u001f\u007f-\u009f]/g, (c) => `%${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  return value.replace(
+    // eslint-disable-next-line no-control-regex -- control characters are exactly what Table keys refuse
+    /[/\\#?\u0000-\u001f\u007f-\u009f]/g,
+    (c) => `%${c.charCodeAt(0).toString(16).padStart(2, '0')}`,
+  );
 }

@@ -60,14 +60,37 @@ export interface SessionStore {
 
 const ROW = '';
 const FIELDS: (keyof SessionRecord)[] = [
-  'agentId', 'transport', 'userId', 'historyPartition', 'state', 'createdAt', 'model', 'resume', 'callId',
-  'sipFrom', 'sipTo', 'tokenExpiresAt', 'resumedAt', 'acceptedAt', 'liveAt', 'endedAt', 'endReason', 'summary',
-  'transcriptItems', 'inputTokens', 'outputTokens', 'traceparent',
+  'agentId',
+  'transport',
+  'userId',
+  'historyPartition',
+  'state',
+  'createdAt',
+  'model',
+  'resume',
+  'callId',
+  'sipFrom',
+  'sipTo',
+  'tokenExpiresAt',
+  'resumedAt',
+  'acceptedAt',
+  'liveAt',
+  'endedAt',
+  'endReason',
+  'summary',
+  'transcriptItems',
+  'inputTokens',
+  'outputTokens',
+  'traceparent',
 ];
 
-const defined = (o: Record<string, unknown>) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
+const defined = (o: Record<string, unknown>) =>
+  Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
 
-export function createSessionStore(config: StorageConfig, client: TableClient = tableClient(config, TABLES.sessions)): SessionStore {
+export function createSessionStore(
+  config: StorageConfig,
+  client: TableClient = tableClient(config, TABLES.sessions),
+): SessionStore {
   return {
     async create(record) {
       const { sessionId, ...rest } = record;
@@ -90,7 +113,9 @@ export function createSessionStore(config: StorageConfig, client: TableClient = 
       }
     },
     async update(sessionId, patch, etag) {
-      await client.updateEntity({ partitionKey: sessionId, rowKey: ROW, ...defined(patch) }, 'Merge', { etag: etag ?? '*' });
+      await client.updateEntity({ partitionKey: sessionId, rowKey: ROW, ...defined(patch) }, 'Merge', {
+        etag: etag ?? '*',
+      });
     },
   };
 }

@@ -30,7 +30,11 @@ export interface ToolRun {
 export interface ToolRunStore {
   /** True for exactly one caller per (session, call id). */
   claim(run: { sessionId: string; callId: string; name: string; workerId: string; at: number }): Promise<boolean>;
-  complete(sessionId: string, callId: string, result: { output: string; isError: boolean; durationMs: number }): Promise<void>;
+  complete(
+    sessionId: string,
+    callId: string,
+    result: { output: string; isError: boolean; durationMs: number },
+  ): Promise<void>;
   markDelivered(sessionId: string, callId: string): Promise<void>;
   /** Runs of a session not yet delivered (read once when a worker re-attaches). */
   undelivered(sessionId: string): Promise<ToolRun[]>;
@@ -52,7 +56,10 @@ interface Row {
 
 const statusOf = (e: { statusCode?: number }) => e.statusCode;
 
-export function createTableToolRunStore(config: StorageConfig, client: TableClient = tableClient(config, TOOL_RUNS_TABLE)): ToolRunStore & { ensureTable(): Promise<void> } {
+export function createTableToolRunStore(
+  config: StorageConfig,
+  client: TableClient = tableClient(config, TOOL_RUNS_TABLE),
+): ToolRunStore & { ensureTable(): Promise<void> } {
   const fromRow = (r: Row & { etag?: string }): ToolRun => ({
     sessionId: r.partitionKey,
     callId: r.rowKey,
@@ -103,12 +110,17 @@ export function createTableToolRunStore(config: StorageConfig, client: TableClie
       );
     },
     async markDelivered(sessionId, callId) {
-      await client.updateEntity({ partitionKey: safeKey(sessionId), rowKey: safeKey(callId), status: 'delivered' }, 'Merge');
+      await client.updateEntity(
+        { partitionKey: safeKey(sessionId), rowKey: safeKey(callId), status: 'delivered' },
+        'Merge',
+      );
     },
     async undelivered(sessionId) {
       const pk = safeKey(sessionId).replace(/'/g, "''");
       const out: ToolRun[] = [];
-      const iter = client.listEntities<Row>({ queryOptions: { filter: `PartitionKey eq '${pk}' and status ne 'delivered'` } });
+      const iter = client.listEntities<Row>({
+        queryOptions: { filter: `PartitionKey eq '${pk}' and status ne 'delivered'` },
+      });
       for await (const r of iter) out.push(fromRow(r as Row & { etag?: string }));
       return out;
     },
@@ -155,7 +167,9 @@ export function createMemoryToolRunStore(): ToolRunStore & { runs: Map<string, T
       if (r) Object.assign(r, { status: 'delivered', etag: String(++etag) });
     },
     async undelivered(sessionId) {
-      return [...runs.values()].filter((r) => r.sessionId === sessionId && r.status !== 'delivered').map((r) => ({ ...r }));
+      return [...runs.values()]
+        .filter((r) => r.sessionId === sessionId && r.status !== 'delivered')
+        .map((r) => ({ ...r }));
     },
     async takeOver(run, workerId, patch) {
       const r = runs.get(key(run.sessionId, run.callId));

@@ -41,7 +41,12 @@ export function createDeliveryStore(
       const pk = safeKey(webhookId);
       try {
         await client.createEntity<DeliveryEntity & { partitionKey: string; rowKey: string }>({
-          partitionKey: pk, rowKey: ROW, status: 'processing', type, claimedAt: now(), attempts: 1,
+          partitionKey: pk,
+          rowKey: ROW,
+          status: 'processing',
+          type,
+          claimedAt: now(),
+          attempts: 1,
         });
         return 'claimed';
       } catch (err) {
@@ -53,7 +58,13 @@ export function createDeliveryStore(
       try {
         // Failed or abandoned: take it over, but only if nobody else did since we read it.
         await client.updateEntity(
-          { partitionKey: pk, rowKey: ROW, status: 'processing', claimedAt: now(), attempts: (existing.attempts ?? 1) + 1 },
+          {
+            partitionKey: pk,
+            rowKey: ROW,
+            status: 'processing',
+            claimedAt: now(),
+            attempts: (existing.attempts ?? 1) + 1,
+          },
           'Merge',
           { etag: existing.etag },
         );
@@ -64,7 +75,10 @@ export function createDeliveryStore(
       }
     },
     async complete(webhookId, outcome) {
-      await client.updateEntity({ partitionKey: safeKey(webhookId), rowKey: ROW, status: 'processed', outcome }, 'Merge');
+      await client.updateEntity(
+        { partitionKey: safeKey(webhookId), rowKey: ROW, status: 'processed', outcome },
+        'Merge',
+      );
     },
     async purgeBefore(beforeMs) {
       let removed = 0;
@@ -81,7 +95,10 @@ export function createDeliveryStore(
       return removed;
     },
     async fail(webhookId, reason) {
-      await client.updateEntity({ partitionKey: safeKey(webhookId), rowKey: ROW, status: 'failed', error: reason.slice(0, 500) }, 'Merge');
+      await client.updateEntity(
+        { partitionKey: safeKey(webhookId), rowKey: ROW, status: 'failed', error: reason.slice(0, 500) },
+        'Merge',
+      );
     },
   };
 }

@@ -3,7 +3,14 @@
  * when configured, console/OTLP locally, off otherwise), span helpers with W3C propagation, the app's
  * metric instruments, per-session sideband telemetry and redacted structured logs.
  */
-export { initTelemetry, currentTelemetry, type Telemetry, type TelemetryConfig, type TelemetryMode, type TelemetryOptions } from './init';
+export {
+  initTelemetry,
+  currentTelemetry,
+  type Telemetry,
+  type TelemetryConfig,
+  type TelemetryMode,
+  type TelemetryOptions,
+} from './init';
 export {
   tracer,
   withSpan,

@@ -9,7 +9,12 @@ import {
   type SpanExporter,
   type SpanProcessor,
 } from '@opentelemetry/sdk-trace-node';
-import { ConsoleMetricExporter, MeterProvider, PeriodicExportingMetricReader, type MetricReader } from '@opentelemetry/sdk-metrics';
+import {
+  ConsoleMetricExporter,
+  MeterProvider,
+  PeriodicExportingMetricReader,
+  type MetricReader,
+} from '@opentelemetry/sdk-metrics';
 import type { CommonConfig } from '../config/index';
 
 export type TelemetryConfig = Pick<CommonConfig, 'APPLICATIONINSIGHTS_CONNECTION_STRING' | 'OTEL_EXPORTER'> &
@@ -52,14 +57,19 @@ let current: Telemetry | undefined;
 export async function initTelemetry(opts: TelemetryOptions): Promise<Telemetry> {
   if (current) return current;
   const { config, serviceName } = opts;
-  const resource = resourceFromAttributes({ 'service.name': serviceName, 'service.namespace': 'realtime-voice-agents' });
+  const resource = resourceFromAttributes({
+    'service.name': serviceName,
+    'service.namespace': 'realtime-voice-agents',
+  });
   const extraSpans: SpanProcessor[] = opts.spanExporter ? [new SimpleSpanProcessor(opts.spanExporter)] : [];
   const extraReaders: MetricReader[] = opts.metricReader ? [opts.metricReader] : [];
 
   if (config.APPLICATIONINSIGHTS_CONNECTION_STRING) {
     // Loaded lazily: the distro is heavy and pointless when telemetry is off. It is CommonJS with __esModule
     // set, so depending on the loader its functions are on the namespace or on `default`.
-    const mod = (await import('applicationinsights')) as typeof import('applicationinsights') & { default?: typeof import('applicationinsights') };
+    const mod = (await import('applicationinsights')) as typeof import('applicationinsights') & {
+      default?: typeof import('applicationinsights');
+    };
     const appInsights = typeof mod.useAzureMonitor === 'function' ? mod : mod.default!;
     let credential: import('@azure/identity').TokenCredential | undefined;
     if (config.AZURE_CLIENT_ID) {
@@ -105,14 +115,18 @@ export async function initTelemetry(opts: TelemetryOptions): Promise<Telemetry> 
   const interval = opts.exportIntervalMs ?? (Number(process.env.OTEL_METRIC_EXPORT_INTERVAL) || 15_000);
   if (exporter === 'console') {
     spanProcessors.push(new SimpleSpanProcessor(new ConsoleSpanExporter()));
-    readers.push(new PeriodicExportingMetricReader({ exporter: new ConsoleMetricExporter(), exportIntervalMillis: interval }));
+    readers.push(
+      new PeriodicExportingMetricReader({ exporter: new ConsoleMetricExporter(), exportIntervalMillis: interval }),
+    );
   } else if (exporter === 'otlp') {
     const [{ OTLPTraceExporter }, { OTLPMetricExporter }] = await Promise.all([
       import('@opentelemetry/exporter-trace-otlp-http'),
       import('@opentelemetry/exporter-metrics-otlp-http'),
     ]);
     spanProcessors.push(new BatchSpanProcessor(new OTLPTraceExporter()));
-    readers.push(new PeriodicExportingMetricReader({ exporter: new OTLPMetricExporter(), exportIntervalMillis: interval }));
+    readers.push(
+      new PeriodicExportingMetricReader({ exporter: new OTLPMetricExporter(), exportIntervalMillis: interval }),
+    );
   }
 
   const tracerProvider = new NodeTracerProvider({ resource, spanProcessors });

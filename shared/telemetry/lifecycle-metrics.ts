@@ -4,7 +4,9 @@ import { recordAttachTime, recordSessionFailed, recordSessionStarted } from './m
 
 export interface SessionMetricsDeps {
   /** The session row gives the agent and transport (state events carry neither). */
-  sessions: { get(sessionId: string): Promise<Pick<SessionRecord, 'agentId' | 'transport' | 'acceptedAt'> | undefined> };
+  sessions: {
+    get(sessionId: string): Promise<Pick<SessionRecord, 'agentId' | 'transport' | 'acceptedAt'> | undefined>;
+  };
   log?: (line: string) => void;
 }
 
@@ -25,7 +27,10 @@ export function withSessionMetrics(inner: SessionEventPublisher, deps: SessionMe
   const MAX_TRACKED = 50_000;
   type Row = Pick<SessionRecord, 'agentId' | 'transport' | 'acceptedAt'>;
 
-  const rowOf = async (sessionId: string, event?: Extract<SessionEvent, { type: 'state' }>): Promise<Row | undefined> => {
+  const rowOf = async (
+    sessionId: string,
+    event?: Extract<SessionEvent, { type: 'state' }>,
+  ): Promise<Row | undefined> => {
     const cached = rows.get(sessionId);
     if (cached) return cached;
     // The lifecycle's events carry the agent and transport: no storage read for them.
@@ -35,7 +40,8 @@ export function withSessionMetrics(inner: SessionEventPublisher, deps: SessionMe
       return fromEvent;
     }
     const row = await deps.sessions.get(sessionId);
-    if (row && rows.size < MAX_TRACKED) rows.set(sessionId, { agentId: row.agentId, transport: row.transport, acceptedAt: row.acceptedAt });
+    if (row && rows.size < MAX_TRACKED)
+      rows.set(sessionId, { agentId: row.agentId, transport: row.transport, acceptedAt: row.acceptedAt });
     return row;
   };
 
@@ -61,7 +67,8 @@ export function withSessionMetrics(inner: SessionEventPublisher, deps: SessionMe
       recordSessionFailed({ agentId: attrs.agentId, reason: event.reason ?? 'unknown' });
     } else {
       // The cached row may predate the accept: read acceptedAt afresh when `attaching` was not seen here.
-      const start = attachingSince.get(sessionId) ?? row?.acceptedAt ?? (await deps.sessions.get(sessionId))?.acceptedAt;
+      const start =
+        attachingSince.get(sessionId) ?? row?.acceptedAt ?? (await deps.sessions.get(sessionId))?.acceptedAt;
       attachingSince.delete(sessionId);
       if (start !== undefined) recordAttachTime(at - start, attrs);
     }
@@ -71,7 +78,9 @@ export function withSessionMetrics(inner: SessionEventPublisher, deps: SessionMe
     async publish(event: SessionEvent) {
       const published = inner.publish(event);
       if (event.type === 'state') {
-        await observe(event).catch((err) => log(`session ${event.sessionId} metrics (${event.state}) failed: ${(err as Error).message}`));
+        await observe(event).catch((err) =>
+          log(`session ${event.sessionId} metrics (${event.state}) failed: ${(err as Error).message}`),
+        );
       }
       await published;
     },

@@ -45,14 +45,22 @@ export function createLogger(opts: LoggerOptions, bound: LogFields = {}): Logger
       level,
       service: opts.service,
       msg: redactString(msg),
-      ...(span && span.traceId !== '00000000000000000000000000000000' ? { traceId: span.traceId, spanId: span.spanId } : {}),
+      ...(span && span.traceId !== '00000000000000000000000000000000'
+        ? { traceId: span.traceId, spanId: span.spanId }
+        : {}),
       ...redact({ ...bound, ...fields }, { logTranscripts: opts.logTranscripts }),
     };
     let line: string;
     try {
       line = JSON.stringify(entry);
     } catch {
-      line = JSON.stringify({ ts: entry.ts, level, service: opts.service, msg: entry.msg, note: 'fields not serialisable' });
+      line = JSON.stringify({
+        ts: entry.ts,
+        level,
+        service: opts.service,
+        msg: entry.msg,
+        note: 'fields not serialisable',
+      });
     }
     sink(level, line);
   };

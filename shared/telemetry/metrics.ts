@@ -45,24 +45,55 @@ export function voiceMetrics(): VoiceMetrics {
   const meter = provider.getMeter(TRACER_NAME);
   const ms = { unit: 'ms' };
   const instruments: VoiceMetrics = {
-    sessionsActive: meter.createUpDownCounter(METRIC_NAMES.sessionsActive, { description: 'Sessions with a live sideband', unit: '{session}' }),
-    sessionsStarted: meter.createCounter(METRIC_NAMES.sessionsStarted, { description: 'Sessions requested', unit: '{session}' }),
-    sessionsFailed: meter.createCounter(METRIC_NAMES.sessionsFailed, { description: 'Sessions that ended in failure', unit: '{session}' }),
-    attachTime: meter.createHistogram(METRIC_NAMES.attachTime, { description: 'Call accepted to worker attached', ...ms }),
-    turnLatency: meter.createHistogram(METRIC_NAMES.turnLatency, { description: 'User speech stopped to first audio of the answer', ...ms }),
+    sessionsActive: meter.createUpDownCounter(METRIC_NAMES.sessionsActive, {
+      description: 'Sessions with a live sideband',
+      unit: '{session}',
+    }),
+    sessionsStarted: meter.createCounter(METRIC_NAMES.sessionsStarted, {
+      description: 'Sessions requested',
+      unit: '{session}',
+    }),
+    sessionsFailed: meter.createCounter(METRIC_NAMES.sessionsFailed, {
+      description: 'Sessions that ended in failure',
+      unit: '{session}',
+    }),
+    attachTime: meter.createHistogram(METRIC_NAMES.attachTime, {
+      description: 'Call accepted to worker attached',
+      ...ms,
+    }),
+    turnLatency: meter.createHistogram(METRIC_NAMES.turnLatency, {
+      description: 'User speech stopped to first audio of the answer',
+      ...ms,
+    }),
     toolLatency: meter.createHistogram(METRIC_NAMES.toolLatency, { description: 'MCP tool call duration', ...ms }),
-    toolErrors: meter.createCounter(METRIC_NAMES.toolErrors, { description: 'MCP tool calls that returned an error', unit: '{call}' }),
-    tokensIn: meter.createCounter(METRIC_NAMES.tokensIn, { description: 'Input tokens (response.done usage)', unit: '{token}' }),
-    tokensOut: meter.createCounter(METRIC_NAMES.tokensOut, { description: 'Output tokens (response.done usage)', unit: '{token}' }),
-    reconnects: meter.createCounter(METRIC_NAMES.reconnects, { description: 'Sideband reconnects', unit: '{reconnect}' }),
-    judgeScore: meter.createHistogram(METRIC_NAMES.judgeScore, { description: 'LLM-as-judge score per criterion (1-5)', unit: '{score}' }),
+    toolErrors: meter.createCounter(METRIC_NAMES.toolErrors, {
+      description: 'MCP tool calls that returned an error',
+      unit: '{call}',
+    }),
+    tokensIn: meter.createCounter(METRIC_NAMES.tokensIn, {
+      description: 'Input tokens (response.done usage)',
+      unit: '{token}',
+    }),
+    tokensOut: meter.createCounter(METRIC_NAMES.tokensOut, {
+      description: 'Output tokens (response.done usage)',
+      unit: '{token}',
+    }),
+    reconnects: meter.createCounter(METRIC_NAMES.reconnects, {
+      description: 'Sideband reconnects',
+      unit: '{reconnect}',
+    }),
+    judgeScore: meter.createHistogram(METRIC_NAMES.judgeScore, {
+      description: 'LLM-as-judge score per criterion (1-5)',
+      unit: '{score}',
+    }),
   };
   cached = { provider, instruments };
   return instruments;
 }
 
 type Attrs = Record<string, string | number | boolean | undefined>;
-const clean = (a: Attrs) => Object.fromEntries(Object.entries(a).filter(([, v]) => v !== undefined)) as Record<string, string | number | boolean>;
+const clean = (a: Attrs) =>
+  Object.fromEntries(Object.entries(a).filter(([, v]) => v !== undefined)) as Record<string, string | number | boolean>;
 
 export function recordSessionStarted(a: { agentId: string; transport?: string }): void {
   voiceMetrics().sessionsStarted.add(1, clean(a));
@@ -96,7 +127,11 @@ export function recordReconnect(a: { agentId?: string; reason?: string } = {}): 
   voiceMetrics().reconnects.add(1, clean(a));
 }
 
-export function recordJudgeScore(criterion: string, score: number, a: { agentId?: string; judgeModel?: string } = {}): void {
+export function recordJudgeScore(
+  criterion: string,
+  score: number,
+  a: { agentId?: string; judgeModel?: string } = {},
+): void {
   voiceMetrics().judgeScore.record(score, clean({ criterion, ...a }));
 }
 
@@ -109,7 +144,10 @@ export interface RealtimeUsage {
 }
 
 /** Counts tokens by modality; returns what was counted (for span attributes). */
-export function recordUsage(usage: RealtimeUsage | undefined | null, a: { agentId?: string } = {}): { input: number; output: number } {
+export function recordUsage(
+  usage: RealtimeUsage | undefined | null,
+  a: { agentId?: string } = {},
+): { input: number; output: number } {
   if (!usage) return { input: 0, output: 0 };
   const m = voiceMetrics();
   const input = usage.input_tokens ?? 0;

@@ -48,7 +48,17 @@ describe('redact', () => {
     };
     const out = redact(input);
     const json = JSON.stringify(out);
-    for (const leaked of ['abc.def.ghi', 'plain-looking', 'long-shared-secret-value', EK, 'AAAAAAAAAAAA', 'UklGRg==', '4111', 'Your order', 'hello there']) {
+    for (const leaked of [
+      'abc.def.ghi',
+      'plain-looking',
+      'long-shared-secret-value',
+      EK,
+      'AAAAAAAAAAAA',
+      'UklGRg==',
+      '4111',
+      'Your order',
+      'hello there',
+    ]) {
       expect(json).not.toContain(leaked);
     }
     expect(out.sessionId).toBe('s-1');
@@ -74,15 +84,28 @@ describe('redact', () => {
   it('survives cycles, binary data and errors', () => {
     const a: Record<string, unknown> = { name: 'a' };
     a.self = a;
-    const out = redact({ a, buf: Buffer.from('secret bytes'), err: new Error(`failed with ${WHSEC}`) }) as Record<string, any>;
+    const out = redact({ a, buf: Buffer.from('secret bytes'), err: new Error(`failed with ${WHSEC}`) }) as Record<
+      string,
+      any
+    >;
     expect(out.a.self).toBe('[cycle]');
     expect(out.buf).toBe('[binary 12 bytes]');
     expect(out.err.message).not.toContain(WHSEC);
   });
 
   it('redacts header maps by name', () => {
-    const out = redactHeaders({ 'api-key': 'k', 'webhook-signature': 'v1,abc', 'x-worker-secret': 's', traceparent: '00-abc-def-01' });
-    expect(out).toEqual({ 'api-key': '[redacted]', 'webhook-signature': '[redacted]', 'x-worker-secret': '[redacted]', traceparent: '00-abc-def-01' });
+    const out = redactHeaders({
+      'api-key': 'k',
+      'webhook-signature': 'v1,abc',
+      'x-worker-secret': 's',
+      traceparent: '00-abc-def-01',
+    });
+    expect(out).toEqual({
+      'api-key': '[redacted]',
+      'webhook-signature': '[redacted]',
+      'x-worker-secret': '[redacted]',
+      traceparent: '00-abc-def-01',
+    });
   });
 });
 
@@ -90,7 +113,9 @@ describe('createLogger', () => {
   it('writes JSON lines with the session id and no secrets or transcripts', () => {
     const lines: string[] = [];
     const log = createLogger({ service: 'worker', sink: (_l, line) => lines.push(line) }).child({ sessionId: 's-42' });
-    log.info(`minted ${EK}`, { event: { type: 'conversation.item.input_audio_transcription.completed', transcript: 'cancel my order' } });
+    log.info(`minted ${EK}`, {
+      event: { type: 'conversation.item.input_audio_transcription.completed', transcript: 'cancel my order' },
+    });
     log.debug('not written at info level');
     expect(lines).toHaveLength(1);
     const entry = JSON.parse(lines[0]!);

@@ -33,7 +33,8 @@ const SECRET_PATTERNS: [RegExp, string][] = [
 ];
 
 /** Object keys whose values are secrets whatever they look like. */
-const SECRET_KEY = /^(authorization|api[-_]?key|x-api-key|password|passwd|secret|client_?secret|.*_secret|secrets|.*secret_?key|access_?token|refresh_?token|id_?token|token|connection_?string|.*connectionstring|sas|signature|webhook-signature|cookie|set-cookie)$/i;
+const SECRET_KEY =
+  /^(authorization|api[-_]?key|x-api-key|password|passwd|secret|client_?secret|.*_secret|secrets|.*secret_?key|access_?token|refresh_?token|id_?token|token|connection_?string|.*connectionstring|sas|signature|webhook-signature|cookie|set-cookie)$/i;
 
 /** Keys carrying base64 audio in Realtime events (`input_audio_buffer.append.audio`, `*.audio.delta.delta`). */
 const AUDIO_KEY = /^(audio|audio_base64|pcm|input_audio)$/i;
@@ -101,7 +102,10 @@ export function redactHeaders(headers: Record<string, string | undefined>): Reco
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(headers)) {
     if (v === undefined) continue;
-    out[k] = SECRET_KEY.test(k) || /^(api-key|x-functions-key|webhook-signature|x-worker-secret)$/i.test(k) ? REDACTED : redactString(v);
+    out[k] =
+      SECRET_KEY.test(k) || /^(api-key|x-functions-key|webhook-signature|x-worker-secret)$/i.test(k)
+        ? REDACTED
+        : redactString(v);
   }
   return out;
 }

@@ -1,5 +1,12 @@
 import { context, trace, SpanKind, type Context, type Span } from '@opentelemetry/api';
-import { recordSessionActive, recordToolCall, recordTurnLatency, recordUsage, recordReconnect, type RealtimeUsage } from './metrics';
+import {
+  recordSessionActive,
+  recordToolCall,
+  recordTurnLatency,
+  recordUsage,
+  recordReconnect,
+  type RealtimeUsage,
+} from './metrics';
 import { contextFromTraceparent, markSpanError, withSpan, tracer } from './tracing';
 import { TurnLatencyTracker, type TurnLatency } from './turn-latency';
 
@@ -30,7 +37,14 @@ export class SessionTelemetry {
     const parent = contextFromTraceparent(ids.traceparent, context.active());
     this.span = tracer().startSpan(
       'voice.session.sideband',
-      { kind: SpanKind.CONSUMER, attributes: { 'session.id': ids.sessionId, 'agent.id': ids.agentId, ...(ids.callId ? { 'realtime.call_id': ids.callId } : {}) } },
+      {
+        kind: SpanKind.CONSUMER,
+        attributes: {
+          'session.id': ids.sessionId,
+          'agent.id': ids.agentId,
+          ...(ids.callId ? { 'realtime.call_id': ids.callId } : {}),
+        },
+      },
       parent,
     );
     this.context = trace.setSpan(parent, this.span);
@@ -42,7 +56,11 @@ export class SessionTelemetry {
     const turn = this.turns.observe(event as { type?: unknown }, atMs);
     if (turn) {
       recordTurnLatency(turn.latencyMs, { agentId: this.ids.agentId, via: turn.via });
-      this.span.addEvent('turn', { 'turn.latency_ms': turn.latencyMs, 'turn.via': turn.via, ...(turn.responseId ? { 'response.id': turn.responseId } : {}) });
+      this.span.addEvent('turn', {
+        'turn.latency_ms': turn.latencyMs,
+        'turn.via': turn.via,
+        ...(turn.responseId ? { 'response.id': turn.responseId } : {}),
+      });
     }
     if (event.type === 'response.done') {
       const response = event.response as { usage?: RealtimeUsage; status?: string } | undefined;
@@ -62,11 +80,19 @@ export class SessionTelemetry {
    * its latency/outcome from the result. An undefined result means the call was not run here (another worker
    * owns it): the span says so and no metric is recorded.
    */
-  async toolCall<R extends { isError: boolean; durationMs?: number } | undefined>(call: { name: string; callId: string }, fn: () => Promise<R>): Promise<R> {
+  async toolCall<R extends { isError: boolean; durationMs?: number } | undefined>(
+    call: { name: string; callId: string },
+    fn: () => Promise<R>,
+  ): Promise<R> {
     const started = this.now();
     return withSpan(
       `tool ${call.name}`,
-      { 'session.id': this.ids.sessionId, 'agent.id': this.ids.agentId, 'tool.name': call.name, 'tool.call_id': call.callId },
+      {
+        'session.id': this.ids.sessionId,
+        'agent.id': this.ids.agentId,
+        'tool.name': call.name,
+        'tool.call_id': call.callId,
+      },
       async (span) => {
         try {
           const result = await fn();
@@ -80,7 +106,12 @@ export class SessionTelemetry {
           recordToolCall({ tool: call.name, agentId: this.ids.agentId, durationMs, isError: result.isError });
           return result;
         } catch (err) {
-          recordToolCall({ tool: call.name, agentId: this.ids.agentId, durationMs: this.now() - started, isError: true });
+          recordToolCall({
+            tool: call.name,
+            agentId: this.ids.agentId,
+            durationMs: this.now() - started,
+            isError: true,
+          });
           throw err;
         }
       },

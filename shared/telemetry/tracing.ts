@@ -88,7 +88,8 @@ export function injectTraceHeaders<H extends Record<string, string>>(
 export type HeaderCarrier = Record<string, string | string[] | undefined> | { get(name: string): string | null };
 
 const getter: TextMapGetter<HeaderCarrier> = {
-  keys: (carrier) => ('get' in carrier && typeof carrier.get === 'function' ? ['traceparent', 'tracestate'] : Object.keys(carrier)),
+  keys: (carrier) =>
+    'get' in carrier && typeof carrier.get === 'function' ? ['traceparent', 'tracestate'] : Object.keys(carrier),
   get: (carrier, key) => {
     if ('get' in carrier && typeof carrier.get === 'function') return carrier.get(key) ?? undefined;
     const rec = carrier as Record<string, string | string[] | undefined>;

@@ -30,7 +30,11 @@ describe('TurnLatencyTracker', () => {
     const t = new TurnLatencyTracker();
     t.observe({ type: 'input_audio_buffer.speech_stopped' }, 1000);
     t.observe({ type: 'response.output_audio_transcript.delta' }, 1100);
-    expect(t.observe({ type: 'output_audio_buffer.started', response_id: 'r9' }, 1380)).toMatchObject({ latencyMs: 380, via: 'audio', responseId: 'r9' });
+    expect(t.observe({ type: 'output_audio_buffer.started', response_id: 'r9' }, 1380)).toMatchObject({
+      latencyMs: 380,
+      via: 'audio',
+      responseId: 'r9',
+    });
   });
 
   it('restarts the clock when the user resumes speaking before the answer', () => {

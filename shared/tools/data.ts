@@ -51,7 +51,11 @@ const TICKET_PK = 'ticket';
 const KB_PK = 'kb';
 
 /** Order numbers as people say them: "#1234", "order 1234", "12-34" all mean 1234. */
-export const normalizeOrderId = (raw: string) => raw.replace(/^\s*(order\s*)?#?/i, '').replace(/[\s-]/g, '').toUpperCase();
+export const normalizeOrderId = (raw: string) =>
+  raw
+    .replace(/^\s*(order\s*)?#?/i, '')
+    .replace(/[\s-]/g, '')
+    .toUpperCase();
 
 export interface ToolData {
   getOrder(orderId: string): Promise<Order | undefined>;
@@ -82,7 +86,12 @@ export function createToolData(config: StorageConfig, opts: { now?: () => number
           ...input,
         };
         try {
-          await tickets.createEntity({ partitionKey: TICKET_PK, rowKey: ticket.ticketId, data: JSON.stringify(ticket), orderId: ticket.orderId ?? '' });
+          await tickets.createEntity({
+            partitionKey: TICKET_PK,
+            rowKey: ticket.ticketId,
+            data: JSON.stringify(ticket),
+            orderId: ticket.orderId ?? '',
+          });
           return ticket;
         } catch (err) {
           if ((err as { statusCode?: number }).statusCode !== 409) throw err;
@@ -109,14 +118,17 @@ export function createToolData(config: StorageConfig, opts: { now?: () => number
 
 async function loadArticles(client: TableClient): Promise<Article[]> {
   const out: Article[] = [];
-  for await (const e of client.listEntities<TableEntity<{ data: string }>>({ queryOptions: { filter: `PartitionKey eq '${KB_PK}'` } })) {
+  for await (const e of client.listEntities<TableEntity<{ data: string }>>({
+    queryOptions: { filter: `PartitionKey eq '${KB_PK}'` },
+  })) {
     out.push(JSON.parse(e.data) as Article);
   }
   return out;
 }
 
 async function getOrUndefined<T extends object>(client: TableClient, pk: string, rk: string): Promise<T | undefined> {
-  if (!rk || /[\/\\#?\u0000-\u001f]/.test(rk)) return undefined;
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what Table keys refuse
+  if (!rk || /[/\\#?\u0000-\u001f]/.test(rk)) return undefined;
   try {
     return (await client.getEntity<T>(pk, rk)) as T;
   } catch (err) {
@@ -162,13 +174,28 @@ export function seedOrders(now = Date.now()): Order[] {
 export const seedArticles = (): Article[] => knowledgeSeed;
 
 /** Upserts the shipped orders and knowledge base (tickets start empty). Tables must exist (ensureTables). */
-export async function seedToolData(config: StorageConfig, now = Date.now()): Promise<{ orders: number; articles: number }> {
+export async function seedToolData(
+  config: StorageConfig,
+  now = Date.now(),
+): Promise<{ orders: number; articles: number }> {
   const orders = tableClient(config, TABLES.orders);
   const knowledge = tableClient(config, TABLES.knowledge);
   const os = seedOrders(now);
   const as = seedArticles();
   // One batch per table (same partition, ≤100 entities): two transactions instead of one per row.
-  await orders.submitTransaction(os.map((o) => ['upsert', { partitionKey: ORDER_PK, rowKey: o.orderId, data: JSON.stringify(o), status: o.status }, 'Replace']));
-  await knowledge.submitTransaction(as.map((a) => ['upsert', { partitionKey: KB_PK, rowKey: a.id, data: JSON.stringify(a), title: a.title }, 'Replace']));
+  await orders.submitTransaction(
+    os.map((o) => [
+      'upsert',
+      { partitionKey: ORDER_PK, rowKey: o.orderId, data: JSON.stringify(o), status: o.status },
+      'Replace',
+    ]),
+  );
+  await knowledge.submitTransaction(
+    as.map((a) => [
+      'upsert',
+      { partitionKey: KB_PK, rowKey: a.id, data: JSON.stringify(a), title: a.title },
+      'Replace',
+    ]),
+  );
   return { orders: os.length, articles: as.length };
 }

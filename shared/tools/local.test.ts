@@ -8,10 +8,17 @@ describe('built-in tool logic', () => {
 
   it('get_time accepts IANA zones and covered city names, refuses others', () => {
     const tokyo = timeIn('Asia/Tokyo', now);
-    expect(tokyo.ok && JSON.parse(tokyo.text)).toMatchObject({ timezone: 'Asia/Tokyo', time: '9:00 PM', date: 'Friday, November 27, 2026', utcOffset: 'GMT+9' });
+    expect(tokyo.ok && JSON.parse(tokyo.text)).toMatchObject({
+      timezone: 'Asia/Tokyo',
+      time: '9:00 PM',
+      date: 'Friday, November 27, 2026',
+      utcOffset: 'GMT+9',
+    });
     const paris = timeIn('paris', now);
     expect(paris.ok && JSON.parse(paris.text).timezone).toBe('Europe/Paris');
-    expect(timeIn(undefined, now).ok && JSON.parse((timeIn(undefined, now) as { text: string }).text).timezone).toBe('UTC');
+    expect(timeIn(undefined, now).ok && JSON.parse((timeIn(undefined, now) as { text: string }).text).timezone).toBe(
+      'UTC',
+    );
     const bad = timeIn('Mars/Olympus', now);
     expect(bad.ok).toBe(false);
   });
@@ -41,9 +48,18 @@ describe('built-in tool logic', () => {
   });
 
   it('renders tool results as model-readable text', () => {
-    expect(renderCallResult('t', { content: [{ type: 'text', text: 'a' }, { type: 'image', data: 'x' }] })).toBe('a\n[image content omitted]');
+    expect(
+      renderCallResult('t', {
+        content: [
+          { type: 'text', text: 'a' },
+          { type: 'image', data: 'x' },
+        ],
+      }),
+    ).toBe('a\n[image content omitted]');
     expect(renderCallResult('t', { content: [], structuredContent: { n: 1 } })).toBe('{"n":1}');
-    expect(renderCallResult('t', { content: [{ type: 'text', text: 'nope' }], isError: true })).toMatch(/^The t tool reported an error: nope/);
+    expect(renderCallResult('t', { content: [{ type: 'text', text: 'nope' }], isError: true })).toMatch(
+      /^The t tool reported an error: nope/,
+    );
     expect(truncate('x'.repeat(10), 4)).toMatch(/^xxxx\n\[output truncated: 6 more characters\]$/);
   });
 });

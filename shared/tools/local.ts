@@ -18,7 +18,13 @@ export interface CityWeather {
   forecast: string;
 }
 
-const fold = (s: string) => s.normalize('NFD').replace(/[\u0300-\u036f]/g, '').toLowerCase().replace(/[^a-z0-9]+/g, ' ').trim();
+const fold = (s: string) =>
+  s
+    .normalize('NFD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, ' ')
+    .trim();
 const cities = weatherData.cities as CityWeather[];
 
 export function findCity(name: string): CityWeather | undefined {
@@ -44,7 +50,10 @@ export function timeIn(timezone: string | undefined, now: Date): Outcome {
   if (!validZone(zone)) {
     const city = findCity(zone);
     if (!city) {
-      return { ok: false, error: `Unknown timezone "${zone}". Use an IANA name such as Europe/Paris or America/New_York.` };
+      return {
+        ok: false,
+        error: `Unknown timezone "${zone}". Use an IANA name such as Europe/Paris or America/New_York.`,
+      };
     }
     zone = city.timezone;
     place = `${city.city} (${zone})`;
@@ -86,8 +95,38 @@ export function weatherFor(city: string): Outcome {
   };
 }
 
-const STOP = new Set(['a', 'an', 'the', 'is', 'are', 'my', 'i', 'to', 'of', 'for', 'do', 'does', 'can', 'how', 'what', 'when', 'and', 'or', 'in', 'on', 'it', 'you', 'your', 'me', 'with', 'about']);
-const words = (s: string) => fold(s).split(' ').filter((w) => w.length > 1 && !STOP.has(w));
+const STOP = new Set([
+  'a',
+  'an',
+  'the',
+  'is',
+  'are',
+  'my',
+  'i',
+  'to',
+  'of',
+  'for',
+  'do',
+  'does',
+  'can',
+  'how',
+  'what',
+  'when',
+  'and',
+  'or',
+  'in',
+  'on',
+  'it',
+  'you',
+  'your',
+  'me',
+  'with',
+  'about',
+]);
+const words = (s: string) =>
+  fold(s)
+    .split(' ')
+    .filter((w) => w.length > 1 && !STOP.has(w));
 /** Crude stemming so "returns"/"returned" match "return": good enough for a small help centre. */
 const stem = (w: string) => w.replace(/(ing|ed|es|s)$/, '') || w;
 

@@ -50,7 +50,8 @@ export function createToolsServer(data: ToolData, opts: ToolsServerOptions = {})
     },
     guarded('get_order', async ({ orderId }: { orderId: string }) => {
       const order = await data.getOrder(orderId);
-      if (!order) return fail(`No order ${normalizeOrderId(orderId)} was found. Ask the customer to check the order number.`);
+      if (!order)
+        return fail(`No order ${normalizeOrderId(orderId)} was found. Ask the customer to check the order number.`);
       return text(describeOrder(order));
     }),
   );
@@ -59,31 +60,54 @@ export function createToolsServer(data: ToolData, opts: ToolsServerOptions = {})
     'open_ticket',
     {
       title: 'Open a support ticket',
-      description: 'Opens a support ticket for a problem the agent cannot solve on the call. Returns the ticket number to read back.',
+      description:
+        'Opens a support ticket for a problem the agent cannot solve on the call. Returns the ticket number to read back.',
       inputSchema: {
         orderId: z.string().min(1).max(40).optional().describe('The related order number, if any'),
         summary: z.string().min(5).max(500).describe('One or two sentences describing the problem'),
-        priority: z.enum(['low', 'normal', 'high']).optional().describe('high for safety issues or orders over a week late'),
+        priority: z
+          .enum(['low', 'normal', 'high'])
+          .optional()
+          .describe('high for safety issues or orders over a week late'),
       },
       annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
     },
-    guarded('open_ticket', async (args: { orderId?: string; summary: string; priority?: 'low' | 'normal' | 'high' }) => {
-      let orderId: string | undefined;
-      if (args.orderId) {
-        const order = await data.getOrder(args.orderId);
-        if (!order) return fail(`No order ${normalizeOrderId(args.orderId)} exists, so no ticket was opened. Check the number with the customer, or open the ticket without an order.`);
-        orderId = order.orderId;
-      }
-      const ticket = await data.openTicket({ orderId, summary: args.summary.trim(), priority: args.priority ?? 'normal' });
-      return text(JSON.stringify({ ticketId: ticket.ticketId, status: ticket.status, priority: ticket.priority, orderId: ticket.orderId ?? null, createdAt: ticket.createdAt }));
-    }),
+    guarded(
+      'open_ticket',
+      async (args: { orderId?: string; summary: string; priority?: 'low' | 'normal' | 'high' }) => {
+        let orderId: string | undefined;
+        if (args.orderId) {
+          const order = await data.getOrder(args.orderId);
+          if (!order)
+            return fail(
+              `No order ${normalizeOrderId(args.orderId)} exists, so no ticket was opened. Check the number with the customer, or open the ticket without an order.`,
+            );
+          orderId = order.orderId;
+        }
+        const ticket = await data.openTicket({
+          orderId,
+          summary: args.summary.trim(),
+          priority: args.priority ?? 'normal',
+        });
+        return text(
+          JSON.stringify({
+            ticketId: ticket.ticketId,
+            status: ticket.status,
+            priority: ticket.priority,
+            orderId: ticket.orderId ?? null,
+            createdAt: ticket.createdAt,
+          }),
+        );
+      },
+    ),
   );
 
   server.registerTool(
     'search_kb',
     {
       title: 'Search the help centre',
-      description: 'Searches the help-centre articles (returns, refunds, shipping, warranty, payment) and returns the best matches.',
+      description:
+        'Searches the help-centre articles (returns, refunds, shipping, warranty, payment) and returns the best matches.',
       inputSchema: {
         query: z.string().min(2).max(200).describe('What the customer wants to know, in a few words'),
         limit: z.number().int().min(1).max(5).optional().describe('How many articles to return (default 3)'),
@@ -92,7 +116,8 @@ export function createToolsServer(data: ToolData, opts: ToolsServerOptions = {})
     },
     guarded('search_kb', async ({ query, limit }: { query: string; limit?: number }) => {
       const hits = searchArticles(await data.articles(), query, limit ?? 3);
-      if (hits.length === 0) return text(`No help-centre article matches "${query}". Say you are not sure rather than guessing.`);
+      if (hits.length === 0)
+        return text(`No help-centre article matches "${query}". Say you are not sure rather than guessing.`);
       return text(JSON.stringify({ query, results: hits.map((a) => ({ id: a.id, title: a.title, summary: a.body })) }));
     }),
   );
@@ -101,7 +126,8 @@ export function createToolsServer(data: ToolData, opts: ToolsServerOptions = {})
     'get_time',
     {
       title: 'Current time',
-      description: 'The current local date and time in a timezone (IANA name such as Europe/Paris, or a major city). UTC when omitted.',
+      description:
+        'The current local date and time in a timezone (IANA name such as Europe/Paris, or a major city). UTC when omitted.',
       inputSchema: { timezone: z.string().min(1).max(64).optional().describe('IANA timezone, e.g. America/New_York') },
       annotations: { readOnlyHint: true, openWorldHint: false },
     },

@@ -24,7 +24,11 @@ export interface IncomingCallDeps {
   provider: Pick<RealtimeProvider, 'acceptCall' | 'rejectCall'>;
   agents: { bySipNumber(to: string): Promise<AgentDefinition | undefined> };
   toolGateway: { toolsFor(agent: AgentDefinition): Promise<(RealtimeFunctionTool | RealtimeToolsConfigUnion)[]> };
-  buildSessionConfig(agent: AgentDefinition, tools: (RealtimeFunctionTool | RealtimeToolsConfigUnion)[], opts: { model: string }): SessionConfig;
+  buildSessionConfig(
+    agent: AgentDefinition,
+    tools: (RealtimeFunctionTool | RealtimeToolsConfigUnion)[],
+    opts: { model: string },
+  ): SessionConfig;
   sessions: SessionStore;
   lifecycle: LifecyclePort;
   model: string;
@@ -51,7 +55,10 @@ const callGone = (err: unknown) => err instanceof UpstreamError && (err.status =
  * then the lifecycle is told so it attaches the sideband. No agent → rejected with SIP 404.
  * Safe to run again for the same call (a retried delivery): the session id derives from the call id.
  */
-export async function handleIncomingCall(deps: IncomingCallDeps, event: IncomingCallEvent): Promise<IncomingCallOutcome> {
+export async function handleIncomingCall(
+  deps: IncomingCallDeps,
+  event: IncomingCallEvent,
+): Promise<IncomingCallOutcome> {
   const now = deps.now ?? Date.now;
   const callId = event.data.call_id;
   const to = sipNumber(sipHeader(event.data.sip_headers, 'To'));
@@ -64,7 +71,12 @@ export async function handleIncomingCall(deps: IncomingCallDeps, event: Incoming
       if (callGone(err)) return { action: 'gone', callId, reason: 'call no longer exists' };
       throw err;
     }
-    return { action: 'rejected', callId, sipStatus: NO_AGENT_SIP_STATUS, reason: to ? `no agent for ${to}` : 'no To number' };
+    return {
+      action: 'rejected',
+      callId,
+      sipStatus: NO_AGENT_SIP_STATUS,
+      reason: to ? `no agent for ${to}` : 'no To number',
+    };
   }
   const model = agent.model ?? deps.model;
   const session = deps.buildSessionConfig(agent, await deps.toolGateway.toolsFor(agent), { model });
@@ -108,7 +120,9 @@ export async function handleIncomingCall(deps: IncomingCallDeps, event: Incoming
   } catch (err) {
     if (!callGone(err)) throw err;
     await deps.sessions.update(sessionId, { state: 'failed', endReason: 'call gone before accept' }).catch(() => {});
-    await deps.lifecycle.signal(sessionId, { type: 'failed', reason: 'call gone before accept', at: now() }).catch(() => {});
+    await deps.lifecycle
+      .signal(sessionId, { type: 'failed', reason: 'call gone before accept', at: now() })
+      .catch(() => {});
     return { action: 'gone', callId, reason: 'call no longer exists' };
   }
   await deps.lifecycle.signal(sessionId, { type: 'accepted', callId, at: now() });

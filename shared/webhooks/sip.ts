@@ -15,7 +15,11 @@ export const sipHeader = (headers: readonly SipHeader[], name: string) =>
 export function sipNumber(value: string | undefined): string | undefined {
   if (!value) return undefined;
   const uri = /<([^>]*)>/.exec(value)?.[1] ?? value;
-  const user = uri.trim().replace(/^(sips?|tel):/i, '').split('@')[0]!.split(';')[0]!;
+  const user = uri
+    .trim()
+    .replace(/^(sips?|tel):/i, '')
+    .split('@')[0]!
+    .split(';')[0]!;
   const digits = user.replace(/[^0-9]/g, '');
   if (digits.length < 3 || digits.length > 20) return undefined;
   return user.trim().startsWith('+') ? `+${digits}` : digits;

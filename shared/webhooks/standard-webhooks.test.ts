@@ -1,11 +1,13 @@
 import OpenAI from 'openai';
 import { describe, expect, it } from 'vitest';
-import { createWebhookVerifier, signWebhook, WebhookVerificationError } from './standard-webhooks';
+import { createWebhookVerifier, signWebhook, type WebhookVerificationError } from './standard-webhooks';
 import { sessionIdForCall, sipNumber } from './sip';
 
 const SECRET = `whsec_${Buffer.from('first-secret-32-bytes-long-xxxxx').toString('base64')}`;
 const NEXT = `whsec_${Buffer.from('rotated-secret-32-bytes-long-xxx').toString('base64')}`;
-const body = Buffer.from(JSON.stringify({ id: 'evt_1', type: 'realtime.call.incoming', data: { call_id: 'rtc_1', sip_headers: [] } }));
+const body = Buffer.from(
+  JSON.stringify({ id: 'evt_1', type: 'realtime.call.incoming', data: { call_id: 'rtc_1', sip_headers: [] } }),
+);
 const nowS = () => Math.floor(Date.now() / 1000);
 const headersOf = (h: Record<string, string>) => new Headers(h);
 const verifyError = (fn: () => unknown) => {
@@ -40,28 +42,51 @@ describe('Standard Webhooks verification', () => {
   it('refuses a forged signature, a tampered body and an unknown secret with 401', () => {
     const h = signWebhook(SECRET, 'wh_4', nowS(), body);
     const tampered = Buffer.from(body.toString().replace('rtc_1', 'rtc_2'));
-    expect(verifyError(() => verify(tampered, headersOf(h)))).toMatchObject({ status: 401, code: 'webhook_signature_invalid' });
+    expect(verifyError(() => verify(tampered, headersOf(h)))).toMatchObject({
+      status: 401,
+      code: 'webhook_signature_invalid',
+    });
     const other = `whsec_${Buffer.from('attacker').toString('base64')}`;
-    expect(verifyError(() => verify(body, headersOf(signWebhook(other, 'wh_5', nowS(), body))))).toMatchObject({ status: 401 });
+    expect(verifyError(() => verify(body, headersOf(signWebhook(other, 'wh_5', nowS(), body))))).toMatchObject({
+      status: 401,
+    });
     // Signed id is part of the MAC: replaying a signature under another webhook-id fails.
-    expect(verifyError(() => verify(body, headersOf({ ...h, 'webhook-id': 'wh_other' })))).toMatchObject({ status: 401 });
+    expect(verifyError(() => verify(body, headersOf({ ...h, 'webhook-id': 'wh_other' })))).toMatchObject({
+      status: 401,
+    });
   });
 
   it('refuses stale and far-future timestamps (5 min tolerance) with 401', () => {
-    expect(verifyError(() => verify(body, headersOf(signWebhook(SECRET, 'wh_6', nowS() - 301, body))))).toMatchObject({ status: 401, code: 'webhook_stale' });
-    expect(verifyError(() => verify(body, headersOf(signWebhook(SECRET, 'wh_7', nowS() + 301, body))))).toMatchObject({ status: 401, code: 'webhook_stale' });
+    expect(verifyError(() => verify(body, headersOf(signWebhook(SECRET, 'wh_6', nowS() - 301, body))))).toMatchObject({
+      status: 401,
+      code: 'webhook_stale',
+    });
+    expect(verifyError(() => verify(body, headersOf(signWebhook(SECRET, 'wh_7', nowS() + 301, body))))).toMatchObject({
+      status: 401,
+      code: 'webhook_stale',
+    });
     expect(verify(body, headersOf(signWebhook(SECRET, 'wh_8', nowS() - 290, body))).id).toBe('wh_8');
   });
 
   it('refuses missing or malformed headers with 400', () => {
-    expect(verifyError(() => verify(body, headersOf({})))).toMatchObject({ status: 400, code: 'webhook_headers_missing' });
+    expect(verifyError(() => verify(body, headersOf({})))).toMatchObject({
+      status: 400,
+      code: 'webhook_headers_missing',
+    });
     const h = signWebhook(SECRET, 'wh_9', nowS(), body);
-    expect(verifyError(() => verify(body, headersOf({ ...h, 'webhook-timestamp': 'yesterday' })))).toMatchObject({ status: 400, code: 'webhook_malformed' });
-    expect(verifyError(() => verify(body, headersOf({ ...h, 'webhook-signature': 'garbage' })))).toMatchObject({ status: 401 });
+    expect(verifyError(() => verify(body, headersOf({ ...h, 'webhook-timestamp': 'yesterday' })))).toMatchObject({
+      status: 400,
+      code: 'webhook_malformed',
+    });
+    expect(verifyError(() => verify(body, headersOf({ ...h, 'webhook-signature': 'garbage' })))).toMatchObject({
+      status: 401,
+    });
   });
 
   it('with no secret configured nothing verifies', () => {
-    expect(verifyError(() => createWebhookVerifier([])(body, headersOf(signWebhook(SECRET, 'x', nowS(), body))))).toMatchObject({ status: 401 });
+    expect(
+      verifyError(() => createWebhookVerifier([])(body, headersOf(signWebhook(SECRET, 'x', nowS(), body)))),
+    ).toMatchObject({ status: 401 });
   });
 });
 

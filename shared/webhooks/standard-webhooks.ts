@@ -31,7 +31,9 @@ interface HeaderSource {
 
 /** `whsec_<base64>` secrets are base64 key bytes; anything else is used as UTF-8 (the openai SDK does the same). */
 export function secretKey(secret: string): Buffer {
-  return secret.startsWith('whsec_') ? Buffer.from(secret.slice('whsec_'.length), 'base64') : Buffer.from(secret, 'utf8');
+  return secret.startsWith('whsec_')
+    ? Buffer.from(secret.slice('whsec_'.length), 'base64')
+    : Buffer.from(secret, 'utf8');
 }
 
 export function signatureFor(secret: string, id: string, timestamp: number | string, body: Buffer | string): string {
@@ -42,7 +44,12 @@ export function signatureFor(secret: string, id: string, timestamp: number | str
 }
 
 /** Headers for a signed delivery (tests, bench, and anything that must call our webhook like the service). */
-export function signWebhook(secret: string, id: string, timestamp: number, body: Buffer | string): Record<string, string> {
+export function signWebhook(
+  secret: string,
+  id: string,
+  timestamp: number,
+  body: Buffer | string,
+): Record<string, string> {
   return {
     'webhook-id': id,
     'webhook-timestamp': String(timestamp),
@@ -65,15 +72,27 @@ export function createWebhookVerifier(secrets: readonly string[], opts: Verifier
     const ts = headers.get('webhook-timestamp');
     const sig = headers.get('webhook-signature');
     if (!id || !ts || !sig) {
-      throw new WebhookVerificationError(400, 'webhook_headers_missing', 'webhook-id, webhook-timestamp and webhook-signature are required');
+      throw new WebhookVerificationError(
+        400,
+        'webhook_headers_missing',
+        'webhook-id, webhook-timestamp and webhook-signature are required',
+      );
     }
     if (!/^\d{1,12}$/.test(ts) || id.length > 256) {
-      throw new WebhookVerificationError(400, 'webhook_malformed', 'webhook-timestamp must be Unix seconds and webhook-id at most 256 characters');
+      throw new WebhookVerificationError(
+        400,
+        'webhook_malformed',
+        'webhook-timestamp must be Unix seconds and webhook-id at most 256 characters',
+      );
     }
     const timestamp = Number(ts);
     const skew = Math.floor(now() / 1000) - timestamp;
     if (Math.abs(skew) > tolerance) {
-      throw new WebhookVerificationError(401, 'webhook_stale', `webhook timestamp is outside the ${tolerance} s tolerance`);
+      throw new WebhookVerificationError(
+        401,
+        'webhook_stale',
+        `webhook timestamp is outside the ${tolerance} s tolerance`,
+      );
     }
     const given = sig
       .split(' ')
@@ -85,7 +104,11 @@ export function createWebhookVerifier(secrets: readonly string[], opts: Verifier
       // timingSafeEqual needs equal lengths; a length mismatch reveals nothing about the key.
       if (given.some((g) => g.length === expected.length && timingSafeEqual(g, expected))) return { id, timestamp };
     }
-    throw new WebhookVerificationError(401, 'webhook_signature_invalid', 'no webhook signature matches a configured secret');
+    throw new WebhookVerificationError(
+      401,
+      'webhook_signature_invalid',
+      'no webhook signature matches a configured secret',
+    );
   };
 }
 

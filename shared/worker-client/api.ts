@@ -17,7 +17,11 @@ export const attachBodySchema = z.object({
   avoidWorkers: z.array(z.string().max(256)).max(100).default([]),
   /** The session row's history partition, resume choice and trace, so the worker need not read the row. */
   context: z
-    .object({ historyPartition: z.string().max(300).optional(), resume: z.boolean().optional(), traceparent: z.string().max(128).optional() })
+    .object({
+      historyPartition: z.string().max(300).optional(),
+      resume: z.boolean().optional(),
+      traceparent: z.string().max(128).optional(),
+    })
     .optional(),
   /** The realtime provider the call lives on; a worker configured for another one refuses the attach. */
   provider: z.enum(PROVIDERS).optional(),

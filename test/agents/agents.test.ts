@@ -10,7 +10,8 @@ const shipped = JSON.parse(readFileSync('agents/customer-support.json', 'utf8'))
 
 function dirWith(files: Record<string, unknown>): string {
   const dir = mkdtempSync(join(tmpdir(), 'agents-'));
-  for (const [name, body] of Object.entries(files)) writeFileSync(join(dir, name), typeof body === 'string' ? body : JSON.stringify(body));
+  for (const [name, body] of Object.entries(files))
+    writeFileSync(join(dir, name), typeof body === 'string' ? body : JSON.stringify(body));
   return dir;
 }
 
@@ -38,13 +39,20 @@ describe('agent definition files', () => {
   });
 
   it('refuses a broken definition naming the file and the field', async () => {
-    const err = await refusal(dirWith({ 'ok.json': shipped, 'broken.json': { ...shipped, id: 'other', voice: 'robot' } }));
+    const err = await refusal(
+      dirWith({ 'ok.json': shipped, 'broken.json': { ...shipped, id: 'other', voice: 'robot' } }),
+    );
     expect(err.file).toBe('broken.json');
     expect(err.issues[0]!.field).toBe('voice');
     expect(err.message).toMatch(/^broken\.json: voice: /);
 
     const nested = await refusal(
-      dirWith({ 'a.json': { ...shipped, mcpServers: [{ ...shipped.mcpServers[0], auth: { type: 'header', header: 'x-key', setting: 'lower-case' } }] } }),
+      dirWith({
+        'a.json': {
+          ...shipped,
+          mcpServers: [{ ...shipped.mcpServers[0], auth: { type: 'header', header: 'x-key', setting: 'lower-case' } }],
+        },
+      }),
     );
     expect(nested.issues[0]!.field).toBe('mcpServers.0.auth.setting');
 
@@ -58,9 +66,16 @@ describe('agent definition files', () => {
   it('refuses duplicate ids, duplicate server names and a SIP number routed to two agents', async () => {
     const dupId = await refusal(dirWith({ 'a.json': shipped, 'b.json': { ...shipped, sip: { numbers: [] } } }));
     expect(dupId).toMatchObject({ file: 'b.json', issues: [{ field: 'id' }] });
-    const dupServer = await refusal(dirWith({ 'a.json': { ...shipped, mcpServers: [shipped.mcpServers[0], shipped.mcpServers[0]] } }));
+    const dupServer = await refusal(
+      dirWith({ 'a.json': { ...shipped, mcpServers: [shipped.mcpServers[0], shipped.mcpServers[0]] } }),
+    );
     expect(dupServer.issues[0]!.field).toBe('mcpServers.1.name');
-    const dupSip = await refusal(dirWith({ 'a.json': shipped, 'b.json': { ...shipped, id: 'second', sip: { numbers: ['+1 800 555 0100'.replace(/ /g, '')] } } }));
+    const dupSip = await refusal(
+      dirWith({
+        'a.json': shipped,
+        'b.json': { ...shipped, id: 'second', sip: { numbers: ['+1 800 555 0100'.replace(/ /g, '')] } },
+      }),
+    );
     expect(dupSip).toMatchObject({ file: 'b.json', issues: [{ field: 'sip.numbers.0' }] });
   });
 
@@ -110,7 +125,10 @@ describe('agent store on Azurite and GET /api/agents', () => {
     expect(await store.get('missing-agent')).toBeUndefined();
     const concierge = (await store.get('concierge'))!;
     const writer = createAgentStore(config);
-    await writer.seed([{ ...concierge, id: 'late-agent', sip: { numbers: [] } }, { ...concierge, id: 'missing-agent', sip: { numbers: [] } }]);
+    await writer.seed([
+      { ...concierge, id: 'late-agent', sip: { numbers: [] } },
+      { ...concierge, id: 'missing-agent', sip: { numbers: [] } },
+    ]);
     t = 1000; // the list is still cached
     expect((await store.get('late-agent'))?.id).toBe('late-agent');
     expect(await store.list()).toHaveLength(3);
@@ -119,12 +137,17 @@ describe('agent store on Azurite and GET /api/agents', () => {
     t = 61_000;
     expect((await store.get('missing-agent'))?.id).toBe('missing-agent');
     expect(await store.get('Not A Valid Id')).toBeUndefined();
-    for (const id of ['late-agent', 'missing-agent']) await tableClient(config, TABLES.agents).deleteEntity('agent', id);
+    for (const id of ['late-agent', 'missing-agent'])
+      await tableClient(config, TABLES.agents).deleteEntity('agent', id);
   });
 
   it('ignores a corrupted row instead of failing every read', async () => {
     const config = { STORAGE_CONNECTION_STRING: stack.env.STORAGE_CONNECTION_STRING };
-    await tableClient(config, TABLES.agents).upsertEntity({ partitionKey: 'agent', rowKey: 'corrupt', definition: '{"id":"corrupt"}' });
+    await tableClient(config, TABLES.agents).upsertEntity({
+      partitionKey: 'agent',
+      rowKey: 'corrupt',
+      definition: '{"id":"corrupt"}',
+    });
     const lines: string[] = [];
     const store = createAgentStore(config, { log: (l) => lines.push(l) });
     expect((await store.list()).map((a) => a.id)).toEqual(['concierge', 'customer-support']);
@@ -138,7 +161,14 @@ describe('agent store on Azurite and GET /api/agents', () => {
     const body = (await res.json()) as { agents: Record<string, unknown>[] };
     expect(body.agents.map((a) => a.id)).toEqual(['concierge', 'customer-support']);
     for (const a of body.agents) {
-      expect(Object.keys(a).sort()).toEqual(['description', 'displayName', 'greeting', 'id', 'outputModalities', 'voice']);
+      expect(Object.keys(a).sort()).toEqual([
+        'description',
+        'displayName',
+        'greeting',
+        'id',
+        'outputModalities',
+        'voice',
+      ]);
     }
     const raw = JSON.stringify(body);
     expect(raw).not.toMatch(/instructions|mcpServers|allowedTools|18005550100/);

@@ -16,11 +16,21 @@ afterAll(async () => stack?.stop());
 afterEach(() => fetch(`${stack.url('realtime emulator')}/_emulator/faults`, { method: 'DELETE' }));
 
 const faults = (spec: unknown) =>
-  fetch(`${stack.url('realtime emulator')}/_emulator/faults`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(spec) });
+  fetch(`${stack.url('realtime emulator')}/_emulator/faults`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(spec),
+  });
 
-type CallSummary = { id: string; state: string; webhooks: { delivered: boolean; attempts: { status?: number; error?: string }[] }[] };
+type CallSummary = {
+  id: string;
+  state: string;
+  webhooks: { delivered: boolean; attempts: { status?: number; error?: string }[] }[];
+};
 async function callOf(callId: string): Promise<CallSummary | undefined> {
-  const s = (await fetch(`${stack.url('realtime emulator')}/_emulator/sessions`).then((r) => r.json())) as { calls: CallSummary[] };
+  const s = (await fetch(`${stack.url('realtime emulator')}/_emulator/sessions`).then((r) => r.json())) as {
+    calls: CallSummary[];
+  };
   return s.calls.find((c) => c.id === callId);
 }
 
@@ -97,11 +107,16 @@ describe('accept refused by the realtime service', () => {
     await waitUntil('call expired', async () => (await callOf(callId))?.state === 'expired', 40_000, 500);
     const after = (await lifecycle.load(sessionId))!.record;
     expect(after.state).toBe('requested');
-    const row = await createSessionStore({ STORAGE_CONNECTION_STRING: stack.env.STORAGE_CONNECTION_STRING }).get(sessionId);
+    const row = await createSessionStore({ STORAGE_CONNECTION_STRING: stack.env.STORAGE_CONNECTION_STRING }).get(
+      sessionId,
+    );
     expect(row?.state).toBe('requested');
     // Not stuck: the lifecycle's watchdog ends a session nobody connected once its idle timeout passes
     // (5 min, too long to wait for here; the decision it will take is checked instead).
     const timeouts = supervisorTimeouts({ HEARTBEAT_TIMEOUT_SECONDS: 2 });
-    expect(supervisorDecision(after, after.stateSince + timeouts.idleTimeoutMs, timeouts)).toMatchObject({ kind: 'apply', op: { type: 'ended' } });
+    expect(supervisorDecision(after, after.stateSince + timeouts.idleTimeoutMs, timeouts)).toMatchObject({
+      kind: 'apply',
+      op: { type: 'ended' },
+    });
   });
 });

@@ -42,7 +42,9 @@ export async function orderServer(delayMs = 0) {
       run: async () => {
         state.runs++;
         if (state.delayMs) await sleep(state.delayMs);
-        return { content: [{ type: 'text' as const, text: JSON.stringify({ orderId: '1234', status: 'on the truck' }) }] };
+        return {
+          content: [{ type: 'text' as const, text: JSON.stringify({ orderId: '1234', status: 'on the truck' }) }],
+        };
       },
     },
   ]);
@@ -79,10 +81,17 @@ export async function liveCall(stack: Stack, from: string, to = '+18005550100'):
   };
 }
 
-export const answerContaining = (caller: RawClient, text: string | RegExp, opts: { from?: number; timeoutMs?: number } = {}) =>
+export const answerContaining = (
+  caller: RawClient,
+  text: string | RegExp,
+  opts: { from?: number; timeoutMs?: number } = {},
+) =>
   caller.waitFor(
     'response.output_item.done',
-    (e) => e.item.type === 'message' && e.item.role === 'assistant' && (typeof text === 'string' ? JSON.stringify(e.item).includes(text) : text.test(JSON.stringify(e.item))),
+    (e) =>
+      e.item.type === 'message' &&
+      e.item.role === 'assistant' &&
+      (typeof text === 'string' ? JSON.stringify(e.item).includes(text) : text.test(JSON.stringify(e.item))),
     { timeoutMs: 15_000, ...opts },
   );
 
@@ -93,6 +102,9 @@ export async function transcriptOf(stack: Stack, callId: string) {
 /** Messages and tool outputs of the emulator's conversation: what the stored history must hold. */
 export async function storableItems(stack: Stack, callId: string) {
   return (await transcriptOf(stack, callId))
-    .filter((t) => (t.type === 'message' && (t.role === 'user' || t.role === 'assistant')) || t.type === 'function_call_output')
+    .filter(
+      (t) =>
+        (t.type === 'message' && (t.role === 'user' || t.role === 'assistant')) || t.type === 'function_call_output',
+    )
     .map((t) => ({ role: t.type === 'function_call_output' ? 'tool' : t.role, text: t.text.trim() }));
 }

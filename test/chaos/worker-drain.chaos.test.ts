@@ -1,7 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Stack } from '../../emulators/local/stack';
 import { callerClient, emulatorSession, say, storesOf, waitUntil } from '../lifecycle/helpers';
-import { agentWithTool, answerContaining, liveCall, orderServer, seedAgents, startChaosStack, storableItems, type LiveCall } from './helpers';
+import {
+  agentWithTool,
+  answerContaining,
+  liveCall,
+  orderServer,
+  seedAgents,
+  startChaosStack,
+  storableItems,
+  type LiveCall,
+} from './helpers';
 
 /**
  * A worker replica SIGTERMed mid-call, as Container Apps does on a revision update or scale-in: it drains
@@ -53,7 +62,8 @@ async function expectHistoryComplete(call: LiveCall) {
   expect(new Set(rows.map((r) => r.itemId)).size).toBe(rows.length);
 }
 
-const outputs = async (callId: string) => ((await emulatorSession(stack, callId))?.transcript ?? []).filter((t) => t.type === 'function_call_output');
+const outputs = async (callId: string) =>
+  ((await emulatorSession(stack, callId))?.transcript ?? []).filter((t) => t.type === 'function_call_output');
 
 describe('a worker drained (SIGTERM) mid-call', () => {
   it('between turns: the call moves, the next turn works on the new worker, nothing lost', async () => {

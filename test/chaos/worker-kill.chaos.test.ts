@@ -2,7 +2,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Stack } from '../../emulators/local/stack';
 import { INTERRUPTED_OUTPUT } from '../../worker/tools';
 import { callerClient, emulatorSession, say, storesOf, waitUntil } from '../lifecycle/helpers';
-import { agentWithTool, answerContaining, liveCall, orderServer, seedAgents, startChaosStack, storableItems } from './helpers';
+import {
+  agentWithTool,
+  answerContaining,
+  liveCall,
+  orderServer,
+  seedAgents,
+  startChaosStack,
+  storableItems,
+} from './helpers';
 
 /**
  * A worker process SIGKILLed while the tool it started is still running (test/lifecycle/worker-kill.test.ts
@@ -30,7 +38,10 @@ describe('a worker killed while its tool call runs', () => {
     say(call.caller, 'where is my order 1234');
     await waitUntil('tool started', async () => orders.state.runs === 1, 10_000, 10);
     // The claim is stored before the tool runs: this is what the next worker finds.
-    const running = await waitUntil('claimed run', async () => (await storesOf(stack).toolRuns.undelivered(call.sessionId))[0]);
+    const running = await waitUntil(
+      'claimed run',
+      async () => (await storesOf(stack).toolRuns.undelivered(call.sessionId))[0],
+    );
     expect(running.status).toBe('running');
 
     const fleet = stack.workers!;
@@ -59,7 +70,9 @@ describe('a worker killed while its tool call runs', () => {
     // Let the MCP server's own (orphaned) run finish: it must stay the only one.
     await new Promise((r) => setTimeout(r, 3500));
     expect(orders.state.runs).toBe(1);
-    const outputs = (await emulatorSession(stack, call.callId))!.transcript.filter((t) => t.type === 'function_call_output');
+    const outputs = (await emulatorSession(stack, call.callId))!.transcript.filter(
+      (t) => t.type === 'function_call_output',
+    );
     expect(outputs).toHaveLength(1);
 
     // The conversation goes on: asked again, the tool runs (once more) on the new worker.
@@ -75,7 +88,12 @@ describe('a worker killed while its tool call runs', () => {
       const r = await history.forSession(call.partition, call.sessionId);
       return r.length >= expected.length && r;
     }).catch(async (err) => {
-      console.log('expected', expected, 'stored', (await history.forSession(call.partition, call.sessionId)).map((r) => [r.role, r.text]));
+      console.log(
+        'expected',
+        expected,
+        'stored',
+        (await history.forSession(call.partition, call.sessionId)).map((r) => [r.role, r.text]),
+      );
       throw err;
     });
     expect(rows.map((r) => [r.role, r.text.trim()]).sort()).toEqual(expected.map((e) => [e.role, e.text]).sort());

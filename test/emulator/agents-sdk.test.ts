@@ -26,7 +26,11 @@ describe('the OpenAI Agents SDK (realtime) against the emulator', () => {
       },
     });
     const agent = new RealtimeAgent({ name: 'support', instructions: 'You are a support agent.', tools: [getOrder] });
-    const session = new RealtimeSession(agent, { transport: 'websocket', model: 'gpt-realtime', config: { outputModalities: ['text'] } });
+    const session = new RealtimeSession(agent, {
+      transport: 'websocket',
+      model: 'gpt-realtime',
+      config: { outputModalities: ['text'] },
+    });
     await session.connect({ apiKey: KEY, url: `${emu.url.replace('http', 'ws')}/v1/realtime?model=gpt-realtime` });
     const answered = new Promise<string>((resolve) => {
       session.on('history_updated', (history) => {

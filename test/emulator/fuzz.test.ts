@@ -15,9 +15,29 @@ afterAll(async () => {
 
 /** Client events with the right `type` and random (often wrong) fields, and random junk. */
 const junkEvent = fc.oneof(
-  fc.record({ type: fc.constantFrom(...CLIENT_EVENT_TYPES), event_id: fc.option(fc.string(), { nil: undefined }) }, { requiredKeys: ['type'] }).chain((base) =>
-    fc.dictionary(fc.constantFrom('item', 'session', 'audio', 'item_id', 'content_index', 'audio_end_ms', 'response', 'previous_item_id'), fc.jsonValue(), { maxKeys: 4 }).map((extra) => JSON.stringify({ ...extra, ...base })),
-  ),
+  fc
+    .record(
+      { type: fc.constantFrom(...CLIENT_EVENT_TYPES), event_id: fc.option(fc.string(), { nil: undefined }) },
+      { requiredKeys: ['type'] },
+    )
+    .chain((base) =>
+      fc
+        .dictionary(
+          fc.constantFrom(
+            'item',
+            'session',
+            'audio',
+            'item_id',
+            'content_index',
+            'audio_end_ms',
+            'response',
+            'previous_item_id',
+          ),
+          fc.jsonValue(),
+          { maxKeys: 4 },
+        )
+        .map((extra) => JSON.stringify({ ...extra, ...base })),
+    ),
   fc.jsonValue().map((v) => JSON.stringify(v)),
   fc.string(),
 );

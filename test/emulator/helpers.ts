@@ -21,7 +21,9 @@ export class RawClient {
       const ws = new WebSocket(url, { headers });
       const c = new RawClient(ws);
       ws.once('open', () => resolve(c));
-      ws.once('unexpected-response', (_req, res) => reject(Object.assign(new Error(`HTTP ${res.statusCode}`), { status: res.statusCode })));
+      ws.once('unexpected-response', (_req, res) =>
+        reject(Object.assign(new Error(`HTTP ${res.statusCode}`), { status: res.statusCode })),
+      );
       ws.once('error', reject);
     });
   }
@@ -45,7 +47,10 @@ export class RawClient {
     const seen = this.events.slice(opts.from ?? 0).find(match);
     if (seen) return Promise.resolve(seen);
     return new Promise((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error(`timed out waiting for ${type}; saw ${this.events.map((e) => e.type).join(', ')}`)), opts.timeoutMs ?? 10_000);
+      const t = setTimeout(
+        () => reject(new Error(`timed out waiting for ${type}; saw ${this.events.map((e) => e.type).join(', ')}`)),
+        opts.timeoutMs ?? 10_000,
+      );
       this.waiters.push({ pred: match, resolve: (e) => (clearTimeout(t), resolve(e as E)) });
     });
   }
@@ -59,4 +64,5 @@ export class RawClient {
   }
 }
 
-export const wsUrl = (httpUrl: string, query: string, azure = false) => `${httpUrl.replace(/^http/, 'ws')}${azure ? '/openai' : ''}/v1/realtime?${query}`;
+export const wsUrl = (httpUrl: string, query: string, azure = false) =>
+  `${httpUrl.replace(/^http/, 'ws')}${azure ? '/openai' : ''}/v1/realtime?${query}`;

@@ -16,7 +16,9 @@ let script: number[] = [];
 /** Standard Webhooks verification written from the spec, independent of the emulator's signer. */
 function verify(headers: Record<string, string>, body: string): boolean {
   const key = Buffer.from(SECRET.slice('whsec_'.length), 'base64');
-  const expected = createHmac('sha256', key).update(`${headers['webhook-id']}.${headers['webhook-timestamp']}.${body}`).digest();
+  const expected = createHmac('sha256', key)
+    .update(`${headers['webhook-id']}.${headers['webhook-timestamp']}.${body}`)
+    .digest();
   return (headers['webhook-signature'] ?? '').split(' ').some((sig) => {
     const [version, b64] = sig.split(',');
     const got = Buffer.from(b64 ?? '', 'base64');
@@ -36,7 +38,12 @@ beforeAll(async () => {
   });
   await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
   const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/api/webhooks/realtime`;
-  emu = await startRealtimeEmulator({ apiKeys: [KEY], useEspeak: false, webhook: { url, secret: SECRET, backoffMs: 20 }, callExpiryMs: 400 });
+  emu = await startRealtimeEmulator({
+    apiKeys: [KEY],
+    useEspeak: false,
+    webhook: { url, secret: SECRET, backoffMs: 20 },
+    callExpiryMs: 400,
+  });
 });
 afterAll(async () => {
   await emu?.stop();
@@ -44,13 +51,20 @@ afterAll(async () => {
 });
 
 const post = (path: string, body?: unknown) =>
-  fetch(`${emu.url}${path}`, { method: 'POST', headers: { 'api-key': KEY, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+  fetch(`${emu.url}${path}`, {
+    method: 'POST',
+    headers: { 'api-key': KEY, 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
 
 describe('SIP calls', () => {
   it('sends a signed realtime.call.incoming webhook, retrying on failure, and runs the accepted call over the sideband', async () => {
     received.length = 0;
     script = [500, 503];
-    const res = await fetch(`${emu.url}/_emulator/sip/incoming`, { method: 'POST', body: JSON.stringify({ from: 'sip:+15551234567@pstn.example', to: 'sip:support@agents.example' }) });
+    const res = await fetch(`${emu.url}/_emulator/sip/incoming`, {
+      method: 'POST',
+      body: JSON.stringify({ from: 'sip:+15551234567@pstn.example', to: 'sip:support@agents.example' }),
+    });
     expect(res.status).toBe(201);
     const { callId } = (await res.json()) as { callId: string };
     await expect.poll(() => received.length, { timeout: 5000 }).toBe(3);
@@ -61,14 +75,32 @@ describe('SIP calls', () => {
     const event = JSON.parse(received[2]!.body);
     expect(event).toMatchObject({ object: 'event', type: 'realtime.call.incoming', data: { call_id: callId } });
     expect(event.id).toMatch(/^evt_/);
-    expect(event.data.sip_headers).toEqual(expect.arrayContaining([{ name: 'From', value: 'sip:+15551234567@pstn.example' }, { name: 'To', value: 'sip:support@agents.example' }]));
+    expect(event.data.sip_headers).toEqual(
+      expect.arrayContaining([
+        { name: 'From', value: 'sip:+15551234567@pstn.example' },
+        { name: 'To', value: 'sip:support@agents.example' },
+      ]),
+    );
 
     // Not accepted yet: no sideband.
-    await expect(RawClient.open(wsUrl(emu.url, `call_id=${callId}`), { 'api-key': KEY })).rejects.toMatchObject({ status: 404 });
-    expect((await post(`/v1/realtime/calls/${callId}/accept`, { type: 'realtime', instructions: 'You are a support agent.', output_modalities: ['text'] })).status).toBe(200);
+    await expect(RawClient.open(wsUrl(emu.url, `call_id=${callId}`), { 'api-key': KEY })).rejects.toMatchObject({
+      status: 404,
+    });
+    expect(
+      (
+        await post(`/v1/realtime/calls/${callId}/accept`, {
+          type: 'realtime',
+          instructions: 'You are a support agent.',
+          output_modalities: ['text'],
+        })
+      ).status,
+    ).toBe(200);
     const side = await RawClient.open(wsUrl(emu.url, `call_id=${callId}`, true), { 'api-key': KEY });
     expect((await side.waitFor('session.created')).session).toMatchObject({ instructions: 'You are a support agent.' });
-    side.send({ type: 'conversation.item.create', item: { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'hello' }] } });
+    side.send({
+      type: 'conversation.item.create',
+      item: { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'hello' }] },
+    });
     side.send({ type: 'response.create' });
     expect((await side.waitFor('response.output_text.done')).text).toMatch(/help/);
     expect((await post(`/v1/realtime/calls/${callId}/hangup`)).status).toBe(200);
@@ -84,7 +116,10 @@ describe('SIP calls', () => {
     const b = await emu.simulateIncomingSipCall({ from: 'sip:a@x', to: 'sip:b@y' });
     expect((await post(`/v1/realtime/calls/${b.callId}/accept`, { type: 'realtime' })).status).toBe(200);
     expect((await post(`/v1/realtime/calls/${b.callId}/refer`, { target_uri: 'tel:+15550001111' })).status).toBe(200);
-    expect(emu.calls().find((c) => c.id === b.callId)).toMatchObject({ state: 'referred', referredTo: 'tel:+15550001111' });
+    expect(emu.calls().find((c) => c.id === b.callId)).toMatchObject({
+      state: 'referred',
+      referredTo: 'tel:+15550001111',
+    });
 
     const c = await emu.simulateIncomingSipCall({ from: 'sip:a@x', to: 'sip:b@y' });
     await expect.poll(() => emu.calls().find((x) => x.id === c.callId)?.state, { timeout: 3000 }).toBe('expired');
@@ -102,7 +137,10 @@ describe('SIP calls', () => {
     expect((await post(`/v1/realtime/calls/${call.callId}/accept`, { type: 'realtime' })).status).toBe(500);
     expect((await post(`/v1/realtime/calls/${call.callId}/accept`, { type: 'realtime' })).status).toBe(200);
 
-    const f = await fetch(`${emu.url}/_emulator/faults`, { method: 'POST', body: JSON.stringify({ rest: { status: 429, times: 1, retryAfterSeconds: 2 } }) });
+    const f = await fetch(`${emu.url}/_emulator/faults`, {
+      method: 'POST',
+      body: JSON.stringify({ rest: { status: 429, times: 1, retryAfterSeconds: 2 } }),
+    });
     expect(f.status).toBe(200);
     const limited = await post('/v1/realtime/client_secrets', {});
     expect(limited.status).toBe(429);
@@ -110,7 +148,9 @@ describe('SIP calls', () => {
     expect((await post('/v1/realtime/client_secrets', {})).status).toBe(200);
 
     emu.faults.set({ rest: { status: 429, times: 1, retryAfterSeconds: 3, match: '/v1/realtime' } });
-    await expect(RawClient.open(wsUrl(emu.url, `call_id=${call.callId}`), { 'api-key': KEY })).rejects.toMatchObject({ status: 429 });
+    await expect(RawClient.open(wsUrl(emu.url, `call_id=${call.callId}`), { 'api-key': KEY })).rejects.toMatchObject({
+      status: 429,
+    });
     emu.faults.set({ delayMs: 250 });
     const t0 = Date.now();
     expect((await post('/v1/realtime/client_secrets', {})).status).toBe(200);

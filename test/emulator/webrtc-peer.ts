@@ -27,7 +27,11 @@ export class TestPeer {
 
   async connect(callsUrl: string, key: string, body?: { session: unknown }): Promise<Response> {
     await this.pc.setLocalDescription(await this.pc.createOffer());
-    await new Promise<void>((r) => (this.pc.iceGatheringState === 'complete' ? r() : this.pc.iceGatheringStateChange.subscribe((s) => s === 'complete' && r())));
+    await new Promise<void>((r) =>
+      this.pc.iceGatheringState === 'complete'
+        ? r()
+        : this.pc.iceGatheringStateChange.subscribe((s) => s === 'complete' && r()),
+    );
     const offer = loopbackOnly(this.pc.localDescription!.sdp);
     let res: Response;
     if (body) {
@@ -36,7 +40,11 @@ export class TestPeer {
       form.set('session', JSON.stringify(body.session));
       res = await fetch(callsUrl, { method: 'POST', headers: { authorization: `Bearer ${key}` }, body: form });
     } else {
-      res = await fetch(callsUrl, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/sdp' }, body: offer });
+      res = await fetch(callsUrl, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/sdp' },
+        body: offer,
+      });
     }
     if (res.status !== 201) return res;
     this.callId = /\/calls\/([^/]+)$/.exec(res.headers.get('location') ?? '')?.[1] ?? '';
@@ -72,7 +80,18 @@ export class TestPeer {
       const chunk = new Int16Array(frame);
       chunk.set(pcm.subarray(i, i + frame));
       const payload = this.encoder.encode(Buffer.from(chunk.buffer), frame);
-      this.mic.writeRtp(new RtpPacket(new RtpHeader({ payloadType: OPUS.payloadType, sequenceNumber: this.seq++ & 0xffff, timestamp: this.ts, ssrc: 1234, marker: i === 0 }), payload));
+      this.mic.writeRtp(
+        new RtpPacket(
+          new RtpHeader({
+            payloadType: OPUS.payloadType,
+            sequenceNumber: this.seq++ & 0xffff,
+            timestamp: this.ts,
+            ssrc: 1234,
+            marker: i === 0,
+          }),
+          payload,
+        ),
+      );
       this.ts += 960;
       await new Promise((r) => setTimeout(r, frameGapMs));
     }

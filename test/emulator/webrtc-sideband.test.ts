@@ -18,7 +18,13 @@ afterAll(async () => {
 const session = {
   type: 'realtime',
   instructions: 'You are a customer support agent.',
-  tools: [{ type: 'function', name: 'get_order', parameters: { type: 'object', properties: { orderId: { type: 'string' } } } }],
+  tools: [
+    {
+      type: 'function',
+      name: 'get_order',
+      parameters: { type: 'object', properties: { orderId: { type: 'string' } } },
+    },
+  ],
   audio: { input: { transcription: { model: 'gpt-4o-mini-transcribe' } } },
 };
 
@@ -59,7 +65,14 @@ describe('WebRTC call with a sideband connection', () => {
     const first = await side.waitFor('response.done');
     expect(first.response.status).toBe('completed');
     const mark = side.events.length;
-    side.send({ type: 'conversation.item.create', item: { type: 'function_call_output', call_id: call.call_id, output: JSON.stringify({ status: 'out for delivery' }) } });
+    side.send({
+      type: 'conversation.item.create',
+      item: {
+        type: 'function_call_output',
+        call_id: call.call_id,
+        output: JSON.stringify({ status: 'out for delivery' }),
+      },
+    });
     side.send({ type: 'response.create' });
     const said = await side.waitFor('response.output_audio_transcript.done', undefined, { from: mark });
     expect(said.transcript).toBe('Order 1234 is out for delivery.');
@@ -67,14 +80,21 @@ describe('WebRTC call with a sideband connection', () => {
     expect(done.response.status).toBe('completed');
 
     // The browser's data channel saw the same session.
-    await expect.poll(() => peer.events.some((e) => e.type === 'response.done' && e.response.id === done.response.id), { timeout: 5000 }).toBe(true);
+    await expect
+      .poll(() => peer.events.some((e) => e.type === 'response.done' && e.response.id === done.response.id), {
+        timeout: 5000,
+      })
+      .toBe(true);
 
     // The answer is spoken to the peer as Opus RTP; the data channel only marks playback.
     await side.waitFor('output_audio_buffer.started', (e) => e.response_id === done.response.id);
     await expect.poll(() => peer.rtpReceived, { timeout: 5000 }).toBeGreaterThan(5);
     expect(peer.events.some((e) => e.type === 'response.output_audio.delta')).toBe(false);
 
-    const hang = await fetch(`${emu.url}/v1/realtime/calls/${peer.callId}/hangup`, { method: 'POST', headers: { 'api-key': KEY } });
+    const hang = await fetch(`${emu.url}/v1/realtime/calls/${peer.callId}/hangup`, {
+      method: 'POST',
+      headers: { 'api-key': KEY },
+    });
     expect(hang.status).toBe(200);
     await expect.poll(() => side.closed?.code, { timeout: 5000 }).toBe(1000);
     await peer.close();
@@ -82,16 +102,25 @@ describe('WebRTC call with a sideband connection', () => {
 
   it('accepts a multipart offer with a server key, and ends the call when the page closes its peer connection', async () => {
     const peer = new TestPeer();
-    const res = await peer.connect(`${emu.url}/v1/realtime/calls`, KEY, { session: { type: 'realtime', instructions: 'Multipart instructions', output_modalities: ['text'] } });
+    const res = await peer.connect(`${emu.url}/v1/realtime/calls`, KEY, {
+      session: { type: 'realtime', instructions: 'Multipart instructions', output_modalities: ['text'] },
+    });
     expect(res.status).toBe(201);
     await expect.poll(() => peer.events.find((e) => e.type === 'session.created'), { timeout: 5000 }).toBeTruthy();
     const created = peer.events.find((e) => e.type === 'session.created');
-    expect(created?.type === 'session.created' && created.session).toMatchObject({ instructions: 'Multipart instructions' });
+    expect(created?.type === 'session.created' && created.session).toMatchObject({
+      instructions: 'Multipart instructions',
+    });
     // Not locked (a server key opened it): the channel may update the session and drive responses.
     peer.send({ type: 'session.update', session: { type: 'realtime', instructions: 'Changed by the page' } });
-    peer.send({ type: 'conversation.item.create', item: { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'goodbye' }] } });
+    peer.send({
+      type: 'conversation.item.create',
+      item: { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'goodbye' }] },
+    });
     peer.send({ type: 'response.create' });
-    await expect.poll(() => peer.events.find((e) => e.type === 'response.output_text.done'), { timeout: 5000 }).toMatchObject({ text: 'Goodbye, have a great day!' });
+    await expect
+      .poll(() => peer.events.find((e) => e.type === 'response.output_text.done'), { timeout: 5000 })
+      .toMatchObject({ text: 'Goodbye, have a great day!' });
     const side = await RawClient.open(wsUrl(emu.url, `call_id=${peer.callId}`), { 'api-key': KEY });
     expect((await side.waitFor('session.created')).session).toMatchObject({ instructions: 'Changed by the page' });
     peer.dc.close();

@@ -33,7 +33,10 @@ export function recordingProvider(): RecordingProvider {
       calls.push({ op: 'mint', session, ttl });
       return { value: `ek_fake_${++n}`, expiresAt: Math.floor(Date.now() / 1000) + ttl, session };
     },
-    connectUrls: (model) => ({ webrtcUrl: 'http://fake/openai/v1/realtime/calls', websocketUrl: `ws://fake/openai/v1/realtime?model=${model}` }),
+    connectUrls: (model) => ({
+      webrtcUrl: 'http://fake/openai/v1/realtime/calls',
+      websocketUrl: `ws://fake/openai/v1/realtime?model=${model}`,
+    }),
     async acceptCall(callId, session) {
       maybeFail('accept');
       calls.push({ op: 'accept', callId, session });

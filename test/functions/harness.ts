@@ -75,7 +75,8 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     signals,
     async rows(table) {
       const out: TableEntity<Record<string, unknown>>[] = [];
-      for await (const e of tableClient(config, table).listEntities<Record<string, unknown>>()) out.push(e as TableEntity<Record<string, unknown>>);
+      for await (const e of tableClient(config, table).listEntities<Record<string, unknown>>())
+        out.push(e as TableEntity<Record<string, unknown>>);
       return out;
     },
     async stop() {
@@ -91,4 +92,8 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
 export { TABLES };
 
 export const postJson = (url: string, body: unknown, headers: Record<string, string> = {}) =>
-  fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+  fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+  });

@@ -23,12 +23,17 @@ async function captureProxy(target: () => string): Promise<{ url: string; seen: 
     for await (const c of req) chunks.push(c as Buffer);
     const body = Buffer.concat(chunks);
     const headers = Object.fromEntries(
-      ['content-type', 'webhook-id', 'webhook-timestamp', 'webhook-signature'].map((k) => [k, String(req.headers[k] ?? '')]),
+      ['content-type', 'webhook-id', 'webhook-timestamp', 'webhook-signature'].map((k) => [
+        k,
+        String(req.headers[k] ?? ''),
+      ]),
     );
     const forward = () => fetch(target(), { method: 'POST', headers, body: new Uint8Array(body) });
     // A pooled keep-alive socket can be found closed as it is reused ("other side closed"); like any proxy,
     // try once more on a fresh connection (deliveries are idempotent by webhook-id anyway).
-    const upstream = await forward().catch(forward).catch(() => undefined);
+    const upstream = await forward()
+      .catch(forward)
+      .catch(() => undefined);
     if (!upstream) {
       // The Function app is not there (the suite is tearing down): answer as a gateway would, record nothing.
       res.writeHead(502).end();
@@ -61,7 +66,10 @@ const waitFor = async <T>(fn: () => T | undefined, timeoutMs = 8000): Promise<T>
 function connect(url: string, key: string): Promise<{ status: number; first?: Record<string, unknown> }> {
   return new Promise((resolve) => {
     const ws = new WebSocket(url, { headers: { authorization: `Bearer ${key}` } });
-    ws.on('unexpected-response', (_req, res) => (res.resume(), ws.on('error', () => {}), ws.terminate(), resolve({ status: res.statusCode ?? 0 })));
+    ws.on(
+      'unexpected-response',
+      (_req, res) => (res.resume(), ws.on('error', () => {}), ws.terminate(), resolve({ status: res.statusCode ?? 0 })),
+    );
     ws.on('message', (d) => (ws.close(), resolve({ status: 101, first: JSON.parse(d.toString()) })));
     ws.on('error', () => resolve({ status: 0 }));
   });
@@ -106,11 +114,17 @@ describe('functions with the realtime emulator', () => {
       const agent = (await h.deps.agents.get('concierge'))!;
       expect(await peer.event('session.created')).toMatchObject({ session: { instructions: agent.instructions } });
       // The page reports the call id; the lifecycle is told, and the worker's sideband can attach to it.
-      const reg = await postJson(`${h.api}/sessions/${sessionId}/call`, { callId: peer.callId }, { 'x-user-id': 'walter' });
+      const reg = await postJson(
+        `${h.api}/sessions/${sessionId}/call`,
+        { callId: peer.callId },
+        { 'x-user-id': 'walter' },
+      );
       expect(reg.status).toBe(202);
       expect(h.signals.at(-1)).toMatchObject({ sessionId, op: { type: 'callRegistered', callId: peer.callId } });
       const sideband = await h.deps.provider.openSideband(peer.callId);
-      const created = await new Promise<Record<string, unknown>>((r) => sideband.once('message', (d) => r(JSON.parse(d.toString()))));
+      const created = await new Promise<Record<string, unknown>>((r) =>
+        sideband.once('message', (d) => r(JSON.parse(d.toString()))),
+      );
       expect(created).toMatchObject({ type: 'session.created', session: { instructions: agent.instructions } });
       sideband.close();
     } finally {
@@ -119,7 +133,9 @@ describe('functions with the realtime emulator', () => {
   });
 
   it('a WebRTC offer with an expired or a foreign token is refused with 401', async () => {
-    const { clientSecret, webrtcUrl } = await (await postJson(`${h.api}/sessions`, { agentId: 'concierge' }, { 'x-user-id': 'xena' })).json();
+    const { clientSecret, webrtcUrl } = await (
+      await postJson(`${h.api}/sessions`, { agentId: 'concierge' }, { 'x-user-id': 'xena' })
+    ).json();
     const forged = new TestPeer();
     const expired = new TestPeer();
     try {
@@ -154,7 +170,9 @@ describe('functions with the realtime emulator', () => {
   });
 
   it('refuses a foreign token (made up, or minted by another service) and never accepts the server API key path for it', async () => {
-    const { websocketUrl } = await (await postJson(`${h.api}/sessions`, { agentId: 'concierge' }, { 'x-user-id': 'bob' })).json();
+    const { websocketUrl } = await (
+      await postJson(`${h.api}/sessions`, { agentId: 'concierge' }, { 'x-user-id': 'bob' })
+    ).json();
     expect((await connect(websocketUrl, 'ek_forged_0000000000000000000000')).status).toBe(401);
     const other = await startRealtimeEmulator({ port: 0, apiKeys: ['other-key'], useEspeak: false });
     try {
@@ -184,7 +202,10 @@ describe('functions with the realtime emulator', () => {
       const ts = Math.floor(Date.now() / 1000);
       const again = await fetch(`${h.api}/webhooks/realtime`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', ...signWebhook(WEBHOOK_SECRET, first.headers['webhook-id']!, ts, first.body) },
+        headers: {
+          'content-type': 'application/json',
+          ...signWebhook(WEBHOOK_SECRET, first.headers['webhook-id']!, ts, first.body),
+        },
         body: new Uint8Array(first.body),
       });
       expect(await again.json()).toMatchObject({ status: 'duplicate' });
@@ -192,7 +213,9 @@ describe('functions with the realtime emulator', () => {
     expect(call.webhooks[0]!.attempts).toHaveLength(1);
     const sessionId = sessionIdForCall(callId);
     expect((await h.rows(TABLES.sessions)).filter((r) => r.partitionKey === sessionId)).toHaveLength(1);
-    expect((await h.rows(TABLES.webhooks)).filter((r) => r.partitionKey === first.headers['webhook-id'])).toMatchObject([{ status: 'processed' }]);
+    expect((await h.rows(TABLES.webhooks)).filter((r) => r.partitionKey === first.headers['webhook-id'])).toMatchObject(
+      [{ status: 'processed' }],
+    );
     expect(h.signals.filter((s) => s.sessionId === sessionId).map((s) => s.op.type)).toEqual(['requested', 'accepted']);
     // The lifecycle's worker can attach: the call is live on the service.
     const sideband = await h.deps.provider.openSideband(callId);

@@ -13,7 +13,10 @@ describe('session functions', () => {
 
   beforeAll(async () => {
     provider = recordingProvider();
-    h = await startHarness({ env: { RATE_LIMIT_PER_MINUTE: '5', SESSION_TOKEN_TTL_SECONDS: '45', CORS_ALLOWED_ORIGINS: 'http://app.example' }, provider: () => provider });
+    h = await startHarness({
+      env: { RATE_LIMIT_PER_MINUTE: '5', SESSION_TOKEN_TTL_SECONDS: '45', CORS_ALLOWED_ORIGINS: 'http://app.example' },
+      provider: () => provider,
+    });
   });
   afterAll(async () => h?.stop());
 
@@ -34,10 +37,23 @@ describe('session functions', () => {
     const minted = provider.calls.find((c) => c.op === 'mint')!;
     expect(minted.ttl).toBe(45);
     const agent = (await h.deps.agents.get('concierge'))!;
-    expect(minted.session).toMatchObject({ type: 'realtime', instructions: agent.instructions, audio: { output: { voice: agent.voice } } });
+    expect(minted.session).toMatchObject({
+      type: 'realtime',
+      instructions: agent.instructions,
+      audio: { output: { voice: agent.voice } },
+    });
     const row = (await h.rows(TABLES.sessions)).find((r) => r.partitionKey === body.sessionId)!;
-    expect(row).toMatchObject({ userId: 'alice', agentId: 'concierge', transport: 'webrtc', state: 'requested', historyPartition: 'user:alice' });
-    expect(h.signals.at(-1)).toMatchObject({ sessionId: body.sessionId, op: { type: 'requested', userId: 'alice', transport: 'webrtc' } });
+    expect(row).toMatchObject({
+      userId: 'alice',
+      agentId: 'concierge',
+      transport: 'webrtc',
+      state: 'requested',
+      historyPartition: 'user:alice',
+    });
+    expect(h.signals.at(-1)).toMatchObject({
+      sessionId: body.sessionId,
+      op: { type: 'requested', userId: 'alice', transport: 'webrtc' },
+    });
   });
 
   it('refuses client attempts to set instructions, voice or tools, and unknown agents, writing nothing', async () => {
@@ -80,7 +96,8 @@ describe('session functions', () => {
 
   it('registers the call for the owner only and signals callRegistered', async () => {
     const { sessionId } = await (await start('frank', { agentId: 'customer-support' })).json();
-    const call = (user: string, body: unknown, id = sessionId) => postJson(`${h.api}/sessions/${id}/call`, body, as(user));
+    const call = (user: string, body: unknown, id = sessionId) =>
+      postJson(`${h.api}/sessions/${id}/call`, body, as(user));
     expect((await call('mallory', { callId: 'rtc_frank1' })).status).toBe(404);
     expect((await call('frank', { callId: 'bad id!' })).status).toBe(400);
     expect((await call('frank', { callId: 'rtc_x' }, '00000000-0000-4000-8000-000000000000')).status).toBe(404);
@@ -102,7 +119,12 @@ describe('session functions', () => {
     const get = (user: string, id = sessionId) => fetch(`${h.api}/sessions/${id}`, { headers: as(user) });
     const mine = await get('grace');
     expect(mine.status).toBe(200);
-    expect(await mine.json()).toMatchObject({ sessionId, agentId: 'concierge', state: 'requested', transcript: { items: 0 } });
+    expect(await mine.json()).toMatchObject({
+      sessionId,
+      agentId: 'concierge',
+      state: 'requested',
+      transcript: { items: 0 },
+    });
     const theirs = await get('mallory');
     const missing = await get('mallory', '00000000-0000-4000-8000-000000000000');
     expect(theirs.status).toBe(404);
@@ -136,7 +158,13 @@ describe('session functions', () => {
 describe('session functions on a provider without browser tokens', () => {
   let h: Harness;
   beforeAll(async () => {
-    h = await startHarness({ env: { REALTIME_PROVIDER: 'voice-live', REALTIME_ENDPOINT: 'https://contoso-ai.services.ai.azure.com', REALTIME_API_KEY: 'unused' } });
+    h = await startHarness({
+      env: {
+        REALTIME_PROVIDER: 'voice-live',
+        REALTIME_ENDPOINT: 'https://contoso-ai.services.ai.azure.com',
+        REALTIME_API_KEY: 'unused',
+      },
+    });
   });
   afterAll(async () => h?.stop());
 

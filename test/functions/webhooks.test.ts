@@ -35,7 +35,11 @@ describe('realtime webhook function', () => {
   afterAll(async () => h?.stop());
 
   const deliver = (body: string, headers: Record<string, string>) =>
-    fetch(`${h.api}/webhooks/realtime`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+    fetch(`${h.api}/webhooks/realtime`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body,
+    });
   const signed = (body: string, id = `wh_${randomUUID()}`, ts = nowS(), secret = WEBHOOK_SECRET) =>
     deliver(body, signWebhook(secret, id, ts, body));
   const rowsFor = async (table: string, key: string) => (await h.rows(table)).filter((r) => r.partitionKey === key);
@@ -64,7 +68,12 @@ describe('realtime webhook function', () => {
     const sessionId = sessionIdForCall(callId);
     const rows = await rowsFor(TABLES.sessions, sessionId);
     expect(rows).toHaveLength(1);
-    expect(rows[0]).toMatchObject({ transport: 'sip', historyPartition: 'sip:+14155550123', callId, sipTo: '+18005550100' });
+    expect(rows[0]).toMatchObject({
+      transport: 'sip',
+      historyPartition: 'sip:+14155550123',
+      callId,
+      sipTo: '+18005550100',
+    });
     expect((await rowsFor(TABLES.webhooks, id))[0]).toMatchObject({ status: 'processed', outcome: 'accepted' });
     const ops = h.signals.filter((s) => s.sessionId === sessionId).map((s) => s.op.type);
     expect(ops).toEqual(['requested', 'accepted']);
@@ -73,7 +82,9 @@ describe('realtime webhook function', () => {
   it('processes concurrent copies of a first delivery once (the others are told to retry, then see a duplicate)', async () => {
     const body = incomingCall('rtc_race', '+18005550199');
     const copies = await Promise.all([1, 2, 3].map(() => signed(body, 'wh_race')));
-    const statuses = await Promise.all(copies.map(async (r) => [r.status, (await r.json()).status ?? (await Promise.resolve('error'))]));
+    const statuses = await Promise.all(
+      copies.map(async (r) => [r.status, (await r.json()).status ?? (await Promise.resolve('error'))]),
+    );
     expect(statuses.filter(([s, st]) => s === 200 && st === 'accepted')).toHaveLength(1);
     for (const [s] of statuses) expect([200, 409]).toContain(s);
     expect(await (await signed(body, 'wh_race')).json()).toMatchObject({ status: 'duplicate' });
@@ -84,23 +95,43 @@ describe('realtime webhook function', () => {
     const res = await signed(incomingCall('rtc_nobody', '+19995550000'));
     expect(res.status).toBe(200);
     expect(await res.json()).toMatchObject({ status: 'rejected', sipStatus: 404 });
-    expect(provider.calls.filter((c) => c.callId === 'rtc_nobody')).toEqual([{ op: 'reject', callId: 'rtc_nobody', statusCode: 404 }]);
+    expect(provider.calls.filter((c) => c.callId === 'rtc_nobody')).toEqual([
+      { op: 'reject', callId: 'rtc_nobody', statusCode: 404 },
+    ]);
     expect(await rowsFor(TABLES.sessions, sessionIdForCall('rtc_nobody'))).toHaveLength(0);
   });
 
   it('refuses forged, stale and malformed deliveries with 400/401 and writes nothing', async () => {
-    const before = { sessions: (await h.rows(TABLES.sessions)).length, deliveries: (await h.rows(TABLES.webhooks)).length };
+    const before = {
+      sessions: (await h.rows(TABLES.sessions)).length,
+      deliveries: (await h.rows(TABLES.webhooks)).length,
+    };
     const calls = provider.calls.length;
     const body = incomingCall('rtc_evil', '+18005550100');
     const forgedSecret = `whsec_${Buffer.from('not-the-real-secret').toString('base64')}`;
     const cases: [string, Promise<Response>, number, string][] = [
       ['forged', signed(body, 'wh_forged', nowS(), forgedSecret), 401, 'webhook_signature_invalid'],
       ['stale', signed(body, 'wh_stale', nowS() - 600), 401, 'webhook_stale'],
-      ['tampered', deliver(body.replace('+18005550100', '+18005550199'), signWebhook(WEBHOOK_SECRET, 'wh_t', nowS(), body)), 401, 'webhook_signature_invalid'],
+      [
+        'tampered',
+        deliver(body.replace('+18005550100', '+18005550199'), signWebhook(WEBHOOK_SECRET, 'wh_t', nowS(), body)),
+        401,
+        'webhook_signature_invalid',
+      ],
       ['unsigned', deliver(body, {}), 400, 'webhook_headers_missing'],
-      ['bad timestamp', deliver(body, { ...signWebhook(WEBHOOK_SECRET, 'wh_ts', nowS(), body), 'webhook-timestamp': 'now' }), 400, 'webhook_malformed'],
+      [
+        'bad timestamp',
+        deliver(body, { ...signWebhook(WEBHOOK_SECRET, 'wh_ts', nowS(), body), 'webhook-timestamp': 'now' }),
+        400,
+        'webhook_malformed',
+      ],
       ['signed non-JSON', signed('not json'), 400, 'invalid_json'],
-      ['signed, no call id', signed(JSON.stringify({ id: 'evt', type: 'realtime.call.incoming', created_at: 1, data: {} })), 400, 'webhook_malformed'],
+      [
+        'signed, no call id',
+        signed(JSON.stringify({ id: 'evt', type: 'realtime.call.incoming', created_at: 1, data: {} })),
+        400,
+        'webhook_malformed',
+      ],
     ];
     for (const [name, p, status, code] of cases) {
       const res = await p;
@@ -134,7 +165,9 @@ describe('realtime webhook function', () => {
   });
 
   it('acknowledges verified events of other types without acting', async () => {
-    const res = await signed(JSON.stringify({ id: 'evt_2', type: 'response.completed', created_at: nowS(), data: { id: 'resp_1' } }));
+    const res = await signed(
+      JSON.stringify({ id: 'evt_2', type: 'response.completed', created_at: nowS(), data: { id: 'resp_1' } }),
+    );
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ status: 'ignored', type: 'response.completed' });
   });

@@ -12,13 +12,19 @@ import { read, ROOT } from './bicep-text';
 
 type Hook = { run?: string; shell?: string; posix?: Hook; windows?: Hook };
 type Service = { project?: string; host: string; language?: string; docker?: { path?: string; context?: string } };
-type AzureYaml = { name: string; services: Record<string, Service>; hooks?: Record<string, Hook | Hook[]>; pipeline?: { variables?: string[]; secrets?: string[] } };
+type AzureYaml = {
+  name: string;
+  services: Record<string, Service>;
+  hooks?: Record<string, Hook | Hook[]>;
+  pipeline?: { variables?: string[]; secrets?: string[] };
+};
 
 const schema = JSON.parse(read('infra/schemas/azure.yaml.schema.json')) as object;
 const validate = new Ajv({ allErrors: true, strict: false }).compile(schema);
 const project = parse(read('azure.yaml')) as AzureYaml;
 
-const errorsOf = (doc: unknown) => (validate(doc) ? [] : (validate.errors ?? []).map((e) => `${e.instancePath} ${e.message}`));
+const errorsOf = (doc: unknown) =>
+  validate(doc) ? [] : (validate.errors ?? []).map((e) => `${e.instancePath} ${e.message}`);
 
 describe('azure.yaml', () => {
   it('validates against the azd schema', () => {
@@ -28,14 +34,30 @@ describe('azure.yaml', () => {
   it('the schema refuses what azd refuses', () => {
     const clone = () => structuredClone(project) as unknown as Record<string, any>;
     const bad: [string, Record<string, any>][] = [];
-    let d = clone(); d.name = 'Has Spaces'; bad.push(['bad name', d]);
-    d = clone(); d.services.api.docker = { path: 'x' }; bad.push(['docker on a function host', d]);
-    d = clone(); d.services.worker.image = 'nginx'; bad.push(['containerapp with image and project', d]);
-    d = clone(); d.services.worker.remoteBuild = true; bad.push(['remoteBuild on a container app', d]);
-    d = clone(); d.hooks.postprovison = { run: 'x', shell: 'sh' }; bad.push(['misspelt hook', d]);
-    d = clone(); d.hooks.postprovision.posix.shell = 'bash'; bad.push(['unknown shell', d]);
-    d = clone(); d.services.worker.docker.file = 'x'; bad.push(['unknown docker key', d]);
-    d = clone(); delete d.services.api.host; bad.push(['service without host', d]);
+    let d = clone();
+    d.name = 'Has Spaces';
+    bad.push(['bad name', d]);
+    d = clone();
+    d.services.api.docker = { path: 'x' };
+    bad.push(['docker on a function host', d]);
+    d = clone();
+    d.services.worker.image = 'nginx';
+    bad.push(['containerapp with image and project', d]);
+    d = clone();
+    d.services.worker.remoteBuild = true;
+    bad.push(['remoteBuild on a container app', d]);
+    d = clone();
+    d.hooks.postprovison = { run: 'x', shell: 'sh' };
+    bad.push(['misspelt hook', d]);
+    d = clone();
+    d.hooks.postprovision.posix.shell = 'bash';
+    bad.push(['unknown shell', d]);
+    d = clone();
+    d.services.worker.docker.file = 'x';
+    bad.push(['unknown docker key', d]);
+    d = clone();
+    delete d.services.api.host;
+    bad.push(['service without host', d]);
     for (const [what, doc] of bad) expect(errorsOf(doc).length, what).toBeGreaterThan(0);
   });
 
@@ -51,7 +73,9 @@ describe('azure.yaml', () => {
     const docker = project.services.worker!.docker!;
     const dockerfile = join(ROOT, project.services.worker!.project!, docker.path!);
     expect(existsSync(dockerfile), `worker Dockerfile ${docker.path} is missing`).toBe(true);
-    const serviceHooks = Object.values(project.services).flatMap((s) => Object.values((s as { hooks?: Record<string, Hook | Hook[]> }).hooks ?? {}));
+    const serviceHooks = Object.values(project.services).flatMap((s) =>
+      Object.values((s as { hooks?: Record<string, Hook | Hook[]> }).hooks ?? {}),
+    );
     const hooks = [...Object.values(project.hooks ?? {}), ...serviceHooks].flat();
     const runs = hooks.flatMap((h) => [h.run, h.posix?.run, h.windows?.run]).filter((r): r is string => Boolean(r));
     expect(runs.length).toBeGreaterThanOrEqual(4); // postprovision + api postdeploy, posix and windows
@@ -84,28 +108,50 @@ function ignored(path: string, patterns: string[]): boolean {
     const candidates = anchored
       ? [parts.slice(0, glob.split('/').length).join('/')]
       : parts.map((_, i) => parts.slice(i, i + glob.split('/').length).join('/'));
-    return candidates.some((c, i) => re.test(c) && (!dirOnly || (anchored ? parts.length > glob.split('/').length : i + glob.split('/').length < parts.length)));
+    return candidates.some(
+      (c, i) =>
+        re.test(c) &&
+        (!dirOnly || (anchored ? parts.length > glob.split('/').length : i + glob.split('/').length < parts.length)),
+    );
   });
 }
 
 describe('Function app package (.funcignore)', () => {
-  const patterns = read('.funcignore').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+  const patterns = read('.funcignore')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'));
   const pkg = JSON.parse(read('package.json')) as { main: string; scripts: Record<string, string> };
 
   it('keeps host.json, package.json and the bundle package.json "main" points at', () => {
     expect(pkg.main).toMatch(/^dist\/functions\//);
     expect(pkg.scripts.build, 'azd runs `npm run build` before packaging').toBeDefined();
-    for (const f of ['host.json', 'package.json', pkg.main, `${pkg.main}.map`]) expect(ignored(f, patterns), f).toBe(false);
+    for (const f of ['host.json', 'package.json', pkg.main, `${pkg.main}.map`])
+      expect(ignored(f, patterns), f).toBe(false);
   });
 
   it('leaves out sources, tests, tooling and node_modules (the bundle carries its dependencies)', () => {
-    for (const f of ['node_modules/zod/index.js', 'functions/index.ts', 'shared/config/index.ts', 'test/infra/x.test.ts', 'infra/main.bicep', 'worker/main.ts', 'dist/worker/main.js', 'local.settings.json'])
+    for (const f of [
+      'node_modules/zod/index.js',
+      'functions/index.ts',
+      'shared/config/index.ts',
+      'test/infra/x.test.ts',
+      'infra/main.bicep',
+      'worker/main.ts',
+      'dist/worker/main.js',
+      'local.settings.json',
+    ])
       expect(ignored(f, patterns), f).toBe(true);
   });
 });
 
 describe('.github/workflows/azure-dev.yml', () => {
-  type Job = { needs?: string; environment?: unknown; env?: Record<string, string>; steps: { uses?: string; run?: string }[] };
+  type Job = {
+    needs?: string;
+    environment?: unknown;
+    env?: Record<string, string>;
+    steps: { uses?: string; run?: string }[];
+  };
   const wf = parse(read('.github/workflows/azure-dev.yml')) as {
     on: { push: { branches: string[] } };
     permissions: Record<string, string>;

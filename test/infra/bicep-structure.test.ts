@@ -6,7 +6,17 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { bicepFiles, bracketProblems, mask, modules, params, read, resources, ROOT, varObjectEntries } from './bicep-text';
+import {
+  bicepFiles,
+  bracketProblems,
+  mask,
+  modules,
+  params,
+  read,
+  resources,
+  ROOT,
+  varObjectEntries,
+} from './bicep-text';
 
 const main = read('infra/main.bicep');
 const files = bicepFiles();
@@ -47,22 +57,29 @@ describe('module wiring (what `bicep build` would reject)', () => {
     expect(uses.length).toBeGreaterThanOrEqual(12);
   });
 
-  it.each(uses.map((m) => [m.symbol, m] as const))('module %s passes only declared params and every required one', (_s, m) => {
-    const declared = params(read(join('infra', m.path)));
-    const passed = m.params.map((p) => p.key);
-    const unknown = passed.filter((p) => !declared.some((d) => d.name === p));
-    const requiredMissing = declared.filter((d) => !d.hasDefault && !passed.includes(d.name)).map((d) => d.name);
-    expect(unknown, `${m.path}: passed but not declared: ${unknown.join(', ')}`).toEqual([]);
-    expect(requiredMissing, `${m.path}: required but not passed: ${requiredMissing.join(', ')}`).toEqual([]);
-  });
+  it.each(uses.map((m) => [m.symbol, m] as const))(
+    'module %s passes only declared params and every required one',
+    (_s, m) => {
+      const declared = params(read(join('infra', m.path)));
+      const passed = m.params.map((p) => p.key);
+      const unknown = passed.filter((p) => !declared.some((d) => d.name === p));
+      const requiredMissing = declared.filter((d) => !d.hasDefault && !passed.includes(d.name)).map((d) => d.name);
+      expect(unknown, `${m.path}: passed but not declared: ${unknown.join(', ')}`).toEqual([]);
+      expect(requiredMissing, `${m.path}: required but not passed: ${requiredMissing.join(', ')}`).toEqual([]);
+    },
+  );
 
   it('reads only outputs the modules declare (X.outputs.Y)', () => {
     const bySymbol = new Map(uses.map((m) => [m.symbol, m.path]));
     const wrong: string[] = [];
     for (const ref of main.matchAll(/\b(\w+)\.outputs\.(\w+)/g)) {
       const path = bySymbol.get(ref[1]!);
-      if (!path) { wrong.push(`${ref[0]}: no module ${ref[1]}`); continue; }
-      if (!new RegExp(`^output ${ref[2]} `, 'm').test(read(join('infra', path)))) wrong.push(`${ref[0]}: ${path} has no output ${ref[2]}`);
+      if (!path) {
+        wrong.push(`${ref[0]}: no module ${ref[1]}`);
+        continue;
+      }
+      if (!new RegExp(`^output ${ref[2]} `, 'm').test(read(join('infra', path))))
+        wrong.push(`${ref[0]}: ${path} has no output ${ref[2]}`);
     }
     expect(wrong).toEqual([]);
   });
@@ -70,12 +87,11 @@ describe('module wiring (what `bicep build` would reject)', () => {
   it.each(files)('%s uses every parameter and variable it declares (the linter would warn)', (file) => {
     const src = read(file);
     const masked = mask(src);
-    const declared = [
-      ...params(src).map((p) => p.name),
-      ...[...src.matchAll(/^var (\w+) =/gm)].map((m) => m[1]!),
-    ];
+    const declared = [...params(src).map((p) => p.name), ...[...src.matchAll(/^var (\w+) =/gm)].map((m) => m[1]!)];
     const exported = [...src.matchAll(/^@export\(\)\n(?:@.*\n)*(?:var|type) (\w+)/gm)].map((m) => m[1]!);
-    const unused = declared.filter((name) => !exported.includes(name) && (masked.match(new RegExp(`\\b${name}\\b`, 'g')) ?? []).length < 2);
+    const unused = declared.filter(
+      (name) => !exported.includes(name) && (masked.match(new RegExp(`\\b${name}\\b`, 'g')) ?? []).length < 2,
+    );
     expect(unused, `${file}: declared but never used: ${unused.join(', ')}`).toEqual([]);
   });
 
@@ -126,7 +142,9 @@ describe('keyless: local auth is off on every resource that has it', () => {
 
   it('host storage, deployment package and Key Vault references use the user-assigned identity', () => {
     const fn = read('infra/modules/function-app.bicep');
-    expect(fn).toMatch(/authentication: \{ type: 'UserAssignedIdentity', userAssignedIdentityResourceId: identityId \}/);
+    expect(fn).toMatch(
+      /authentication: \{ type: 'UserAssignedIdentity', userAssignedIdentityResourceId: identityId \}/,
+    );
     expect(fn).toMatch(/keyVaultReferenceIdentity: identityId/);
     const settings = Object.fromEntries(varObjectEntries(fn, 'appSettings').map((e) => [e.key, e.value]));
     expect(settings.AzureWebJobsStorage__credential).toBe("'managedidentity'");
@@ -167,12 +185,17 @@ const EXPECTED_GRANTS = [
   ['webPubSub', 'api', 'webPubSubServiceOwner'],
   ['webPubSub', 'worker', 'webPubSubServiceOwner'],
   ['registry', 'worker', 'acrPull'],
-].map((g) => g.join(' ')).sort();
+]
+  .map((g) => g.join(' '))
+  .sort();
 
 describe('least-privilege role assignments', () => {
   const rolesFile = read('infra/modules/roles.bicep');
   const table = Object.fromEntries(
-    [...rolesFile.matchAll(/^[ \t]*\/\/ ([^:\n]+):.*\n[ \t]*(\w+): '([0-9a-f-]{36})'/gm)].map((m) => [m[2]!, { name: m[1]!, id: m[3]! }]),
+    [...rolesFile.matchAll(/^[ \t]*\/\/ ([^:\n]+):.*\n[ \t]*(\w+): '([0-9a-f-]{36})'/gm)].map((m) => [
+      m[2]!,
+      { name: m[1]!, id: m[3]! },
+    ]),
   );
 
   it('roles.bicep names only built-in roles, each commented with its role name', () => {
@@ -189,7 +212,9 @@ describe('least-privilege role assignments', () => {
     for (const f of files) {
       const src = read(f);
       for (const r of resources(src).filter((x) => x.type === 'Microsoft.Authorization/roleAssignments')) {
-        expect(r.body.text, `${f}:${r.symbol}`).toMatch(/roleDefinitionId: subscriptionResourceId\('Microsoft.Authorization\/roleDefinitions', a\.roleDefinitionId\)/);
+        expect(r.body.text, `${f}:${r.symbol}`).toMatch(
+          /roleDefinitionId: subscriptionResourceId\('Microsoft.Authorization\/roleDefinitions', a\.roleDefinitionId\)/,
+        );
         expect(r.body.text).toMatch(/principalId: a\.principalId/);
         expect(src).toMatch(/^param roleAssignments roleAssignment\[\] = \[\]$/m);
         expect(src).toMatch(/^import \{ roleAssignment \} from 'roles.bicep'$/m);
@@ -261,11 +286,15 @@ describe('no secret literal in infra, azure.yaml or the workflow', () => {
 describe('azd conventions', () => {
   it('deploys at subscription scope into its own resource group', () => {
     expect(main).toMatch(/^targetScope = 'subscription'$/m);
-    expect(main).toMatch(/resource rg 'Microsoft.Resources\/resourceGroups@[\d-]+' = \{\n\s+name: 'rg-\$\{environmentName\}'/);
+    expect(main).toMatch(
+      /resource rg 'Microsoft.Resources\/resourceGroups@[\d-]+' = \{\n\s+name: 'rg-\$\{environmentName\}'/,
+    );
   });
 
   it('derives names from resourceToken = uniqueString(subscription().id, environmentName, location)', () => {
-    expect(main).toMatch(/^var resourceToken = toLower\(uniqueString\(subscription\(\)\.id, environmentName, location\)\)$/m);
+    expect(main).toMatch(
+      /^var resourceToken = toLower\(uniqueString\(subscription\(\)\.id, environmentName, location\)\)$/m,
+    );
     expect(main).toMatch(/^var tags = \{ 'azd-env-name': environmentName \}$/m);
   });
 
@@ -282,7 +311,10 @@ describe('azd conventions', () => {
     );
     expect(untagged).toEqual([]);
     const notPassed = modules(main)
-      .filter((m) => params(read(join('infra', m.path))).some((p) => p.name === 'tags') && !m.params.some((p) => p.key === 'tags'))
+      .filter(
+        (m) =>
+          params(read(join('infra', m.path))).some((p) => p.name === 'tags') && !m.params.some((p) => p.key === 'tags'),
+      )
       .map((m) => m.symbol);
     expect(notPassed).toEqual([]);
   });
@@ -331,8 +363,10 @@ describe('the architecture as specified', () => {
 
   it('keeps every module next to what it creates (one component per file)', () => {
     const byType = new Map<string, string[]>();
-    for (const f of files) for (const r of resources(read(f))) if (!r.existing && r.type.includes('/') && r.type !== 'Microsoft.Authorization/roleAssignments')
-      byType.set(r.type, [...(byType.get(r.type) ?? []), f]);
+    for (const f of files)
+      for (const r of resources(read(f)))
+        if (!r.existing && r.type.includes('/') && r.type !== 'Microsoft.Authorization/roleAssignments')
+          byType.set(r.type, [...(byType.get(r.type) ?? []), f]);
     const scattered = [...byType].filter(([, fs]) => new Set(fs).size > 1).map(([t]) => t);
     expect(scattered).toEqual([]);
     expect(dirname(files[1]!)).toBe('infra/modules');

@@ -12,14 +12,16 @@ export const INFRA = join(ROOT, 'infra');
 export const read = (rel: string) => readFileSync(join(ROOT, rel), 'utf8');
 
 export function bicepFiles(): string[] {
-  const mods = readdirSync(join(INFRA, 'modules')).filter((f) => f.endsWith('.bicep')).map((f) => `infra/modules/${f}`);
+  const mods = readdirSync(join(INFRA, 'modules'))
+    .filter((f) => f.endsWith('.bicep'))
+    .map((f) => `infra/modules/${f}`);
   return ['infra/main.bicep', ...mods.sort()];
 }
 
 /** Same length as `src`; comments and string contents (not interpolations) become spaces. */
 export function mask(src: string): string {
   const out = src.split('');
-  let i = 0;
+  let i = 0; // eslint-disable-line no-useless-assignment -- the scanner's cursor
   const blank = (from: number, to: number) => {
     for (let k = from; k < to; k++) if (out[k] !== '\n') out[k] = ' ';
   };
@@ -198,7 +200,13 @@ export function resources(src: string): Resource[] {
   for (let m = re.exec(src); m; m = re.exec(src)) {
     if (masked.slice(m.index, m.index + m[0].length).trim() === '') continue; // inside a comment
     const bodyOpen = masked.indexOf('{', m.index + m[0].length);
-    out.push({ symbol: m[1]!, type: m[2]!, apiVersion: m[3] ?? '', existing: Boolean(m[4]), body: blockFrom(src, bodyOpen, masked) });
+    out.push({
+      symbol: m[1]!,
+      type: m[2]!,
+      apiVersion: m[3] ?? '',
+      existing: Boolean(m[4]),
+      body: blockFrom(src, bodyOpen, masked),
+    });
   }
   return out;
 }

@@ -4,12 +4,7 @@
  * and the production values pass the same zod schema the apps load at start-up.
  */
 import { describe, expect, it } from 'vitest';
-import {
-  FUNCTIONS_SETTINGS,
-  WORKER_SETTINGS,
-  loadFunctionsConfig,
-  loadWorkerConfig,
-} from '../../shared/config/index';
+import { FUNCTIONS_SETTINGS, WORKER_SETTINGS, loadFunctionsConfig, loadWorkerConfig } from '../../shared/config/index';
 import { read, varObjectEntries } from './bicep-text';
 
 const functionApp = read('infra/modules/function-app.bicep');
@@ -21,7 +16,8 @@ const FUNCTION_HOST_SETTINGS: Record<string, string> = {
   AzureWebJobsStorage__credential: 'selects managed identity for AzureWebJobsStorage',
   AzureWebJobsStorage__clientId: 'which user-assigned identity AzureWebJobsStorage uses',
   DURABLE_TASK_HUB: 'host.json hubName: %DURABLE_TASK_HUB%',
-  APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'Entra-authenticated telemetry from the host (App Insights local auth is off)',
+  APPLICATIONINSIGHTS_AUTHENTICATION_STRING:
+    'Entra-authenticated telemetry from the host (App Insights local auth is off)',
 };
 const WORKER_HOST_SETTINGS: Record<string, string> = {};
 
@@ -33,7 +29,12 @@ const LOCAL_ONLY: Record<string, string> = {
 };
 
 /** Flex Consumption rejects these as app settings (the runtime lives in functionAppConfig.runtime). */
-const REJECTED_ON_FLEX = ['FUNCTIONS_WORKER_RUNTIME', 'FUNCTIONS_EXTENSION_VERSION', 'WEBSITE_RUN_FROM_PACKAGE', 'AzureWebJobsStorage'];
+const REJECTED_ON_FLEX = [
+  'FUNCTIONS_WORKER_RUNTIME',
+  'FUNCTIONS_EXTENSION_VERSION',
+  'WEBSITE_RUN_FROM_PACKAGE',
+  'AzureWebJobsStorage',
+];
 
 const functionKeys = varObjectEntries(functionApp, 'appSettings');
 const workerKeys = [...varObjectEntries(workerApp, 'plainSettings'), ...varObjectEntries(workerApp, 'secretSettings')];
@@ -49,8 +50,14 @@ describe('Function app settings (infra/modules/function-app.bicep var appSetting
 
   it('sets every setting FUNCTIONS_SETTINGS reads and nothing unread', () => {
     const { missing, extra } = drift(FUNCTIONS_SETTINGS, set, FUNCTION_HOST_SETTINGS);
-    expect(missing, `read by shared/config but not set by Bicep: ${missing.join(', ')} — add them to appSettings`).toEqual([]);
-    expect(extra, `set by Bicep but read by nothing: ${extra.join(', ')} — remove them or add to shared/config`).toEqual([]);
+    expect(
+      missing,
+      `read by shared/config but not set by Bicep: ${missing.join(', ')} — add them to appSettings`,
+    ).toEqual([]);
+    expect(
+      extra,
+      `set by Bicep but read by nothing: ${extra.join(', ')} — remove them or add to shared/config`,
+    ).toEqual([]);
   });
 
   it('sets each documented host setting and no setting twice', () => {
@@ -68,7 +75,10 @@ describe('worker settings (infra/modules/worker-app.bicep plainSettings + secret
 
   it('sets every setting WORKER_SETTINGS reads and nothing unread', () => {
     const { missing, extra } = drift(WORKER_SETTINGS, set, WORKER_HOST_SETTINGS);
-    expect(missing, `read by shared/config but not set by Bicep: ${missing.join(', ')} — add them to the worker env`).toEqual([]);
+    expect(
+      missing,
+      `read by shared/config but not set by Bicep: ${missing.join(', ')} — add them to the worker env`,
+    ).toEqual([]);
     expect(extra, `set by Bicep but read by nothing: ${extra.join(', ')}`).toEqual([]);
     expect(set.filter((s) => s in LOCAL_ONLY)).toEqual([]);
   });
@@ -92,7 +102,8 @@ const RESOLVED: Record<string, string> = {
   WEBPUBSUB_ENDPOINT: 'https://wps-abc123.webpubsub.azure.com',
   TEXT_MODEL: 'gpt-4.1-mini',
   JUDGE_MODEL: 'gpt-4.1-mini',
-  APPLICATIONINSIGHTS_CONNECTION_STRING: 'InstrumentationKey=00000000-0000-0000-0000-000000000002;IngestionEndpoint=https://eastus2-0.in.applicationinsights.azure.com/',
+  APPLICATIONINSIGHTS_CONNECTION_STRING:
+    'InstrumentationKey=00000000-0000-0000-0000-000000000002;IngestionEndpoint=https://eastus2-0.in.applicationinsights.azure.com/',
   AUTH_MODE: 'entra',
   ENTRA_TENANT_ID: '00000000-0000-0000-0000-000000000003',
   ENTRA_AUDIENCE: 'api://voice-agents',

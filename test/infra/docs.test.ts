@@ -14,14 +14,17 @@ const section = (title: string) => {
 
 describe('infra/README.md', () => {
   it('documents deploy and teardown with the real commands', () => {
-    for (const cmd of ['azd auth login', 'azd up', 'azd down --purge', 'azd env set ENTRA_AUDIENCE']) expect(doc).toContain(cmd);
+    for (const cmd of ['azd auth login', 'azd up', 'azd down --purge', 'azd env set ENTRA_AUDIENCE'])
+      expect(doc).toContain(cmd);
   });
 
   it('lists only outputs main.bicep has, and every one of them', () => {
     const outputs = [...main.matchAll(/^output (\w+) /gm)].map((m) => m[1]!);
     const documented = [...section('Where the outputs go').matchAll(/`([A-Z][A-Z0-9_]+)`/g)].map((m) => m[1]!);
     expect(documented.filter((d) => !outputs.includes(d))).toEqual([]);
-    expect(outputs.filter((o) => !['AZURE_LOCATION', 'AZURE_TENANT_ID'].includes(o) && !documented.includes(o))).toEqual([]);
+    expect(
+      outputs.filter((o) => !['AZURE_LOCATION', 'AZURE_TENANT_ID'].includes(o) && !documented.includes(o)),
+    ).toEqual([]);
   });
 
   it('lists knobs that main.parameters.json actually reads', () => {
@@ -38,6 +41,15 @@ describe('infra/README.md', () => {
 
   it('explains what scales to zero and what costs at idle', () => {
     const cost = section('Cost notes for bursty traffic');
-    for (const w of ['Flex Consumption', 'WORKER_MIN_REPLICAS=0', 'Log Analytics', 'Key Vault', 'Web PubSub', 'registry', 'Storage']) expect(cost).toContain(w);
+    for (const w of [
+      'Flex Consumption',
+      'WORKER_MIN_REPLICAS=0',
+      'Log Analytics',
+      'Key Vault',
+      'Web PubSub',
+      'registry',
+      'Storage',
+    ])
+      expect(cost).toContain(w);
   });
 });

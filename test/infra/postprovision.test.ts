@@ -44,8 +44,18 @@ describe('withRoleRetry', () => {
     let calls = 0;
     const sleeps: number[] = [];
     await withRoleRetry(
-      { name: 't', run: async () => { if (++calls < 3) throw forbidden(); } },
-      { ...quiet, sleep: async (ms) => { sleeps.push(ms); } },
+      {
+        name: 't',
+        run: async () => {
+          if (++calls < 3) throw forbidden();
+        },
+      },
+      {
+        ...quiet,
+        sleep: async (ms) => {
+          sleeps.push(ms);
+        },
+      },
     );
     expect(calls).toBe(3);
     expect(sleeps).toEqual([5_000, 10_000]);
@@ -53,12 +63,26 @@ describe('withRoleRetry', () => {
 
   it('gives up after the retry window and fails at once on anything but 403', async () => {
     await expect(
-      withRoleRetry({ name: 't', run: async () => { throw forbidden(); } }, { ...quiet, retryForMs: 0, sleep: async () => {} }),
+      withRoleRetry(
+        {
+          name: 't',
+          run: async () => {
+            throw forbidden();
+          },
+        },
+        { ...quiet, retryForMs: 0, sleep: async () => {} },
+      ),
     ).rejects.toThrow('AuthorizationPermissionMismatch');
     let calls = 0;
     await expect(
       withRoleRetry(
-        { name: 't', run: async () => { calls++; throw Object.assign(new Error('boom'), { statusCode: 500 }); } },
+        {
+          name: 't',
+          run: async () => {
+            calls++;
+            throw Object.assign(new Error('boom'), { statusCode: 500 });
+          },
+        },
         { ...quiet, sleep: async () => {} },
       ),
     ).rejects.toThrow('boom');

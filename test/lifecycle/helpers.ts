@@ -27,7 +27,12 @@ export function storesOf(stack: Stack) {
   };
 }
 
-export async function waitUntil<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 15_000, everyMs = 100): Promise<T> {
+export async function waitUntil<T>(
+  what: string,
+  fn: () => Promise<T | undefined | false>,
+  timeoutMs = 15_000,
+  everyMs = 100,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < deadline) {
@@ -61,7 +66,13 @@ export function stateWatcher(stack: Stack, sessionId: string) {
     get current() {
       return current;
     },
-    until: (state: string, timeoutMs = 15_000) => waitUntil(`state ${state} of ${sessionId} (saw ${seen.join(' → ')})`, async () => current?.state === state && current, timeoutMs, 25),
+    until: (state: string, timeoutMs = 15_000) =>
+      waitUntil(
+        `state ${state} of ${sessionId} (saw ${seen.join(' → ')})`,
+        async () => current?.state === state && current,
+        timeoutMs,
+        25,
+      ),
     stop: async () => {
       stopped = true;
       await loop;
@@ -71,11 +82,16 @@ export function stateWatcher(stack: Stack, sessionId: string) {
 
 /** A second sideband client on the call, standing in for the caller: types a message and asks for a reply. */
 export async function callerClient(stack: Stack, callId: string): Promise<RawClient> {
-  return RawClient.open(wsUrl(stack.url('realtime emulator'), `call_id=${callId}`), { 'api-key': stack.env.REALTIME_API_KEY ?? 'emulator-dev-key' });
+  return RawClient.open(wsUrl(stack.url('realtime emulator'), `call_id=${callId}`), {
+    'api-key': stack.env.REALTIME_API_KEY ?? 'emulator-dev-key',
+  });
 }
 
 export function say(client: RawClient, text: string) {
-  client.send({ type: 'conversation.item.create', item: { type: 'message', role: 'user', content: [{ type: 'input_text', text }] } });
+  client.send({
+    type: 'conversation.item.create',
+    item: { type: 'message', role: 'user', content: [{ type: 'input_text', text }] },
+  });
   client.send({ type: 'response.create' });
 }
 

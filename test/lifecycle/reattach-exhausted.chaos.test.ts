@@ -8,7 +8,12 @@ let stack: Stack;
 beforeAll(async () => {
   stack = await startStack({
     ports: 'free',
-    env: { HEARTBEAT_INTERVAL_SECONDS: '1', HEARTBEAT_TIMEOUT_SECONDS: '2', WORKER_REPLICAS: '1', MAX_REATTACH_ATTEMPTS: '0' },
+    env: {
+      HEARTBEAT_INTERVAL_SECONDS: '1',
+      HEARTBEAT_TIMEOUT_SECONDS: '2',
+      WORKER_REPLICAS: '1',
+      MAX_REATTACH_ATTEMPTS: '0',
+    },
   });
 });
 afterAll(async () => stack?.stop());
@@ -25,8 +30,14 @@ describe('re-attach attempts exhausted', () => {
     expect(failed.reason).toMatch(/re-attach attempts exhausted/);
     expect(failed.path).toEqual(['requested', 'attaching', 'live', 'failed']);
     const calls = async () =>
-      ((await fetch(`${stack.url('realtime emulator')}/_emulator/sessions`).then((r) => r.json())) as { calls: { id: string; state: string }[] }).calls;
-    const call = await waitUntil('call hung up', async () => (await calls()).find((c) => c.id === callId && c.state === 'ended'));
+      (
+        (await fetch(`${stack.url('realtime emulator')}/_emulator/sessions`).then((r) => r.json())) as {
+          calls: { id: string; state: string }[];
+        }
+      ).calls;
+    const call = await waitUntil('call hung up', async () =>
+      (await calls()).find((c) => c.id === callId && c.state === 'ended'),
+    );
     expect(call.state).toBe('ended');
   });
 });

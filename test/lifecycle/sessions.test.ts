@@ -2,7 +2,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Stack } from '../../emulators/local/stack';
 import { sessionIdForCall } from '../../shared/webhooks/sip';
 import { TestPeer } from '../emulator/webrtc-peer';
-import { callerClient, emulatorSession, hangupAsCaller, incomingSipCall, say, startLifecycleStack, stateWatcher, storesOf, waitUntil } from './helpers';
+import {
+  callerClient,
+  emulatorSession,
+  hangupAsCaller,
+  incomingSipCall,
+  say,
+  startLifecycleStack,
+  stateWatcher,
+  storesOf,
+  waitUntil,
+} from './helpers';
 
 let stack: Stack;
 beforeAll(async () => {
@@ -25,11 +35,18 @@ describe('session lifecycle on the local stack', () => {
     say(caller, 'where is my order 1234');
     const { toolRuns, history } = storesOf(stack);
     // The worker ran get_order once, sent the output, and the model answered with it.
-    const answer = await caller.waitFor('response.output_item.done', (e) => e.item.type === 'message' && JSON.stringify(e.item).includes('1234'), { timeoutMs: 15_000 });
+    const answer = await caller.waitFor(
+      'response.output_item.done',
+      (e) => e.item.type === 'message' && JSON.stringify(e.item).includes('1234'),
+      { timeoutMs: 15_000 },
+    );
     expect(answer).toBeTruthy();
     const runs = await waitUntil('tool run delivered', async () => {
       const all = await toolRuns.undelivered(sessionId);
-      return all.length === 0 && (await emulatorSession(stack, callId))?.transcript.some((t) => t.type === 'function_call_output') ? true : undefined;
+      return all.length === 0 &&
+        (await emulatorSession(stack, callId))?.transcript.some((t) => t.type === 'function_call_output')
+        ? true
+        : undefined;
     });
     expect(runs).toBe(true);
     const items = await waitUntil('transcript rows', async () => {
@@ -52,9 +69,17 @@ describe('session lifecycle on the local stack', () => {
 
   it('a WebRTC session goes requested → attaching → live → ending → ended', async () => {
     const headers = { 'content-type': 'application/json', 'x-user-id': 'lifecycle-webrtc-user' };
-    const created = await fetch(`${api()}/sessions`, { method: 'POST', headers, body: JSON.stringify({ agentId: 'customer-support' }) });
+    const created = await fetch(`${api()}/sessions`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ agentId: 'customer-support' }),
+    });
     expect(created.status).toBe(201);
-    const { sessionId, clientSecret, webrtcUrl } = (await created.json()) as { sessionId: string; clientSecret: string; webrtcUrl: string };
+    const { sessionId, clientSecret, webrtcUrl } = (await created.json()) as {
+      sessionId: string;
+      clientSecret: string;
+      webrtcUrl: string;
+    };
     const states = stateWatcher(stack, sessionId);
     await states.until('requested');
 
@@ -62,16 +87,28 @@ describe('session lifecycle on the local stack', () => {
     try {
       const res = await peer.connect(webrtcUrl, clientSecret);
       expect(res.status).toBe(201);
-      const reg = await fetch(`${api()}/sessions/${sessionId}/call`, { method: 'POST', headers, body: JSON.stringify({ callId: peer.callId }) });
+      const reg = await fetch(`${api()}/sessions/${sessionId}/call`, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({ callId: peer.callId }),
+      });
       expect(reg.status).toBe(202);
       const live = await states.until('live');
       expect(live.callId).toBe(peer.callId);
 
       // The browser types; the worker's sideband runs the tool; the browser hears (sees) the answer.
-      peer.send({ type: 'conversation.item.create', item: { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'where is my order 1234' }] } });
+      peer.send({
+        type: 'conversation.item.create',
+        item: { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'where is my order 1234' }] },
+      });
       peer.send({ type: 'response.create' });
       await waitUntil('answer on the data channel', async () =>
-        peer.events.some((e) => e.type === 'response.output_item.done' && e.item.type === 'message' && JSON.stringify(e.item).includes('1234')),
+        peer.events.some(
+          (e) =>
+            e.type === 'response.output_item.done' &&
+            e.item.type === 'message' &&
+            JSON.stringify(e.item).includes('1234'),
+        ),
       );
       const rows = await waitUntil('transcript rows', async () => {
         const r = await storesOf(stack).history.forSession('user:lifecycle-webrtc-user', sessionId);
@@ -98,7 +135,11 @@ describe('session lifecycle on the local stack', () => {
     const before = await lifecycle.load(sessionId);
     const secret = stack.env.WORKER_AUTH_SECRET!;
     const report = (body: unknown, auth = `Bearer ${secret}`) =>
-      fetch(`${api()}/internal/sessions/${sessionId}/report`, { method: 'POST', headers: { authorization: auth, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      fetch(`${api()}/internal/sessions/${sessionId}/report`, {
+        method: 'POST',
+        headers: { authorization: auth, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
 
     // A worker that does not hold the session claims to have lost it: rejected.
     expect((await report({ type: 'workerLost', workerId: 'not-the-owner', reason: 'confused' })).status).toBe(202);
@@ -106,7 +147,9 @@ describe('session lifecycle on the local stack', () => {
     expect(local?.etag).toBe(before?.etag);
     expect(local?.record).toEqual(before?.record);
     // Without the worker secret nothing is applied at all.
-    expect((await report({ type: 'ended', workerId: 'x', reason: 'spoof' }, 'Bearer wrong-secret-wrong-secret')).status).toBe(401);
+    expect(
+      (await report({ type: 'ended', workerId: 'x', reason: 'spoof' }, 'Bearer wrong-secret-wrong-secret')).status,
+    ).toBe(401);
     const after = await lifecycle.load(sessionId);
     expect(after?.etag).toBe(before?.etag);
     expect(after?.record.state).toBe('live');

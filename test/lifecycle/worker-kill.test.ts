@@ -1,7 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Stack } from '../../emulators/local/stack';
 import { sessionIdForCall } from '../../shared/webhooks/sip';
-import { callerClient, emulatorSession, hangupAsCaller, incomingSipCall, say, startLifecycleStack, stateWatcher, storesOf, waitUntil } from './helpers';
+import {
+  callerClient,
+  emulatorSession,
+  hangupAsCaller,
+  incomingSipCall,
+  say,
+  startLifecycleStack,
+  stateWatcher,
+  storesOf,
+  waitUntil,
+} from './helpers';
 
 let stack: Stack;
 beforeAll(async () => {
@@ -22,7 +32,9 @@ describe('a worker process killed mid-call', () => {
 
     const caller = await callerClient(stack, callId);
     say(caller, 'where is my order 1234');
-    await waitUntil('first exchange stored', async () => ((await history.forSession(partition, sessionId)).length >= 3 ? true : undefined));
+    await waitUntil('first exchange stored', async () =>
+      (await history.forSession(partition, sessionId)).length >= 3 ? true : undefined,
+    );
 
     // SIGKILL the replica holding the socket: no drain, no goodbye — like a crashed container.
     const fleet = stack.workers!;
@@ -54,7 +66,11 @@ describe('a worker process killed mid-call', () => {
     // The conversation goes on through the new worker: a second tool call, a second answer.
     const from2 = caller.events.length;
     say(caller, 'please open a ticket for order 1234');
-    await caller.waitFor('response.output_item.done', (e) => e.item.type === 'message' && /ticket/i.test(JSON.stringify(e.item)), { from: from2, timeoutMs: 15_000 });
+    await caller.waitFor(
+      'response.output_item.done',
+      (e) => e.item.type === 'message' && /ticket/i.test(JSON.stringify(e.item)),
+      { from: from2, timeoutMs: 15_000 },
+    );
 
     const emu = await waitUntil('emulator transcript with both outputs', async () => {
       const s = await emulatorSession(stack, callId);
@@ -62,19 +78,28 @@ describe('a worker process killed mid-call', () => {
     });
     const rows = await waitUntil('all transcript rows stored', async () => {
       const r = await history.forSession(partition, sessionId);
-      const messages = emu.transcript.filter((t) => t.type === 'message' && (t.role === 'user' || t.role === 'assistant'));
+      const messages = emu.transcript.filter(
+        (t) => t.type === 'message' && (t.role === 'user' || t.role === 'assistant'),
+      );
       return r.filter((x) => x.role !== 'tool').length >= messages.length ? r : undefined;
     });
 
     // No transcript item lost: every message the model's side has is stored, each exactly once.
-    const messages = emu.transcript.filter((t) => t.type === 'message' && (t.role === 'user' || t.role === 'assistant'));
+    const messages = emu.transcript.filter(
+      (t) => t.type === 'message' && (t.role === 'user' || t.role === 'assistant'),
+    );
     for (const m of messages) expect(rows.map((r) => r.text)).toContain(m.text);
     expect(new Set(rows.map((r) => r.itemId)).size).toBe(rows.length);
 
     // No tool run twice: one output per call id reached the conversation, and every run is delivered.
     const outputs = emu.transcript.filter((t) => t.type === 'function_call_output');
     expect(outputs).toHaveLength(2);
-    expect(rows.filter((r) => r.role === 'tool').map((r) => r.toolName).sort()).toEqual(['get_order', 'open_ticket']);
+    expect(
+      rows
+        .filter((r) => r.role === 'tool')
+        .map((r) => r.toolName)
+        .sort(),
+    ).toEqual(['get_order', 'open_ticket']);
     expect(await toolRuns.undelivered(sessionId)).toEqual([]);
 
     caller.close();
@@ -93,10 +118,15 @@ describe('a worker process killed mid-call', () => {
     const victim = fleet.replicas.find((r) => r.workerId === first.workerId)!;
     const t0 = Date.now();
     fleet.kill(victim.index, 'SIGTERM');
-    const moved = await waitUntil('moved off the draining worker', async () => {
-      const s = states.current;
-      return s?.state === 'live' && s.workerId !== first.workerId ? s : undefined;
-    }, 10_000, 25);
+    const moved = await waitUntil(
+      'moved off the draining worker',
+      async () => {
+        const s = states.current;
+        return s?.state === 'live' && s.workerId !== first.workerId ? s : undefined;
+      },
+      10_000,
+      25,
+    );
     console.log(`drained to another replica in ${Date.now() - t0} ms`);
     expect(moved.lostWorkers).toContain(first.workerId);
     // The draining worker let go of its socket: one sideband connection remains (the new worker's).

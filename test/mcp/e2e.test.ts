@@ -7,7 +7,15 @@ import { createAgentStore, loadAgentFiles } from '../../shared/agents/store';
 import { tableClient, TABLES } from '../../shared/storage/tables';
 import { sessionIdForCall } from '../../shared/webhooks/sip';
 import type { RawClient } from '../emulator/helpers';
-import { callerClient, emulatorSession, hangupAsCaller, incomingSipCall, say, stateWatcher, waitUntil } from '../lifecycle/helpers';
+import {
+  callerClient,
+  emulatorSession,
+  hangupAsCaller,
+  incomingSipCall,
+  say,
+  stateWatcher,
+  waitUntil,
+} from '../lifecycle/helpers';
 import { sleep, startFakeMcp, type FakeMcp } from './fake-mcp';
 
 /**
@@ -29,18 +37,29 @@ const testAgent = (id: string, number: string, servers: unknown[]): AgentDefinit
     sip: { numbers: [number] },
   });
 
-const order = (status: string) => ({ content: [{ type: 'text' as const, text: JSON.stringify({ orderId: '1234', status }) }] });
+const order = (status: string) => ({
+  content: [{ type: 'text' as const, text: JSON.stringify({ orderId: '1234', status }) }],
+});
 
 beforeAll(async () => {
-  slow = await startFakeMcp([{ name: 'get_order', input: { orderId: z.string() }, run: async () => (await sleep(4000), order('late')) }]);
-  flaky = await startFakeMcp([{ name: 'get_order', input: { orderId: z.string() }, run: () => order('with the flaky courier') }]);
+  slow = await startFakeMcp([
+    { name: 'get_order', input: { orderId: z.string() }, run: async () => (await sleep(4000), order('late')) },
+  ]);
+  flaky = await startFakeMcp([
+    { name: 'get_order', input: { orderId: z.string() }, run: () => order('with the flaky courier') },
+  ]);
   stack = await startStack({ ports: 'free', env: { WORKER_REPLICAS: '1', MCP_TOOL_TIMEOUT_MS: '1000' } });
   // Seeded before any session, so no process has cached the agent list yet.
   const support = (await loadAgentFiles()).find((a) => a.id === 'customer-support')!;
   await createAgentStore(storage()).seed([
     testAgent('e2e-slow', '+18005550111', [{ name: 'slow', url: slow.url, allowedTools: ['get_order'] }]),
     testAgent('e2e-flaky', '+18005550122', [{ name: 'flaky', url: flaky.url, allowedTools: ['get_order'] }]),
-    { ...support, id: 'e2e-narrow', sip: { numbers: ['+18005550133'] }, mcpServers: [{ ...support.mcpServers[0]!, allowedTools: ['get_order'] }] },
+    {
+      ...support,
+      id: 'e2e-narrow',
+      sip: { numbers: ['+18005550133'] },
+      mcpServers: [{ ...support.mcpServers[0]!, allowedTools: ['get_order'] }],
+    },
   ]);
 });
 afterAll(async () => {
@@ -49,7 +68,10 @@ afterAll(async () => {
   await flaky?.close();
 });
 
-async function liveCall(to: string, from: string): Promise<{ callId: string; caller: RawClient; end(): Promise<void> }> {
+async function liveCall(
+  to: string,
+  from: string,
+): Promise<{ callId: string; caller: RawClient; end(): Promise<void> }> {
   const callId = await incomingSipCall(stack, from, to);
   const states = stateWatcher(stack, sessionIdForCall(callId));
   await states.until('live');
@@ -67,7 +89,11 @@ async function liveCall(to: string, from: string): Promise<{ callId: string; cal
 }
 
 const answerContaining = (caller: RawClient, text: string) =>
-  caller.waitFor('response.output_item.done', (e) => e.item.type === 'message' && e.item.role === 'assistant' && JSON.stringify(e.item).includes(text), { timeoutMs: 15_000 });
+  caller.waitFor(
+    'response.output_item.done',
+    (e) => e.item.type === 'message' && e.item.role === 'assistant' && JSON.stringify(e.item).includes(text),
+    { timeoutMs: 15_000 },
+  );
 
 async function toolOutputs(callId: string): Promise<string[]> {
   const s = await emulatorSession(stack, callId);
@@ -79,7 +105,14 @@ describe('tool calls end to end: emulator → worker → MCP → Azurite → ans
     // A status the seed data never has: the answer can only come from this row.
     const orders = tableClient(storage(), TABLES.orders);
     const row = await orders.getEntity<{ data: string }>('order', '1234');
-    await orders.updateEntity({ partitionKey: 'order', rowKey: '1234', data: JSON.stringify({ ...JSON.parse(row.data), status: 'waiting at the depot' }) }, 'Merge');
+    await orders.updateEntity(
+      {
+        partitionKey: 'order',
+        rowKey: '1234',
+        data: JSON.stringify({ ...JSON.parse(row.data), status: 'waiting at the depot' }),
+      },
+      'Merge',
+    );
 
     const call = await liveCall('+18005550100', '+15550002001');
     say(call.caller, 'where is my order 1234');
@@ -95,7 +128,11 @@ describe('tool calls end to end: emulator → worker → MCP → Azurite → ans
   it('a slow tool times out into an output the model can use, and the session carries on', async () => {
     const call = await liveCall('+18005550111', '+15550002002');
     say(call.caller, 'where is my order 1234');
-    await waitUntil('timeout output', async () => (await toolOutputs(call.callId)).some((o) => /timed out.*try again/.test(o)), 10_000);
+    await waitUntil(
+      'timeout output',
+      async () => (await toolOutputs(call.callId)).some((o) => /timed out.*try again/.test(o)),
+      10_000,
+    );
     // The model answers from the output it got: the caller hears that the lookup timed out.
     await answerContaining(call.caller, 'timed out');
     say(call.caller, 'thank you');
@@ -107,7 +144,11 @@ describe('tool calls end to end: emulator → worker → MCP → Azurite → ans
     const call = await liveCall('+18005550122', '+15550002003');
     flaky.failWith = 500;
     say(call.caller, 'where is my order 1234');
-    await waitUntil('unavailable output', async () => (await toolOutputs(call.callId)).some((o) => /could not be reached/.test(o)), 10_000);
+    await waitUntil(
+      'unavailable output',
+      async () => (await toolOutputs(call.callId)).some((o) => /could not be reached/.test(o)),
+      10_000,
+    );
     await answerContaining(call.caller, 'could not be reached');
     flaky.failWith = undefined;
     say(call.caller, 'where is my order 1234 now');
@@ -132,15 +173,28 @@ describe('tool calls end to end: emulator → worker → MCP → Azurite → ans
       session: {
         type: 'realtime',
         tools: [
-          { type: 'function', name: 'get_order', parameters: { type: 'object', properties: { orderId: { type: 'string' } } } },
-          { type: 'function', name: 'open_ticket', parameters: { type: 'object', properties: { summary: { type: 'string' } } } },
+          {
+            type: 'function',
+            name: 'get_order',
+            parameters: { type: 'object', properties: { orderId: { type: 'string' } } },
+          },
+          {
+            type: 'function',
+            name: 'open_ticket',
+            parameters: { type: 'object', properties: { summary: { type: 'string' } } },
+          },
         ],
       },
     });
     await call.caller.waitFor('session.updated', () => true, { timeoutMs: 5000 });
     say(call.caller, 'please open a ticket for order 1234');
-    await waitUntil('refusal output', async () => (await toolOutputs(call.callId)).some((o) => /not available to this agent/.test(o)), 10_000);
-    const calls = (await emulatorSession(stack, call.callId))?.transcript.filter((t) => t.type === 'function_call') ?? [];
+    await waitUntil(
+      'refusal output',
+      async () => (await toolOutputs(call.callId)).some((o) => /not available to this agent/.test(o)),
+      10_000,
+    );
+    const calls =
+      (await emulatorSession(stack, call.callId))?.transcript.filter((t) => t.type === 'function_call') ?? [];
     expect(calls.map((c) => c.text.split('(')[0])).toEqual(['open_ticket']);
     expect(await count()).toBe(before);
     await call.end();

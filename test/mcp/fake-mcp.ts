@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { z } from 'zod';
+import { type z } from 'zod';
 
 export interface FakeTool {
   name: string;
@@ -50,9 +50,16 @@ export async function startFakeMcp(tools: FakeTool[], port = 0): Promise<FakeMcp
     }
     const mcp = new McpServer({ name: 'fake', version: '1.0.0' });
     for (const t of tools) {
-      mcp.registerTool(t.name, { description: t.description ?? t.name, inputSchema: t.input }, async (args: Record<string, unknown>) => t.run(args));
+      mcp.registerTool(
+        t.name,
+        { description: t.description ?? t.name, inputSchema: t.input },
+        async (args: Record<string, unknown>) => t.run(args),
+      );
     }
-    const transport = new WebStandardStreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
+    const transport = new WebStandardStreamableHTTPServerTransport({
+      sessionIdGenerator: undefined,
+      enableJsonResponse: true,
+    });
     await mcp.connect(transport);
     const request = new Request(`http://127.0.0.1${req.url}`, {
       method: req.method,

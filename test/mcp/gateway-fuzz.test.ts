@@ -40,10 +40,17 @@ describe('tool gateway under arbitrary model output', () => {
       fc.string({ maxLength: 80 }),
     );
     const args = fc.oneof(
-      fc.record({ id: fc.string({ maxLength: 10 }), n: fc.integer() }, { requiredKeys: ['id'] }).map((o) => JSON.stringify(o)),
+      fc
+        .record({ id: fc.string({ maxLength: 10 }), n: fc.integer() }, { requiredKeys: ['id'] })
+        .map((o) => JSON.stringify(o)),
       fc.json(),
       fc.string({ maxLength: 200 }),
-      fc.record({ id: fc.string({ maxLength: 20 }), n: fc.oneof(fc.integer(), fc.double(), fc.string()) }, { requiredKeys: [] }).map((o) => JSON.stringify(o)),
+      fc
+        .record(
+          { id: fc.string({ maxLength: 20 }), n: fc.oneof(fc.integer(), fc.double(), fc.string()) },
+          { requiredKeys: [] },
+        )
+        .map((o) => JSON.stringify(o)),
     );
     let i = 0;
     await fc.assert(
@@ -58,7 +65,10 @@ describe('tool gateway under arbitrary model output', () => {
     expect(server.calls.length).toBeGreaterThan(0);
     expect(server.calls.every((c) => c.name === 'allowed_tool')).toBe(true);
     for (const c of server.calls) {
-      const parsed = z.object({ id: z.string().max(10), n: z.number().int().optional() }).strict().safeParse(c.args);
+      const parsed = z
+        .object({ id: z.string().max(10), n: z.number().int().optional() })
+        .strict()
+        .safeParse(c.args);
       expect(parsed.success, JSON.stringify(c.args)).toBe(true);
     }
   });

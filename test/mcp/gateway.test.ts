@@ -42,7 +42,10 @@ describe('tool gateway against the built-in MCP server on Azurite', () => {
     });
     expect(getOrder).not.toHaveProperty('parameters.$schema');
     const concierge = agents.find((a) => a.id === 'concierge')!;
-    expect((await gateway.toolsFor(concierge)).map((t) => (t as { name: string }).name).sort()).toEqual(['get_time', 'get_weather']);
+    expect((await gateway.toolsFor(concierge)).map((t) => (t as { name: string }).name).sort()).toEqual([
+      'get_time',
+      'get_weather',
+    ]);
   });
 
   it('runs get_order and returns the stored order as the output', async () => {
@@ -174,7 +177,13 @@ describe('tool gateway behaviour with test MCP servers', () => {
 
   it('a tool that throws or returns isError becomes an error output with its message', async () => {
     const s = await fake([
-      { name: 'throws', input: {}, run: () => { throw new Error('database on fire'); } },
+      {
+        name: 'throws',
+        input: {},
+        run: () => {
+          throw new Error('database on fire');
+        },
+      },
       { name: 'says_no', input: {}, run: () => ({ ...text('No order 42 was found.'), isError: true }) },
     ]);
     const ag = agent([{ name: 'srv', url: s.url, allowedTools: ['throws', 'says_no'] }]);
@@ -195,7 +204,10 @@ describe('tool gateway behaviour with test MCP servers', () => {
     ]);
     const ag = agent([{ name: 'srv', url: s.url, allowedTools: ['count', 'slow'] }]);
     const g = gw({});
-    const [x, y] = await Promise.all([g.run(ag, call('count', {}, 'call_same')), g.run(ag, call('count', {}, 'call_same'))]);
+    const [x, y] = await Promise.all([
+      g.run(ag, call('count', {}, 'call_same')),
+      g.run(ag, call('count', {}, 'call_same')),
+    ]);
     expect(x.output).toBe('1');
     expect(y.output).toBe('1');
     expect((await g.run(ag, call('count', {}, 'call_other'))).output).toBe('2');
@@ -226,8 +238,21 @@ describe('tool gateway behaviour with test MCP servers', () => {
 
   it('sends header auth from the named setting, and trace headers from the hook', async () => {
     const s = await fake([echo('a')]);
-    const ag = agent([{ name: 'srv', url: s.url, auth: { type: 'header', header: 'x-api-key', setting: 'TEST_MCP_KEY' }, allowedTools: ['a'] }]);
-    const g = gw({}, { env: { TEST_MCP_KEY: 'k-123' }, headers: () => ({ traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' }) });
+    const ag = agent([
+      {
+        name: 'srv',
+        url: s.url,
+        auth: { type: 'header', header: 'x-api-key', setting: 'TEST_MCP_KEY' },
+        allowedTools: ['a'],
+      },
+    ]);
+    const g = gw(
+      {},
+      {
+        env: { TEST_MCP_KEY: 'k-123' },
+        headers: () => ({ traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' }),
+      },
+    );
     await g.run(ag, call('a', { q: '1' }));
     expect(s.headers.length).toBeGreaterThan(0);
     for (const h of s.headers) {
@@ -253,8 +278,20 @@ describe('tool gateway behaviour with test MCP servers', () => {
   it('uses a managed identity token for the scope', async () => {
     const s = await fake([echo('a')]);
     const scopes: string[] = [];
-    const credential = { getToken: async (scope: string | string[]) => (scopes.push(String(scope)), { token: 'mi-token', expiresOnTimestamp: Date.now() + 3600_000 }) };
-    const ag = agent([{ name: 'srv', url: s.url, auth: { type: 'managedIdentity', scope: 'api://tools/.default' }, allowedTools: ['a'] }]);
+    const credential = {
+      getToken: async (scope: string | string[]) => (
+        scopes.push(String(scope)),
+        { token: 'mi-token', expiresOnTimestamp: Date.now() + 3600_000 }
+      ),
+    };
+    const ag = agent([
+      {
+        name: 'srv',
+        url: s.url,
+        auth: { type: 'managedIdentity', scope: 'api://tools/.default' },
+        allowedTools: ['a'],
+      },
+    ]);
     const g = gw({}, { credential });
     await g.run(ag, call('a', { q: '1' }));
     expect(s.headers.every((h) => h.authorization === 'Bearer mi-token')).toBe(true);
@@ -267,7 +304,13 @@ describe('tool gateway behaviour with test MCP servers', () => {
     const tools = await g.toolsFor(
       agent([
         { name: 'pub', url: 'https://mcp.example.com/mcp', allowedTools: ['search'], public: true },
-        { name: 'keyed', url: s.url, public: true, auth: { type: 'header', header: 'x-key', setting: 'K' }, allowedTools: ['a'] },
+        {
+          name: 'keyed',
+          url: s.url,
+          public: true,
+          auth: { type: 'header', header: 'x-key', setting: 'K' },
+          allowedTools: ['a'],
+        },
       ]),
     );
     expect(tools).toContainEqual({

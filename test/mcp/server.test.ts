@@ -10,7 +10,8 @@ import { loadFunctionsConfig } from '../../shared/config/index';
 import { agentSchema } from '../../shared/agents/schema';
 import { createToolGateway } from '../../shared/mcp/gateway';
 
-const textOf = (r: unknown) => (((r as { content?: unknown }).content as { type: string; text: string }[]) ?? []).map((c) => c.text).join('\n');
+const textOf = (r: unknown) =>
+  (((r as { content?: unknown }).content as { type: string; text: string }[]) ?? []).map((c) => c.text).join('\n');
 
 describe('built-in MCP server (functions/mcp) checked with the official SDK client', () => {
   let stack: Stack;
@@ -30,7 +31,13 @@ describe('built-in MCP server (functions/mcp) checked with the official SDK clie
 
   it('is stateless: no session id, and lists the five tools with input schemas', async () => {
     const { tools } = await client.listTools();
-    expect(tools.map((t) => t.name).sort()).toEqual(['get_order', 'get_time', 'get_weather', 'open_ticket', 'search_kb']);
+    expect(tools.map((t) => t.name).sort()).toEqual([
+      'get_order',
+      'get_time',
+      'get_weather',
+      'open_ticket',
+      'search_kb',
+    ]);
     const getOrder = tools.find((t) => t.name === 'get_order')!;
     expect(getOrder.inputSchema).toMatchObject({ type: 'object', required: ['orderId'] });
     expect(getOrder.annotations?.readOnlyHint).toBe(true);
@@ -49,12 +56,20 @@ describe('built-in MCP server (functions/mcp) checked with the official SDK clie
     const orders = tableClient({ STORAGE_CONNECTION_STRING: stack.env.STORAGE_CONNECTION_STRING }, TABLES.orders);
     const entity = await orders.getEntity<{ data: string }>('order', '1234');
     const order = JSON.parse(entity.data);
-    await orders.updateEntity({ partitionKey: 'order', rowKey: '1234', data: JSON.stringify({ ...order, carrier: 'Azurite Express' }) }, 'Merge');
+    await orders.updateEntity(
+      { partitionKey: 'order', rowKey: '1234', data: JSON.stringify({ ...order, carrier: 'Azurite Express' }) },
+      'Merge',
+    );
 
     const r = await client.callTool({ name: 'get_order', arguments: { orderId: '#1234' } });
     expect(r.isError).toBeFalsy();
     const body = JSON.parse(textOf(r));
-    expect(body).toMatchObject({ orderId: '1234', status: 'shipped', carrier: 'Azurite Express', customerFirstName: 'Maya' });
+    expect(body).toMatchObject({
+      orderId: '1234',
+      status: 'shipped',
+      carrier: 'Azurite Express',
+      customerFirstName: 'Maya',
+    });
     expect(body.total).toBeCloseTo(263.5);
   });
 
@@ -83,7 +98,12 @@ describe('built-in MCP server (functions/mcp) checked with the official SDK clie
     expect(ticketId).toMatch(/^T-\d{6}$/);
     const tickets = tableClient({ STORAGE_CONNECTION_STRING: stack.env.STORAGE_CONNECTION_STRING }, TABLES.tickets);
     const stored = JSON.parse((await tickets.getEntity<{ data: string }>('ticket', ticketId)).data);
-    expect(stored).toMatchObject({ orderId: '3003', priority: 'high', status: 'open', summary: 'Camp stove is six days late' });
+    expect(stored).toMatchObject({
+      orderId: '3003',
+      priority: 'high',
+      status: 'open',
+      summary: 'Camp stove is six days late',
+    });
 
     const bad = await client.callTool({ name: 'open_ticket', arguments: { orderId: '0000', summary: 'Where is it?' } });
     expect(bad.isError).toBe(true);
@@ -91,7 +111,9 @@ describe('built-in MCP server (functions/mcp) checked with the official SDK clie
   });
 
   it('search_kb, get_time and get_weather answer from their data', async () => {
-    const kb = JSON.parse(textOf(await client.callTool({ name: 'search_kb', arguments: { query: 'how do I return boots' } })));
+    const kb = JSON.parse(
+      textOf(await client.callTool({ name: 'search_kb', arguments: { query: 'how do I return boots' } })),
+    );
     expect(kb.results[0]).toMatchObject({ id: 'returns-policy', summary: expect.stringContaining('30 days') });
     const time = JSON.parse(textOf(await client.callTool({ name: 'get_time', arguments: { timezone: 'Asia/Tokyo' } })));
     expect(time.timezone).toBe('Asia/Tokyo');
@@ -105,7 +127,11 @@ describe('built-in MCP server (functions/mcp) checked with the official SDK clie
 
   it('with a function key configured (as in Azure) it refuses callers without it; the gateway sends MCP_BUILTIN_KEY', async () => {
     const config = loadFunctionsConfig(stack.env);
-    const runner = await startRunner({ routes: buildRoutes(await createDeps(config)), port: 0, functionKey: 'test-function-key' });
+    const runner = await startRunner({
+      routes: buildRoutes(await createDeps(config)),
+      port: 0,
+      functionKey: 'test-function-key',
+    });
     try {
       const url = `${runner.url}/api/mcp`;
       const res = await fetch(url, {

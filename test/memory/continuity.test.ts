@@ -39,23 +39,35 @@ describe('conversation memory end to end (local stack)', () => {
   const headers = (userId: string) => ({ 'x-user-id': userId, 'content-type': 'application/json' });
 
   async function emulatorSession(callId: string): Promise<EmuSession | undefined> {
-    const { sessions } = (await (await fetch(`${emulatorUrl}/_emulator/sessions`)).json()) as { sessions: EmuSession[] };
+    const { sessions } = (await (await fetch(`${emulatorUrl}/_emulator/sessions`)).json()) as {
+      sessions: EmuSession[];
+    };
     return sessions.find((s) => s.callId === callId);
   }
 
   /** Starts a browser session for `userId` and waits until the worker has attached (and seeded). */
   async function startCall(userId: string, body: Record<string, unknown> = {}) {
-    const res = await fetch(`${api}/sessions`, { method: 'POST', headers: headers(userId), body: JSON.stringify({ agentId: AGENT, ...body }) });
+    const res = await fetch(`${api}/sessions`, {
+      method: 'POST',
+      headers: headers(userId),
+      body: JSON.stringify({ agentId: AGENT, ...body }),
+    });
     expect(res.status, await res.clone().text()).toBe(201);
     const s = (await res.json()) as { sessionId: string; clientSecret: string; webrtcUrl: string };
     const peer = new TestPeer();
     peers.push(peer);
     const answer = await peer.connect(s.webrtcUrl, s.clientSecret);
     expect(answer.status).toBe(201);
-    const reg = await fetch(`${api}/sessions/${s.sessionId}/call`, { method: 'POST', headers: headers(userId), body: JSON.stringify({ callId: peer.callId }) });
+    const reg = await fetch(`${api}/sessions/${s.sessionId}/call`, {
+      method: 'POST',
+      headers: headers(userId),
+      body: JSON.stringify({ callId: peer.callId }),
+    });
     expect(reg.status).toBe(202);
     await until('the worker to attach', async () => {
-      const st = (await (await fetch(`${api}/sessions/${s.sessionId}`, { headers: headers(userId) })).json()) as { state: string };
+      const st = (await (await fetch(`${api}/sessions/${s.sessionId}`, { headers: headers(userId) })).json()) as {
+        state: string;
+      };
       return st.state === 'live';
     });
     return { ...s, peer };
@@ -64,22 +76,33 @@ describe('conversation memory end to end (local stack)', () => {
   /** Types a user message on the data channel and waits for the model's answer. */
   async function say(peer: TestPeer, text: string) {
     const done = peer.events.filter((e) => e.type === 'response.done').length;
-    peer.send({ type: 'conversation.item.create', item: { type: 'message', role: 'user', content: [{ type: 'input_text', text }] } });
+    peer.send({
+      type: 'conversation.item.create',
+      item: { type: 'message', role: 'user', content: [{ type: 'input_text', text }] },
+    });
     peer.send({ type: 'response.create' });
     await until('response.done', async () => peer.events.filter((e) => e.type === 'response.done').length > done);
   }
 
   async function hangUp(userId: string, sessionId: string, peer: TestPeer, items: number) {
     // The service ends the call (a closed werift peer is only noticed at ICE consent expiry, ~30 s).
-    const res = await fetch(`${emulatorUrl}/openai/v1/realtime/calls/${peer.callId}/hangup`, { method: 'POST', headers: { 'api-key': 'emulator-dev-key' } });
+    const res = await fetch(`${emulatorUrl}/openai/v1/realtime/calls/${peer.callId}/hangup`, {
+      method: 'POST',
+      headers: { 'api-key': 'emulator-dev-key' },
+    });
     expect(res.ok).toBe(true);
     await peer.pc.close();
     await until('the session to end', async () => {
-      const st = (await (await fetch(`${api}/sessions/${sessionId}`, { headers: headers(userId) })).json()) as { state: string };
+      const st = (await (await fetch(`${api}/sessions/${sessionId}`, { headers: headers(userId) })).json()) as {
+        state: string;
+      };
       return st.state === 'ended';
     });
     // The worker flushes the transcript on detach.
-    await until('the transcript to be stored', async () => (await history.forSession(historyPartition({ userId }), sessionId)).length >= items);
+    await until(
+      'the transcript to be stored',
+      async () => (await history.forSession(historyPartition({ userId }), sessionId)).length >= items,
+    );
   }
 
   beforeAll(async () => {
@@ -100,7 +123,9 @@ describe('conversation memory end to end (local stack)', () => {
     await hangUp('ada', one.sessionId, one.peer, 2);
     // The lifecycle's `ended` step summarizes the session with the text model (the emulator's, here).
     const summary = await until('the post-session summary', async () => {
-      const st = (await (await fetch(`${api}/sessions/${one.sessionId}`, { headers: headers('ada') })).json()) as { transcript: { summary: string | null } };
+      const st = (await (await fetch(`${api}/sessions/${one.sessionId}`, { headers: headers('ada') })).json()) as {
+        transcript: { summary: string | null };
+      };
       return st.transcript.summary ?? undefined;
     });
     expect(summary).toBe('- Name: Ada\n- Lives in: Lisbon');
@@ -111,7 +136,9 @@ describe('conversation memory end to end (local stack)', () => {
     expect(row.timings.liveAt).toBeGreaterThan(0);
     expect(row.timings.endedAt).toBeGreaterThanOrEqual(row.timings.liveAt!);
     expect(row.transcript.items).toBe(2);
-    await until('the rolling summary', async () => (await history.getSummary(historyPartition({ userId: 'ada' }), AGENT))?.text.includes('Ada'));
+    await until('the rolling summary', async () =>
+      (await history.getSummary(historyPartition({ userId: 'ada' }), AGENT))?.text.includes('Ada'),
+    );
 
     const two = await startCall('ada');
     const seen = await until('the seeded items at the emulator', async () => {
@@ -133,7 +160,11 @@ describe('conversation memory end to end (local stack)', () => {
   }, 90_000);
 
   it('resume: false starts empty, and another user sees none of it', async () => {
-    const [fresh, other, normal] = await Promise.all([startCall('ada', { resume: false }), startCall('bob'), startCall('ada')]);
+    const [fresh, other, normal] = await Promise.all([
+      startCall('ada', { resume: false }),
+      startCall('bob'),
+      startCall('ada'),
+    ]);
     // The same user's ordinary session is seeded: by then the worker has attached the others too.
     const seeded = await until('the seed of the ordinary session', async () => {
       const s = await emulatorSession(normal.peer.callId);
@@ -157,12 +188,21 @@ describe('conversation memory end to end (local stack)', () => {
       body: JSON.stringify({ agentId: AGENT, resumeSessionId: first.sessionId }),
     });
     expect(res.status, await res.clone().text()).toBe(201);
-    const again = (await res.json()) as { sessionId: string; clientSecret: string; webrtcUrl: string; resumed: boolean };
+    const again = (await res.json()) as {
+      sessionId: string;
+      clientSecret: string;
+      webrtcUrl: string;
+      resumed: boolean;
+    };
     expect(again).toMatchObject({ sessionId: first.sessionId, resumed: true });
     const peer = new TestPeer();
     peers.push(peer);
     expect((await peer.connect(again.webrtcUrl, again.clientSecret)).status).toBe(201);
-    const reg = await fetch(`${api}/sessions/${again.sessionId}/call`, { method: 'POST', headers: headers('cleo'), body: JSON.stringify({ callId: peer.callId }) });
+    const reg = await fetch(`${api}/sessions/${again.sessionId}/call`, {
+      method: 'POST',
+      headers: headers('cleo'),
+      body: JSON.stringify({ callId: peer.callId }),
+    });
     expect(reg.status, await reg.clone().text()).toBe(202);
     const seen = await until('the resumed session to be seeded', async () => {
       const s = await emulatorSession(peer.callId);
@@ -175,7 +215,11 @@ describe('conversation memory end to end (local stack)', () => {
     const first = await startCall('dora');
     await say(first.peer, 'My name is Dora.');
     const resume = () =>
-      fetch(`${api}/sessions`, { method: 'POST', headers: headers('dora'), body: JSON.stringify({ agentId: AGENT, resumeSessionId: first.sessionId }) });
+      fetch(`${api}/sessions`, {
+        method: 'POST',
+        headers: headers('dora'),
+        body: JSON.stringify({ agentId: AGENT, resumeSessionId: first.sessionId }),
+      });
     const busy = await resume();
     expect(busy.status).toBe(409);
     expect(busy.headers.get('retry-after')).toBe('1');
@@ -183,13 +227,19 @@ describe('conversation memory end to end (local stack)', () => {
     // The old call is hung up by the lifecycle; the client's retry then resumes the same session.
     const again = await until('the resume to be accepted', async () => {
       const r = await resume();
-      return r.status === 201 ? ((await r.json()) as { sessionId: string; clientSecret: string; webrtcUrl: string }) : undefined;
+      return r.status === 201
+        ? ((await r.json()) as { sessionId: string; clientSecret: string; webrtcUrl: string })
+        : undefined;
     });
     expect(again.sessionId).toBe(first.sessionId);
     const peer = new TestPeer();
     peers.push(peer);
     expect((await peer.connect(again.webrtcUrl, again.clientSecret)).status).toBe(201);
-    const reg = await fetch(`${api}/sessions/${again.sessionId}/call`, { method: 'POST', headers: headers('dora'), body: JSON.stringify({ callId: peer.callId }) });
+    const reg = await fetch(`${api}/sessions/${again.sessionId}/call`, {
+      method: 'POST',
+      headers: headers('dora'),
+      body: JSON.stringify({ callId: peer.callId }),
+    });
     expect(reg.status).toBe(202);
     await until('the resumed session to carry its own turns', async () => {
       const s = await emulatorSession(peer.callId);

@@ -21,20 +21,43 @@ describe('forgetting: DELETE /api/users/me/history and retention (local runner +
     const sessionId = uuid();
     const partition = historyPartition({ userId });
     await h.deps.sessions.create({
-      sessionId, agentId: AGENT, transport: 'webrtc', userId, historyPartition: partition, state: 'ended',
-      createdAt: at, model: 'gpt-realtime', resume: true, endedAt: at + 60_000, summary: `- Said: ${text}`, transcriptItems: 2,
+      sessionId,
+      agentId: AGENT,
+      transport: 'webrtc',
+      userId,
+      historyPartition: partition,
+      state: 'ended',
+      createdAt: at,
+      model: 'gpt-realtime',
+      resume: true,
+      endedAt: at + 60_000,
+      summary: `- Said: ${text}`,
+      transcriptItems: 2,
     });
     const items: TranscriptItem[] = [
       { itemId: `item_${sessionId.slice(-6)}a`, sessionId, agentId: AGENT, role: 'user', text, at },
-      { itemId: `item_${sessionId.slice(-6)}b`, sessionId, agentId: AGENT, role: 'assistant', text: `ok: ${text}`, at: at + 1000 },
+      {
+        itemId: `item_${sessionId.slice(-6)}b`,
+        sessionId,
+        agentId: AGENT,
+        role: 'assistant',
+        text: `ok: ${text}`,
+        at: at + 1000,
+      },
     ];
     await h.deps.history.append(partition, items);
-    await h.deps.history.putSummary(partition, { agentId: AGENT, text: `- Said: ${text}`, updatedAt: at + 2000, sessions: 1 });
+    await h.deps.history.putSummary(partition, {
+      agentId: AGENT,
+      text: `- Said: ${text}`,
+      updatedAt: at + 2000,
+      sessions: 1,
+    });
     return sessionId;
   }
 
   const historyRows = async (pk: string) => (await h.rows('history')).filter((r) => r.partitionKey === pk);
-  const del = (userId: string) => fetch(`${h.api}/users/me/history`, { method: 'DELETE', headers: { 'x-user-id': userId } });
+  const del = (userId: string) =>
+    fetch(`${h.api}/users/me/history`, { method: 'DELETE', headers: { 'x-user-id': userId } });
 
   beforeAll(async () => {
     h = await startHarness();
@@ -42,7 +65,10 @@ describe('forgetting: DELETE /api/users/me/history and retention (local runner +
   afterAll(async () => h?.stop());
 
   it('removes every row of the caller and nothing of another user', async () => {
-    const erin = [await remember('erin', NOW - DAY_MS, 'erin secret one'), await remember('erin', NOW, 'erin secret two')];
+    const erin = [
+      await remember('erin', NOW - DAY_MS, 'erin secret one'),
+      await remember('erin', NOW, 'erin secret two'),
+    ];
     const frank = await remember('frank', NOW, 'frank secret');
     const frankRowsBefore = await historyRows('user:frank');
 
@@ -58,7 +84,13 @@ describe('forgetting: DELETE /api/users/me/history and retention (local runner +
     expect((await h.deps.sessions.get(frank))?.summary).toBe('- Said: frank secret');
     // Erin's next session starts empty; Frank's still remembers.
     const seedOf = (userId: string) =>
-      buildSeed({ history: h.deps.history, partition: historyPartition({ userId }), agentId: AGENT, budgetTokens: 2000, lastTurns: 20 });
+      buildSeed({
+        history: h.deps.history,
+        partition: historyPartition({ userId }),
+        agentId: AGENT,
+        budgetTokens: 2000,
+        lastTurns: 20,
+      });
     expect((await seedOf('erin')).events).toEqual([]);
     expect(JSON.stringify((await seedOf('frank')).events)).toContain('frank secret');
     expect(JSON.stringify((await seedOf('frank')).events)).not.toContain('erin');
@@ -102,12 +134,21 @@ describe('forgetting: DELETE /api/users/me/history and retention (local runner +
   it('the timer function purges with HISTORY_RETENTION_DAYS and logs counts', async () => {
     await remember('jo', Date.now() - 400 * DAY_MS, 'jo ancient');
     const lines: string[] = [];
-    const ctx = new InvocationContext({ functionName: 'historyRetention', logHandler: (_l, ...a) => lines.push(a.join(' ')) });
-    await retentionTimer({ history: h.deps.history, sessions: h.deps.sessions, config: { HISTORY_RETENTION_DAYS: 365 } })(
+    const ctx = new InvocationContext({
+      functionName: 'historyRetention',
+      logHandler: (_l, ...a) => lines.push(a.join(' ')),
+    });
+    await retentionTimer({
+      history: h.deps.history,
+      sessions: h.deps.sessions,
+      config: { HISTORY_RETENTION_DAYS: 365 },
+    })(
       { isPastDue: false, schedule: { adjustForDST: false }, scheduleStatus: { last: '', next: '', lastUpdated: '' } },
       ctx,
     );
     expect(await historyRows('user:jo')).toEqual([]);
-    expect(lines.join('\n')).toMatch(/history retention \(365 days.*\): 4 rows in 1 partitions, 1 session summaries cleared/);
+    expect(lines.join('\n')).toMatch(
+      /history retention \(365 days.*\): 4 rows in 1 partitions, 1 session summaries cleared/,
+    );
   });
 });

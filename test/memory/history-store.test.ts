@@ -25,7 +25,9 @@ describe('history store on Azurite', () => {
 
   /** A fresh table per test keeps tests independent without restarting Azurite. */
   async function fresh() {
-    client = TableClient.fromConnectionString(azurite.connectionString, `history${++table}`, { allowInsecureConnection: true });
+    client = TableClient.fromConnectionString(azurite.connectionString, `history${++table}`, {
+      allowInsecureConnection: true,
+    });
     await client.createTable();
     count = countRequests(client);
     store = createHistoryStore({ STORAGE_CONNECTION_STRING: azurite.connectionString }, { client });
@@ -80,11 +82,23 @@ describe('history store on Azurite', () => {
   it('recent() returns the newest items of that agent only, oldest first, reading few pages', async () => {
     await fresh();
     const p = historyPartition({ userId: 'dave' });
-    await store.append(p, Array.from({ length: 6 }, (_, i) => item('old', i)));
-    await store.append(p, Array.from({ length: 4 }, (_, i) => item('new', i, { at: T0 + 3_600_000 + i })));
+    await store.append(
+      p,
+      Array.from({ length: 6 }, (_, i) => item('old', i)),
+    );
+    await store.append(
+      p,
+      Array.from({ length: 4 }, (_, i) => item('new', i, { at: T0 + 3_600_000 + i })),
+    );
     await store.append(p, [item('other', 0, { agentId: 'billing', at: T0 + 7_200_000 })]);
     const r = await store.recent(p, 'concierge', 5);
-    expect(r.map((i) => i.itemId)).toEqual(['item_old_0005', 'item_new_0000', 'item_new_0001', 'item_new_0002', 'item_new_0003']);
+    expect(r.map((i) => i.itemId)).toEqual([
+      'item_old_0005',
+      'item_new_0000',
+      'item_new_0001',
+      'item_new_0002',
+      'item_new_0003',
+    ]);
     expect(await store.recent(p, 'billing', 10)).toHaveLength(1);
     expect(await store.recent(p, 'nobody', 10)).toEqual([]);
   });
@@ -94,7 +108,10 @@ describe('history store on Azurite', () => {
     const a = historyPartition({ userId: 'erin' });
     const b = historyPartition({ userId: 'frank' });
     const sip = historyPartition({ sipFrom: '+15550100' });
-    await store.append(a, Array.from({ length: 120 }, (_, i) => item('sa', i)));
+    await store.append(
+      a,
+      Array.from({ length: 120 }, (_, i) => item('sa', i)),
+    );
     await store.append(b, [item('sb', 0, { text: 'frank secret' })]);
     await store.append(sip, [item('sc', 0)]);
     await store.putSummary(a, { agentId: 'concierge', text: 'Erin likes tea', updatedAt: T0, sessions: 1 });
@@ -144,7 +161,10 @@ describe('history store on Azurite', () => {
     const p = historyPartition({ userId: 'ivy' });
     const big = 'é'.repeat(30_000); // 60 kB of UTF-8 each, within the 64 KiB property limit
     // 150 such items ≈ 9 MB of request body: more than two 4 MiB transactions' worth.
-    await store.append(p, Array.from({ length: 150 }, (_, i) => item('s', i, { text: big })));
+    await store.append(
+      p,
+      Array.from({ length: 150 }, (_, i) => item('s', i, { text: big })),
+    );
     expect(count.byMethod.BATCH).toBeGreaterThanOrEqual(3);
     expect(await store.forSession(p, 's')).toHaveLength(150);
   });

@@ -35,10 +35,22 @@ describe('summaries after a session ends (Azurite + emulator text model)', () =>
   async function newSession(sessionId: string, userId: string, items: [string, string][], at: number) {
     const partition = historyPartition({ userId });
     await sessions.create({
-      sessionId, agentId: AGENT, transport: 'webrtc', userId, historyPartition: partition, state: 'ended',
-      createdAt: at, model: 'gpt-realtime', resume: true, endedAt: at + 60_000, endReason: 'hangup',
+      sessionId,
+      agentId: AGENT,
+      transport: 'webrtc',
+      userId,
+      historyPartition: partition,
+      state: 'ended',
+      createdAt: at,
+      model: 'gpt-realtime',
+      resume: true,
+      endedAt: at + 60_000,
+      endReason: 'hangup',
     });
-    await history.append(partition, items.map(([role, text], i) => say(sessionId, role as 'user' | 'assistant', text, at + i * 1000)));
+    await history.append(
+      partition,
+      items.map(([role, text], i) => say(sessionId, role as 'user' | 'assistant', text, at + i * 1000)),
+    );
     return partition;
   }
 
@@ -58,7 +70,17 @@ describe('summaries after a session ends (Azurite + emulator text model)', () =>
     });
     prompts = 0;
     model = { complete: (m, o) => (prompts++, real.complete(m, o)) };
-    deps = { config: { REALTIME_PROVIDER: 'emulator', REALTIME_ENDPOINT: emulator.url, REALTIME_API_KEY: 'emulator-dev-key', TEXT_MODEL: 'gpt-4.1-mini' }, history, sessions, textModel: model };
+    deps = {
+      config: {
+        REALTIME_PROVIDER: 'emulator',
+        REALTIME_ENDPOINT: emulator.url,
+        REALTIME_API_KEY: 'emulator-dev-key',
+        TEXT_MODEL: 'gpt-4.1-mini',
+      },
+      history,
+      sessions,
+      textModel: model,
+    };
   });
   afterAll(async () => {
     await emulator?.stop();
@@ -67,11 +89,16 @@ describe('summaries after a session ends (Azurite + emulator text model)', () =>
 
   it('summarizes into the session row and the rolling summary; facts reach the next seed', async () => {
     const t = Date.UTC(2026, 10, 20);
-    const p = await newSession('0b7f5e4e-0000-4000-8000-000000000001', 'ada', [
-      ['user', 'Hello, my name is Ada and I live in Lisbon.'],
-      ['assistant', 'Nice to meet you, Ada. How can I help?'],
-      ['user', 'I like window seats.'],
-    ], t);
+    const p = await newSession(
+      '0b7f5e4e-0000-4000-8000-000000000001',
+      'ada',
+      [
+        ['user', 'Hello, my name is Ada and I live in Lisbon.'],
+        ['assistant', 'Nice to meet you, Ada. How can I help?'],
+        ['user', 'I like window seats.'],
+      ],
+      t,
+    );
     const r = await summarizeSession(deps, '0b7f5e4e-0000-4000-8000-000000000001');
     expect(r).toMatchObject({ status: 'summarized', items: 3 });
     const row = await sessions.get('0b7f5e4e-0000-4000-8000-000000000001');
@@ -80,7 +107,12 @@ describe('summaries after a session ends (Azurite + emulator text model)', () =>
     expect((await history.getSummary(p, AGENT))?.text).toBe(row?.summary);
 
     // Session 2 changes one fact: the rolling summary keeps the rest and takes the newer one.
-    await newSession('0b7f5e4e-0000-4000-8000-000000000002', 'ada', [['user', 'I moved, I live in Porto now.']], t + 86_400_000);
+    await newSession(
+      '0b7f5e4e-0000-4000-8000-000000000002',
+      'ada',
+      [['user', 'I moved, I live in Porto now.']],
+      t + 86_400_000,
+    );
     await summarizeSession(deps, '0b7f5e4e-0000-4000-8000-000000000002');
     const rolling = await history.getSummary(p, AGENT);
     expect(rolling).toMatchObject({ text: '- Name: Ada\n- Likes: window seats\n- Lives in: Porto', sessions: 2 });
@@ -138,20 +170,33 @@ describe('summaries after a session ends (Azurite + emulator text model)', () =>
     await newSession('0b7f5e4e-0000-4000-8000-000000000030', 'dee', [['user', 'My name is Dee.']], t);
     await summarizeSession(deps, '0b7f5e4e-0000-4000-8000-000000000030');
     await sessions.create({
-      sessionId: sid, agentId: AGENT, transport: 'webrtc', userId: 'dee', historyPartition: 'user:dee', state: 'live',
-      createdAt: t + 86_400_000, model: 'gpt-realtime', resume: true,
+      sessionId: sid,
+      agentId: AGENT,
+      transport: 'webrtc',
+      userId: 'dee',
+      historyPartition: 'user:dee',
+      state: 'live',
+      createdAt: t + 86_400_000,
+      model: 'gpt-realtime',
+      resume: true,
     });
     h.reset();
     s.reset();
     // Attach: the worker's seeder (reads the row for `resume`), then the lifecycle's `live` bookkeeping write.
-    const seeder = createWorkerSeeder({ history, sessions, config: { MEMORY_SEED_TOKENS: 2000, MEMORY_SEED_TURNS: 20 } });
+    const seeder = createWorkerSeeder({
+      history,
+      sessions,
+      config: { MEMORY_SEED_TOKENS: 2000, MEMORY_SEED_TURNS: 20 },
+    });
     const events = await seeder({ sessionId: sid, agentId: AGENT, partition: 'user:dee' });
     expect(events.length).toBeGreaterThan(1);
     const seedRequests = h.requests + s.requests;
     await sessions.update(sid, { state: 'live', liveAt: t + 86_400_500 });
     // 40 turns flushed by the worker's tick in 4 batches of 10 (worst case: every tick has something).
     const before = h.requests + s.requests;
-    const items = Array.from({ length: 40 }, (_, i) => say(sid, i % 2 ? 'assistant' : 'user', `turn ${i}`, t + 86_400_000 + i * 1000));
+    const items = Array.from({ length: 40 }, (_, i) =>
+      say(sid, i % 2 ? 'assistant' : 'user', `turn ${i}`, t + 86_400_000 + i * 1000),
+    );
     for (let i = 0; i < 40; i += 10) await history.append('user:dee', items.slice(i, i + 10));
     const transcriptRequests = h.requests + s.requests - before;
     // Ended: timings, end reason and summary in one row merge, then the rolling summary.

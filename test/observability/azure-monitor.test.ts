@@ -18,7 +18,8 @@ describe('telemetry with APPLICATIONINSIGHTS_CONNECTION_STRING set', () => {
     telemetry = await initTelemetry({
       config: {
         OTEL_EXPORTER: 'none',
-        APPLICATIONINSIGHTS_CONNECTION_STRING: 'InstrumentationKey=00000000-0000-0000-0000-000000000001;IngestionEndpoint=https://127.0.0.1:9/;LiveEndpoint=https://127.0.0.1:9/',
+        APPLICATIONINSIGHTS_CONNECTION_STRING:
+          'InstrumentationKey=00000000-0000-0000-0000-000000000001;IngestionEndpoint=https://127.0.0.1:9/;LiveEndpoint=https://127.0.0.1:9/',
       },
       serviceName: 'worker',
       spanExporter: spans,

@@ -40,6 +40,12 @@ describe('eval harness against a configured endpoint (EVAL_TARGET=env)', () => {
   it('names the setting that is missing or wrong', () => {
     expect(() => envTarget({ REALTIME_PROVIDER: 'openai' })).toThrow(/EVAL_TARGET=env: REALTIME_ENDPOINT/);
     expect(() => envTarget({ REALTIME_PROVIDER: 'nope', REALTIME_ENDPOINT: 'https://x' })).toThrow(/REALTIME_PROVIDER/);
-    expect(envTarget({ REALTIME_PROVIDER: 'azure-openai', REALTIME_ENDPOINT: 'https://r.openai.azure.com', REALTIME_API_KEY: '' })).toMatchObject({ REALTIME_MODEL: 'gpt-realtime', JUDGE_MODEL: 'gpt-4.1-mini' });
+    expect(
+      envTarget({
+        REALTIME_PROVIDER: 'azure-openai',
+        REALTIME_ENDPOINT: 'https://r.openai.azure.com',
+        REALTIME_API_KEY: '',
+      }),
+    ).toMatchObject({ REALTIME_MODEL: 'gpt-realtime', JUDGE_MODEL: 'gpt-4.1-mini' });
   });
 });

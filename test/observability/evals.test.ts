@@ -25,7 +25,12 @@ const INTENDED_FAILURE: Record<string, RegExp> = {
 
 beforeAll(async () => {
   out = await mkdtemp(join(tmpdir(), 'evals-'));
-  result = await runHarness({ suites: ['evals', 'evals/negative'], outDir: out, target: 'local', env: { ...process.env, EVAL_TARGET: '' } });
+  result = await runHarness({
+    suites: ['evals', 'evals/negative'],
+    outDir: out,
+    target: 'local',
+    env: { ...process.env, EVAL_TARGET: '' },
+  });
 }, 180_000);
 
 afterAll(async () => {
@@ -38,7 +43,12 @@ describe('eval harness on the local stack', () => {
     const ids = shipped.flatMap((s) => s.scenarios.map((x) => x.id));
     const regular = result.report.scenarios.filter((s) => !s.expectedFailure);
     expect(regular.map((s) => s.id).sort()).toEqual([...ids].sort());
-    const failures = regular.filter((s) => !s.passed).map((s) => `${s.id}: ${s.error ?? s.turns.flatMap((t) => t.checks.filter((c) => !c.passed).map((c) => `${c.name} (${c.detail})`)).join('; ')}`);
+    const failures = regular
+      .filter((s) => !s.passed)
+      .map(
+        (s) =>
+          `${s.id}: ${s.error ?? s.turns.flatMap((t) => t.checks.filter((c) => !c.passed).map((c) => `${c.name} (${c.detail})`)).join('; ')}`,
+      );
     expect(failures).toEqual([]);
     expect(regular.some((s) => s.mode === 'audio')).toBe(true);
     expect(regular.some((s) => s.mode === 'text')).toBe(true);
@@ -62,7 +72,10 @@ describe('eval harness on the local stack', () => {
       expect(s.passed, s.id).toBe(false);
       expect(s.error, s.id).toBeUndefined();
       const failed = s.turns.flatMap((t) => t.checks.filter((c) => !c.passed).map((c) => c.name));
-      expect(failed.some((n) => INTENDED_FAILURE[s.id]!.test(n)), `${s.id} failed on ${failed.join(', ')}`).toBe(true);
+      expect(
+        failed.some((n) => INTENDED_FAILURE[s.id]!.test(n)),
+        `${s.id} failed on ${failed.join(', ')}`,
+      ).toBe(true);
     }
     // The run is OK only because the wrong suite failed as expected.
     expect(result.report.summary.unexpected).toBe(0);

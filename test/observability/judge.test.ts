@@ -11,7 +11,6 @@ import { createScoreStore, createSessionJudge, JUDGE_PROMPT_MARKER, type JudgeCo
 import { initTelemetry, METRIC_NAMES, type Telemetry } from '../../shared/telemetry/index';
 import { OnDemandReader } from './on-demand-reader';
 
-
 let azurite: Azurite;
 let emulator: RealtimeEmulator;
 let config: JudgeConfig;
@@ -19,7 +18,13 @@ let telemetry: Telemetry;
 const reader = new OnDemandReader();
 let chatCalls = 0;
 
-const item = (sessionId: string, n: number, role: TranscriptItem['role'], text: string, toolName?: string): TranscriptItem => ({
+const item = (
+  sessionId: string,
+  n: number,
+  role: TranscriptItem['role'],
+  text: string,
+  toolName?: string,
+): TranscriptItem => ({
   itemId: `item_${sessionId.slice(-4)}_${n}`,
   sessionId,
   agentId: 'customer-support',
@@ -48,8 +53,15 @@ async function endedSession(sessionId: string, items: TranscriptItem[]) {
 }
 
 beforeAll(async () => {
-  telemetry = await initTelemetry({ config: { OTEL_EXPORTER: 'none' }, serviceName: 'judge-test', metricReader: reader });
-  [azurite, emulator] = await Promise.all([startAzurite(), startRealtimeEmulator({ apiKeys: ['judge-test-key'], useEspeak: false })]);
+  telemetry = await initTelemetry({
+    config: { OTEL_EXPORTER: 'none' },
+    serviceName: 'judge-test',
+    metricReader: reader,
+  });
+  [azurite, emulator] = await Promise.all([
+    startAzurite(),
+    startRealtimeEmulator({ apiKeys: ['judge-test-key'], useEspeak: false }),
+  ]);
   config = {
     STORAGE_CONNECTION_STRING: azurite.connectionString,
     REALTIME_PROVIDER: 'emulator',
@@ -72,19 +84,40 @@ describe('LLM-as-judge after a session ends', () => {
     const sessionId = '7d0c1c7e-0000-4000-8000-000000000001';
     await endedSession(sessionId, [
       item(sessionId, 1, 'user', 'Hi, where is my order 1234?'),
-      item(sessionId, 2, 'tool', '{"orderId":"1234","status":"shipped","carrier":"UPS","eta":"2026-11-30"}', 'get_order'),
-      item(sessionId, 3, 'assistant', 'Thanks for waiting! Order 1234 shipped with UPS and should arrive on 2026-11-30.'),
+      item(
+        sessionId,
+        2,
+        'tool',
+        '{"orderId":"1234","status":"shipped","carrier":"UPS","eta":"2026-11-30"}',
+        'get_order',
+      ),
+      item(
+        sessionId,
+        3,
+        'assistant',
+        'Thanks for waiting! Order 1234 shipped with UPS and should arrive on 2026-11-30.',
+      ),
     ]);
     const judge = createSessionJudge(config);
     const result = await judge(sessionId);
     expect(result.status).toBe('scored');
 
     const stored = await createScoreStore(config).get('customer-support', sessionId);
-    expect(stored).toMatchObject({ sessionId, agentId: 'customer-support', judgeModel: 'judge-4.1', rubric: 'customer-support.md', transcriptItems: 3, overall: 5 });
+    expect(stored).toMatchObject({
+      sessionId,
+      agentId: 'customer-support',
+      judgeModel: 'judge-4.1',
+      rubric: 'customer-support.md',
+      transcriptItems: 3,
+      overall: 5,
+    });
     expect(Object.keys(stored!.scores).sort()).toEqual(['groundedness', 'politeness', 'safety', 'taskSuccess']);
 
     const { resourceMetrics } = (await reader.collect()) as { resourceMetrics: ResourceMetrics };
-    const points = resourceMetrics.scopeMetrics.flatMap((s) => s.metrics).filter((m) => m.descriptor.name === METRIC_NAMES.judgeScore).flatMap((m) => m.dataPoints as DataPoint<Histogram>[]);
+    const points = resourceMetrics.scopeMetrics
+      .flatMap((s) => s.metrics)
+      .filter((m) => m.descriptor.name === METRIC_NAMES.judgeScore)
+      .flatMap((m) => m.dataPoints as DataPoint<Histogram>[]);
     const criteria = points.map((p) => p.attributes.criterion).sort();
     expect(criteria).toEqual(['groundedness', 'overall', 'politeness', 'safety', 'taskSuccess']);
     expect(points.every((p) => p.attributes.agentId === 'customer-support' && p.value.sum === 5)).toBe(true);
@@ -113,7 +146,10 @@ describe('LLM-as-judge after a session ends', () => {
 
   it('retries once when the judge answers with invalid JSON, then stores the valid verdict', async () => {
     const sessionId = '7d0c1c7e-0000-4000-8000-000000000003';
-    await endedSession(sessionId, [item(sessionId, 1, 'user', 'Thanks, bye'), item(sessionId, 2, 'assistant', 'Thank you, goodbye!')]);
+    await endedSession(sessionId, [
+      item(sessionId, 1, 'user', 'Thanks, bye'),
+      item(sessionId, 2, 'assistant', 'Thank you, goodbye!'),
+    ]);
     const remove = registerTextRule({
       id: 'judge-flaky',
       marker: JUDGE_PROMPT_MARKER,
@@ -121,7 +157,15 @@ describe('LLM-as-judge after a session ends', () => {
         chatCalls++;
         // First answer: prose. The corrective retry carries the first answer back as an assistant message.
         return req.messages.some((m) => m.role === 'assistant')
-          ? { scores: { taskSuccess: { score: 4, reason: 'ok' }, groundedness: { score: 5, reason: 'ok' }, politeness: { score: 5, reason: 'ok' }, safety: { score: 5, reason: 'ok' } }, summary: 'retried' }
+          ? {
+              scores: {
+                taskSuccess: { score: 4, reason: 'ok' },
+                groundedness: { score: 5, reason: 'ok' },
+                politeness: { score: 5, reason: 'ok' },
+                safety: { score: 5, reason: 'ok' },
+              },
+              summary: 'retried',
+            }
           : 'The assistant did well overall.';
       },
     });
@@ -138,7 +182,11 @@ describe('LLM-as-judge after a session ends', () => {
   it('fails (stores nothing) when the verdict stays invalid, and skips unknown or empty sessions', async () => {
     const sessionId = '7d0c1c7e-0000-4000-8000-000000000004';
     await endedSession(sessionId, [item(sessionId, 1, 'user', 'hello'), item(sessionId, 2, 'assistant', 'Hi!')]);
-    const remove = registerTextRule({ id: 'judge-broken', marker: JUDGE_PROMPT_MARKER, respond: () => ({ scores: { taskSuccess: { score: 11 } } }) });
+    const remove = registerTextRule({
+      id: 'judge-broken',
+      marker: JUDGE_PROMPT_MARKER,
+      respond: () => ({ scores: { taskSuccess: { score: 11 } } }),
+    });
     try {
       await expect(createSessionJudge(config)(sessionId)).rejects.toThrow(/not a valid verdict/);
       expect(await createScoreStore(config).get('customer-support', sessionId)).toBeUndefined();

@@ -35,9 +35,14 @@ let telemetry: Telemetry;
 let stack: Stack;
 
 /** OTLP/JSON ids may be hex (the JS exporter) or base64 (the spec's proto3 JSON mapping): normalise to hex. */
-const hex = (id: string | undefined) => (!id ? '' : /^[0-9a-f]+$/i.test(id) ? id.toLowerCase() : Buffer.from(id, 'base64').toString('hex'));
+const hex = (id: string | undefined) =>
+  !id ? '' : /^[0-9a-f]+$/i.test(id) ? id.toLowerCase() : Buffer.from(id, 'base64').toString('hex');
 
-async function until<T>(what: string, fn: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 20_000): Promise<T> {
+async function until<T>(
+  what: string,
+  fn: () => T | undefined | false | Promise<T | undefined | false>,
+  timeoutMs = 20_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await fn();
@@ -55,9 +60,11 @@ beforeAll(async () => {
       try {
         const body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
         if (req.url === '/v1/traces') {
-          for (const rs of body.resourceSpans ?? []) for (const ss of rs.scopeSpans ?? []) workerSpans.push(...(ss.spans ?? []));
+          for (const rs of body.resourceSpans ?? [])
+            for (const ss of rs.scopeSpans ?? []) workerSpans.push(...(ss.spans ?? []));
         } else if (req.url === '/v1/metrics') {
-          for (const rm of body.resourceMetrics ?? []) for (const sm of rm.scopeMetrics ?? []) for (const m of sm.metrics ?? []) workerMetrics.add(m.name);
+          for (const rm of body.resourceMetrics ?? [])
+            for (const sm of rm.scopeMetrics ?? []) for (const m of sm.metrics ?? []) workerMetrics.add(m.name);
         }
       } catch {
         // not JSON (another protocol): ignored, the test then fails on missing spans
@@ -67,7 +74,12 @@ beforeAll(async () => {
   });
   await new Promise<void>((r) => collector.listen(0, '127.0.0.1', r));
   const otlp = `http://127.0.0.1:${(collector.address() as AddressInfo).port}`;
-  telemetry = await initTelemetry({ config: { OTEL_EXPORTER: 'none' }, serviceName: 'functions', spanExporter: spans, metricReader: reader });
+  telemetry = await initTelemetry({
+    config: { OTEL_EXPORTER: 'none' },
+    serviceName: 'functions',
+    spanExporter: spans,
+    metricReader: reader,
+  });
   stack = await startStack({
     ports: 'free',
     env: {
@@ -96,13 +108,23 @@ describe('one session, one trace', () => {
 
     // Function app side (in-memory): the webhook that created the session and the MCP call it served.
     const local = () => spans.getFinishedSpans();
-    const webhook = await until('the webhook span', () => local().find((s) => s.name === 'POST /api/webhooks/realtime'));
+    const webhook = await until('the webhook span', () =>
+      local().find((s) => s.name === 'POST /api/webhooks/realtime'),
+    );
     const traceId = webhook.spanContext().traceId;
-    const mcp = await until('the MCP server span', () => local().find((s) => s.name === 'POST /api/mcp' && s.spanContext().traceId === traceId));
+    const mcp = await until('the MCP server span', () =>
+      local().find((s) => s.name === 'POST /api/mcp' && s.spanContext().traceId === traceId),
+    );
 
     // Worker side (OTLP): the sideband span and the tool span, in the webhook's trace.
-    const sideband = await until('the worker sideband span', () => workerSpans.find((s) => s.name === 'voice.session.sideband' && hex(s.traceId) === traceId), 30_000);
-    const tool = await until('the worker tool span', () => workerSpans.find((s) => s.name === 'tool get_order' && hex(s.traceId) === traceId));
+    const sideband = await until(
+      'the worker sideband span',
+      () => workerSpans.find((s) => s.name === 'voice.session.sideband' && hex(s.traceId) === traceId),
+      30_000,
+    );
+    const tool = await until('the worker tool span', () =>
+      workerSpans.find((s) => s.name === 'tool get_order' && hex(s.traceId) === traceId),
+    );
     expect(hex(sideband.parentSpanId)).toBe(webhook.spanContext().spanId);
     expect(hex(tool.parentSpanId)).toBe(hex(sideband.spanId));
     // The MCP request carried the tool span's traceparent.
@@ -111,10 +133,21 @@ describe('one session, one trace', () => {
 
     // Metrics: Function app (lifecycle state events) and worker (OTLP).
     const { resourceMetrics } = (await reader.collect()) as { resourceMetrics: ResourceMetrics };
-    const metric = (name: string) => resourceMetrics.scopeMetrics.flatMap((s) => s.metrics).filter((m) => m.descriptor.name === name).flatMap((m) => m.dataPoints as DataPoint<unknown>[]);
+    const metric = (name: string) =>
+      resourceMetrics.scopeMetrics
+        .flatMap((s) => s.metrics)
+        .filter((m) => m.descriptor.name === name)
+        .flatMap((m) => m.dataPoints as DataPoint<unknown>[]);
     expect(metric(METRIC_NAMES.sessionsStarted).reduce((n, p) => n + (p.value as number), 0)).toBe(1);
     expect((metric(METRIC_NAMES.attachTime) as DataPoint<Histogram>[]).reduce((n, p) => n + p.value.count, 0)).toBe(1);
-    await until('worker metrics', () => [METRIC_NAMES.sessionsActive, METRIC_NAMES.toolLatency, METRIC_NAMES.tokensIn].every((m) => workerMetrics.has(m)) || undefined, 15_000);
+    await until(
+      'worker metrics',
+      () =>
+        [METRIC_NAMES.sessionsActive, METRIC_NAMES.toolLatency, METRIC_NAMES.tokensIn].every((m) =>
+          workerMetrics.has(m),
+        ) || undefined,
+      15_000,
+    );
 
     // The judge scored the ended session (local lifecycle, in the background).
     const scores = createScoreStore({ STORAGE_CONNECTION_STRING: stack.env.STORAGE_CONNECTION_STRING! });
@@ -130,27 +163,50 @@ describe('one session, one trace', () => {
   it('records per-turn latency (speech stopped → first audio) in the worker for a spoken turn', async () => {
     const emulator = stack.url('realtime emulator');
     const key = stack.env.REALTIME_API_KEY ?? 'emulator-dev-key';
-    const res = await fetch(`${emulator}/_emulator/sip/incoming`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ from: '+15550001111', to: '+18005550100' }) });
+    const res = await fetch(`${emulator}/_emulator/sip/incoming`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ from: '+15550001111', to: '+18005550100' }),
+    });
     expect(res.status).toBe(201);
     const { callId } = (await res.json()) as { callId: string };
     await until('the worker sideband', async () => {
-      const { sessions } = (await (await fetch(`${emulator}/_emulator/sessions`)).json()) as { sessions: { callId?: string; connections: number }[] };
+      const { sessions } = (await (await fetch(`${emulator}/_emulator/sessions`)).json()) as {
+        sessions: { callId?: string; connections: number }[];
+      };
       return (sessions.find((x) => x.callId === callId)?.connections ?? 0) >= 1;
     });
     const caller = await RawClient.open(wsUrl(emulator, `call_id=${callId}`), { 'api-key': key });
     try {
       const pcm = concat(silence(300), await synthesize('where is my order 1234'), silence(1200));
-      for (let i = 0; i < pcm.length; i += 2400) caller.send({ type: 'input_audio_buffer.append', audio: toBase64(pcm.subarray(i, i + 2400)) });
+      for (let i = 0; i < pcm.length; i += 2400)
+        caller.send({ type: 'input_audio_buffer.append', audio: toBase64(pcm.subarray(i, i + 2400)) });
       await caller.waitFor('input_audio_buffer.speech_stopped', undefined, { timeoutMs: 15_000 });
-      await caller.waitFor('response.output_item.done', (e) => e.item.type === 'message' && JSON.stringify(e.item).includes('1234'), { timeoutMs: 15_000 });
+      await caller.waitFor(
+        'response.output_item.done',
+        (e) => e.item.type === 'message' && JSON.stringify(e.item).includes('1234'),
+        { timeoutMs: 15_000 },
+      );
     } finally {
       caller.close();
       await fetch(`${emulator}/v1/realtime/calls/${callId}/hangup`, { method: 'POST', headers: { 'api-key': key } });
     }
-    await until('the worker turn-latency metric', () => workerMetrics.has(METRIC_NAMES.turnLatency) || undefined, 15_000);
-    const sideband = await until('the sideband span with a turn', () =>
-      workerSpans.find((s) => s.name === 'voice.session.sideband' && s.attributes?.some((a) => a.key === 'realtime.call_id' && a.value.stringValue === callId) && (s as { events?: { name: string }[] }).events?.some((e) => e.name === 'turn')),
-    20_000);
+    await until(
+      'the worker turn-latency metric',
+      () => workerMetrics.has(METRIC_NAMES.turnLatency) || undefined,
+      15_000,
+    );
+    const sideband = await until(
+      'the sideband span with a turn',
+      () =>
+        workerSpans.find(
+          (s) =>
+            s.name === 'voice.session.sideband' &&
+            s.attributes?.some((a) => a.key === 'realtime.call_id' && a.value.stringValue === callId) &&
+            (s as { events?: { name: string }[] }).events?.some((e) => e.name === 'turn'),
+        ),
+      20_000,
+    );
     expect(sideband).toBeDefined();
   });
 });

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { initTelemetry, withSpan, injectTraceHeaders, SessionTelemetry, recordToolCall, currentTelemetry } from '../../shared/telemetry/index';
+import {
+  initTelemetry,
+  withSpan,
+  injectTraceHeaders,
+  SessionTelemetry,
+  recordToolCall,
+  currentTelemetry,
+} from '../../shared/telemetry/index';
 
 describe('telemetry off (no connection string, OTEL_EXPORTER=none)', () => {
   it('registers nothing and every helper still works as a no-op', async () => {

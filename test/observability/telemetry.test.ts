@@ -19,7 +19,6 @@ import {
 } from '../../shared/telemetry/index';
 import { OnDemandReader } from './on-demand-reader';
 
-
 const spans = new InMemorySpanExporter();
 const reader = new OnDemandReader();
 let telemetry: Telemetry;
@@ -27,13 +26,25 @@ let mcp: Server;
 let mcpUrl: string;
 
 beforeAll(async () => {
-  telemetry = await initTelemetry({ config: { OTEL_EXPORTER: 'none' }, serviceName: 'test', spanExporter: spans, metricReader: reader });
+  telemetry = await initTelemetry({
+    config: { OTEL_EXPORTER: 'none' },
+    serviceName: 'test',
+    spanExporter: spans,
+    metricReader: reader,
+  });
   // A stand-in MCP server: continues the caller's trace from the traceparent header, like the Function app's /api/mcp.
   mcp = createServer((req, res) => {
     const parent = extractTraceContext(req.headers);
-    void withSpan('mcp tools/call', { 'mcp.method': 'tools/call' }, async () => {
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ content: [{ type: 'text', text: 'shipped' }] }));
-    }, { parent, kind: SpanKind.SERVER });
+    void withSpan(
+      'mcp tools/call',
+      { 'mcp.method': 'tools/call' },
+      async () => {
+        res
+          .writeHead(200, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ content: [{ type: 'text', text: 'shipped' }] }));
+      },
+      { parent, kind: SpanKind.SERVER },
+    );
   });
   await new Promise<void>((r) => mcp.listen(0, '127.0.0.1', r));
   mcpUrl = `http://127.0.0.1:${(mcp.address() as AddressInfo).port}/mcp`;
@@ -46,9 +57,13 @@ afterAll(async () => {
 
 async function metricPoints(name: string): Promise<DataPoint<unknown>[]> {
   const { resourceMetrics } = (await reader.collect()) as { resourceMetrics: ResourceMetrics };
-  return resourceMetrics.scopeMetrics.flatMap((s) => s.metrics).filter((m) => m.descriptor.name === name).flatMap((m) => m.dataPoints as DataPoint<unknown>[]);
+  return resourceMetrics.scopeMetrics
+    .flatMap((s) => s.metrics)
+    .filter((m) => m.descriptor.name === name)
+    .flatMap((m) => m.dataPoints as DataPoint<unknown>[]);
 }
-const sum = (points: DataPoint<unknown>[]) => points.reduce((a, p) => a + (typeof p.value === 'number' ? p.value : 0), 0);
+const sum = (points: DataPoint<unknown>[]) =>
+  points.reduce((a, p) => a + (typeof p.value === 'number' ? p.value : 0), 0);
 const histogramCount = (points: DataPoint<unknown>[]) => points.reduce((a, p) => a + (p.value as Histogram).count, 0);
 
 describe('telemetry for one session', () => {
@@ -56,20 +71,33 @@ describe('telemetry for one session', () => {
     expect(telemetry.mode).toBe('test');
     // 1. Function app: POST /api/sessions mints a token and stores the trace with the session.
     let stored: string | undefined;
-    await withSpan('POST /api/sessions', { 'session.id': 's-1', 'agent.id': 'support' }, async () => {
-      recordSessionStarted({ agentId: 'support', transport: 'webrtc' });
-      await withSpan('provider.mintClientSecret', { provider: 'emulator' }, async () => {});
-      stored = currentTraceparent();
-    }, { kind: SpanKind.SERVER });
+    await withSpan(
+      'POST /api/sessions',
+      { 'session.id': 's-1', 'agent.id': 'support' },
+      async () => {
+        recordSessionStarted({ agentId: 'support', transport: 'webrtc' });
+        await withSpan('provider.mintClientSecret', { provider: 'emulator' }, async () => {});
+        stored = currentTraceparent();
+      },
+      { kind: SpanKind.SERVER },
+    );
     expect(stored).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
 
     // 2. Webhook (from the service, no trace header): continues the stored trace.
-    await withSpan('POST /api/webhooks/realtime', { 'session.id': 's-1' }, async () => {
-      // 3. The worker API call carries the trace in its headers.
-      const headers = injectTraceHeaders({ 'content-type': 'application/json' });
-      expect(headers.traceparent).toBeDefined();
-      await withSpan('worker POST /sessions', {}, async () => {}, { parent: extractTraceContext(headers), kind: SpanKind.SERVER });
-    }, { parent: contextFromTraceparent(stored), kind: SpanKind.SERVER });
+    await withSpan(
+      'POST /api/webhooks/realtime',
+      { 'session.id': 's-1' },
+      async () => {
+        // 3. The worker API call carries the trace in its headers.
+        const headers = injectTraceHeaders({ 'content-type': 'application/json' });
+        expect(headers.traceparent).toBeDefined();
+        await withSpan('worker POST /sessions', {}, async () => {}, {
+          parent: extractTraceContext(headers),
+          kind: SpanKind.SERVER,
+        });
+      },
+      { parent: contextFromTraceparent(stored), kind: SpanKind.SERVER },
+    );
 
     // 4. The worker's sideband: turn latency, usage and a tool call over HTTP with the trace propagated.
     let now = 10_000;
@@ -81,22 +109,44 @@ describe('telemetry for one session', () => {
     expect(turn?.latencyMs).toBe(420);
     session.onServerEvent({
       type: 'response.done',
-      response: { usage: { input_tokens: 120, output_tokens: 60, input_token_details: { text_tokens: 100, audio_tokens: 20 }, output_token_details: { text_tokens: 10, audio_tokens: 50 } } },
+      response: {
+        usage: {
+          input_tokens: 120,
+          output_tokens: 60,
+          input_token_details: { text_tokens: 100, audio_tokens: 20 },
+          output_token_details: { text_tokens: 10, audio_tokens: 50 },
+        },
+      },
     });
     const result = await session.toolCall({ name: 'order_status', callId: 'call_1' }, async () => {
-      const res = await fetch(mcpUrl, { method: 'POST', headers: injectTraceHeaders({ 'content-type': 'application/json' }) });
+      const res = await fetch(mcpUrl, {
+        method: 'POST',
+        headers: injectTraceHeaders({ 'content-type': 'application/json' }),
+      });
       now += 35;
       return { output: await res.text(), isError: false, durationMs: 35 };
     });
     expect(result.isError).toBe(false);
-    await session.toolCall({ name: 'order_status', callId: 'call_2' }, async () => ({ output: 'not found', isError: true, durationMs: 12 }));
+    await session.toolCall({ name: 'order_status', callId: 'call_2' }, async () => ({
+      output: 'not found',
+      isError: true,
+      durationMs: 12,
+    }));
     session.end({ reason: 'hangup' });
     session.end({ reason: 'twice is harmless' });
 
     // One trace across every hop.
     const finished: ReadableSpan[] = spans.getFinishedSpans();
     const names = finished.map((s) => s.name);
-    for (const n of ['POST /api/sessions', 'provider.mintClientSecret', 'POST /api/webhooks/realtime', 'worker POST /sessions', 'voice.session.sideband', 'tool order_status', 'mcp tools/call']) {
+    for (const n of [
+      'POST /api/sessions',
+      'provider.mintClientSecret',
+      'POST /api/webhooks/realtime',
+      'worker POST /sessions',
+      'voice.session.sideband',
+      'tool order_status',
+      'mcp tools/call',
+    ]) {
       expect(names).toContain(n);
     }
     const traceIds = new Set(finished.map((s) => s.spanContext().traceId));
@@ -107,9 +157,17 @@ describe('telemetry for one session', () => {
     expect(parentOf(byName('tool order_status'))).toBe(byName('voice.session.sideband').spanContext().spanId);
     expect(parentOf(byName('worker POST /sessions'))).toBe(byName('POST /api/webhooks/realtime').spanContext().spanId);
     const sideband = byName('voice.session.sideband');
-    expect(sideband.attributes).toMatchObject({ 'session.id': 's-1', 'session.turns': 1, 'session.tokens.input': 120, 'session.tokens.output': 60, 'session.end_reason': 'hangup' });
+    expect(sideband.attributes).toMatchObject({
+      'session.id': 's-1',
+      'session.turns': 1,
+      'session.tokens.input': 120,
+      'session.tokens.output': 60,
+      'session.end_reason': 'hangup',
+    });
     expect(sideband.events.find((e) => e.name === 'turn')?.attributes?.['turn.latency_ms']).toBe(420);
-    const failedTool = finished.filter((s) => s.name === 'tool order_status').find((s) => s.attributes['tool.call_id'] === 'call_2');
+    const failedTool = finished
+      .filter((s) => s.name === 'tool order_status')
+      .find((s) => s.attributes['tool.call_id'] === 'call_2');
     expect(failedTool?.status.code).toBe(2); // ERROR
 
     // Metrics.

@@ -12,12 +12,16 @@ import { OnDemandReader } from './on-demand-reader';
 
 const { HttpRequest } = functions;
 
-
 const spans = new InMemorySpanExporter();
 const reader = new OnDemandReader();
 let telemetry: Telemetry;
 beforeAll(async () => {
-  telemetry = await initTelemetry({ config: { OTEL_EXPORTER: 'none' }, serviceName: 'functions', spanExporter: spans, metricReader: reader });
+  telemetry = await initTelemetry({
+    config: { OTEL_EXPORTER: 'none' },
+    serviceName: 'functions',
+    spanExporter: spans,
+    metricReader: reader,
+  });
 });
 afterAll(async () => {
   await telemetry?.shutdown();
@@ -25,7 +29,10 @@ afterAll(async () => {
 
 async function points(name: string): Promise<DataPoint<unknown>[]> {
   const { resourceMetrics } = (await reader.collect()) as { resourceMetrics: ResourceMetrics };
-  return resourceMetrics.scopeMetrics.flatMap((s) => s.metrics).filter((m) => m.descriptor.name === name).flatMap((m) => m.dataPoints as DataPoint<unknown>[]);
+  return resourceMetrics.scopeMetrics
+    .flatMap((s) => s.metrics)
+    .filter((m) => m.descriptor.name === name)
+    .flatMap((m) => m.dataPoints as DataPoint<unknown>[]);
 }
 
 const ctx = {} as InvocationContext;
@@ -46,7 +53,11 @@ describe('traceRoute (every HTTP function)', () => {
     expect(span?.name).toBe('GET /api/sessions/{id}');
     expect(span?.spanContext().traceId).toBe(traceId);
     expect(span?.parentSpanContext?.spanId).toBe('00f067aa0ba902b7');
-    expect(span?.attributes).toMatchObject({ 'session.id': 's-9', 'http.response.status_code': 200, 'http.route': '/api/sessions/{id}' });
+    expect(span?.attributes).toMatchObject({
+      'session.id': 's-9',
+      'http.response.status_code': 200,
+      'http.route': '/api/sessions/{id}',
+    });
   });
 
   it('marks 5xx answers as errors and passes OPTIONS through untraced', async () => {
@@ -63,13 +74,23 @@ describe('traceRoute (every HTTP function)', () => {
 describe('withSessionMetrics (lifecycle state events)', () => {
   it('counts started and failed sessions and measures attaching → live', async () => {
     const published: SessionEvent[] = [];
-    const rows: Record<string, { agentId: string; transport: 'webrtc' | 'sip'; createdAt: number; acceptedAt?: number }> = {
+    const rows: Record<
+      string,
+      { agentId: string; transport: 'webrtc' | 'sip'; createdAt: number; acceptedAt?: number }
+    > = {
       a: { agentId: 'concierge', transport: 'webrtc', createdAt: 0 },
       b: { agentId: 'concierge', transport: 'sip', createdAt: 0 },
     };
-    const pub = withSessionMetrics({ publish: async (e) => void published.push(e) }, { sessions: { get: async (id) => rows[id] } });
-    const state = (sessionId: string, s: Extract<SessionEvent, { type: 'state' }>['state'], at: number, reason?: string) =>
-      pub.publish({ type: 'state', sessionId, state: s, at, ...(reason ? { reason } : {}) });
+    const pub = withSessionMetrics(
+      { publish: async (e) => void published.push(e) },
+      { sessions: { get: async (id) => rows[id] } },
+    );
+    const state = (
+      sessionId: string,
+      s: Extract<SessionEvent, { type: 'state' }>['state'],
+      at: number,
+      reason?: string,
+    ) => pub.publish({ type: 'state', sessionId, state: s, at, ...(reason ? { reason } : {}) });
     await state('a', 'requested', 1000);
     await state('a', 'attaching', 2000);
     await state('a', 'live', 2250);
@@ -93,7 +114,10 @@ describe('withSessionMetrics (lifecycle state events)', () => {
 
   it('reads no session row when the lifecycle event carries the agent and transport', async () => {
     let reads = 0;
-    const pub = withSessionMetrics({ publish: async () => {} }, { sessions: { get: async () => (reads++, undefined) } });
+    const pub = withSessionMetrics(
+      { publish: async () => {} },
+      { sessions: { get: async () => (reads++, undefined) } },
+    );
     const ev = (state: 'requested' | 'attaching' | 'live' | 'ended', at: number) =>
       pub.publish({ type: 'state', sessionId: 'c', state, at, agentId: 'concierge', transport: 'webrtc' });
     await ev('requested', 1);
@@ -106,7 +130,10 @@ describe('withSessionMetrics (lifecycle state events)', () => {
   it('still publishes when the session row cannot be read', async () => {
     const published: SessionEvent[] = [];
     const logs: string[] = [];
-    const pub = withSessionMetrics({ publish: async (e) => void published.push(e) }, { sessions: { get: async () => Promise.reject(new Error('storage down')) }, log: (l) => logs.push(l) });
+    const pub = withSessionMetrics(
+      { publish: async (e) => void published.push(e) },
+      { sessions: { get: async () => Promise.reject(new Error('storage down')) }, log: (l) => logs.push(l) },
+    );
     await pub.publish({ type: 'state', sessionId: 'x', state: 'requested', at: 1 });
     expect(published).toHaveLength(1);
     expect(logs[0]).toMatch(/metrics \(requested\) failed: storage down/);

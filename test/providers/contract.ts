@@ -25,7 +25,10 @@ const SESSION: SessionConfig = {
 /** Next JSON event of a given type (or the first event when no type is given). */
 function nextEvent(ws: WebSocket, type?: string, timeoutMs = 5000): Promise<Record<string, unknown>> {
   return new Promise((resolve, reject) => {
-    const t = setTimeout(() => (ws.off('message', on), reject(new Error(`no ${type ?? 'event'} within ${timeoutMs} ms`))), timeoutMs);
+    const t = setTimeout(
+      () => (ws.off('message', on), reject(new Error(`no ${type ?? 'event'} within ${timeoutMs} ms`))),
+      timeoutMs,
+    );
     const on = (data: WebSocket.RawData) => {
       const e = JSON.parse(data.toString()) as Record<string, unknown>;
       if (type && e.type !== type) return;
@@ -44,7 +47,13 @@ const closed = (ws: WebSocket, timeoutMs = 5000) =>
     ws.once('close', (code) => (clearTimeout(t), resolve(code)));
   });
 
-const upstream = (p: Promise<unknown>) => p.then(() => { throw new Error('expected an UpstreamError'); }, (e: unknown) => e as UpstreamError);
+const upstream = (p: Promise<unknown>) =>
+  p.then(
+    () => {
+      throw new Error('expected an UpstreamError');
+    },
+    (e: unknown) => e as UpstreamError,
+  );
 
 /**
  * One behavioural suite for every RealtimeProvider that can be reached from here. Each provider's own URL,
@@ -91,7 +100,9 @@ export function providerContract(label: string, setup: () => Promise<ContractTar
       await t.provider.acceptCall(callId, SESSION);
       const ws = await t.provider.openSideband(callId);
       sockets.push(ws);
-      ws.send(JSON.stringify({ type: 'session.update', session: { type: 'realtime', instructions: SESSION.instructions } }));
+      ws.send(
+        JSON.stringify({ type: 'session.update', session: { type: 'realtime', instructions: SESSION.instructions } }),
+      );
       const updated = await nextEvent(ws, 'session.updated');
       expect((updated.session as { instructions?: string }).instructions).toBe(SESSION.instructions);
       await t.provider.hangupCall(callId);

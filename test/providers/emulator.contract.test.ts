@@ -15,7 +15,8 @@ providerContract('emulator', async () => {
   return {
     provider: createProvider(config('contract-key')),
     withWrongKey: createProvider(config('not-the-key')),
-    ringSipCall: async () => (await emulator.simulateIncomingSipCall({ from: '+14155550123', to: '+18005550100' })).callId,
+    ringSipCall: async () =>
+      (await emulator.simulateIncomingSipCall({ from: '+14155550123', to: '+18005550100' })).callId,
     throttleNextRest: () => emulator.faults.set({ rest: { status: 429, times: 1, retryAfterSeconds: 4 } }),
     stop: () => emulator.stop(),
   };

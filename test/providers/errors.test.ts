@@ -1,9 +1,14 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HttpError } from '../../shared/http/errors';
+import { type HttpError } from '../../shared/http/errors';
 import { providerHttpError } from '../../shared/providers/http-errors';
-import { createProvider, UnsupportedByProvider, UpstreamError, type ProviderConfig } from '../../shared/providers/index';
+import {
+  createProvider,
+  UnsupportedByProvider,
+  UpstreamError,
+  type ProviderConfig,
+} from '../../shared/providers/index';
 import { parseRetryAfter, type FetchLike } from '../../shared/providers/transport';
 import { FIXTURE_SESSION } from './record';
 
@@ -14,13 +19,21 @@ const config = (endpoint = 'http://127.0.0.1:9'): ProviderConfig => ({
   REALTIME_MODEL: 'gpt-realtime',
   REALTIME_API_VERSION: '2025-10-01',
 });
-const answering = (status: number, body = '', headers: Record<string, string> = {}): FetchLike =>
-  async () => new Response(body || null, { status, headers });
-const failure = (p: Promise<unknown>) => p.then(() => undefined, (e: unknown) => e);
+const answering =
+  (status: number, body = '', headers: Record<string, string> = {}): FetchLike =>
+  async () =>
+    new Response(body || null, { status, headers });
+const failure = (p: Promise<unknown>) =>
+  p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
 
 describe('upstream failures', () => {
   it('maps 429 with Retry-After to UpstreamError carrying the delay, and to our 503 with the same header', async () => {
-    const p = createProvider(config(), { fetch: answering(429, '{"error":{"code":"rate_limit","message":"slow down"}}', { 'retry-after': '7' }) });
+    const p = createProvider(config(), {
+      fetch: answering(429, '{"error":{"code":"rate_limit","message":"slow down"}}', { 'retry-after': '7' }),
+    });
     const err = (await failure(p.mintClientSecret(FIXTURE_SESSION, 30))) as UpstreamError;
     expect(err).toBeInstanceOf(UpstreamError);
     expect(err.status).toBe(429);
@@ -37,8 +50,14 @@ describe('upstream failures', () => {
     const err = (await failure(p.acceptCall('rtc_1', FIXTURE_SESSION))) as UpstreamError;
     expect(err.status).toBe(503);
     expect((providerHttpError(err) as HttpError).code).toBe('upstream_unavailable');
-    const bad = (await failure(createProvider(config(), { fetch: answering(400, '{"error":{"message":"bad"}}') }).hangupCall('x'))) as UpstreamError;
-    expect(providerHttpError(bad)).toMatchObject({ status: 502, code: 'upstream_rejected', details: { upstreamStatus: 400 } });
+    const bad = (await failure(
+      createProvider(config(), { fetch: answering(400, '{"error":{"message":"bad"}}') }).hangupCall('x'),
+    )) as UpstreamError;
+    expect(providerHttpError(bad)).toMatchObject({
+      status: 502,
+      code: 'upstream_rejected',
+      details: { upstreamStatus: 400 },
+    });
   });
 
   it('maps an unreachable upstream to 502 and a slow one to 504', async () => {
@@ -57,7 +76,11 @@ describe('upstream failures', () => {
 
   it('maps UnsupportedByProvider to 501 naming provider and feature', () => {
     const http = providerHttpError(new UnsupportedByProvider('voice-live', 'SIP calls (accept)')) as HttpError;
-    expect(http).toMatchObject({ status: 501, code: 'unsupported_by_provider', details: { provider: 'voice-live', feature: 'SIP calls (accept)' } });
+    expect(http).toMatchObject({
+      status: 501,
+      code: 'unsupported_by_provider',
+      details: { provider: 'voice-live', feature: 'SIP calls (accept)' },
+    });
   });
 
   it('parses Retry-After as seconds or an HTTP date', () => {
@@ -73,7 +96,9 @@ describe('upstream failures', () => {
     beforeAll(async () => {
       server = createServer();
       server.on('upgrade', (_req, socket) => {
-        socket.end('HTTP/1.1 429 Too Many Requests\r\nRetry-After: 3\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
+        socket.end(
+          'HTTP/1.1 429 Too Many Requests\r\nRetry-After: 3\r\nContent-Length: 0\r\nConnection: close\r\n\r\n',
+        );
       });
       await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
       url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

@@ -22,7 +22,10 @@ function countingCredential(lifetimeMs: number | ((call: number) => number)) {
   const credential: TokenCredential = {
     async getToken(): Promise<AccessToken> {
       state.calls += 1;
-      return { token: `entra-token-${state.calls}`, expiresOnTimestamp: Date.now() + (typeof lifetimeMs === 'number' ? lifetimeMs : lifetimeMs(state.calls)) };
+      return {
+        token: `entra-token-${state.calls}`,
+        expiresOnTimestamp: Date.now() + (typeof lifetimeMs === 'number' ? lifetimeMs : lifetimeMs(state.calls)),
+      };
     },
   };
   return { credential, state };
@@ -96,17 +99,26 @@ describe('providers make exactly the recorded requests', () => {
   it('keyless Azure refreshes a token before it expires (in the background, still-valid token used meanwhile)', async () => {
     const { credential, state } = countingCredential((n) => (n === 1 ? 5_000 : 3_600_000)); // first one inside the refresh window
     const log: RecordedRequest[] = [];
-    const provider = createProvider(load('azure-openai-keyless').config, { fetch: recordingFetch(log, () => 'mint'), credential });
+    const provider = createProvider(load('azure-openai-keyless').config, {
+      fetch: recordingFetch(log, () => 'mint'),
+      credential,
+    });
     await provider.mintClientSecret(FIXTURE_SESSION, 30);
     await provider.mintClientSecret(FIXTURE_SESSION, 30);
     await new Promise((r) => setTimeout(r, 20));
     await provider.mintClientSecret(FIXTURE_SESSION, 30);
     expect(state.calls).toBe(2);
-    expect(log.map((r) => r.headers.authorization)).toEqual(['Bearer entra-token-1', 'Bearer entra-token-1', 'Bearer entra-token-2']);
+    expect(log.map((r) => r.headers.authorization)).toEqual([
+      'Bearer entra-token-1',
+      'Bearer entra-token-1',
+      'Bearer entra-token-2',
+    ]);
   });
 
   it('openai and emulator refuse to start without an API key, naming the setting', () => {
     expect(() => createProvider({ ...load('openai').config, REALTIME_API_KEY: undefined })).toThrow(/REALTIME_API_KEY/);
-    expect(() => createProvider({ ...load('emulator').config, REALTIME_API_KEY: undefined })).toThrow(/REALTIME_API_KEY/);
+    expect(() => createProvider({ ...load('emulator').config, REALTIME_API_KEY: undefined })).toThrow(
+      /REALTIME_API_KEY/,
+    );
   });
 });

@@ -36,7 +36,12 @@ export function recordingFetch(log: RecordedRequest[], op: () => string): FetchL
 /** A WebSocket factory that records the URL and headers and reports `open` at once. */
 export function recordingWebSocket(log: RecordedRequest[], op: () => string): WebSocketFactory {
   return (url, headers) => {
-    log.push({ op: op(), method: 'GET (upgrade)', url, headers: Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v])) });
+    log.push({
+      op: op(),
+      method: 'GET (upgrade)',
+      url,
+      headers: Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v])),
+    });
     const fake = new EventEmitter() as unknown as WebSocket;
     setImmediate(() => (fake as unknown as EventEmitter).emit('open'));
     return fake;

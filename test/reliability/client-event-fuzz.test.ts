@@ -9,9 +9,19 @@ import { RawClient, wsUrl } from '../emulator/helpers';
  */
 const RUNS = 10_000;
 const CLIENT_TYPES = [
-  'session.update', 'input_audio_buffer.append', 'input_audio_buffer.commit', 'input_audio_buffer.clear',
-  'conversation.item.create', 'conversation.item.retrieve', 'conversation.item.truncate', 'conversation.item.delete',
-  'response.create', 'response.cancel', 'output_audio_buffer.clear', 'no.such.event', '',
+  'session.update',
+  'input_audio_buffer.append',
+  'input_audio_buffer.commit',
+  'input_audio_buffer.clear',
+  'conversation.item.create',
+  'conversation.item.retrieve',
+  'conversation.item.truncate',
+  'conversation.item.delete',
+  'response.create',
+  'response.cancel',
+  'output_audio_buffer.clear',
+  'no.such.event',
+  '',
 ];
 
 const text = fc.string({ maxLength: 30 });
@@ -20,19 +30,28 @@ const event = fc.oneof(
   fc.string({ maxLength: 60 }),
   fc.json({ maxDepth: 2 }),
   // Client event types with random, mostly wrong, fields (never a valid response.create: responses are slow).
-  fc.record(
-    {
-      type: fc.constantFrom(...CLIENT_TYPES.filter((t) => t !== 'response.create')),
-      event_id: fc.oneof(text, fc.integer()),
-      item: fc.oneof(fc.anything({ maxDepth: 2 }), fc.record({ type: fc.constantFrom('message', 'function_call_output', 'x'), role: text, content: fc.anything({ maxDepth: 1 }) })),
-      audio: fc.oneof(fc.base64String({ maxLength: 40 }), text, fc.integer()),
-      item_id: text,
-      content_index: fc.oneof(fc.integer(), text),
-      audio_end_ms: fc.oneof(fc.integer(), text),
-      session: fc.anything({ maxDepth: 2 }),
-    },
-    { requiredKeys: ['type'] },
-  ).map((o) => JSON.stringify(o)),
+  fc
+    .record(
+      {
+        type: fc.constantFrom(...CLIENT_TYPES.filter((t) => t !== 'response.create')),
+        event_id: fc.oneof(text, fc.integer()),
+        item: fc.oneof(
+          fc.anything({ maxDepth: 2 }),
+          fc.record({
+            type: fc.constantFrom('message', 'function_call_output', 'x'),
+            role: text,
+            content: fc.anything({ maxDepth: 1 }),
+          }),
+        ),
+        audio: fc.oneof(fc.base64String({ maxLength: 40 }), text, fc.integer()),
+        item_id: text,
+        content_index: fc.oneof(fc.integer(), text),
+        audio_end_ms: fc.oneof(fc.integer(), text),
+        session: fc.anything({ maxDepth: 2 }),
+      },
+      { requiredKeys: ['type'] },
+    )
+    .map((o) => JSON.stringify(o)),
 );
 
 describe('fuzz: realtime emulator client events', () => {
@@ -58,14 +77,21 @@ describe('fuzz: realtime emulator client events', () => {
     const errors = client.events.filter((e) => e.type === 'error');
     expect(errors.length).toBeGreaterThan(RUNS / 4);
     for (const e of errors) {
-      expect(e).toMatchObject({ type: 'error', event_id: expect.any(String), error: { type: expect.any(String), message: expect.any(String) } });
+      expect(e).toMatchObject({
+        type: 'error',
+        event_id: expect.any(String),
+        error: { type: expect.any(String), message: expect.any(String) },
+      });
     }
     const unknown = errors.filter((e) => e.error.code === 'invalid_event' || /unknown|invalid/i.test(e.error.message));
     expect(unknown.length).toBeGreaterThan(0);
 
     // Still a working session: a normal text turn gets an answer.
     const from = client.events.length;
-    client.send({ type: 'conversation.item.create', item: { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'hello' }] } });
+    client.send({
+      type: 'conversation.item.create',
+      item: { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'hello' }] },
+    });
     client.send({ type: 'response.create' });
     const done = await client.waitFor('response.done', () => true, { from, timeoutMs: 20_000 });
     expect(done.response.status).toBe('completed');

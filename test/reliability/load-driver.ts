@@ -58,7 +58,9 @@ function emulatorPoller(stack: Stack) {
   const loop = (async () => {
     while (!stopped) {
       try {
-        const s = (await fetch(`${stack.url('realtime emulator')}/_emulator/sessions`).then((r) => r.json())) as { sessions: EmuSession[] };
+        const s = (await fetch(`${stack.url('realtime emulator')}/_emulator/sessions`).then((r) => r.json())) as {
+          sessions: EmuSession[];
+        };
         latest = new Map(s.sessions.filter((x) => x.callId).map((x) => [x.callId!, x]));
       } catch {
         /* next round */
@@ -75,7 +77,12 @@ function emulatorPoller(stack: Stack) {
   };
 }
 
-async function until<T>(what: string, fn: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs: number, everyMs = 50): Promise<T> {
+async function until<T>(
+  what: string,
+  fn: () => T | undefined | false | Promise<T | undefined | false>,
+  timeoutMs: number,
+  everyMs = 50,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     const v = await fn();
@@ -88,7 +95,10 @@ async function until<T>(what: string, fn: () => T | undefined | false | Promise<
 /** The items of the emulator's conversation the worker stores: messages (user/assistant) and tool outputs. */
 function storable(s: EmuSession) {
   return s.transcript
-    .filter((t) => (t.type === 'message' && (t.role === 'user' || t.role === 'assistant')) || t.type === 'function_call_output')
+    .filter(
+      (t) =>
+        (t.type === 'message' && (t.role === 'user' || t.role === 'assistant')) || t.type === 'function_call_output',
+    )
     .map((t) => ({ role: t.type === 'function_call_output' ? 'tool' : t.role, text: t.text.trim() }));
 }
 
@@ -99,7 +109,11 @@ export async function runLoad(stack: Stack, opts: LoadOptions): Promise<LoadResu
   const run = opts.runId ?? Math.random().toString().slice(2, 6);
   const results: SessionResult[] = [];
   const t0 = Date.now();
-  const direct = { STORAGE_CONNECTION_STRING: stack.storage ? azuriteConnectionString(stack.storage.azurite.port) : stack.env.STORAGE_CONNECTION_STRING! };
+  const direct = {
+    STORAGE_CONNECTION_STRING: stack.storage
+      ? azuriteConnectionString(stack.storage.azurite.port)
+      : stack.env.STORAGE_CONNECTION_STRING!,
+  };
   const lifecycle = createTableLifecycleStore(direct);
 
   async function one(i: number): Promise<SessionResult> {
@@ -110,25 +124,49 @@ export async function runLoad(stack: Stack, opts: LoadOptions): Promise<LoadResu
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ from, to: '+18005550100' }),
     });
-    if (res.status !== 201) return { callId: '', sessionId: '', partition: '', error: `sip incoming answered ${res.status}` };
+    if (res.status !== 201)
+      return { callId: '', sessionId: '', partition: '', error: `sip incoming answered ${res.status}` };
     const { callId } = (await res.json()) as { callId: string };
     const r: SessionResult = { callId, sessionId: sessionIdForCall(callId), partition: `sip:${from}` };
     let caller: RawClient | undefined;
     try {
       // The caller speaks once the lifecycle says a worker holds the call (what the page waits for too); items
       // from before any worker is attached cannot be seen by one.
-      await until(`live ${callId}`, async () => (await lifecycle.load(r.sessionId).catch(() => undefined))?.record.state === 'live', step, 100);
+      await until(
+        `live ${callId}`,
+        async () => (await lifecycle.load(r.sessionId).catch(() => undefined))?.record.state === 'live',
+        step,
+        100,
+      );
       await until(`sideband of ${callId}`, () => (emu.get(callId)?.connections ?? 0) >= 1, step);
       caller = await RawClient.open(wsUrl(stack.url('realtime emulator'), `call_id=${callId}`), { 'api-key': key });
-      caller.send({ type: 'conversation.item.create', item: { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'where is my order 1234' }] } });
+      caller.send({
+        type: 'conversation.item.create',
+        item: { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'where is my order 1234' }] },
+      });
       caller.send({ type: 'response.create' });
-      await caller.waitFor('response.output_item.done', (e) => e.item.type === 'message' && JSON.stringify(e.item).includes('1234'), { timeoutMs: step });
-      const s = await until(`emulator transcript of ${callId}`, () => {
-        const x = emu.get(callId);
-        return x && x.transcript.some((t) => t.type === 'message' && t.role === 'assistant' && t.text.includes('1234')) && x;
-      }, step);
+      await caller.waitFor(
+        'response.output_item.done',
+        (e) => e.item.type === 'message' && JSON.stringify(e.item).includes('1234'),
+        { timeoutMs: step },
+      );
+      const s = await until(
+        `emulator transcript of ${callId}`,
+        () => {
+          const x = emu.get(callId);
+          return (
+            x &&
+            x.transcript.some((t) => t.type === 'message' && t.role === 'assistant' && t.text.includes('1234')) &&
+            x
+          );
+        },
+        step,
+      );
       r.expected = storable(s);
-      const hang = await fetch(`${stack.url('realtime emulator')}/v1/realtime/calls/${callId}/hangup`, { method: 'POST', headers: { 'api-key': key } });
+      const hang = await fetch(`${stack.url('realtime emulator')}/v1/realtime/calls/${callId}/hangup`, {
+        method: 'POST',
+        headers: { 'api-key': key },
+      });
       if (!hang.ok) throw new Error(`hangup answered ${hang.status}`);
       r.ms = Date.now() - started;
     } catch (err) {
@@ -144,7 +182,9 @@ export async function runLoad(stack: Stack, opts: LoadOptions): Promise<LoadResu
     Array.from({ length: Math.min(opts.concurrency, opts.sessions) }, async () => {
       while (next < opts.sessions) {
         const i = next++;
-        results.push(await one(i).catch((err) => ({ callId: '', sessionId: '', partition: '', error: (err as Error).message })));
+        results.push(
+          await one(i).catch((err) => ({ callId: '', sessionId: '', partition: '', error: (err as Error).message })),
+        );
         if (results.length % 100 === 0) opts.log?.(`${results.length}/${opts.sessions} sessions done`);
       }
     }),
@@ -187,7 +227,13 @@ export async function runLoad(stack: Stack, opts: LoadOptions): Promise<LoadResu
         const texts = rows.map((x) => `${x.role}\u0000${x.text.trim()}`);
         for (const e of expected) {
           const at = texts.indexOf(`${e.role}\u0000${e.text}`);
-          if (at < 0) lost.push({ sessionId: r.sessionId, ...e, path: record?.path?.join(' → '), workers: [...(record?.lostWorkers ?? []), record?.workerId].join(', ') });
+          if (at < 0)
+            lost.push({
+              sessionId: r.sessionId,
+              ...e,
+              path: record?.path?.join(' → '),
+              workers: [...(record?.lostWorkers ?? []), record?.workerId].join(', '),
+            });
           else texts.splice(at, 1);
         }
         undeliveredToolRuns += (await toolRuns.undelivered(r.sessionId)).length;

@@ -28,7 +28,9 @@ const startOrders = (p = 0) =>
         run: async () => {
           runs++;
           if (delayMs) await sleep(delayMs);
-          return { content: [{ type: 'text' as const, text: JSON.stringify({ orderId: '1234', status: 'in the van' }) }] };
+          return {
+            content: [{ type: 'text' as const, text: JSON.stringify({ orderId: '1234', status: 'in the van' }) }],
+          };
         },
       },
     ],
@@ -48,7 +50,9 @@ afterAll(async () => {
 });
 
 const outputs = async (callId: string) =>
-  ((await emulatorSession(stack, callId))?.transcript ?? []).filter((t) => t.type === 'function_call_output').map((t) => t.text);
+  ((await emulatorSession(stack, callId))?.transcript ?? [])
+    .filter((t) => t.type === 'function_call_output')
+    .map((t) => t.text);
 
 describe('MCP server down or slow', () => {
   it('down: the model hears the tool is unreachable, the session continues, and the tool works once the server is back', async () => {
@@ -99,7 +103,10 @@ describe('MCP server down or slow', () => {
     const ended = await call.states.until('ended', 15_000);
     expect(ended.path.at(-1)).toBe('ended');
     await call.states.stop();
-    await waitUntil('sideband closed', async () => ((await emulatorSession(stack, call.callId))?.connections ?? 0) === 0);
+    await waitUntil(
+      'sideband closed',
+      async () => ((await emulatorSession(stack, call.callId))?.connections ?? 0) === 0,
+    );
     // The run finishes and is stored as done (its output has nowhere to go); nothing stays "running".
     await sleep(2000);
     const left = await storesOf(stack).toolRuns.undelivered(call.sessionId);

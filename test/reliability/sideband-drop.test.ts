@@ -1,7 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Stack } from '../../emulators/local/stack';
 import { callerClient, emulatorSession, say, storesOf, waitUntil } from '../lifecycle/helpers';
-import { agentWithTool, answerContaining, liveCall, orderServer, seedAgents, startChaosStack, storableItems } from '../chaos/helpers';
+import {
+  agentWithTool,
+  answerContaining,
+  liveCall,
+  orderServer,
+  seedAgents,
+  startChaosStack,
+  storableItems,
+} from '../chaos/helpers';
 
 /**
  * The realtime service drops the sideband WebSocket (emulator fault): the worker reconnects, nothing is lost.
@@ -37,7 +45,12 @@ async function dropAndWaitForWorker(callId: string) {
   const at = Date.now();
   expect((await drop(callId)).status).toBeLessThan(300);
   await waitUntil('sockets closed', async () => (await emulatorSession(stack, callId))?.connections === 0, 5000, 20);
-  await waitUntil('the worker reconnected', async () => (await emulatorSession(stack, callId))?.connections === 1, 5000, 20);
+  await waitUntil(
+    'the worker reconnected',
+    async () => (await emulatorSession(stack, callId))?.connections === 1,
+    5000,
+    20,
+  );
   return Date.now() - at;
 }
 

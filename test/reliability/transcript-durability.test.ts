@@ -22,9 +22,22 @@ describe('transcript durability around tool calls', () => {
       return run(a, call);
     };
     await core.attach(attachBody('s1', 'c1'));
-    fake.push('c1', { type: 'conversation.item.added', item: { id: 'item_u1', type: 'message', role: 'user', content: [{ type: 'input_text', text: 'where is my order 1234' }] } });
+    fake.push('c1', {
+      type: 'conversation.item.added',
+      item: {
+        id: 'item_u1',
+        type: 'message',
+        role: 'user',
+        content: [{ type: 'input_text', text: 'where is my order 1234' }],
+      },
+    });
     fake.push('c1', { type: 'response.created', response: { id: 'r1' } });
-    fake.push('c1', { type: 'response.function_call_arguments.done', call_id: 'call_1', name: 'get_order', arguments: '{"orderId":"1234"}' });
+    fake.push('c1', {
+      type: 'response.function_call_arguments.done',
+      call_id: 'call_1',
+      name: 'get_order',
+      arguments: '{"orderId":"1234"}',
+    });
     fake.push('c1', { type: 'response.done', response: { id: 'r1' } });
     await until(() => storedWhenToolStarted !== undefined);
     expect(storedWhenToolStarted).toEqual(['user:where is my order 1234']);

@@ -16,7 +16,9 @@ afterAll(async () => emulator?.stop());
 function refusedThenReset(port: number, path: string): Promise<void> {
   return new Promise((resolve) => {
     const s = connect(port, '127.0.0.1', () => {
-      s.write(`GET ${path} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\napi-key: k\r\n\r\n`);
+      s.write(
+        `GET ${path} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\napi-key: k\r\n\r\n`,
+      );
     });
     // Reset before reading the refusal: the server's write or end meets ECONNRESET.
     s.once('data', () => (s.resetAndDestroy(), resolve()));
@@ -29,7 +31,9 @@ describe('realtime emulator under clients resetting refused upgrades', () => {
   it('stays up and keeps answering', async () => {
     const port = Number(new URL(emulator.url).port);
     for (let round = 0; round < 5; round++) {
-      await Promise.all(Array.from({ length: 40 }, (_, i) => refusedThenReset(port, `/v1/realtime?call_id=rtc_gone_${round}_${i}`)));
+      await Promise.all(
+        Array.from({ length: 40 }, (_, i) => refusedThenReset(port, `/v1/realtime?call_id=rtc_gone_${round}_${i}`)),
+      );
     }
     const health = await fetch(`${emulator.url}/_emulator/health`);
     expect(health.status).toBe(200);

@@ -17,36 +17,69 @@ const printable = fc.string({ maxLength: 40 });
 const body = fc.oneof(
   fc.uint8Array({ maxLength: 300 }).map((b) => Buffer.from(b).toString('latin1')),
   fc.json({ maxDepth: 3 }),
-  fc.record({ id: printable, type: fc.constantFrom('realtime.call.incoming', 'response.done', ''), data: fc.anything({ maxDepth: 2 }) }).map((o) => JSON.stringify(o)),
-  fc.record({
-    object: fc.constant('event'),
-    id: printable,
-    type: fc.constant('realtime.call.incoming'),
-    created_at: fc.integer(),
-    data: fc.record({ call_id: fc.oneof(fc.constant(undefined), fc.integer(), printable), sip_headers: fc.oneof(fc.constant('x'), fc.array(fc.record({ name: printable, value: fc.integer() }), { maxLength: 3 })) }, { requiredKeys: [] }),
-  }).map((o) => JSON.stringify(o)),
+  fc
+    .record({
+      id: printable,
+      type: fc.constantFrom('realtime.call.incoming', 'response.done', ''),
+      data: fc.anything({ maxDepth: 2 }),
+    })
+    .map((o) => JSON.stringify(o)),
+  fc
+    .record({
+      object: fc.constant('event'),
+      id: printable,
+      type: fc.constant('realtime.call.incoming'),
+      created_at: fc.integer(),
+      data: fc.record(
+        {
+          call_id: fc.oneof(fc.constant(undefined), fc.integer(), printable),
+          sip_headers: fc.oneof(
+            fc.constant('x'),
+            fc.array(fc.record({ name: printable, value: fc.integer() }), { maxLength: 3 }),
+          ),
+        },
+        { requiredKeys: [] },
+      ),
+    })
+    .map((o) => JSON.stringify(o)),
 );
 
 type Case = { body: string; headers: Record<string, string>; signedValid: boolean };
 
-const forged = fc.record({
-  body,
-  id: printable,
-  ts: fc.oneof(fc.constant(String(now())), fc.integer().map(String), printable, fc.constant(String(now() - 3600)), fc.constant(String(now() + 3600))),
-  sig: fc.oneof(fc.constant(''), printable, fc.base64String({ maxLength: 60 }).map((s) => `v1,${s}`), fc.constant('v1a,abc'), fc.constant('v2,x y')),
-  omit: fc.subarray(['webhook-id', 'webhook-timestamp', 'webhook-signature']),
-}).map(({ body, id, ts, sig, omit }): Case => {
-  const headers: Record<string, string> = { 'webhook-id': id, 'webhook-timestamp': ts, 'webhook-signature': sig };
-  for (const h of omit) delete headers[h];
-  return { body, headers, signedValid: false };
-});
+const forged = fc
+  .record({
+    body,
+    id: printable,
+    ts: fc.oneof(
+      fc.constant(String(now())),
+      fc.integer().map(String),
+      printable,
+      fc.constant(String(now() - 3600)),
+      fc.constant(String(now() + 3600)),
+    ),
+    sig: fc.oneof(
+      fc.constant(''),
+      printable,
+      fc.base64String({ maxLength: 60 }).map((s) => `v1,${s}`),
+      fc.constant('v1a,abc'),
+      fc.constant('v2,x y'),
+    ),
+    omit: fc.subarray(['webhook-id', 'webhook-timestamp', 'webhook-signature']),
+  })
+  .map(({ body, id, ts, sig, omit }): Case => {
+    const headers: Record<string, string> = { 'webhook-id': id, 'webhook-timestamp': ts, 'webhook-signature': sig };
+    for (const h of omit) delete headers[h];
+    return { body, headers, signedValid: false };
+  });
 
 /** Correctly signed, but the timestamp is stale/future, or the payload is not an acceptable incoming call. */
-const signed = fc.record({ body, id: fc.stringMatching(/^[A-Za-z0-9_]{1,30}$/), skew: fc.constantFrom(0, -3600, 3600) }).map(({ body, id, skew }): Case => ({
-  body,
-  headers: signWebhook(WEBHOOK_SECRET, `fuzz_${id}`, now() + skew, body),
-  signedValid: skew === 0,
-}));
+const signed = fc
+  .record({ body, id: fc.stringMatching(/^[A-Za-z0-9_]{1,30}$/), skew: fc.constantFrom(0, -3600, 3600) })
+  .map(({ body, id, skew }): Case => ({
+    body,
+    headers: signWebhook(WEBHOOK_SECRET, `fuzz_${id}`, now() + skew, body),
+    signedValid: skew === 0,
+  }));
 
 describe('fuzz: realtime webhook endpoint', () => {
   let h: Harness;
@@ -85,7 +118,11 @@ describe('fuzz: realtime webhook endpoint', () => {
     // calls exists at the realtime service, so none can be accepted).
     const deliveries = await h.rows(TABLES.webhooks);
     expect(deliveries.length).toBeLessThanOrEqual(accepted);
-    expect(deliveries.every((d) => String(d.rowKey ?? d.partitionKey).includes('fuzz_') || String(d.partitionKey).includes('fuzz_'))).toBe(true);
+    expect(
+      deliveries.every(
+        (d) => String(d.rowKey ?? d.partitionKey).includes('fuzz_') || String(d.partitionKey).includes('fuzz_'),
+      ),
+    ).toBe(true);
     expect((await h.rows(TABLES.sessions)).filter((s) => s.state !== 'failed')).toEqual([]);
     expect(h.signals).toEqual([]);
     // The generators must reach both sides of the verifier, or this test proves little.

@@ -18,13 +18,22 @@ describe('web page in chromium against the local stack', () => {
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'voice-web-test-'));
-    stack = await startStack({ ports: 'free', env: {}, log: (l) => stackLog.push(`${new Date().toISOString().slice(11, 23)} ${l}`) });
+    stack = await startStack({
+      ports: 'free',
+      env: {},
+      log: (l) => stackLog.push(`${new Date().toISOString().slice(11, 23)} ${l}`),
+    });
   });
   afterEach(async (ctx) => {
     if (ctx.task.result?.state === 'fail' && browser) {
       await screenshot(browser.page, `failed-${ctx.task.name.replace(/\W+/g, '-').slice(0, 60)}.png`).catch(() => {});
       console.log(browser.logs.slice(-40).join('\n'));
-      console.log(stackLog.filter((l) => !/heartbeat/i.test(l)).slice(-60).join('\n'));
+      console.log(
+        stackLog
+          .filter((l) => !/heartbeat/i.test(l))
+          .slice(-60)
+          .join('\n'),
+      );
     }
     await browser?.close();
     browser = undefined;
@@ -71,10 +80,14 @@ describe('web page in chromium against the local stack', () => {
     await answer.waitFor({ timeout: 30_000 });
 
     // The answer was heard: WebRTC audio bytes arrived and the audio element's clock is running.
-    await expect.poll(async () => Number(await page.getAttribute('#audio-in', 'data-bytes')), { timeout: 10_000 }).toBeGreaterThan(2000);
+    await expect
+      .poll(async () => Number(await page.getAttribute('#audio-in', 'data-bytes')), { timeout: 10_000 })
+      .toBeGreaterThan(2000);
     const t0 = await page.evaluate(() => (document.getElementById('remote-audio') as HTMLAudioElement).currentTime);
     await expect
-      .poll(() => page.evaluate(() => (document.getElementById('remote-audio') as HTMLAudioElement).currentTime), { timeout: 5000 })
+      .poll(() => page.evaluate(() => (document.getElementById('remote-audio') as HTMLAudioElement).currentTime), {
+        timeout: 5000,
+      })
       .toBeGreaterThan(t0);
 
     // Time to first audio was measured for the spoken turn.
@@ -98,7 +111,9 @@ describe('web page in chromium against the local stack', () => {
 
     await page.evaluate(() => window.dispatchEvent(new Event('voice-agent:simulate-network-drop')));
     await page.locator('#transcript li.note', { hasText: 'Connection lost' }).waitFor();
-    await page.locator('#transcript li.note', { hasText: 'Reconnected: the session continues.' }).waitFor({ timeout: 20_000 });
+    await page
+      .locator('#transcript li.note', { hasText: 'Reconnected: the session continues.' })
+      .waitFor({ timeout: 20_000 });
     await waitForLive(page);
     expect((await page.textContent('#session-id'))!.trim()).toBe(sessionId);
     await expect.poll(() => sessionCall(sessionId, userId), { timeout: 10_000 }).not.toBe(callBefore);
@@ -106,7 +121,10 @@ describe('web page in chromium against the local stack', () => {
     // The resumed call carries the conversation on.
     await page.fill('#message', 'where is my order 1234');
     await page.press('#message', 'Enter');
-    await page.locator('#transcript li.msg.assistant[data-done]', { hasText: /1234/ }).first().waitFor({ timeout: 30_000 });
+    await page
+      .locator('#transcript li.msg.assistant[data-done]', { hasText: /1234/ })
+      .first()
+      .waitFor({ timeout: 30_000 });
     await page.click('#end');
   }, 120_000);
 
@@ -143,7 +161,10 @@ describe('web page in chromium against the local stack', () => {
     await sent.locator('img.sent-image').waitFor({ timeout: 5000 });
     expect(await page.locator('#attachment').isHidden()).toBe(true);
     // The emulator acknowledges an input_image only when one arrived in the conversation item.
-    const answer = page.locator('#transcript li.msg.assistant[data-done]').filter({ hasText: /received your image/i }).first();
+    const answer = page
+      .locator('#transcript li.msg.assistant[data-done]')
+      .filter({ hasText: /received your image/i })
+      .first();
     await answer.waitFor({ timeout: 30_000 });
     await screenshot(page, 'web-typed-image.png');
 
@@ -174,7 +195,10 @@ describe('web page in chromium against the local stack', () => {
     await expect.poll(() => page.textContent('#backend-state'), { timeout: 20_000 }).toBe('live');
     await page.fill('#message', 'how do refunds work');
     await page.press('#message', 'Enter');
-    await page.locator('#transcript li.msg.assistant[data-done]', { hasText: /refund/i }).first().waitFor({ timeout: 30_000 });
+    await page
+      .locator('#transcript li.msg.assistant[data-done]', { hasText: /refund/i })
+      .first()
+      .waitFor({ timeout: 30_000 });
     await page.click('#end');
   }, 60_000);
 
@@ -183,7 +207,9 @@ describe('web page in chromium against the local stack', () => {
     const { page } = browser;
     await page.route('**/api/agents', (route) => route.abort('connectionrefused'));
     await page.goto(stack.url('web page'));
-    await expect.poll(() => page.textContent('#error')).toMatch(/Cannot reach the backend at http:\/\/127\.0\.0\.1:\d+\/api/);
+    await expect
+      .poll(() => page.textContent('#error'))
+      .toMatch(/Cannot reach the backend at http:\/\/127\.0\.0\.1:\d+\/api/);
     expect(await page.isDisabled('#start')).toBe(true);
   });
 
@@ -192,7 +218,11 @@ describe('web page in chromium against the local stack', () => {
     const { page } = browser;
     // The service answers the SDP offer with 401, as it does for an expired or foreign ephemeral key.
     await page.route('**/realtime/calls**', (route) =>
-      route.fulfill({ status: 401, contentType: 'application/json', body: JSON.stringify({ error: { message: 'invalid ephemeral key' } }) }),
+      route.fulfill({
+        status: 401,
+        contentType: 'application/json',
+        body: JSON.stringify({ error: { message: 'invalid ephemeral key' } }),
+      }),
     );
     await page.goto(stack.url('web page'));
     await page.locator('#agent option[value="customer-support"]').waitFor({ state: 'attached' });

@@ -48,7 +48,11 @@ export interface LaunchOptions {
 export async function launch(opts: LaunchOptions = {}): Promise<Browser> {
   const profile = await mkdtemp(join(tmpdir(), 'voice-web-profile-'));
   const media = opts.audioFile
-    ? ['--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream', `--use-file-for-fake-audio-capture=${opts.audioFile}`]
+    ? [
+        '--use-fake-ui-for-media-stream',
+        '--use-fake-device-for-media-stream',
+        `--use-file-for-fake-audio-capture=${opts.audioFile}`,
+      ]
     : ['--use-fake-device-for-media-stream', '--deny-permission-prompts'];
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
@@ -114,7 +118,8 @@ export async function waitForLive(page: Page, timeoutMs = 20_000): Promise<void>
     if (state.startsWith('Live')) return;
     const error = (await page.textContent('#error'))?.trim();
     if (state === 'Failed') throw new Error(`the call did not start: ${error}`);
-    if (Date.now() > deadline) throw new Error(`not live after ${timeoutMs} ms (state "${state}", error "${error ?? ''}")`);
+    if (Date.now() > deadline)
+      throw new Error(`not live after ${timeoutMs} ms (state "${state}", error "${error ?? ''}")`);
     await page.waitForTimeout(200);
   }
 }

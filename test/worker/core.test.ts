@@ -42,7 +42,10 @@ describe('worker core: attach and session settings', () => {
       sessionInfo: async (id) => (reads.push(id), { historyPartition: 'user:from-row', resume: true }),
       seed: async (s) => (seeded.push({ partition: s.partition, resume: s.resume }), []),
     });
-    await core.attach({ ...attachBody('s-ctx', 'call-ctx'), context: { historyPartition: 'user:from-attach', resume: false } });
+    await core.attach({
+      ...attachBody('s-ctx', 'call-ctx'),
+      context: { historyPartition: 'user:from-attach', resume: false },
+    });
     await core.attach(attachBody('s-row', 'call-row'));
     expect(reads).toEqual(['s-row']);
     expect(seeded).toEqual([
@@ -55,7 +58,10 @@ describe('worker core: attach and session settings', () => {
   it('a worker the lifecycle declared lost refuses the re-attach (503) and lets go of its old socket', async () => {
     const { core } = fakeCore(fake);
     await core.attach(attachBody('s-av', 'call-av'));
-    await expect(core.attach({ ...attachBody('s-av', 'call-av', 1), avoidWorkers: ['w-test'] })).rejects.toMatchObject({ status: 503, code: 'worker_avoided' });
+    await expect(core.attach({ ...attachBody('s-av', 'call-av', 1), avoidWorkers: ['w-test'] })).rejects.toMatchObject({
+      status: 503,
+      code: 'worker_avoided',
+    });
     expect(core.sessions.has('s-av')).toBe(false);
     await until(() => fake.openCount('call-av') === 0);
     await core.stop();
@@ -63,16 +69,25 @@ describe('worker core: attach and session settings', () => {
 
   it('refuses an attach for a call on another realtime provider (409, not retried)', async () => {
     const { core } = fakeCore(fake, { provider: 'emulator' });
-    await expect(core.attach({ ...attachBody('s-p', 'call-p'), provider: 'openai' })).rejects.toMatchObject({ status: 409, code: 'provider_mismatch' });
+    await expect(core.attach({ ...attachBody('s-p', 'call-p'), provider: 'openai' })).rejects.toMatchObject({
+      status: 409,
+      code: 'provider_mismatch',
+    });
     expect(await core.attach({ ...attachBody('s-p', 'call-p'), provider: 'emulator' })).toEqual({ already: false });
     await core.stop();
   });
 
   it('refuses unknown agents (422) and calls that are gone (404)', async () => {
     const { core } = fakeCore(fake);
-    await expect(core.attach({ ...attachBody('s-b', 'call-b'), agentId: 'nobody' })).rejects.toMatchObject({ status: 422, code: 'unknown_agent' });
+    await expect(core.attach({ ...attachBody('s-b', 'call-b'), agentId: 'nobody' })).rejects.toMatchObject({
+      status: 422,
+      code: 'unknown_agent',
+    });
     fake.ended.add('call-gone');
-    await expect(core.attach(attachBody('s-c', 'call-gone'))).rejects.toMatchObject({ status: 404, code: 'call_not_found' });
+    await expect(core.attach(attachBody('s-c', 'call-gone'))).rejects.toMatchObject({
+      status: 404,
+      code: 'call_not_found',
+    });
     expect(core.sessions.size).toBe(0);
   });
 });
@@ -106,7 +121,9 @@ describe('worker core: tool calls', () => {
     await a.toolRuns.claim({ sessionId: 's-r', callId: 'fc_running', name: 'get_order', workerId: 'w-dead', at: 2 });
     await a.core.attach(attachBody('s-r', 'call-r', 1));
     await until(() => fake.sent('call-r', 'conversation.item.create').length === 2);
-    const outputs = fake.sent('call-r', 'conversation.item.create').map((e) => e.item as { call_id: string; output: string });
+    const outputs = fake
+      .sent('call-r', 'conversation.item.create')
+      .map((e) => e.item as { call_id: string; output: string });
     expect(outputs).toEqual(
       expect.arrayContaining([
         expect.objectContaining({ call_id: 'fc_done', output: 'stored output' }),
@@ -131,7 +148,9 @@ describe('worker core: tool calls', () => {
     await f.core.attach(attachBody('s-cf', 'call-cf'));
     fake.push('call-cf', fnCall('fc_cf'));
     await until(() => fake.sent('call-cf', 'conversation.item.create').length === 1);
-    expect(fake.sent('call-cf', 'conversation.item.create')[0]).toMatchObject({ item: { call_id: 'fc_cf', output: NOT_STARTED_OUTPUT('get_order') } });
+    expect(fake.sent('call-cf', 'conversation.item.create')[0]).toMatchObject({
+      item: { call_id: 'fc_cf', output: NOT_STARTED_OUTPUT('get_order') },
+    });
     expect(f.gateway.runs).toHaveLength(0);
     await f.core.stop();
   });
@@ -156,11 +175,33 @@ describe('worker core: transcripts, heartbeats, reconnects', () => {
     const { core, appended } = fakeCore(fake);
     await core.attach(attachBody('s-x1', 'call-x1'));
     await core.attach({ ...attachBody('s-x2', 'call-x2'), userId: 'u2' });
-    fake.push('call-x1', { type: 'conversation.item.input_audio_transcription.completed', item_id: 'item_u1', transcript: 'hello' });
-    fake.push('call-x1', { type: 'conversation.item.input_audio_transcription.completed', item_id: 'item_u1', transcript: 'hello' });
-    fake.push('call-x1', { type: 'response.output_item.done', item: { id: 'item_a1', type: 'message', role: 'assistant', content: [{ type: 'output_audio', transcript: 'hi there' }] } });
-    fake.push('call-x1', { type: 'conversation.item.done', item: { id: 'mem_seed', type: 'message', role: 'user', content: [{ type: 'input_text', text: 'old' }] } });
-    fake.push('call-x2', { type: 'conversation.item.done', item: { id: 'item_t2', type: 'message', role: 'user', content: [{ type: 'input_text', text: 'typed' }] } });
+    fake.push('call-x1', {
+      type: 'conversation.item.input_audio_transcription.completed',
+      item_id: 'item_u1',
+      transcript: 'hello',
+    });
+    fake.push('call-x1', {
+      type: 'conversation.item.input_audio_transcription.completed',
+      item_id: 'item_u1',
+      transcript: 'hello',
+    });
+    fake.push('call-x1', {
+      type: 'response.output_item.done',
+      item: {
+        id: 'item_a1',
+        type: 'message',
+        role: 'assistant',
+        content: [{ type: 'output_audio', transcript: 'hi there' }],
+      },
+    });
+    fake.push('call-x1', {
+      type: 'conversation.item.done',
+      item: { id: 'mem_seed', type: 'message', role: 'user', content: [{ type: 'input_text', text: 'old' }] },
+    });
+    fake.push('call-x2', {
+      type: 'conversation.item.done',
+      item: { id: 'item_t2', type: 'message', role: 'user', content: [{ type: 'input_text', text: 'typed' }] },
+    });
     await until(() => core.transcripts.size === 3);
     await core.tick();
     expect(appended.map((a) => a.partition).sort()).toEqual(['user:u1', 'user:u2']);
@@ -188,17 +229,25 @@ describe('worker core: transcripts, heartbeats, reconnects', () => {
     fake.push('call-o', { type: 'input_audio_buffer.speech_stopped', item_id: 'i1' });
     fake.push('call-o', fnCall('fc_o'));
     await until(() => tools.length === 1 && seen.length === 3);
-    expect(seen).toEqual(['response.output_audio.delta', 'input_audio_buffer.speech_stopped', 'response.function_call_arguments.done']);
+    expect(seen).toEqual([
+      'response.output_audio.delta',
+      'input_audio_buffer.speech_stopped',
+      'response.function_call_arguments.done',
+    ]);
     expect(tools).toEqual(['s-o/get_order']);
     f.core.detach('s-o', 'test over');
     expect(ends).toEqual(['s-o:test over']);
     await f.core.stop();
   });
 
-  it('a detach for the lifecycle answers only after the session\'s last transcript items are written', async () => {
+  it("a detach for the lifecycle answers only after the session's last transcript items are written", async () => {
     const { core, appended } = fakeCore(fake, { tickMs: 60_000 });
     await core.attach(attachBody('s-fl', 'call-fl'));
-    fake.push('call-fl', { type: 'conversation.item.input_audio_transcription.completed', item_id: 'item_last', transcript: 'bye' });
+    fake.push('call-fl', {
+      type: 'conversation.item.input_audio_transcription.completed',
+      item_id: 'item_last',
+      transcript: 'bye',
+    });
     await until(() => core.transcripts.size === 1);
     expect(await core.detachAndFlush('s-fl', 'session ending')).toBe(true);
     expect(appended.flatMap((a) => a.items.map((i) => i.itemId))).toEqual(['item_last']);
@@ -227,7 +276,10 @@ describe('worker core: transcripts, heartbeats, reconnects', () => {
     await until(() => fake.openCount('call-n') === 1 && fake.sent('call-n', 'session.update').length === 2);
     fake.drop('call-n', true);
     await until(() => f.reports.length === 1);
-    expect(f.reports[0]).toMatchObject({ sessionId: 's-n', report: { type: 'ended', workerId: 'w-test', reason: 'call ended' } });
+    expect(f.reports[0]).toMatchObject({
+      sessionId: 's-n',
+      report: { type: 'ended', workerId: 'w-test', reason: 'call ended' },
+    });
     expect(f.core.sessions.size).toBe(0);
   });
 
@@ -249,10 +301,15 @@ describe('worker core: transcripts, heartbeats, reconnects', () => {
     await f.core.attach(attachBody('s-dr', 'call-dr'));
     f.drop.push('s-dr'); // the lifecycle moves it as soon as it hears of the drain
     await f.core.drain(2000);
-    expect(f.reports).toEqual([{ sessionId: 's-dr', report: { type: 'workerLost', workerId: 'w-test', reason: 'worker draining' } }]);
+    expect(f.reports).toEqual([
+      { sessionId: 's-dr', report: { type: 'workerLost', workerId: 'w-test', reason: 'worker draining' } },
+    ]);
     expect(f.core.sessions.size).toBe(0);
     expect(f.core.ready).toBe(false);
-    await expect(f.core.attach(attachBody('s-new', 'call-new'))).rejects.toMatchObject({ status: 503, code: 'draining' });
+    await expect(f.core.attach(attachBody('s-new', 'call-new'))).rejects.toMatchObject({
+      status: 503,
+      code: 'draining',
+    });
     await f.core.stop();
   });
 });

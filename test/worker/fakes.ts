@@ -33,7 +33,9 @@ export class FakeRealtime {
       }
       wss.handleUpgrade(req, socket, head, (ws) => {
         fake.conns.set(callId, [...(fake.conns.get(callId) ?? []), ws]);
-        ws.on('message', (d) => fake.received.set(callId, [...(fake.received.get(callId) ?? []), JSON.parse(d.toString())]));
+        ws.on('message', (d) =>
+          fake.received.set(callId, [...(fake.received.get(callId) ?? []), JSON.parse(d.toString())]),
+        );
       });
     });
     return fake;
@@ -43,7 +45,9 @@ export class FakeRealtime {
     new Promise((resolve, reject) => {
       const ws = new WebSocket(`${this.url}/v1/realtime?call_id=${callId}`);
       ws.once('open', () => resolve(ws));
-      ws.once('unexpected-response', (_q, res) => reject(Object.assign(new Error(`HTTP ${res.statusCode}`), { status: res.statusCode })));
+      ws.once('unexpected-response', (_q, res) =>
+        reject(Object.assign(new Error(`HTTP ${res.statusCode}`), { status: res.statusCode })),
+      );
       ws.once('error', reject);
     });
 

@@ -14,7 +14,13 @@ let drains = 0;
 beforeAll(async () => {
   fake = await FakeRealtime.start();
   f = fakeCore(fake);
-  server = await startWorkerServer({ core: f.core, secret: SECRET, port: 0, host: '127.0.0.1', onDrain: () => drains++ });
+  server = await startWorkerServer({
+    core: f.core,
+    secret: SECRET,
+    port: 0,
+    host: '127.0.0.1',
+    onDrain: () => drains++,
+  });
   base = `http://127.0.0.1:${server.port}`;
 });
 afterAll(async () => {
@@ -25,7 +31,11 @@ afterAll(async () => {
 
 /** `auth: ''` sends no authorization header at all. */
 const post = (path: string, body: unknown, auth = `Bearer ${SECRET}`) =>
-  fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...(auth ? { authorization: auth } : {}) }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+  fetch(`${base}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(auth ? { authorization: auth } : {}) },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
 
 describe('worker internal API', () => {
   it('answers the probes without credentials', async () => {
@@ -61,7 +71,10 @@ describe('worker internal API', () => {
     await client.detach('s-api', 'test'); // 200
     await client.detach('s-api', 'test'); // 404 is fine for a detach
     expect(f.core.sessions.size).toBe(0);
-    await expect(client.attach({ ...attachBody('s-x', 'c-x'), agentId: 'nobody' })).rejects.toMatchObject({ status: 422, retryable: false });
+    await expect(client.attach({ ...attachBody('s-x', 'c-x'), agentId: 'nobody' })).rejects.toMatchObject({
+      status: 422,
+      retryable: false,
+    });
     const down = createWorkerClient({ baseUrl: 'http://127.0.0.1:9', secret: SECRET, timeoutMs: 500 });
     await expect(down.attach(attachBody('s-y', 'c-y'))).rejects.toBeInstanceOf(WorkerCallError);
   });

@@ -38,9 +38,13 @@ export async function loadConfig(): Promise<WebConfig> {
   try {
     res = await fetch('config.json', { cache: 'no-store', signal: AbortSignal.timeout(TIMEOUT_MS) });
   } catch {
-    throw new UserFacingError('unreachable', 'This page could not load its configuration (config.json). Reload the page.');
+    throw new UserFacingError(
+      'unreachable',
+      'This page could not load its configuration (config.json). Reload the page.',
+    );
   }
-  if (!res.ok) throw new UserFacingError('config', `This page's configuration is missing (config.json answered ${res.status}).`);
+  if (!res.ok)
+    throw new UserFacingError('config', `This page's configuration is missing (config.json answered ${res.status}).`);
   const cfg = (await res.json()) as Partial<WebConfig>;
   if (!cfg.apiBaseUrl) throw new UserFacingError('config', 'config.json does not name the backend (apiBaseUrl).');
   return { apiBaseUrl: cfg.apiBaseUrl.replace(/\/+$/, ''), authMode: cfg.authMode === 'platform' ? 'platform' : 'dev' };
@@ -67,9 +71,15 @@ export class Api {
       });
     } catch (err) {
       if ((err as Error).name === 'TimeoutError') {
-        throw new UserFacingError('timeout', `The backend did not answer within ${TIMEOUT_MS / 1000} s (${method} /api/${path}).`);
+        throw new UserFacingError(
+          'timeout',
+          `The backend did not answer within ${TIMEOUT_MS / 1000} s (${method} /api/${path}).`,
+        );
       }
-      throw new UserFacingError('unreachable', `Cannot reach the backend at ${this.config.apiBaseUrl}. Check that it is running and reachable.`);
+      throw new UserFacingError(
+        'unreachable',
+        `Cannot reach the backend at ${this.config.apiBaseUrl}. Check that it is running and reachable.`,
+      );
     }
     const text = await res.text();
     let json: unknown;
@@ -82,24 +92,39 @@ export class Api {
       const e = (json as { error?: { code?: string; message?: string } } | undefined)?.error;
       const detail = e?.message ? `: ${e.message}` : '';
       if (res.status === 401 || res.status === 403) {
-        throw new UserFacingError('auth', `The backend refused the request (${res.status}${detail}). Sign in again or check your user id.`);
+        throw new UserFacingError(
+          'auth',
+          `The backend refused the request (${res.status}${detail}). Sign in again or check your user id.`,
+        );
       }
       if (res.status === 429) {
         const after = res.headers.get('retry-after');
-        throw new UserFacingError('rate_limited', `Too many requests${after ? `; try again in ${after} s` : '; wait a moment and try again'}.`);
+        throw new UserFacingError(
+          'rate_limited',
+          `Too many requests${after ? `; try again in ${after} s` : '; wait a moment and try again'}.`,
+        );
       }
       if (res.status === 502 || res.status === 503) {
-        throw new UserFacingError(e?.code ?? 'unavailable', `The backend cannot reach a service it needs right now (${res.status}${detail}). Try again shortly.`);
+        throw new UserFacingError(
+          e?.code ?? 'unavailable',
+          `The backend cannot reach a service it needs right now (${res.status}${detail}). Try again shortly.`,
+        );
       }
-      throw new UserFacingError(e?.code ?? 'backend', `The backend answered ${res.status}${detail || ` for ${method} /api/${path}`}.`);
+      throw new UserFacingError(
+        e?.code ?? 'backend',
+        `The backend answered ${res.status}${detail || ` for ${method} /api/${path}`}.`,
+      );
     }
     return json as T;
   }
 
   async agents(): Promise<AgentSummary[]> {
     const body = await this.call<unknown>('GET', 'agents');
-    const list = Array.isArray(body) ? body : ((body as { agents?: unknown; value?: unknown })?.agents ?? (body as { value?: unknown })?.value);
-    if (!Array.isArray(list)) throw new UserFacingError('backend', 'The backend returned an agent list this page does not understand.');
+    const list = Array.isArray(body)
+      ? body
+      : ((body as { agents?: unknown; value?: unknown })?.agents ?? (body as { value?: unknown })?.value);
+    if (!Array.isArray(list))
+      throw new UserFacingError('backend', 'The backend returned an agent list this page does not understand.');
     return list as AgentSummary[];
   }
 

@@ -147,7 +147,8 @@ async function postOffer(url: string, secret: string, offer: string): Promise<{ 
       signal: AbortSignal.timeout(15_000),
     });
   } catch (err) {
-    if ((err as Error).name === 'TimeoutError') throw new UserFacingError('realtime_timeout', 'The realtime service did not answer within 15 s.');
+    if ((err as Error).name === 'TimeoutError')
+      throw new UserFacingError('realtime_timeout', 'The realtime service did not answer within 15 s.');
     throw new UserFacingError('realtime_unreachable', `Cannot reach the realtime service at ${new URL(url).origin}.`);
   }
   const body = await res.text();
@@ -164,12 +165,18 @@ async function postOffer(url: string, secret: string, offer: string): Promise<{ 
     } catch {
       /* not JSON */
     }
-    throw new UserFacingError('realtime_error', `The realtime service answered ${res.status}${detail ? `: ${detail}` : ''}.`);
+    throw new UserFacingError(
+      'realtime_error',
+      `The realtime service answered ${res.status}${detail ? `: ${detail}` : ''}.`,
+    );
   }
   const location = res.headers.get('location');
   const callId = location?.split('?')[0]?.split('/').filter(Boolean).pop();
   if (!callId) {
-    throw new UserFacingError('no_call_id', 'The realtime service did not return a call id (Location header), so the backend cannot join the call.');
+    throw new UserFacingError(
+      'no_call_id',
+      'The realtime service did not return a call id (Location header), so the backend cannot join the call.',
+    );
   }
   return { sdp: body, callId };
 }
@@ -182,7 +189,10 @@ function channelOpen(channel: RTCDataChannel, pc: RTCPeerConnection): Promise<vo
       reject(new UserFacingError('media_failed', why));
     };
     const timer = setTimeout(
-      () => fail('The audio connection could not be established in time (a firewall may block WebRTC). Try again or use another network.'),
+      () =>
+        fail(
+          'The audio connection could not be established in time (a firewall may block WebRTC). Try again or use another network.',
+        ),
       CHANNEL_OPEN_TIMEOUT_MS,
     );
     channel.addEventListener('open', () => (clearTimeout(timer), resolve()), { once: true });

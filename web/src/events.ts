@@ -122,7 +122,8 @@ export function handleServerEvent(ev: ServerEvent, s: EventSinks) {
     case 'error': {
       const e = ev.error as { message?: string; code?: string } | undefined;
       // Cancelling when nothing is playing is harmless; everything else is worth showing.
-      if (e?.code !== 'response_cancel_not_active') s.showError(`The realtime service reported: ${e?.message ?? 'an error'}`);
+      if (e?.code !== 'response_cancel_not_active')
+        s.showError(`The realtime service reported: ${e?.message ?? 'an error'}`);
       break;
     }
   }

@@ -21,7 +21,10 @@ export function micError(err: unknown): UserFacingError {
       );
     case 'NotFoundError':
     case 'OverconstrainedError':
-      return new UserFacingError('mic_missing', 'No microphone was found. Connect one, or start without it and type instead.');
+      return new UserFacingError(
+        'mic_missing',
+        'No microphone was found. Connect one, or start without it and type instead.',
+      );
     case 'NotReadableError':
     case 'AbortError':
       return new UserFacingError('mic_busy', 'The microphone is in use by another program or could not be opened.');

@@ -7,7 +7,8 @@ const ACCEPTED = /^image\/(png|jpeg|webp|gif)$/;
 
 /** Reads an image file or pasted image into a JPEG/PNG data URL small enough to send as `input_image`. */
 export async function imageToDataUrl(file: Blob): Promise<string> {
-  if (!ACCEPTED.test(file.type)) throw new UserFacingError('image_type', 'Only PNG, JPEG, WebP or GIF images can be sent.');
+  if (!ACCEPTED.test(file.type))
+    throw new UserFacingError('image_type', 'Only PNG, JPEG, WebP or GIF images can be sent.');
   let bitmap: ImageBitmap;
   try {
     bitmap = await createImageBitmap(file);
@@ -23,6 +24,7 @@ export async function imageToDataUrl(file: Blob): Promise<string> {
   // PNG keeps small diagrams sharp; photos become JPEG, lowering quality until the result fits.
   let url = canvas.toDataURL('image/png');
   for (let q = 0.9; url.length > MAX_DATA_URL_CHARS && q >= 0.3; q -= 0.15) url = canvas.toDataURL('image/jpeg', q);
-  if (url.length > MAX_DATA_URL_CHARS) throw new UserFacingError('image_too_large', 'That image is too large to send, even scaled down.');
+  if (url.length > MAX_DATA_URL_CHARS)
+    throw new UserFacingError('image_too_large', 'That image is too large to send, even scaled down.');
   return url;
 }

@@ -54,7 +54,9 @@ async function init() {
 
 function showAgent() {
   const a = agents.find((x) => x.id === els.agent.value);
-  els.agentDescription.textContent = a ? [a.description, a.voice && `Voice: ${a.voice}`].filter(Boolean).join(' · ') : '';
+  els.agentDescription.textContent = a
+    ? [a.description, a.voice && `Voice: ${a.voice}`].filter(Boolean).join(' · ')
+    : '';
 }
 
 /** Start (or resume) a call: microphone, session, WebRTC, call id to the backend, live updates. */
@@ -84,7 +86,13 @@ async function start(opts: { withMic: boolean; resumeSessionId?: string }) {
       clientSecret: grant.clientSecret,
       mic,
       audio: els.audio,
-      onEvent: (ev) => handleServerEvent(ev, { transcript, turns, setActivity: (a) => phase === 'live' && setPhase('live', a), showError }),
+      onEvent: (ev) =>
+        handleServerEvent(ev, {
+          transcript,
+          turns,
+          setActivity: (a) => phase === 'live' && setPhase('live', a),
+          showError,
+        }),
       onDropped,
     });
     // The ephemeral key has done its job; nothing keeps it around.
@@ -95,7 +103,10 @@ async function start(opts: { withMic: boolean; resumeSessionId?: string }) {
     try {
       await api.reportCall(sessionId, call.callId);
     } catch (err) {
-      throw new UserFacingError('call_not_joined', `The backend could not join the call, so tools will not work. ${describe(err)}`);
+      throw new UserFacingError(
+        'call_not_joined',
+        `The backend could not join the call, so tools will not work. ${describe(err)}`,
+      );
     }
     // The backend's worker runs the tools over its sideband connection; a question asked before it has joined
     // would get a tool call nobody answers. Hold the microphone (and the text box stays disabled) until it has.
@@ -103,11 +114,16 @@ async function start(opts: { withMic: boolean; resumeSessionId?: string }) {
     call.setMuted(true);
     const joined = await waitForBackendLive(sessionId, 15_000);
     call.setMuted(els.mute.getAttribute('aria-pressed') === 'true');
-    if (!joined) transcript.note('The agent backend has not joined yet: answers that need a lookup may wait until it does.');
+    if (!joined)
+      transcript.note('The agent backend has not joined yet: answers that need a lookup may wait until it does.');
     els.connectTime.textContent = `${Math.round(performance.now() - began)} ms`;
     reconnectAttempts = 0;
     setPhase('live', mic ? 'listening' : 'type a message');
-    transcript.note(opts.resumeSessionId ? 'Reconnected: the session continues.' : `Connected to ${els.agent.selectedOptions[0]?.text ?? 'the agent'}.`);
+    transcript.note(
+      opts.resumeSessionId
+        ? 'Reconnected: the session continues.'
+        : `Connected to ${els.agent.selectedOptions[0]?.text ?? 'the agent'}.`,
+    );
     startStats();
     void startPush(sessionId);
     if (!mic) els.message.focus();
@@ -146,7 +162,10 @@ async function waitForBackendLive(sessionId: string, timeoutMs: number): Promise
     if (info?.state) els.backendState.textContent = info.state;
     if (info?.state === 'live') return true;
     if (info?.state === 'ended' || info?.state === 'failed') {
-      throw new UserFacingError('backend_ended', `The backend ended the session before it started (${info.reason ?? info.state}).`);
+      throw new UserFacingError(
+        'backend_ended',
+        `The backend ended the session before it started (${info.reason ?? info.state}).`,
+      );
     }
     await new Promise((r) => setTimeout(r, 250));
   }
@@ -159,7 +178,8 @@ async function refreshBackendState(sessionId: string) {
     const info = await api.session(sessionId);
     // A pushed state that arrived meanwhile is newer than this read.
     if (info.state && lastStateAt === seenBefore && grant?.sessionId === sessionId) {
-      els.backendState.textContent = typeof info.reason === 'string' && info.reason ? `${info.state} (${info.reason})` : info.state;
+      els.backendState.textContent =
+        typeof info.reason === 'string' && info.reason ? `${info.state} (${info.reason})` : info.state;
     }
   } catch {
     /* the pushed events still arrive; the state fills in with the next one */
@@ -172,7 +192,8 @@ function onPush(e: PushEvent) {
     case 'state':
       lastStateAt = Date.now();
       els.backendState.textContent = e.reason ? `${e.state} (${e.reason})` : e.state;
-      if (e.state === 'failed' && phase === 'live') showError(`The backend ended the session: ${e.reason ?? 'failed'}.`);
+      if (e.state === 'failed' && phase === 'live')
+        showError(`The backend ended the session: ${e.reason ?? 'failed'}.`);
       if ((e.state === 'ended' || e.state === 'failed') && phase !== 'live') stopPushSoon(0);
       break;
     case 'tool.started':
@@ -351,6 +372,9 @@ document.addEventListener('keydown', (e) => {
 });
 window.addEventListener('pagehide', () => call?.close());
 // Lets an end-to-end test cut the call the way a network failure does; the recovery path is the real one.
-window.addEventListener('voice-agent:simulate-network-drop', () => call && onDropped('simulated network drop', 'network'));
+window.addEventListener(
+  'voice-agent:simulate-network-drop',
+  () => call && onDropped('simulated network drop', 'network'),
+);
 
 void init();

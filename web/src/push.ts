@@ -4,7 +4,16 @@ import { WebPubSubClient } from '@azure/web-pubsub-client';
 export type PushEvent =
   | { type: 'state'; sessionId: string; state: string; at: number; reason?: string }
   | { type: 'tool.started'; sessionId: string; callId: string; name: string; arguments: string; at: number }
-  | { type: 'tool.finished'; sessionId: string; callId: string; name: string; output: string; isError: boolean; durationMs: number; at: number }
+  | {
+      type: 'tool.finished';
+      sessionId: string;
+      callId: string;
+      name: string;
+      output: string;
+      isError: boolean;
+      durationMs: number;
+      at: number;
+    }
   | { type: 'transcript'; sessionId: string; itemId: string; role: 'user' | 'assistant'; text: string; at: number };
 
 export interface PushHandlers {

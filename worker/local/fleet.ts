@@ -54,7 +54,12 @@ export async function startWorkerFleet(opts: FleetOptions): Promise<WorkerFleet>
     });
     r.child = child;
     r.pid = child.pid;
-    const prefix = (d: Buffer) => d.toString().trimEnd().split('\n').forEach((l) => log(l));
+    const prefix = (d: Buffer) =>
+      d
+        .toString()
+        .trimEnd()
+        .split('\n')
+        .forEach((l) => log(l));
     child.stdout?.on('data', prefix);
     child.stderr?.on('data', prefix);
     r.exited = new Promise((done) =>
@@ -80,7 +85,12 @@ export async function startWorkerFleet(opts: FleetOptions): Promise<WorkerFleet>
     try {
       if (path === '/detach' || path === '/drain') {
         const results = await Promise.all(replicas.map((r) => forward(r).catch(() => undefined)));
-        const hit = results.find((x) => x && x.status < 400) ?? results.find((x) => x) ?? { status: 502, headers: {}, body: Buffer.from('{"error":{"code":"no_replica","message":"no worker replica answered"}}') };
+        const hit = results.find((x) => x && x.status < 400) ??
+          results.find((x) => x) ?? {
+            status: 502,
+            headers: {},
+            body: Buffer.from('{"error":{"code":"no_replica","message":"no worker replica answered"}}'),
+          };
         res.writeHead(hit.status, hit.headers).end(hit.body);
         return;
       }
@@ -97,12 +107,16 @@ export async function startWorkerFleet(opts: FleetOptions): Promise<WorkerFleet>
         }
       }
       if (!last) {
-        res.writeHead(503, { 'content-type': 'application/json' }).end('{"error":{"code":"no_replica","message":"no worker replica is up"}}');
+        res
+          .writeHead(503, { 'content-type': 'application/json' })
+          .end('{"error":{"code":"no_replica","message":"no worker replica is up"}}');
         return;
       }
       res.writeHead(last.status, last.headers).end(last.body);
     } catch (err) {
-      res.writeHead(502, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: 'bad_gateway', message: (err as Error).message } }));
+      res
+        .writeHead(502, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ error: { code: 'bad_gateway', message: (err as Error).message } }));
     }
   });
   await new Promise<void>((ok, fail) => {
@@ -121,7 +135,9 @@ export async function startWorkerFleet(opts: FleetOptions): Promise<WorkerFleet>
       await Promise.all(
         replicas.map(async (r) => {
           while (Date.now() < deadline) {
-            const h = await fetch(`http://127.0.0.1:${r.port}/healthz`).then((x) => x.json() as Promise<{ workerId?: string }>).catch(() => undefined);
+            const h = await fetch(`http://127.0.0.1:${r.port}/healthz`)
+              .then((x) => x.json() as Promise<{ workerId?: string }>)
+              .catch(() => undefined);
             if (h?.workerId) {
               r.workerId = h.workerId;
               return;
@@ -159,13 +175,17 @@ interface Proxied {
 function proxy(port: number, req: IncomingMessage, body: Buffer): Promise<Proxied> {
   return new Promise((ok, fail) => {
     const headers = { ...req.headers, host: `127.0.0.1:${port}`, 'content-length': String(body.length) };
-    const out = request({ host: '127.0.0.1', port, method: req.method, path: req.url, headers, timeout: 15_000 }, (res) => {
-      readAll(res).then((b) => {
-        const h: Record<string, string> = {};
-        for (const [k, v] of Object.entries(res.headers)) if (typeof v === 'string' && k !== 'transfer-encoding' && k !== 'connection') h[k] = v;
-        ok({ status: res.statusCode ?? 502, headers: h, body: b });
-      }, fail);
-    });
+    const out = request(
+      { host: '127.0.0.1', port, method: req.method, path: req.url, headers, timeout: 15_000 },
+      (res) => {
+        readAll(res).then((b) => {
+          const h: Record<string, string> = {};
+          for (const [k, v] of Object.entries(res.headers))
+            if (typeof v === 'string' && k !== 'transfer-encoding' && k !== 'connection') h[k] = v;
+          ok({ status: res.statusCode ?? 502, headers: h, body: b });
+        }, fail);
+      },
+    );
     out.on('error', fail);
     out.on('timeout', () => out.destroy(new Error('replica timed out')));
     out.end(body);

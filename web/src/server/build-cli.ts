@@ -12,6 +12,11 @@ await buildWeb();
 if (api) {
   const url = new URL(api); // a malformed URL stops the build here, not in the browser
   const authMode = process.env.WEB_AUTH_MODE === 'dev' ? 'dev' : 'platform';
-  await writeFile(join(WEB_DIST, 'config.json'), JSON.stringify({ apiBaseUrl: url.toString().replace(/\/+$/, ''), authMode }));
+  await writeFile(
+    join(WEB_DIST, 'config.json'),
+    JSON.stringify({ apiBaseUrl: url.toString().replace(/\/+$/, ''), authMode }),
+  );
 }
-console.log(`web/dist built${api ? ` (config.json → ${api})` : ' (no config.json: set WEB_API_BASE_URL to write one)'}`);
+console.log(
+  `web/dist built${api ? ` (config.json → ${api})` : ' (no config.json: set WEB_API_BASE_URL to write one)'}`,
+);

@@ -37,7 +37,13 @@ describe('web page build and static server', () => {
   });
 
   it('serves nothing outside its folder and refuses writes', async () => {
-    for (const path of ['/../secret.txt', '/%2e%2e/secret.txt', '/..%2fsecret.txt', '/%2e%2e%2fsecret.txt', '/nope.js']) {
+    for (const path of [
+      '/../secret.txt',
+      '/%2e%2e/secret.txt',
+      '/..%2fsecret.txt',
+      '/%2e%2e%2fsecret.txt',
+      '/nope.js',
+    ]) {
       expect((await fetch(`${server.url}${path}`)).status, path).toBe(404);
     }
     expect((await fetch(`${server.url}/`, { method: 'POST' })).status).toBe(405);
