@@ -1,25 +1,21 @@
 import type { InvocationContext } from '@azure/functions';
 import df from 'durable-functions';
-import type { FunctionsConfig } from '../config/index';
-import { noopPublisher, type SessionEventPublisher } from '../events/types';
-import type { RealtimeProvider } from '../providers/types';
-import { createWorkerClient } from '../worker-client/client';
-import type { EffectDeps } from './effects';
-import { LocalLifecycle } from './local';
-import type { LifecycleOperation, LifecyclePort, LifecycleState } from './operations';
-import { createTableLifecycleStore, type LifecycleStore } from './store';
-import { supervisorTimeouts } from './supervisor';
-
-/** How long one attach effect keeps retrying (a replica restarting, a full one) before it counts as a loss. */
-export const ATTACH_BUDGET_MS = 8000;
-
-/** Entity and orchestration names shared by the registration (functions/durable) and the client side. */
-export const SESSION_ENTITY = 'session';
-/** Per worker: sessions the `session` entities told it to drop (read on the worker's next heartbeat). */
-export const WORKER_ENTITY = 'worker';
-export const SESSION_OPERATION_ORCHESTRATION = 'sessionOperation';
-export const SESSION_SUPERVISOR_ORCHESTRATION = 'sessionSupervisor';
-export const supervisorInstanceId = (sessionId: string) => `supervisor-${sessionId}`;
+import type { FunctionsConfig } from '../shared/config/index';
+import { noopPublisher, type SessionEventPublisher } from '../shared/events/types';
+import type { RealtimeProvider } from '../shared/providers/types';
+import { createWorkerClient } from '../shared/worker-client/client';
+import { ATTACH_BUDGET_MS, type EffectDeps } from '../shared/lifecycle/effects';
+import { LocalLifecycle } from '../shared/lifecycle/local';
+import type { LifecycleOperation, LifecyclePort, LifecycleState } from '../shared/lifecycle/operations';
+import { createTableLifecycleStore, type LifecycleStore } from '../shared/lifecycle/store';
+import { supervisorTimeouts } from '../shared/lifecycle/supervisor';
+import {
+  SESSION_ENTITY,
+  SESSION_OPERATION_ORCHESTRATION,
+  SESSION_SUPERVISOR_ORCHESTRATION,
+  WORKER_ENTITY,
+  supervisorInstanceId,
+} from './durable/names';
 
 export interface LifecycleRuntime {
   mode: 'durable' | 'local';

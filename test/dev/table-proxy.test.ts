@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tableClient } from '../../shared/storage/tables';
-import { azuriteConnectionString, startAzurite, type Azurite } from './azurite';
-import { startTableProxy, type TableProxy } from './table-proxy';
+import { azuriteConnectionString, startAzurite, type Azurite } from '../../dev/azurite';
+import { startTableProxy, type TableProxy } from '../../dev/table-proxy';
 
 describe('table proxy (storage transaction counter)', () => {
   let azurite: Azurite;

@@ -1,6 +1,6 @@
 import { ConfigError } from '../shared/config/index';
-import { DEFAULT_DATA_DIR, startStack } from '../emulators/local/stack';
-import { PortInUseError } from '../emulators/local/ports';
+import { DEFAULT_DATA_DIR, startStack } from './stack';
+import { PortInUseError } from './ports';
 import { initTelemetry } from '../shared/telemetry/init';
 
 /** `npm start`: the whole local stack, one table of URLs, Ctrl-C stops every child. */

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, request, type IncomingMessage, type Server } from 'node:http';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort } from '../../emulators/local/ports';
+import { freePort } from './ports';
 
 /**
  * The worker as Container Apps runs it, locally: N replica processes (tsx children) behind one port, each
@@ -37,7 +37,7 @@ export interface FleetOptions {
   restartDelayMs?: number;
 }
 
-const ENTRY = resolve(fileURLToPath(new URL('.', import.meta.url)), '../main.ts');
+const ENTRY = resolve(fileURLToPath(new URL('.', import.meta.url)), '../worker/main.ts');
 
 export async function startWorkerFleet(opts: FleetOptions): Promise<WorkerFleet> {
   const log = opts.log ?? (() => {});

@@ -1,6 +1,6 @@
 import type { HttpHandler, HttpRequest, HttpResponseInit } from '@azure/functions';
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
-import { extractTraceContext, withSpan } from './tracing';
+import { extractTraceContext, withSpan } from '../shared/telemetry/tracing';
 
 /**
  * A SERVER span around one HTTP function, continuing the caller's trace from `traceparent` (the worker's
