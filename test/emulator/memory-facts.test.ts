@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { extractFacts, NO_FACTS, summarizeFacts } from './facts';
+import { extractFacts, NO_FACTS, summarizeFacts } from '../../emulators/realtime/memory-facts';
 
 describe('deterministic fact extraction (emulator summaries)', () => {
   it('takes facts the user states about themselves, not what the assistant says', () => {

@@ -1,4 +1,4 @@
-import type { Verdict } from './schema';
+import type { Verdict } from '../../shared/judge/schema';
 
 /**
  * A deterministic judge: what the emulator's text model answers to the judge prompt, so the plumbing can be

@@ -6,8 +6,6 @@
  * Input: the summary prompt's user message — transcript lines (`User: …`, `Assistant: …`) and/or existing
  * memory lines (`- Key: value`). Output: `- Key: value` lines; a later mention of a key replaces an earlier one.
  */
-/** Summary prompts (./summarize.ts) start with this; the emulator's text model recognises them by it. */
-export const MEMORY_PROMPT_MARKER = 'You maintain the long-term memory';
 
 const PATTERNS: { key: string; re: RegExp }[] = [
   { key: 'Name', re: /\b(?:[Mm]y name is|[Cc]all me|MY NAME IS)\s+(\p{Lu}[\p{L}'-]*(?:\s+\p{Lu}[\p{L}'-]*)?)/u },

@@ -2,10 +2,10 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { deterministicVerdict } from './heuristic';
-import { formatForJudge, judgeSystemPrompt, JUDGE_PROMPT_MARKER } from './prompt';
-import { loadRubric, RUBRICS_DIR } from './rubric';
-import { overallOf, parseVerdict, VerdictError } from './schema';
+import { deterministicVerdict } from '../../emulators/realtime/judge-verdict';
+import { formatForJudge, judgeSystemPrompt, JUDGE_PROMPT_MARKER } from '../../shared/judge/prompt';
+import { loadRubric, RUBRICS_DIR } from '../../shared/judge/rubric';
+import { overallOf, parseVerdict, VerdictError } from '../../shared/judge/schema';
 
 const good = JSON.stringify({
   scores: {
