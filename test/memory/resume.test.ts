@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { canResume } from './resume';
+import { canResume } from '../../shared/memory/resume';
 
 describe('canResume', () => {
   const now = 1_000_000;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { createLogger } from './log';
-import { redact, redactHeaders, redactString } from './redact';
+import { createLogger } from '../../shared/telemetry/log';
+import { redact, redactHeaders, redactString } from '../../shared/telemetry/redact';
 
 const EK = 'ek_68af3c2b9d1e4f0a8b7c6d5e4f3a2b1c';
 const WHSEC = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';

@@ -1,7 +1,11 @@
 import OpenAI from 'openai';
 import { describe, expect, it } from 'vitest';
-import { createWebhookVerifier, signWebhook, type WebhookVerificationError } from './standard-webhooks';
-import { sessionIdForCall, sipNumber } from './sip';
+import {
+  createWebhookVerifier,
+  signWebhook,
+  type WebhookVerificationError,
+} from '../../shared/webhooks/standard-webhooks';
+import { sessionIdForCall, sipNumber } from '../../shared/webhooks/sip';
 
 const SECRET = `whsec_${Buffer.from('first-secret-32-bytes-long-xxxxx').toString('base64')}`;
 const NEXT = `whsec_${Buffer.from('rotated-secret-32-bytes-long-xxx').toString('base64')}`;

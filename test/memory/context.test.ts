@@ -7,8 +7,8 @@ import {
   planSeed,
   SUMMARY_PREAMBLE,
   truncateToTokens,
-} from './context';
-import type { HistoryStore, RollingSummary, SummaryStore, TranscriptItem } from './types';
+} from '../../shared/memory/context';
+import type { HistoryStore, RollingSummary, SummaryStore, TranscriptItem } from '../../shared/memory/types';
 
 const turn = (n: number, text = `turn number ${n}`): TranscriptItem => ({
   itemId: `item_${n}`,

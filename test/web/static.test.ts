@@ -2,7 +2,7 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildWeb, startWebServer } from './static';
+import { buildWeb, startWebServer } from '../../web/src/server/static';
 
 describe('web page build and static server', () => {
   let dir: string;

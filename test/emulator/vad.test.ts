@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { RATE } from './audio';
-import { EnergyVad, type VadEvent } from './vad';
+import { RATE } from '../../emulators/realtime/audio';
+import { EnergyVad, type VadEvent } from '../../emulators/realtime/vad';
 
 const tone = (ms: number, amp: number) =>
   Int16Array.from({ length: (RATE * ms) / 1000 }, (_, i) =>

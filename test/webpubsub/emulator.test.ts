@@ -3,7 +3,7 @@ import { WebPubSubClient, WebPubSubJsonProtocol } from '@azure/web-pubsub-client
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { createPublisher, createWebPubSubClient, sessionGroup } from '../../shared/events/webpubsub';
-import { startWebPubSubEmulator, type WebPubSubEmulator } from './server';
+import { startWebPubSubEmulator, type WebPubSubEmulator } from '../../emulators/webpubsub/server';
 
 const client = (cs: string, hub = 'sessions') =>
   createWebPubSubClient({ WEBPUBSUB_CONNECTION_STRING: cs, WEBPUBSUB_HUB: hub }) as WebPubSubServiceClient;

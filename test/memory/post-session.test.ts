@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { SessionEvent } from '../events/types';
-import { withSessionBookkeeping } from './post-session';
-import type { SessionEndPatch } from './summarize';
+import type { SessionEvent } from '../../shared/events/types';
+import { withSessionBookkeeping } from '../../shared/memory/post-session';
+import type { SessionEndPatch } from '../../shared/memory/summarize';
 
 const state = (state: 'live' | 'attaching' | 'ended' | 'failed', reason?: string): SessionEvent => ({
   type: 'state',

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadFunctionsConfig, loadWorkerConfig } from './index';
+import { ConfigError, loadFunctionsConfig, loadWorkerConfig } from '../../shared/config/index';
 
 const base = {
   AUTH_MODE: 'dev',

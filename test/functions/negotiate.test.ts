@@ -4,8 +4,8 @@ import WebSocket from 'ws';
 import { startWebPubSubEmulator, type WebPubSubEmulator } from '../../emulators/webpubsub/server';
 import { createPublisher, createWebPubSubClient } from '../../shared/events/webpubsub';
 import { HttpError } from '../../shared/http/errors';
-import { http } from '../route';
-import { negotiateHandler, type NegotiateDeps } from './negotiate';
+import { http } from '../../functions/route';
+import { negotiateHandler, type NegotiateDeps } from '../../functions/handlers/negotiate';
 
 const { HttpRequest, InvocationContext } = functions;
 

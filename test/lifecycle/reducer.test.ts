@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { LifecycleOperation, LifecycleState, Transport } from './operations';
+import type { LifecycleOperation, LifecycleState, Transport } from '../../shared/lifecycle/operations';
 import {
   ACTIVE_STATES,
   TERMINAL_STATES,
@@ -10,7 +10,7 @@ import {
   watchDeadline,
   type LifecycleEffect,
   type SessionRecord,
-} from './reducer';
+} from '../../shared/lifecycle/reducer';
 
 const opts = { sessionId: 's1', maxReattachAttempts: 2 };
 const OP_TYPES: LifecycleOperation['type'][] = [

@@ -1,7 +1,7 @@
 import type { ConversationItem } from 'openai/resources/realtime/realtime';
 import { describe, expect, it } from 'vitest';
-import { decide, type PendingCall } from './model';
-import { loadScenarios } from './scenarios';
+import { decide, type PendingCall } from '../../emulators/realtime/model';
+import { loadScenarios } from '../../emulators/realtime/scenarios';
 
 const scenarios = loadScenarios();
 const user = (text: string, extra: ConversationItem[] = []): ConversationItem[] => [

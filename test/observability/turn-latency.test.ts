@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { TurnLatencyTracker, percentile } from './turn-latency';
+import { TurnLatencyTracker, percentile } from '../../shared/telemetry/turn-latency';
 
 describe('TurnLatencyTracker', () => {
   it('measures speech stopped → first audio delta, ignoring later deltas', () => {

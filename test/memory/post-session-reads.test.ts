@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { sharedPostSessionReads } from './post-session-reads';
-import type { MemoryStore } from './types';
+import { sharedPostSessionReads } from '../../shared/memory/post-session-reads';
+import type { MemoryStore } from '../../shared/memory/types';
 
 describe('sharedPostSessionReads', () => {
   it('serves the summarizer and the judge from one row read and one transcript read', async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { checkTurn, type TurnRecord } from './checks';
-import { parseSuite, suiteSchema } from './suite';
+import { checkTurn, type TurnRecord } from '../../evals/lib/checks';
+import { parseSuite, suiteSchema } from '../../evals/lib/suite';
 
 const expectOf = (e: unknown) => suiteSchema.shape.scenarios.element.shape.turns.element.shape.expect.parse(e);
 

@@ -3,8 +3,12 @@ import df from 'durable-functions';
 import { describe, expect, it } from 'vitest';
 import type { LifecycleOperation } from '../../shared/lifecycle/operations';
 import type { SessionRecord } from '../../shared/lifecycle/reducer';
-import { sessionEntityOperation, type SessionEntityState } from './entity';
-import { ACTIVITIES, sessionOperationOrchestrator, sessionSupervisorOrchestrator } from './orchestrations';
+import { sessionEntityOperation, type SessionEntityState } from '../../functions/durable/entity';
+import {
+  ACTIVITIES,
+  sessionOperationOrchestrator,
+  sessionSupervisorOrchestrator,
+} from '../../functions/durable/orchestrations';
 
 /**
  * The orchestrators under the durable-functions replay engine itself (its TaskOrchestrationExecutor, via the

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createTokenBucket } from './token-bucket';
+import { createTokenBucket } from '../../shared/ratelimit/token-bucket';
 
 describe('token bucket', () => {
   it('allows a burst of perMinute, then refuses with the seconds until the next token', () => {

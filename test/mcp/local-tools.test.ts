@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { normalizeOrderId, seedArticles, seedOrders } from './data';
-import { findCity, searchArticles, timeIn, weatherFor } from './local';
-import { renderCallResult, truncate } from '../mcp/output';
+import { normalizeOrderId, seedArticles, seedOrders } from '../../shared/tools/data';
+import { findCity, searchArticles, timeIn, weatherFor } from '../../shared/tools/local';
+import { renderCallResult, truncate } from '../../shared/mcp/output';
 
 describe('built-in tool logic', () => {
   const now = new Date('2026-11-27T12:00:00Z');

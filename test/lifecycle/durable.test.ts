@@ -4,13 +4,18 @@ import { describe, expect, it } from 'vitest';
 import type { LifecycleOperation } from '../../shared/lifecycle/operations';
 import type { SessionRecord } from '../../shared/lifecycle/reducer';
 import type { SupervisorTimeouts } from '../../shared/lifecycle/supervisor';
-import { sessionEntity, sessionEntityOperation, workerEntityOperation, type SessionEntityState } from './entity';
+import {
+  sessionEntity,
+  sessionEntityOperation,
+  workerEntityOperation,
+  type SessionEntityState,
+} from '../../functions/durable/entity';
 import {
   ACTIVITIES,
   sessionOperationOrchestrator,
   sessionSupervisorOrchestrator,
   type OrchestrationLike,
-} from './orchestrations';
+} from '../../functions/durable/orchestrations';
 
 /**
  * A tiny stand-in for the Durable host: entities are the real entity operation over in-memory state,

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadScenarios, matchRule, renderTemplate, resolveTool } from './scenarios';
+import { loadScenarios, matchRule, renderTemplate, resolveTool } from '../../emulators/realtime/scenarios';
 
 describe('scenarios', () => {
   it('loads the shipped scenarios, each with samples for spoken input', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { inJudgeSample, withSessionJudge } from './post-session';
+import { inJudgeSample, withSessionJudge } from '../../shared/judge/post-session';
 
 describe('judge sampling (JUDGE_SAMPLE_RATE)', () => {
   it('judges about the configured share, the same decision every time for a session', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { agentSchema } from './schema';
-import { buildSessionConfig } from './session-config';
+import { agentSchema } from '../../shared/agents/schema';
+import { buildSessionConfig } from '../../shared/agents/session-config';
 
 const base = { id: 'demo', displayName: 'Demo', instructions: 'Be brief.', voice: 'marin' };
 const tool = {

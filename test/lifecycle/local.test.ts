@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import type { EffectDeps } from './effects';
-import { LocalLifecycle } from './local';
-import type { LifecycleOperation } from './operations';
-import { createMemoryLifecycleStore } from './store';
-import type { SupervisorTimeouts } from './supervisor';
+import type { EffectDeps } from '../../shared/lifecycle/effects';
+import { LocalLifecycle } from '../../shared/lifecycle/local';
+import type { LifecycleOperation } from '../../shared/lifecycle/operations';
+import { createMemoryLifecycleStore } from '../../shared/lifecycle/store';
+import type { SupervisorTimeouts } from '../../shared/lifecycle/supervisor';
 
 /** Long enough that the watchdog never interferes, even on a loaded machine; watchdog tests use `fast`. */
 const timeouts: SupervisorTimeouts = {

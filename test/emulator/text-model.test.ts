@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { completeChat, extractiveSummary, registerTextRule } from './text-model';
+import { completeChat, extractiveSummary, registerTextRule } from '../../emulators/realtime/text-model';
 
 describe('text model', () => {
   it('summarizes what the user said, from a role-prefixed transcript', () => {

@@ -1,7 +1,7 @@
 import { createLocalJWKSet, createRemoteJWKSet, exportJWK, generateKeyPair, SignJWT, type JWTPayload } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { type HttpError } from '../http/errors';
-import { createAuthenticator, type Authenticator } from './index';
+import { type HttpError } from '../../shared/http/errors';
+import { createAuthenticator, type Authenticator } from '../../shared/auth/index';
 
 const TENANT = '11111111-2222-3333-4444-555555555555';
 const AUDIENCE = 'api://voice-agents';

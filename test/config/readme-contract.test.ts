@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { FUNCTIONS_SETTINGS, WORKER_SETTINGS } from './index';
+import { FUNCTIONS_SETTINGS, WORKER_SETTINGS } from '../../shared/config/index';
 
 describe('README configuration table', () => {
   it('documents every setting either app reads', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parseClientEvent } from './protocol';
-import { signWebhook } from './webhooks';
+import { parseClientEvent } from '../../emulators/realtime/protocol';
+import { signWebhook } from '../../emulators/realtime/webhooks';
 
 describe('client event parsing', () => {
   it('accepts GA client events', () => {

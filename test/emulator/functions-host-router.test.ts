@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Route } from '../../functions/route';
-import { Router } from './router';
+import { Router } from '../../emulators/functions-host/router';
 
 const r = (name: string, route: string, methods: Route['methods'] = ['GET']): Route => ({
   name,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { addResponseUsage, createUsageRecorder, emptyUsage, usagePatch } from './usage';
+import { addResponseUsage, createUsageRecorder, emptyUsage, usagePatch } from '../../shared/memory/usage';
 
 describe('usage from response.done', () => {
   it('sums token counts, treating missing fields as zero', () => {
