@@ -11,7 +11,9 @@ import { createPublisher } from '../shared/events/webpubsub';
 import { createToolGateway } from '../shared/mcp/gateway';
 import type { ToolGateway } from '../shared/mcp/types';
 import { createProvider, type RealtimeProvider } from '../shared/providers/index';
-import { createTokenBucket, type RateLimiter } from '../shared/ratelimit/token-bucket';
+import { createTableRateLimiter } from '../shared/ratelimit/table-counter';
+import { createTokenBucket, type RateLimiter, type SharedRateLimiter } from '../shared/ratelimit/token-bucket';
+import { tableClient, TABLES } from '../shared/storage/tables';
 import { createSessionStore, type SessionStore } from '../shared/stores/sessions';
 import { createDeliveryStore, type DeliveryStore } from '../shared/stores/webhook-deliveries';
 import { createWebhookVerifier, type WebhookVerifier } from '../shared/webhooks/standard-webhooks';
@@ -49,7 +51,7 @@ export interface AppDeps {
   /** Establishes the caller per AUTH_MODE. */
   authenticate: Authenticator;
   /** Per-caller token bucket for POST /api/sessions (in-process). */
-  sessionLimiter: RateLimiter;
+  sessionLimiter: RateLimiter | SharedRateLimiter;
   /** Standard Webhooks verifier over WEBHOOK_SECRETS; undefined when no secret is configured. */
   verifyWebhook?: WebhookVerifier;
   /** The session lifecycle; the Durable implementation needs the invocation's durable client binding. */
@@ -98,7 +100,13 @@ export async function createDeps(config: FunctionsConfig): Promise<AppDeps> {
     deliveries: createDeliveryStore(config),
     authenticate: createAuthenticator(config),
     webPubSub: createWebPubSubClient(config),
-    sessionLimiter: createTokenBucket({ perMinute: config.RATE_LIMIT_PER_MINUTE }),
+    sessionLimiter:
+      config.RATE_LIMIT_STORE === 'table'
+        ? createTableRateLimiter({
+            table: tableClient(config, TABLES.ratelimits),
+            perMinute: config.RATE_LIMIT_PER_MINUTE,
+          })
+        : createTokenBucket({ perMinute: config.RATE_LIMIT_PER_MINUTE }),
     verifyWebhook: config.WEBHOOK_SECRETS?.length ? createWebhookVerifier(config.WEBHOOK_SECRETS) : undefined,
     lifecycle: lifecycleRuntime.port,
     lifecycleState: lifecycleRuntime.state,
