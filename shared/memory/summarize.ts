@@ -1,5 +1,5 @@
 import type { StorageConfig } from '../storage/tables';
-import { createSessionStore, type SessionRecord, type SessionStore } from '../stores/sessions';
+import { createSessionStore, type SessionRow, type SessionStore } from '../stores/sessions';
 import type { MemoryStore, RollingSummary, TranscriptItem } from './types';
 import { SummaryConflictError } from './types';
 import { createHistoryStore, RECENT_SESSION_IDS } from './history-store';
@@ -58,7 +58,7 @@ const MAX_FOLD_ATTEMPTS = 4;
 
 /** Row fields written together with the summary, in the same merge (the end of the session). */
 export type SessionEndPatch = Partial<
-  Pick<SessionRecord, 'state' | 'endedAt' | 'endReason' | 'inputTokens' | 'outputTokens'>
+  Pick<SessionRow, 'state' | 'endedAt' | 'endReason' | 'inputTokens' | 'outputTokens'>
 >;
 
 export async function summarizeSession(
