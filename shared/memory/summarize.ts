@@ -6,9 +6,10 @@ import { createHistoryStore, RECENT_SESSION_IDS } from './history-store';
 import { createTextModel, type TextModel, type TextModelConfig } from './text-model';
 
 /**
- * After a session ends (C's Durable activity calls `summarizeSession`): the configured text model
- * summarizes the transcript into the session row, then folds that summary into the rolling per-(caller,
- * agent) summary that seeds later sessions. Safe to retry: a session already folded (with the same items) is not folded again.
+ * After a session ends (the lifecycle's emit effect calls `summarizeSession`: a Durable activity in Azure,
+ * in the background locally): the configured text model summarizes the transcript into the session row,
+ * then folds that summary into the rolling per-(caller, agent) summary that seeds later sessions. Safe to
+ * retry: a session already folded (with the same items) is not folded again.
  */
 
 /** Summary prompts start with this; the emulator's text model recognises them by it. */
