@@ -37,6 +37,6 @@ export const registerCallHandler =
         throw err;
       }
     }
-    await deps.lifecycle(ctx).signal(row.sessionId, { type: 'callRegistered', callId, at: Date.now() });
+    await deps.lifecycle.port(ctx).signal(row.sessionId, { type: 'callRegistered', callId, at: Date.now() });
     return ok({ sessionId: row.sessionId, callId }, 202);
   };
