@@ -6,6 +6,7 @@
  * this template uses are implemented; an unknown one throws, naming it.
  */
 import { createHash } from 'node:crypto';
+import { parse, type Node } from './arm-expression';
 
 export class Runtime {
   constructor(readonly path: string) {}
@@ -26,70 +27,6 @@ export interface Deployed {
 }
 
 type Template = Record<string, any>;
-type Node =
-  | { k: 'lit'; v: unknown }
-  | { k: 'call'; name: string; args: Node[] }
-  | { k: 'prop'; of: Node; name: string }
-  | { k: 'index'; of: Node; at: Node };
-
-function parse(src: string): Node {
-  let i = 0;
-  const ws = () => {
-    while (src[i] === ' ') i++;
-  };
-  const primary = (): Node => {
-    ws();
-    if (src[i] === "'") {
-      let out = '';
-      i++;
-      for (;;) {
-        if (src[i] === "'" && src[i + 1] === "'") (out += "'"), (i += 2);
-        else if (src[i] === "'") break;
-        else out += src[i++];
-      }
-      i++;
-      return { k: 'lit', v: out };
-    }
-    const num = /^-?\d+/.exec(src.slice(i));
-    if (num) {
-      i += num[0].length;
-      return { k: 'lit', v: Number(num[0]) };
-    }
-    const id = /^[A-Za-z_][\w.]*/.exec(src.slice(i));
-    if (!id) throw new Error(`cannot parse ${src} at ${i}`);
-    i += id[0].length;
-    ws();
-    if (src[i] !== '(') throw new Error(`expected ( after ${id[0]} in ${src}`);
-    i++;
-    const args: Node[] = [];
-    ws();
-    while (src[i] !== ')') {
-      args.push(expr());
-      ws();
-      if (src[i] === ',') i++;
-    }
-    i++;
-    return { k: 'call', name: id[0], args };
-  };
-  const expr = (): Node => {
-    let n = primary();
-    for (;;) {
-      if (src[i] === '.') {
-        const id = /^\.([A-Za-z_$][\w$#]*)/.exec(src.slice(i))!;
-        i += id[0].length;
-        n = { k: 'prop', of: n, name: id[1]! };
-      } else if (src[i] === '[') {
-        i++;
-        const at = expr();
-        ws();
-        i++; // ]
-        n = { k: 'index', of: n, at };
-      } else return n;
-    }
-  };
-  return expr();
-}
-
 const hash = (...parts: unknown[]) =>
   createHash('sha256')
     .update(parts.map((p) => String(p)).join('|'))
@@ -110,7 +47,13 @@ function get(obj: unknown, key: string | number): unknown {
 }
 
 const str = (v: unknown): string =>
-  typeof v === 'string' ? v : v instanceof Runtime ? v.toString() : typeof v === 'object' ? JSON.stringify(v) : String(v);
+  typeof v === 'string'
+    ? v
+    : v instanceof Runtime
+      ? v.toString()
+      : typeof v === 'object'
+        ? JSON.stringify(v)
+        : String(v);
 
 class Scope {
   private vars = new Map<string, unknown>();
@@ -244,7 +187,11 @@ class Scope {
       case 'empty': {
         const v = a(0);
         if (v instanceof Runtime) return false;
-        return v === null || v === '' || (Array.isArray(v) ? v.length === 0 : typeof v === 'object' && !Object.keys(v).length);
+        return (
+          v === null ||
+          v === '' ||
+          (Array.isArray(v) ? v.length === 0 : typeof v === 'object' && !Object.keys(v).length)
+        );
       }
       case 'length':
         return Array.isArray(a(0)) || typeof a(0) === 'string' ? a(0).length : Object.keys(a(0)).length;
@@ -303,7 +250,9 @@ class Scope {
       case 'resourceId': {
         const xs = all().map(str);
         const t = xs.findIndex((x) => x.includes('/'));
-        return `/providers/${xs[t]}/${xs.slice(t + 1).join('/')}`;
+        const [ns, ...types] = xs[t]!.split('/');
+        const names = xs.slice(t + 1);
+        return `/providers/${ns}/${types.map((ty, i) => `${ty}/${names[i]}`).join('/')}`;
       }
       case 'reference':
         return this.reference(a(0));
@@ -333,7 +282,8 @@ class Scope {
     if (!this.deployments.has(key)) {
       const props = res.properties;
       const given = Object.fromEntries(
-        Object.entries(props.parameters ?? {}).map(([k, v]) => [k, this.eval((v as { value: unknown }).value, locals)]),
+        // A parameter entry is `{ value }`, or an expression producing one (a conditional value).
+        Object.entries(props.parameters ?? {}).map(([k, v]) => [k, (this.eval(v, locals) as { value: unknown }).value]),
       );
       const path = this.module ? `${this.module}/${label}` : label;
       const inner = new Scope(props.template, resolveParams(props.template, given), path, this.sink);

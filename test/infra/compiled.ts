@@ -14,8 +14,7 @@ export function compiledTemplate(): Record<string, any> {
   if (cached) return cached;
   const { template, stamp } = outputsOf(INFRA_DIR);
   const fresh = existsSync(stamp) && readFileSync(stamp, 'utf8') === inputsHash(INFRA_DIR) && existsSync(template);
-  if (!fresh)
-    execFileSync(process.execPath, ['--import', 'tsx', 'infra/tools/check.ts'], { cwd: REPO, stdio: 'pipe' });
+  if (!fresh) execFileSync(process.execPath, ['--import', 'tsx', 'infra/tools/check.ts'], { cwd: REPO, stdio: 'pipe' });
   cached = JSON.parse(readFileSync(template, 'utf8')) as Record<string, any>;
   return cached;
 }
