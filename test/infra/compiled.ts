@@ -1,7 +1,9 @@
 /**
  * The compiled ARM template of infra/main.bicep, as `npm run infra:check` leaves it in infra/.bicep/main.json.
  * `npm test` runs the check first; a direct `npx vitest run test/infra/...` on a fresh clone (or after a Bicep
- * edit) runs it here, synchronously, so the tests never read a template older than the Bicep.
+ * edit) runs it here, synchronously, so the tests never read a template older than the Bicep. It runs when this
+ * module is imported (test collection, which no test timeout bounds): a compile takes tens of seconds on a loaded
+ * machine.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -28,6 +30,8 @@ export const BASE_PARAMS = {
   mcpKeySeed: 'seed-seed-seed-2',
   principalId: '11111111-1111-1111-1111-111111111111',
 };
+
+compiledTemplate();
 
 export function deploy(overrides: Record<string, unknown> = {}): Evaluation {
   return evaluate(compiledTemplate(), { ...BASE_PARAMS, ...overrides });
