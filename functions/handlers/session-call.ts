@@ -2,7 +2,7 @@ import type { HttpHandler } from '@azure/functions';
 import { z } from 'zod';
 import { HttpError, notFound } from '../../shared/http/errors';
 import type { AppDeps } from '../deps';
-import { ok, readJson } from '../route';
+import { ok, readJson } from '../edge';
 
 export const registerCallBody = z.strictObject({
   /** From the `Location` header of the WebRTC SDP answer (`/v1/realtime/calls/{call_id}`). */
@@ -37,6 +37,6 @@ export const registerCallHandler =
         throw err;
       }
     }
-    await deps.lifecycle(ctx).signal(row.sessionId, { type: 'callRegistered', callId, at: Date.now() });
+    await deps.lifecycle.port(ctx).signal(row.sessionId, { type: 'callRegistered', callId, at: Date.now() });
     return ok({ sessionId: row.sessionId, callId }, 202);
   };
