@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startAzurite, type Azurite } from '../../emulators/local/azurite';
+import { startAzurite, type Azurite } from '../../dev/azurite';
 import { tableClient } from '../../shared/storage/tables';
 import { createTableToolRunStore, TOOL_RUNS_TABLE } from '../../shared/stores/tool-runs';
 
