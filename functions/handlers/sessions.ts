@@ -2,12 +2,13 @@ import { randomUUID } from 'node:crypto';
 import type { HttpHandler } from '@azure/functions';
 import { z } from 'zod';
 import { enforceRateLimit } from '../../shared/auth/caller';
-import { HttpError, notFound } from '../../shared/http/errors';
+import { HttpError } from '../../shared/http/errors';
 import { canResume } from '../../shared/memory/resume';
 import { historyPartition } from '../../shared/memory/types';
 import { viaProvider } from '../../shared/providers/http-errors';
 import { currentTraceparent } from '../../shared/telemetry/tracing';
 import type { AppDeps } from '../deps';
+import { ownedSession } from './session-owner';
 import { ok, readJson } from '../edge';
 
 /**
@@ -50,10 +51,11 @@ export const startSessionHandler =
     const agent = await deps.agents.get(input.agentId);
     if (!agent) throw new HttpError(404, 'agent_not_found', `agent ${input.agentId} not found`);
 
-    const previous = input.resumeSessionId ? await deps.sessions.get(input.resumeSessionId) : undefined;
-    if (input.resumeSessionId) {
-      // Another user's session looks exactly like a missing one: existence is not leaked.
-      if (!previous || previous.userId !== caller.userId) throw notFound('session');
+    // Another user's session looks exactly like a missing one: existence is not leaked.
+    const previous = input.resumeSessionId
+      ? await ownedSession(deps.sessions, input.resumeSessionId, caller.userId)
+      : undefined;
+    if (previous) {
       if (previous.agentId !== agent.id)
         throw new HttpError(409, 'resume_agent_mismatch', 'a session resumes with its own agent');
       const live = await deps.lifecycle.state?.(previous.sessionId).catch(() => undefined);
