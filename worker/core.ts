@@ -10,6 +10,7 @@ import type { WorkerLifecycle } from './lifecycle-client';
 import { historyPartitionFor, SidebandSession, type SessionObserver } from './sideband';
 import { ToolExecutor } from './tools';
 import { TranscriptBatcher } from './transcripts';
+import { callRef } from '../shared/calls/binding';
 
 export interface WorkerCoreDeps {
   workerId: string;
@@ -18,7 +19,11 @@ export interface WorkerCoreDeps {
   openSideband(callId: string): Promise<WebSocket>;
   agents: { get(id: string): Promise<AgentDefinition | undefined> };
   gateway: ToolGateway;
-  sessionConfig(agent: AgentDefinition, tools: Awaited<ReturnType<ToolGateway['toolsFor']>>): SessionConfig;
+  sessionConfig(
+    agent: AgentDefinition,
+    tools: Awaited<ReturnType<ToolGateway['toolsFor']>>,
+    sessionId: string,
+  ): SessionConfig;
   history: Pick<HistoryStore, 'append'>;
   publisher: SessionEventPublisher;
   toolRuns: ToolRunStore;
@@ -124,7 +129,7 @@ export class WorkerCore {
     const held = this.sessions.get(body.sessionId);
     if (held && held.attach.callId === body.callId) return { already: true };
     // A resumed session comes back with a new call: the socket on the old one has nothing left to do.
-    if (held) this.detach(body.sessionId, `replaced by call ${body.callId}`);
+    if (held) this.detach(body.sessionId, `replaced by call ${callRef(body.callId)}`);
     const inFlight = this.pending.get(body.sessionId);
     if (inFlight) return inFlight.then(() => ({ already: true }));
     if (this.draining) throw new AttachError(503, 'draining', 'this worker is draining; attach elsewhere');
@@ -186,7 +191,7 @@ export class WorkerCore {
         stats: this.stats,
       },
       body,
-      { agent, session: this.deps.sessionConfig(agent, tools), partition, resume: info?.resume },
+      { agent, session: this.deps.sessionConfig(agent, tools, body.sessionId), partition, resume: info?.resume },
     );
     try {
       await session.start();
@@ -194,7 +199,7 @@ export class WorkerCore {
       session.stop('attach failed', true);
       const status = (err as { status?: number }).status;
       if (status === 404 || status === 410)
-        throw new AttachError(404, 'call_not_found', `call ${body.callId} is not active`);
+        throw new AttachError(404, 'call_not_found', `call ${callRef(body.callId)} is not active`);
       throw new AttachError(502, 'sideband_failed', `could not open the sideband: ${(err as Error).message}`);
     }
     return session;

@@ -46,7 +46,8 @@ async function main() {
     agents: createAgentStore(config),
     // MCP requests carry the active tool span's traceparent, so the MCP server's spans join the session trace.
     gateway: createToolGateway(config, { log, headers: () => injectTraceHeaders({}) }),
-    sessionConfig: (agent, tools) => buildSessionConfig(agent, tools, { model: config.REALTIME_MODEL }),
+    sessionConfig: (agent, tools, sessionId) =>
+      buildSessionConfig(agent, tools, { model: config.REALTIME_MODEL, sessionId }),
     history,
     publisher: createPublisher(config, { onError: (err) => log(`publish failed: ${(err as Error).message}`) }),
     toolRuns,

@@ -12,7 +12,7 @@ export const registerCallBody = z.strictObject({
 
 /** POST /api/sessions/{id}/call — the browser reports its call id; the lifecycle attaches the sideband. */
 export const registerCallHandler =
-  (deps: Pick<AppDeps, 'config' | 'authenticate' | 'sessions' | 'lifecycle'>): HttpHandler =>
+  (deps: Pick<AppDeps, 'config' | 'authenticate' | 'sessions' | 'calls' | 'lifecycle'>): HttpHandler =>
   async (req, ctx) => {
     const caller = await deps.authenticate(req.headers);
     const id = sessionIdParam.safeParse(req.params.id);
@@ -24,6 +24,10 @@ export const registerCallHandler =
     if (row.callId && row.callId !== callId) {
       throw new HttpError(409, 'call_already_registered', 'this session already has a call');
     }
+    // One call, one session. The page's word proves nothing yet: the worker checks, from what the service
+    // reports on the sideband, that the call was minted for this session before it acts on it.
+    if ((await deps.calls.claim(callId, row.sessionId)) !== row.sessionId)
+      throw new HttpError(409, 'call_already_registered', 'this call is registered to another session');
     if (!row.callId) {
       try {
         await deps.sessions.update(row.sessionId, { callId }, row.etag);

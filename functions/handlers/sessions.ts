@@ -88,13 +88,13 @@ export const startSessionHandler =
     }
 
     const model = agent.model ?? config.REALTIME_MODEL;
-    const session = deps.buildSessionConfig(agent, await deps.toolGateway.toolsFor(agent), { model });
+    const sessionId = previous?.sessionId ?? randomUUID();
+    const session = deps.buildSessionConfig(agent, await deps.toolGateway.toolsFor(agent), { model, sessionId });
     const { webrtcUrl, websocketUrl } = await viaProvider(async () => deps.provider.connectUrls(model));
     const secret = await viaProvider(() => deps.provider.mintClientSecret(session, config.SESSION_TOKEN_TTL_SECONDS));
 
     // Minted before the row is written: a failed mint leaves nothing behind, and a failed write only
     // strands a key that expires within the TTL.
-    const sessionId = previous?.sessionId ?? randomUUID();
     const at = Date.now();
     const context = previous
       ? { historyPartition: previous.historyPartition, resume: input.resume, traceparent: previous.traceparent }
