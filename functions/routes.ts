@@ -10,7 +10,7 @@ import { startSessionHandler } from './handlers/sessions';
 import { realtimeWebhookHandler } from './handlers/webhooks';
 import { mcpHandler } from './mcp/handler';
 import { http, type Route } from './route';
-import { traceRoute } from '../shared/telemetry/http';
+import { traceRoute } from './trace-route';
 
 /**
  * The one route table. `functions/index.ts` registers it with `app.http`; the local runner

@@ -1,7 +1,7 @@
 import df, { type EntityContext } from 'durable-functions';
 import type { LifecycleState } from '../../shared/lifecycle/operations';
 import { reduce, workerShouldDrop, type LifecycleEffect, type SessionRecord } from '../../shared/lifecycle/reducer';
-import { WORKER_ENTITY } from '../../shared/lifecycle/factory';
+import { WORKER_ENTITY } from './names';
 import { lifecycleOperationSchema } from '../../shared/lifecycle/schema';
 
 /** The `session` entity's state: the same record the local lifecycle keeps in Table Storage. */

@@ -1,6 +1,6 @@
 import df from 'durable-functions';
 import type { OrchestrationContext, Task } from 'durable-functions';
-import { SESSION_ENTITY } from '../../shared/lifecycle/factory';
+import { SESSION_ENTITY } from './names';
 import type { LifecycleOperation } from '../../shared/lifecycle/operations';
 import type { LifecycleEffect, SessionRecord } from '../../shared/lifecycle/reducer';
 import { supervisorDecision, type SupervisorTimeouts } from '../../shared/lifecycle/supervisor';

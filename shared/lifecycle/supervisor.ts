@@ -1,3 +1,4 @@
+import { ATTACH_BUDGET_MS } from './effects';
 import type { LifecycleOperation } from './operations';
 import { isTerminal, overdueOperation, watchDeadline, type SessionRecord } from './reducer';
 
@@ -48,7 +49,7 @@ export function supervisorDecision(
 
 export function supervisorTimeouts(
   cfg: { HEARTBEAT_TIMEOUT_SECONDS: number },
-  attachBudgetMs = 8000,
+  attachBudgetMs = ATTACH_BUDGET_MS,
 ): SupervisorTimeouts {
   const hb = cfg.HEARTBEAT_TIMEOUT_SECONDS * 1000;
   return {

@@ -1,4 +1,4 @@
-import { startStack, type Stack } from '../../emulators/local/stack';
+import { startStack, type Stack } from '../../dev/stack';
 import { createTableLifecycleStore } from '../../shared/lifecycle/store';
 import type { SessionRecord } from '../../shared/lifecycle/reducer';
 import { createHistoryStore } from '../../shared/memory/history-store';

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DataPoint, type Histogram, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
-import { startAzurite, type Azurite } from '../../emulators/local/azurite';
+import { startAzurite, type Azurite } from '../../dev/azurite';
 import { startRealtimeEmulator, registerTextRule, type RealtimeEmulator } from '../../emulators/realtime/index';
 import { createAgentStore, loadAgentFiles } from '../../shared/agents/store';
 import { createHistoryStore } from '../../shared/memory/history-store';
