@@ -325,7 +325,10 @@ export class SidebandSession {
     this.askForAnswer();
   }
 
-  /** Sends outputs as items now; the gate asks for one response once no tool is still running. */
+  /**
+   * Sends outputs as items now (a response already running took its input when it started, so it does not
+   * answer them); the gate asks for one response once no tool is still running.
+   */
   private sendOutputs(outputs: DeliverableOutput[]) {
     this.resultsPending = true;
     for (const o of outputs) {
