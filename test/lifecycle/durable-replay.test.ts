@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 import df from 'durable-functions';
 import { describe, expect, it } from 'vitest';
 import type { LifecycleOperation } from '../../shared/lifecycle/operations';
-import type { SessionRecord } from '../../shared/lifecycle/reducer';
+import type { LifecycleRecord } from '../../shared/lifecycle/reducer';
 import { sessionEntityOperation, type SessionEntityState } from '../../functions/durable/entity';
 import {
   ACTIVITIES,
@@ -172,7 +172,7 @@ function durableWorld(activities: Record<string, (input: unknown) => unknown>, m
     }
     throw new Error('too many episodes');
   }
-  return { run, entities, calls, record: (id: string) => (entities.get(id)?.record ?? null) as SessionRecord | null };
+  return { run, entities, calls, record: (id: string) => (entities.get(id)?.record ?? null) as LifecycleRecord | null };
 }
 
 const requested = (at: number): LifecycleOperation => ({

@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 import df from 'durable-functions';
 import { describe, expect, it } from 'vitest';
 import type { LifecycleOperation } from '../../shared/lifecycle/operations';
-import type { SessionRecord } from '../../shared/lifecycle/reducer';
+import type { LifecycleRecord } from '../../shared/lifecycle/reducer';
 import type { SupervisorTimeouts } from '../../shared/lifecycle/supervisor';
 import {
   sessionEntity,
@@ -322,11 +322,11 @@ describe('Durable lifecycle: orchestrations', () => {
 
     // Within the timeout: the supervisor sleeps until the deadline and continues as new.
     expect(h.supervise(timeouts, { sessionId: 's3' })).toBe('continued');
-    expect(h.now()).toBe((h.record('s3') as SessionRecord).lastHeartbeatAt! + 2000);
+    expect(h.now()).toBe((h.record('s3') as LifecycleRecord).lastHeartbeatAt! + 2000);
     const input = h.takeContinued() as { sessionId: string; startedAt: number };
     // Past the deadline with no heartbeat: workerLost → reattach (attempt 1, avoiding w2) → live on w3.
     h.supervise(timeouts, input);
-    const rec = h.record('s3') as SessionRecord;
+    const rec = h.record('s3') as LifecycleRecord;
     expect(rec).toMatchObject({ state: 'live', workerId: 'w3', reattachAttempts: 1, lostWorkers: ['w2'] });
     expect(h.calls.filter((c) => c.name === ACTIVITIES.attach).at(-1)!.input).toMatchObject({
       attempt: 1,
