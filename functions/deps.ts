@@ -13,7 +13,6 @@ import { createProvider, type RealtimeProvider } from '../shared/providers/index
 import { createTableRateLimiter } from '../shared/ratelimit/table-counter';
 import { createTokenBucket, type RateLimiter, type SharedRateLimiter } from '../shared/ratelimit/token-bucket';
 import { tableClient, TABLES } from '../shared/storage/tables';
-import { createCallStore, type CallStore } from '../shared/stores/calls';
 import { createSessionStore, type SessionStore } from '../shared/stores/sessions';
 import { createDeliveryStore, type DeliveryStore } from '../shared/stores/webhook-deliveries';
 import { createWebhookVerifier, type WebhookVerifier } from '../shared/webhooks/standard-webhooks';
@@ -33,7 +32,6 @@ export interface AppDeps {
   tools: ToolData;
   /** Session rows (Table `sessions`). */
   sessions: SessionStore;
-  calls: CallStore;
   /** Conversation memory (Table `history`): transcripts and rolling summaries per caller. */
   history: MemoryStore;
   /** The realtime service (REALTIME_PROVIDER): token minting, SIP accept/reject. */
@@ -72,7 +70,6 @@ export async function createDeps(config: FunctionsConfig): Promise<AppDeps> {
     agents: createAgentStore(config),
     tools: createToolData(config),
     sessions,
-    calls: createCallStore(config),
     history,
     provider,
     toolGateway: createToolGateway(config),

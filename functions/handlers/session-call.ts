@@ -2,6 +2,7 @@ import type { HttpHandler } from '@azure/functions';
 import { z } from 'zod';
 import { HttpError, notFound } from '../../shared/http/errors';
 import type { AppDeps } from '../deps';
+import { isStorageStatus } from '../../shared/storage/tables';
 import { ownedSession, sessionIdParam } from './session-owner';
 import { ok, readJson } from '../edge';
 
@@ -12,7 +13,7 @@ export const registerCallBody = z.strictObject({
 
 /** POST /api/sessions/{id}/call — the browser reports its call id; the lifecycle attaches the sideband. */
 export const registerCallHandler =
-  (deps: Pick<AppDeps, 'config' | 'authenticate' | 'sessions' | 'calls' | 'lifecycle'>): HttpHandler =>
+  (deps: Pick<AppDeps, 'config' | 'authenticate' | 'sessions' | 'lifecycle'>): HttpHandler =>
   async (req, ctx) => {
     const caller = await deps.authenticate(req.headers);
     const id = sessionIdParam.safeParse(req.params.id);
@@ -24,16 +25,12 @@ export const registerCallHandler =
     if (row.callId && row.callId !== callId) {
       throw new HttpError(409, 'call_already_registered', 'this session already has a call');
     }
-    // One call, one session. The page's word proves nothing yet: the worker checks, from what the service
-    // reports on the sideband, that the call was minted for this session before it acts on it.
-    if ((await deps.calls.claim(callId, row.sessionId)) !== row.sessionId)
-      throw new HttpError(409, 'call_already_registered', 'this call is registered to another session');
     if (!row.callId) {
       try {
         await deps.sessions.update(row.sessionId, { callId }, row.etag);
       } catch (err) {
         // Another registration won the race between our read and write.
-        if ((err as { statusCode?: number }).statusCode === 412) {
+        if (isStorageStatus(err, 412)) {
           throw new HttpError(409, 'call_already_registered', 'this session changed meanwhile; read it again');
         }
         throw err;
