@@ -1,5 +1,5 @@
-import type { TableClient } from '@azure/data-tables';
-import { tableClient, safeKey, TABLES, type StorageConfig } from '../storage/tables';
+import { odata, type TableClient } from '@azure/data-tables';
+import { isStorageStatus, tableClient, safeKey, TABLES, type StorageConfig } from '../storage/tables';
 
 /**
  * Exactly one tool run per Realtime call id, across workers and re-attaches. A run is claimed with an
@@ -54,8 +54,6 @@ interface Row {
   startedAt: number;
 }
 
-const statusOf = (e: { statusCode?: number }) => e.statusCode;
-
 export function createTableToolRunStore(
   config: StorageConfig,
   client: TableClient = tableClient(config, TOOL_RUNS_TABLE),
@@ -77,7 +75,7 @@ export function createTableToolRunStore(
       try {
         await client.createTable();
       } catch (err) {
-        if (statusOf(err as never) !== 409) throw err;
+        if (!isStorageStatus(err, 409)) throw err;
       }
     },
     async claim(run) {
@@ -92,7 +90,7 @@ export function createTableToolRunStore(
         });
         return true;
       } catch (err) {
-        if (statusOf(err as never) === 409) return false;
+        if (isStorageStatus(err, 409)) return false;
         throw err;
       }
     },
@@ -119,7 +117,7 @@ export function createTableToolRunStore(
       const pk = safeKey(sessionId).replace(/'/g, "''");
       const out: ToolRun[] = [];
       const iter = client.listEntities<Row>({
-        queryOptions: { filter: `PartitionKey eq '${pk}' and status ne 'delivered'` },
+        queryOptions: { filter: odata`PartitionKey eq '${pk}' and status ne 'delivered'` },
       });
       for await (const r of iter) out.push(fromRow(r as Row & { etag?: string }));
       return out;
@@ -138,7 +136,7 @@ export function createTableToolRunStore(
         );
         return true;
       } catch (err) {
-        if (statusOf(err as never) === 412) return false;
+        if (isStorageStatus(err, 412)) return false;
         throw err;
       }
     },
