@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { HttpHandler } from '@azure/functions';
 import { z } from 'zod';
-import { enforceRateLimit } from '../../shared/auth/caller';
+import { enforceRateLimit, rateLimitKey } from '../../shared/auth/caller';
 import { HttpError } from '../../shared/http/errors';
 import { canResume } from '../../shared/memory/resume';
 import { historyPartition } from '../../shared/memory/types';
@@ -43,7 +43,7 @@ export const startSessionHandler =
   async (req, ctx) => {
     const { config } = deps;
     const caller = await deps.authenticate(req.headers);
-    enforceRateLimit(deps.sessionLimiter, caller.userId);
+    await enforceRateLimit(deps.sessionLimiter, rateLimitKey(caller, req.headers));
     const input = startSessionBody.parse(await readJson(req, config.MAX_BODY_BYTES));
     if (input.userId && input.userId !== caller.userId) {
       throw new HttpError(403, 'user_mismatch', 'body.userId must be the signed-in user (or be omitted)');
