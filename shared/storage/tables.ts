@@ -47,6 +47,7 @@ export const TABLES = {
   agents: 'agents',
   webhooks: 'webhookdeliveries',
   lifecycle: 'lifecycle',
+  ratelimits: 'ratelimits',
   orders: 'orders',
   tickets: 'tickets',
   knowledge: 'knowledge',
