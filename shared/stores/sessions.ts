@@ -123,7 +123,7 @@ export function createSessionStore(
       try {
         await client.deleteEntity(sessionId, ROW);
       } catch (err) {
-        if (!(err instanceof RestError && err.statusCode === 404)) throw err;
+        if (!isStorageStatus(err, 404)) throw err;
       }
     },
   };
