@@ -11,6 +11,8 @@ import { historyPartitionFor, SidebandSession, type SessionObserver, type Sideba
 import { ToolExecutor } from './tools';
 import { TranscriptBatcher } from './transcripts';
 import { callRef } from '../shared/calls/binding';
+import type { CallStore } from '../shared/stores/calls';
+import { CallNotBoundError } from './call-binding';
 
 export interface WorkerCoreDeps {
   workerId: string;
@@ -44,6 +46,8 @@ export interface WorkerCoreDeps {
   }): SessionObserver | undefined;
   /** Worker-side features hooked into every session (event subscriptions, gate requests); see SidebandContext. */
   extensions?: readonly SidebandExtension[];
+  /** One session per call (Table `calls`); without it the session reference alone binds the call. */
+  calls?: CallStore;
   maxSessions: number;
   heartbeatIntervalMs: number;
   /** The shared tick: transcript batches are written this often; heartbeats every heartbeatIntervalMs. */
@@ -175,6 +179,7 @@ export class WorkerCore {
       {
         observer,
         extensions: this.deps.extensions,
+        claimCall: this.deps.calls ? (callId, sessionId) => this.deps.calls!.claim(callId, sessionId) : undefined,
         workerId: this.deps.workerId,
         openSideband: this.deps.openSideband,
         executor: this.executor,
@@ -200,6 +205,10 @@ export class WorkerCore {
       await session.start();
     } catch (err) {
       session.stop('attach failed', true);
+      if (err instanceof CallNotBoundError) {
+        this.log(`attach ${body.sessionId} refused: ${err.message}`);
+        throw new AttachError(409, 'call_not_bound', 'the call was not made for this session');
+      }
       const status = (err as { status?: number }).status;
       if (status === 404 || status === 410)
         throw new AttachError(404, 'call_not_found', `call ${callRef(body.callId)} is not active`);

@@ -14,6 +14,7 @@ import { SessionTelemetry } from '../shared/telemetry/session';
 import { initTelemetry } from '../shared/telemetry/init';
 import { injectTraceHeaders } from '../shared/telemetry/tracing';
 import { redactString } from '../shared/telemetry/redact';
+import { createCallStore } from '../shared/stores/calls';
 import { createTableToolRunStore } from '../shared/stores/tool-runs';
 import { WorkerCore } from './core';
 import { createWorkerLifecycle } from './lifecycle-client';
@@ -51,6 +52,7 @@ async function main() {
     history,
     publisher: createPublisher(config, { onError: (err) => log(`publish failed: ${(err as Error).message}`) }),
     toolRuns,
+    calls: createCallStore(config),
     lifecycle: createWorkerLifecycle({
       functionsBaseUrl: config.FUNCTIONS_BASE_URL,
       secret: config.WORKER_AUTH_SECRET,
