@@ -159,10 +159,30 @@ describe('WebRTC call with a sideband connection', () => {
 describe('WebRTC on the openai profile', () => {
   let oai: RealtimeEmulator;
   beforeAll(async () => {
-    oai = await startRealtimeEmulator({ profile: 'openai', apiKeys: [KEY], useEspeak: false });
+    oai = await startRealtimeEmulator({ profile: 'openai', apiKeys: [KEY] });
+    await oai.ready();
   });
   afterAll(async () => {
     await oai?.stop();
+  });
+
+  it('opens a call with an ek_ key sent as a bearer, and hangs it up', async () => {
+    const minted = await fetch(`${oai.url}/v1/realtime/client_secrets`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ session: { type: 'realtime', instructions: 'OpenAI profile call' } }),
+    });
+    const { value } = (await minted.json()) as { value: string };
+    const peer = new TestPeer();
+    expect((await peer.connect(`${oai.url}/v1/realtime/calls`, value)).status).toBe(201);
+    await expect.poll(() => peer.events.find((e) => e.type === 'session.created'), { timeout: 5000 }).toBeTruthy();
+    const hang = await fetch(`${oai.url}/v1/realtime/calls/${peer.callId}/hangup`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${KEY}` },
+    });
+    expect(hang.status).toBe(200);
+    expect(oai.calls().find((c) => c.id === peer.callId)?.state).toBe('ended');
+    await peer.close();
   });
 
   it('accepts a multipart offer with a server key, and ends the call when the page closes its peer connection', async () => {
