@@ -1,5 +1,5 @@
 import { DefaultAzureCredential, getBearerTokenProvider, type TokenCredential } from '@azure/identity';
-import type { AuthHeaders } from './transport';
+import type { AuthHeaders } from './realtime-client';
 
 /** Entra scope for the Azure OpenAI data plane (and, for older resources, Voice Live). */
 export const COGNITIVE_SCOPE = 'https://cognitiveservices.azure.com/.default';

@@ -1,6 +1,6 @@
 import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError } from 'openai';
 import type { ProviderAuth } from './credentials';
-import { parseRetryAfter, type TransportOptions } from './transport';
+import { parseRetryAfter, type RealtimeClientOptions } from './realtime-client';
 import { UpstreamError, type ClientSecret, type SessionConfig } from './types';
 
 /** The GA REST calls a provider makes: client secrets and SIP call control. */
@@ -18,7 +18,7 @@ export interface RealtimeRest {
  * `api-key` header (the bearer the client would add is removed), an Entra token as the bearer. No SDK
  * retries: callers (the webhook sender, the page) retry, and a retried accept must not double up.
  */
-export function realtimeRest(baseURL: string, auth: ProviderAuth, opts: TransportOptions = {}): RealtimeRest {
+export function realtimeRest(baseURL: string, auth: ProviderAuth, opts: RealtimeClientOptions = {}): RealtimeRest {
   const timeoutMs = opts.timeoutMs ?? 10_000;
   const client = new OpenAI({
     baseURL,

@@ -213,7 +213,8 @@ describe('WebRTC on the openai profile', () => {
     expect((await side.waitFor('session.created')).session).toMatchObject({ instructions: 'Changed by the page' });
     peer.dc.close();
     await peer.close();
-    await expect.poll(() => side.closed?.code, { timeout: 10_000 }).toBe(1000);
+    // werift notices the closed channel late on a loaded machine; the service's own limit is ICE consent (~30 s).
+    await expect.poll(() => side.closed?.code, { timeout: 35_000 }).toBe(1000);
     expect(emu.calls().find((c) => c.id === peer.callId)?.state).toBe('ended');
-  });
+  }, 60_000);
 });

@@ -1,6 +1,6 @@
 import { apiKeyAuth, authHeaders, entraAuth, VOICE_LIVE_SCOPE } from '../credentials';
 import type { ProviderConfig, ProviderOptions } from '../options';
-import { openSocket, toWs, trimSlash } from '../transport';
+import { openSocket, toWs, trimSlash } from '../realtime-client';
 import { UnsupportedByProvider, type RealtimeProvider } from '../types';
 
 /**
