@@ -2,7 +2,7 @@ import type { AppDeps } from './deps';
 import { getAgentHandler, listAgentsHandler } from './handlers/agents';
 import { healthHandler } from './handlers/health';
 import { negotiateHandler, sessionOwnerCheck } from './handlers/negotiate';
-import { internalHeartbeatsHandler, internalReportHandler } from './handlers/internal-lifecycle';
+import { internalHeartbeatsHandler, internalReportHandler, internalScaleHandler } from './handlers/internal-lifecycle';
 import { deleteHistoryHandler } from './handlers/history';
 import { getSessionHandler } from './handlers/get-session';
 import { registerCallHandler } from './handlers/session-call';
@@ -91,6 +91,14 @@ export function buildRoutes(deps: AppDeps): Route[] {
       route: 'internal/heartbeats',
       authLevel: 'anonymous',
       handler: internalHeartbeatsHandler(deps),
+      durableClient: true,
+    },
+    {
+      name: 'internal-scale',
+      methods: ['GET'],
+      route: 'internal/scale',
+      authLevel: 'anonymous',
+      handler: internalScaleHandler(deps),
       durableClient: true,
     },
     {
