@@ -2,7 +2,6 @@ import type { StorageConfig } from '../storage/tables';
 import { createSessionStore, type SessionRecord, type SessionStore } from '../stores/sessions';
 import type { MemoryStore, RollingSummary, TranscriptItem } from './types';
 import { SummaryConflictError } from './types';
-import { MEMORY_PROMPT_MARKER } from './facts';
 import { createHistoryStore, RECENT_SESSION_IDS } from './history-store';
 import { createTextModel, type TextModel, type TextModelConfig } from './text-model';
 
@@ -12,7 +11,8 @@ import { createTextModel, type TextModel, type TextModelConfig } from './text-mo
  * agent) summary that seeds later sessions. Safe to retry: a session already folded (with the same items) is not folded again.
  */
 
-export { MEMORY_PROMPT_MARKER };
+/** Summary prompts start with this; the emulator's text model recognises them by it. */
+export const MEMORY_PROMPT_MARKER = 'You maintain the long-term memory';
 
 export const SESSION_SUMMARY_PROMPT = `${MEMORY_PROMPT_MARKER} of a voice assistant about one user.
 Summarize the conversation transcript below into durable facts about the user that will help in a later
