@@ -42,9 +42,13 @@ export function sessionSupervisorOrchestrator(t: DurableWatchTimeouts) {
     const startedAt = input.startedAt ?? nowOf(context);
     let checkedAt = input.checkedAt ?? startedAt;
     try {
-      if (input.op) yield* applyOperation(context, sessionId, input.op);
       const entity = sessionEntityOf(sessionId);
-      const record = (yield context.df.callEntity(entity, 'watch')) as SessionRecord | null;
+      // Watching comes first, so that the `requested` applied here finds the session watched.
+      let record = (yield context.df.callEntity(entity, 'watch')) as SessionRecord | null;
+      if (input.op) {
+        yield* applyOperation(context, sessionId, input.op);
+        record = (yield context.df.callEntity(entity, 'get')) as SessionRecord | null;
+      }
       const now = nowOf(context);
       if (!record || isTerminal(record.state)) {
         const until = record ? record.stateSince + t.resumeWindowMs + RESUME_GRACE_MS : startedAt + t.missingGraceMs;
