@@ -10,6 +10,7 @@ import type { LifecycleOperation, LifecyclePort, LifecycleState } from '../share
 import { createTableLifecycleStore, type LifecycleStore } from '../shared/lifecycle/store';
 import { supervisorTimeouts } from '../shared/lifecycle/supervisor';
 import {
+  endOperation,
   fleetCounts,
   purgeFinishedBefore,
   purgeSession,
@@ -130,5 +131,6 @@ async function signalDurable(ctx: InvocationContext, sessionId: string, op: Life
   const client = df.getClient(ctx);
   if (op.type === 'requested') return startSession(client, sessionId, op);
   if (op.type === 'heartbeat') return; // liveness is the worker entity's business
+  if (op.type === 'ended' || op.type === 'failed') return endOperation(client, sessionId, op);
   return startOperation(client, sessionId, op);
 }

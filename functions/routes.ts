@@ -83,6 +83,7 @@ export function buildRoutes(deps: AppDeps): Route[] {
       route: 'users/me/history',
       authLevel: 'anonymous',
       handler: deleteHistoryHandler(deps),
+      durableClient: true,
     },
     // Worker → lifecycle callbacks: anonymous at the host, authenticated by the WORKER_AUTH_SECRET bearer.
     {

@@ -19,12 +19,16 @@ const API_KEY = 'emulator-dev-key';
  */
 export interface Deployment {
   host: SimulatedHost;
+  /** The app's settings (storage connection string and the rest). */
+  env: Record<string, string>;
   /** Workers alive and the sessions each holds (as its attach calls said). */
   workers: Map<string, Set<string>>;
   startSession(userId?: string): Promise<string>;
   registerCall(sessionId: string, callId: string, userId?: string): Promise<void>;
   report(sessionId: string, workerId: string, type: 'ended' | 'workerLost' | 'failed', reason: string): Promise<void>;
   kill(workerId: string): void;
+  /** A new worker replica (its heartbeat ticks start now). */
+  spawn(workerId: string): void;
   scale(): Promise<{ liveSessions: number; workers: number }>;
   /** Runs the hub for `ms` of virtual time (worker ticks included). */
   advance(ms: number): Promise<void>;
@@ -56,8 +60,10 @@ export async function startDeployment(opts: {
     if (req.url === '/attach') {
       const w = alive[turn++ % Math.max(1, alive.length)];
       if (!w) {
-        res.writeHead(503, { 'content-type': 'application/json' });
-        return res.end(JSON.stringify({ error: { code: 'no_replica', message: 'no worker' } }));
+        // Time stands still inside an activity here (Date.now is the virtual clock), so a retryable refusal
+        // would spin the attach's budget loop forever: no replica left answers as a call that is gone.
+        res.writeHead(404, { 'content-type': 'application/json' });
+        return res.end(JSON.stringify({ error: { code: 'call_not_found', message: 'no worker left' } }));
       }
       workers.get(w)!.add(body.sessionId);
       res.writeHead(200, { 'content-type': 'application/json' });
@@ -121,6 +127,7 @@ export async function startDeployment(opts: {
   const user = (u: string) => ({ 'x-user-id': u });
   return {
     host,
+    env,
     workers,
     startSession: (userId = 'u1') =>
       withClock(async () => {
@@ -156,6 +163,11 @@ export async function startDeployment(opts: {
         if (r.status >= 300) throw new Error(`internal-report ${r.status}`);
       }),
     kill: (w) => void workers.delete(w),
+    spawn(w) {
+      if (workers.has(w)) return;
+      workers.set(w, new Set());
+      host.hub.at(host.hub.clock + 300, tick(w));
+    },
     scale: () =>
       withClock(async () => {
         const r = await host.http('internal-scale', { method: 'GET', path: 'internal/scale', headers: auth });

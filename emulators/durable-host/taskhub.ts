@@ -124,11 +124,11 @@ export class TaskHub {
   readonly counters: HubCounters = counters();
   /** Work that happens outside the hub at a virtual time (a worker's heartbeat tick, a caller hanging up). */
   private readonly external: { at: number; run: () => Promise<void> | void }[] = [];
-  private readonly random: () => number;
+  private random: () => number;
   private readonly byName = new Map<string, Registration>();
   private guid = 0;
 
-  constructor(private readonly opts: HubOptions) {
+  constructor(private opts: HubOptions) {
     this.clock = opts.start ?? Date.UTC(2026, 11, 1, 12);
     this.random = rng(opts.seed ?? 1);
     for (const r of opts.registrations) this.byName.set(r.name.toLowerCase(), r);
@@ -138,6 +138,12 @@ export class TaskHub {
     const r = this.byName.get(name.toLowerCase());
     if (!r || triggerOf(r) !== trigger) throw new Error(`no ${trigger} function named ${name}`);
     return r;
+  }
+
+  /** A new random sequence and fault mix (property tests reuse one hub across runs). */
+  configure(o: { seed?: number; faults?: Faults }) {
+    if (o.seed !== undefined) this.random = rng(o.seed);
+    if (o.faults) this.opts.faults = o.faults;
   }
 
   at(time: number, run: () => Promise<void> | void) {

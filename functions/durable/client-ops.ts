@@ -14,7 +14,7 @@ import {
   supervisorInstanceId,
   workerSupervisorInstanceId,
 } from './names';
-import type { SessionSupervisorInput } from './supervisors';
+import { WAKE_EVENT, type SessionSupervisorInput } from './supervisors';
 
 /**
  * What the Function app asks of the Durable client: start an operation, start (or reach) a session's one
@@ -41,6 +41,20 @@ export async function startOperation(client: DurableClient, sessionId: string, o
     instanceId: operationInstanceId(sessionId, `${op.type}-${op.at}-${nonce()}`),
     input: { sessionId, op },
   });
+}
+
+/**
+ * Ends are applied by an operation orchestration; the supervisor, asleep until its next deadline, gets a wake
+ * hint so that it retires the session one resume window after the end. A hint that finds no running
+ * supervisor (it already stopped) is nothing to act on.
+ */
+export async function endOperation(client: DurableClient, sessionId: string, op: LifecycleOperation) {
+  await startOperation(client, sessionId, op);
+  try {
+    await client.raiseEvent(supervisorInstanceId(sessionId), WAKE_EVENT, op.type);
+  } catch (err) {
+    if (!/No instance/.test((err as Error).message)) throw err;
+  }
 }
 
 /**

@@ -104,6 +104,8 @@ export function sessionEntity(opts: { maxReattachAttempts: number }) {
       sessionId: context.df.entityKey,
       maxReattachAttempts: opts.maxReattachAttempts,
     });
+    // The library's `return` marks the entity as existing: answer first, then delete the state.
+    context.df.return(out.result);
     if (out.changed) {
       if (out.state === null) context.df.destructOnExit();
       else context.df.setState(out.state);
@@ -117,7 +119,6 @@ export function sessionEntity(opts: { maxReattachAttempts: number }) {
     if (result && typeof result === 'object' && 'rejected' in result && result.rejected) {
       context.log(`session ${sessionId}: rejected (${result.rejected})`);
     }
-    context.df.return(out.result);
   };
 }
 
@@ -186,9 +187,9 @@ export function workerEntity() {
   return (context: EntityContext<WorkerEntityState>) => {
     const state = context.df.getState(emptyWorker) ?? emptyWorker();
     const out = workerEntityOperation(state, context.df.operationName, context.df.getInput());
+    context.df.return(out.result);
     if (out.state === null) context.df.destructOnExit();
     else if (out.state !== state) context.df.setState(out.state);
-    context.df.return(out.result);
   };
 }
 

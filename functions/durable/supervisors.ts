@@ -17,10 +17,15 @@ export interface DurableWatchTimeouts extends SupervisorTimeouts {
 }
 
 export const RESUME_GRACE_MS = 30_000;
+/** The hint the client raises on a session's supervisor when it starts an end. */
+export const WAKE_EVENT = 'wake';
+const EXPECT_MS = 5000;
 
 export interface SessionSupervisorInput {
   sessionId: string;
   startedAt?: number;
+  /** Woken by a hint that an end is on its way: look again shortly rather than at the next deadline. */
+  expecting?: boolean;
   /** `requested`, applied by the supervisor itself when it is the one starting the session. */
   op?: LifecycleOperation;
   checkedAt?: number;
@@ -41,6 +46,14 @@ export function sessionSupervisorOrchestrator(t: DurableWatchTimeouts) {
     const { sessionId } = input;
     const startedAt = input.startedAt ?? nowOf(context);
     let checkedAt = input.checkedAt ?? startedAt;
+    let expecting = false;
+    // Every wait also listens for the `wake` hint the client raises when it starts an end: an ended session
+    // is retired one resume window after its end, not at the next deadline.
+    const sleepUntil = function* (until: number): Gen<void> {
+      const timer = context.df.createTimer(new Date(until));
+      const winner = yield context.df.Task.any([timer, context.df.waitForExternalEvent(WAKE_EVENT)]);
+      if (winner !== timer) expecting = true;
+    };
     try {
       const entity = sessionEntityOf(sessionId);
       // Watching comes first, so that the `requested` applied here finds the session watched.
@@ -56,20 +69,21 @@ export function sessionSupervisorOrchestrator(t: DurableWatchTimeouts) {
           const r = (yield context.df.callEntity(entity, 'retire')) as { retired: boolean; instances?: string[] };
           if (r.retired) return { stopped: record?.state ?? 'no session', instances: r.instances ?? [] };
         } else {
-          yield context.df.createTimer(new Date(until));
+          yield* sleepUntil(until);
         }
       } else if (record.state === 'live') {
         if (now - checkedAt >= t.liveRecheckMs) {
           yield* checkHolder(context, record, t, now);
           checkedAt = now;
         }
-        yield context.df.createTimer(new Date(checkedAt + t.liveRecheckMs));
+        // After a wake hint the end may still be on its way: a short look, then the long one again.
+        yield* sleepUntil(input.expecting ? now + EXPECT_MS : checkedAt + t.liveRecheckMs);
       } else {
         const d = supervisorDecision(record, now, t, startedAt);
         if (d.kind === 'apply') yield* applyOperation(context, sessionId, d.op);
-        else if (d.kind === 'wait') yield context.df.createTimer(new Date(d.until));
+        else if (d.kind === 'wait') yield* sleepUntil(input.expecting ? Math.min(d.until, now + EXPECT_MS) : d.until);
       }
-      context.df.continueAsNew({ sessionId, startedAt, checkedAt });
+      context.df.continueAsNew({ sessionId, startedAt, checkedAt, ...(expecting ? { expecting } : {}) });
       return 'continued';
     } catch (err) {
       const failures = (input.failures ?? 0) + 1;
