@@ -116,7 +116,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       appEnv.STORAGE_CONNECTION_STRING = azuriteConnectionString(proxy.port);
     }
 
-    // realtime emulator (issue 3): only when the stack talks to it, not to a real service
+    // realtime emulator: only when the stack talks to it, not to a real service
     if (appEnv.REALTIME_PROVIDER === 'emulator') {
       const secret = (appEnv.WEBHOOK_SECRETS ?? '').split(',')[0]!.trim();
       const rt = await startRealtimeEmulator({
@@ -127,14 +127,14 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       });
       services.push({ name: 'realtime emulator', url: rt.url, stop: rt.stop });
     }
-    // web pubsub emulator (issue 7) starts here, on ports.webpubsub
+    // web pubsub emulator starts here, on ports.webpubsub
     if (!appEnv.WEBPUBSUB_CONNECTION_STRING && !appEnv.WEBPUBSUB_ENDPOINT) {
       const wps = await startWebPubSubEmulator({ port: ports.webpubsub, log });
       services.push({ name: 'web pubsub emulator', url: wps.url, stop: wps.close });
       appEnv.WEBPUBSUB_CONNECTION_STRING = wps.connectionString;
     }
 
-    // worker (issue 5): WORKER_REPLICAS supervised child processes behind ports.worker, restarted when they die.
+    // worker: WORKER_REPLICAS supervised child processes behind ports.worker, restarted when they die.
     // Spawned now so their start-up overlaps the rest; registered as a service after the runner (stop order).
     // Tests (free ports) get one replica unless they ask for more; `npm start` gets two.
     workers = await startWorkerFleet({
@@ -156,7 +156,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     services.push({ name: 'worker', url: fleet.url, stop: fleet.stop });
     workers = undefined; // owned by `services` from here on
     await fleet.ready();
-    // web page (issue 7) is served here, on ports.web
+    // web page is served here, on ports.web
     await buildWeb();
     const web = await startWebServer({ port: ports.web, apiBaseUrl: `${runner.url}/api`, authMode: 'dev' });
     services.push({ name: 'web page', url: web.url, stop: web.close });

@@ -49,7 +49,8 @@ export async function startWorkerFleet(opts: FleetOptions): Promise<WorkerFleet>
     r.workerId = undefined;
     const startedAt = Date.now();
     const child = spawn(process.execPath, ['--import', 'tsx', ENTRY], {
-      env: { ...opts.env, PORT: String(r.port) },
+      // Replicas are reached only through the balancer: nothing outside this machine may talk to them.
+      env: { ...opts.env, PORT: String(r.port), LISTEN_HOST: '127.0.0.1' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     r.child = child;
@@ -79,7 +80,9 @@ export async function startWorkerFleet(opts: FleetOptions): Promise<WorkerFleet>
 
   let next = 0;
   const balancer: Server = createServer(async (req, res) => {
-    const body = await readAll(req);
+    // A client that aborts mid-body rejects the read: that request is over, the balancer is not.
+    const body = await readAll(req).catch(() => undefined);
+    if (!body) return void res.destroy();
     const path = (req.url ?? '/').split('?')[0];
     const forward = (r: WorkerReplica) => proxy(r.port, req, body);
     try {

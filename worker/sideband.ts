@@ -75,7 +75,7 @@ export class SidebandSession {
   private closed = false;
   private responseActive = false;
   private idleWaiters: (() => void)[] = [];
-  private outbox: { data: string; onSent?: () => void }[] = [];
+  private outbox: { data: string; onSent?: () => void; onDropped?: () => void }[] = [];
   private toolsRunning = 0;
   private responsePending = false;
   private assumedActive = false;
@@ -142,7 +142,7 @@ export class SidebandSession {
     const { model: _model, ...session } = this.prepared.session as SessionConfig & { model?: string };
     this.send({ type: 'session.update', session });
     const queued = this.outbox.splice(0);
-    for (const q of queued) this.sendRaw(q.data, q.onSent);
+    for (const q of queued) this.sendRaw(q.data, q.onSent, q.onDropped);
   }
 
   private async reconnect(): Promise<void> {
@@ -189,21 +189,24 @@ export class SidebandSession {
     this.ws?.close(1000);
     this.ws = undefined;
     this.deps.executor.forget(this.sessionId);
+    for (const q of this.outbox.splice(0)) q.onDropped?.();
   }
 
-  private send(event: unknown, onSent?: () => void) {
-    this.sendRaw(JSON.stringify(event), onSent);
+  private send(event: unknown, onSent?: () => void, onDropped?: () => void) {
+    this.sendRaw(JSON.stringify(event), onSent, onDropped);
   }
 
-  private sendRaw(data: string, onSent?: () => void) {
+  private sendRaw(data: string, onSent?: () => void, onDropped?: () => void) {
     const ws = this.ws;
     if (!ws || ws.readyState !== 1) {
-      if (!this.closed) this.outbox.push({ data, onSent });
+      if (!this.closed) this.outbox.push({ data, onSent, onDropped });
+      else onDropped?.();
       return;
     }
     ws.send(data, (err) => {
       if (!err) onSent?.();
-      else if (!this.closed) this.outbox.push({ data, onSent });
+      else if (!this.closed) this.outbox.push({ data, onSent, onDropped });
+      else onDropped?.();
     });
   }
 
@@ -317,9 +320,9 @@ export class SidebandSession {
       if (!this.responseActive && !this.closed) this.send(toolProgressEvent(call.name));
     }, TOOL_PROGRESS_AFTER_MS);
     try {
-      // The turn that led to this call is written before the tool runs (alongside the claim), so a worker
-      // killed mid-tool loses no transcript item; a failed write stays pending for the next tick.
-      const durable = this.deps.transcripts.flushPartition(this.partition);
+      // Before a tool with side effects runs, the turn that led to it is written (alongside the claim), so a
+      // worker killed mid-tool loses no transcript item; a failed write stays pending for the next tick.
+      const durable = () => this.deps.transcripts.flushPartition(this.partition);
       const run = () => this.deps.executor.run(this.sessionId, this.prepared.agent, call, undefined, durable);
       const observer = this.deps.observer;
       const out = observer?.toolCall ? await observer.toolCall(call, run) : await run();
@@ -354,6 +357,8 @@ export class SidebandSession {
             .delivered(this.sessionId, o)
             .catch((err) => this.deps.log(`marking ${o.callId} delivered failed: ${(err as Error).message}`));
         },
+        // Never sent (the session closed first): stored for the next worker to deliver.
+        () => void this.deps.executor.undeliverable(this.sessionId, o),
       );
       this.record(id, 'tool', o.output, { callId: o.callId, toolName: o.name });
     }

@@ -1,6 +1,6 @@
 import df, { type EntityContext } from 'durable-functions';
 import type { LifecycleOperation, LifecycleState } from '../../shared/lifecycle/operations';
-import { isTerminal, reduce, type LifecycleEffect, type SessionRecord } from '../../shared/lifecycle/reducer';
+import { isTerminal, reduce, type LifecycleEffect, type LifecycleRecord } from '../../shared/lifecycle/reducer';
 import { lifecycleOperationSchema } from '../../shared/lifecycle/schema';
 import { WORKER_ENTITY } from './names';
 
@@ -9,7 +9,7 @@ import { WORKER_ENTITY } from './names';
  * orchestrations that ran for it (so that purging a session finds every instance holding its data).
  */
 export interface SessionEntityState {
-  record: SessionRecord | null;
+  record: LifecycleRecord | null;
   watched?: boolean;
   instances?: string[];
 }

@@ -1,6 +1,6 @@
 import df from 'durable-functions';
 import type { LifecycleOperation } from '../../shared/lifecycle/operations';
-import { isTerminal, type SessionRecord } from '../../shared/lifecycle/reducer';
+import { isTerminal, type LifecycleRecord } from '../../shared/lifecycle/reducer';
 import { supervisorDecision, type SupervisorTimeouts } from '../../shared/lifecycle/supervisor';
 import type { WorkerEntityState } from './entity';
 import { applyOperation, backoffMs, nowOf, sessionEntityOf, type Gen, type OrchestrationLike } from './operation';
@@ -57,10 +57,10 @@ export function sessionSupervisorOrchestrator(t: DurableWatchTimeouts) {
     try {
       const entity = sessionEntityOf(sessionId);
       // Watching comes first, so that the `requested` applied here finds the session watched.
-      let record = (yield context.df.callEntity(entity, 'watch')) as SessionRecord | null;
+      let record = (yield context.df.callEntity(entity, 'watch')) as LifecycleRecord | null;
       if (input.op) {
         yield* applyOperation(context, sessionId, input.op);
-        record = (yield context.df.callEntity(entity, 'get')) as SessionRecord | null;
+        record = (yield context.df.callEntity(entity, 'get')) as LifecycleRecord | null;
       }
       const now = nowOf(context);
       if (!record || isTerminal(record.state)) {
@@ -96,7 +96,7 @@ export function sessionSupervisorOrchestrator(t: DurableWatchTimeouts) {
 }
 
 /** A live session whose holder does not list it (a lost signal) or stopped beating is moved elsewhere. */
-function* checkHolder(context: OrchestrationLike, record: SessionRecord, t: DurableWatchTimeouts, now: number): Gen {
+function* checkHolder(context: OrchestrationLike, record: LifecycleRecord, t: DurableWatchTimeouts, now: number): Gen {
   const workerId = record.workerId ?? '';
   const w = (yield context.df.callEntity(new df.EntityId(WORKER_ENTITY, workerId), 'get')) as WorkerEntityState | null;
   const held = w?.held?.includes(record.sessionId) ?? false;

@@ -4,12 +4,12 @@ import { createAuthenticator, type Authenticator } from '../../shared/auth/index
 import { forgetCaller, type ForgetDeps } from '../../shared/memory/forget';
 import { historyPartition } from '../../shared/memory/types';
 import type { LifecycleRuntime } from '../lifecycle';
-import { ok } from '../route';
+import { ok } from '../edge';
 
 export interface HistoryHandlerDeps extends ForgetDeps {
   config: FunctionsConfig;
   /** The lifecycle's own copy of the caller's sessions (Durable instances and entity state) goes too. */
-  lifecycleRuntime?: Pick<LifecycleRuntime, 'forget'>;
+  lifecycle?: Pick<LifecycleRuntime, 'forget'>;
   /** Shared with the other handlers when deps provide one; built from AUTH_MODE otherwise. */
   authenticate?: Authenticator;
 }
@@ -25,7 +25,7 @@ export function deleteHistoryHandler(deps: HistoryHandlerDeps): HttpHandler {
     const caller = await authenticate(req.headers);
     const partition = historyPartition({ userId: caller.userId });
     // First the lifecycle's data, while the history still lists the caller's sessions (a retry finds them again).
-    const forget = deps.lifecycleRuntime?.forget;
+    const forget = deps.lifecycle?.forget;
     const lifecycleInstances = forget ? await forget(ctx, await deps.history.listSessions(partition)) : 0;
     const result = await forgetCaller(deps, partition);
     if (lifecycleInstances) ctx.log(`history deleted: ${lifecycleInstances} lifecycle instances purged`);

@@ -5,7 +5,7 @@ import { viaProvider } from '../../shared/providers/http-errors';
 import { handleIncomingCall, incomingCallSchema } from '../../shared/webhooks/incoming-call';
 import { WebhookVerificationError } from '../../shared/webhooks/standard-webhooks';
 import type { AppDeps } from '../deps';
-import { ok } from '../route';
+import { ok } from '../edge';
 
 const envelope = z.object({ id: z.string(), type: z.string().min(1), data: z.unknown() });
 
@@ -65,7 +65,10 @@ export const realtimeWebhookHandler =
     }
     try {
       const outcome = await viaProvider(() =>
-        handleIncomingCall({ ...deps, lifecycle: deps.lifecycle(ctx), model: deps.config.REALTIME_MODEL }, event.data),
+        handleIncomingCall(
+          { ...deps, lifecycle: deps.lifecycle.port(ctx), model: deps.config.REALTIME_MODEL },
+          event.data,
+        ),
       );
       await deps.deliveries.complete(delivery.id, outcome.action);
       ctx.log(`webhook ${delivery.id}: call ${outcome.callId} ${outcome.action}`);

@@ -9,13 +9,13 @@ export const RETENTION_SCHEDULE = '0 17 3 * * *';
 export function retentionTimer(
   deps: ForgetDeps & {
     config: { HISTORY_RETENTION_DAYS: number };
-    lifecycleRuntime?: Pick<LifecycleRuntime, 'purgeBefore'>;
+    lifecycle?: Pick<LifecycleRuntime, 'purgeBefore'>;
   },
 ) {
   return async (_timer: Timer, ctx: InvocationContext) => {
     const r = await purgeExpiredHistory(deps, deps.config.HISTORY_RETENTION_DAYS);
     // Finished lifecycle instances (operations, supervisors of ended sessions) hold user ids: same retention.
-    const purged = await deps.lifecycleRuntime?.purgeBefore?.(ctx, new Date(r.cutoff));
+    const purged = await deps.lifecycle?.purgeBefore?.(ctx, new Date(r.cutoff));
     if (purged) ctx.log(`lifecycle retention: ${purged} finished instances purged`);
     ctx.log(
       `history retention (${deps.config.HISTORY_RETENTION_DAYS} days, cutoff ${new Date(r.cutoff).toISOString()}): ` +

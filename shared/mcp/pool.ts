@@ -3,6 +3,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import { DefaultAzureCredential, type TokenCredential } from '@azure/identity';
 import type { McpServerRef } from '../agents/schema';
+import { cappedFetch } from './capped-fetch';
 
 export type McpAuth = McpServerRef['auth'];
 
@@ -98,7 +99,7 @@ export class McpPool {
 
   private create(url: string, auth: McpAuth, builtin: boolean): PooledServer {
     const opts = this.opts;
-    const baseFetch = opts.fetch ?? fetch;
+    const baseFetch = cappedFetch(opts.fetch ?? fetch);
     let connecting: Promise<Client> | undefined;
     let current: Client | undefined;
     let cache: { at: number; tools: Promise<Tool[]> } | undefined;

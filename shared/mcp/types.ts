@@ -21,4 +21,9 @@ export interface ToolGateway {
   /** Realtime `tools` for the session config (function tools, and native `mcp` tools for public servers). */
   toolsFor(agent: AgentDefinition): Promise<(RealtimeFunctionTool | RealtimeToolsConfigUnion)[]>;
   run(agent: AgentDefinition, call: ToolCall, signal?: AbortSignal): Promise<ToolResult>;
+  /**
+   * True when running the call a second time can do no harm: the server annotates the tool `readOnlyHint` or
+   * `idempotentHint`, or the agent lists it in `retrySafeTools`. Absent or false: the call has side effects.
+   */
+  retrySafe?(agent: AgentDefinition, toolName: string): Promise<boolean>;
 }

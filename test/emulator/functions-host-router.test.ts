@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Route } from '../../functions/route';
+import type { Route } from '../../functions/routes';
 import { Router } from '../../emulators/functions-host/router';
 
 const r = (name: string, route: string, methods: Route['methods'] = ['GET']): Route => ({

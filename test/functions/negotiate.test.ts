@@ -4,7 +4,7 @@ import WebSocket from 'ws';
 import { startWebPubSubEmulator, type WebPubSubEmulator } from '../../emulators/webpubsub/server';
 import { createPublisher, createWebPubSubClient } from '../../shared/events/webpubsub';
 import { HttpError } from '../../shared/http/errors';
-import { http } from '../../functions/route';
+import { http } from '../../functions/edge';
 import { negotiateHandler, type NegotiateDeps } from '../../functions/handlers/negotiate';
 
 const { HttpRequest, InvocationContext } = functions;

@@ -9,7 +9,7 @@ import {
   reduce,
   watchDeadline,
   type LifecycleEffect,
-  type SessionRecord,
+  type LifecycleRecord,
 } from '../../shared/lifecycle/reducer';
 
 const opts = { sessionId: 's1', maxReattachAttempts: 2 };
@@ -24,7 +24,7 @@ const OP_TYPES: LifecycleOperation['type'][] = [
   'failed',
 ];
 
-function run(ops: LifecycleOperation[], start: SessionRecord | null = null) {
+function run(ops: LifecycleOperation[], start: LifecycleRecord | null = null) {
   let s = start;
   const all: LifecycleEffect[][] = [];
   for (const op of ops) {
@@ -37,7 +37,7 @@ function run(ops: LifecycleOperation[], start: SessionRecord | null = null) {
 }
 
 /** A record in each reachable state, for each transport, reached through the reducer itself. */
-function recordIn(state: LifecycleState, transport: Transport): SessionRecord {
+function recordIn(state: LifecycleState, transport: Transport): LifecycleRecord {
   const req: LifecycleOperation = { type: 'requested', agentId: 'a', userId: 'u', transport, at: 1 };
   const reg: LifecycleOperation = { type: 'callRegistered', callId: 'c1', at: 2 };
   const toAttaching = transport === 'sip' ? [req, reg, { type: 'accepted', callId: 'c1', at: 3 } as const] : [req, reg];
@@ -339,7 +339,7 @@ describe('lifecycle reducer: properties', () => {
   it('no operation sequence reaches an invalid record; rejections change nothing; terminal states absorb', () => {
     fc.assert(
       fc.property(fc.array(opArb, { maxLength: 40 }), (ops) => {
-        let s: SessionRecord | null = null;
+        let s: LifecycleRecord | null = null;
         for (const op of ops) {
           const r = reduce(s, op, opts);
           if (r.rejected) {

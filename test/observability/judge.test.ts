@@ -6,7 +6,7 @@ import { createAgentStore, loadAgentFiles } from '../../shared/agents/store';
 import { createHistoryStore } from '../../shared/memory/history-store';
 import type { TranscriptItem } from '../../shared/memory/types';
 import { ensureTables } from '../../shared/storage/tables';
-import { createSessionStore, type SessionRecord } from '../../shared/stores/sessions';
+import { createSessionStore, type SessionRow } from '../../shared/stores/sessions';
 import { createScoreStore, createSessionJudge, JUDGE_PROMPT_MARKER, type JudgeConfig } from '../../shared/judge/index';
 import { initTelemetry, METRIC_NAMES, type Telemetry } from '../../shared/telemetry/index';
 import { OnDemandReader } from './on-demand-reader';
@@ -35,7 +35,7 @@ const item = (
 });
 
 async function endedSession(sessionId: string, items: TranscriptItem[]) {
-  const record: SessionRecord = {
+  const record: SessionRow = {
     sessionId,
     agentId: 'customer-support',
     transport: 'webrtc',

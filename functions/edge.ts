@@ -1,21 +1,7 @@
-import type { HttpHandler, HttpMethod, HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
+import type { HttpHandler, HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import { ZodError } from 'zod';
 import { HttpError, errorBody, validationError } from '../shared/http/errors';
 import { redactString } from '../shared/telemetry/redact';
-
-export type AuthLevel = 'anonymous' | 'function' | 'admin';
-
-/** One row of the route table: registered with `app.http` in Azure and served by the local runner. */
-export interface Route {
-  name: string;
-  methods: HttpMethod[];
-  /** Azure Functions route template, relative to /api: `sessions/{id}/call`. */
-  route: string;
-  authLevel: AuthLevel;
-  handler: HttpHandler;
-  /** The handler needs the Durable client binding (signals entities, starts orchestrations). */
-  durableClient?: boolean;
-}
 
 export interface HttpOptions {
   corsOrigins: readonly string[];

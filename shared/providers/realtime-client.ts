@@ -15,7 +15,7 @@ export type FetchLike = (input: string, init: RequestInit) => Promise<Response>;
 /** Creates a client WebSocket; injectable so unit tests can record the URL and headers. */
 export type WebSocketFactory = (url: string, headers: Record<string, string>, handshakeTimeoutMs: number) => WebSocket;
 
-export interface TransportOptions {
+export interface RealtimeClientOptions {
   fetch?: FetchLike;
   webSocket?: WebSocketFactory;
   /** Upper bound for one REST call or WebSocket handshake. */
@@ -50,7 +50,7 @@ export interface HttpClient {
 }
 
 /** JSON POSTs against one REST base, with auth, a timeout, and every non-2xx mapped to UpstreamError. */
-export function httpClient(base: string, auth: AuthHeaders, opts: TransportOptions): HttpClient {
+export function httpClient(base: string, auth: AuthHeaders, opts: RealtimeClientOptions): HttpClient {
   const doFetch = opts.fetch ?? ((input, init) => fetch(input, init));
   const timeoutMs = opts.timeoutMs ?? 10_000;
   return {
@@ -110,7 +110,7 @@ function holdMessagesUntilListened(ws: WebSocket): void {
 }
 
 /** Opens a WebSocket with auth headers; resolves on `open`, maps a refused upgrade to UpstreamError. */
-export async function openSocket(url: string, auth: AuthHeaders, opts: TransportOptions): Promise<WebSocket> {
+export async function openSocket(url: string, auth: AuthHeaders, opts: RealtimeClientOptions): Promise<WebSocket> {
   const make = opts.webSocket ?? defaultWebSocket;
   const ws = make(url, await auth(), opts.timeoutMs ?? 10_000);
   holdMessagesUntilListened(ws);
@@ -164,7 +164,7 @@ export interface GaRealtimeSpec {
  * The GA Realtime surface shared by OpenAI, Azure OpenAI (v1 paths) and the emulator: they differ only in
  * base URLs and auth headers, so each provider folder is a small spec over this.
  */
-export function gaRealtimeProvider(spec: GaRealtimeSpec, opts: TransportOptions = {}): RealtimeProvider {
+export function gaRealtimeProvider(spec: GaRealtimeSpec, opts: RealtimeClientOptions = {}): RealtimeProvider {
   const http = httpClient(spec.restBase, spec.auth, opts);
   const call = (id: string, action: string) => `/calls/${encodeURIComponent(id)}/${action}`;
   return {
