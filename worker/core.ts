@@ -7,7 +7,7 @@ import type { SessionConfig } from '../shared/providers/types';
 import type { ToolRunStore } from '../shared/stores/tool-runs';
 import type { AttachBody } from '../shared/worker-client/api';
 import type { WorkerLifecycle } from './lifecycle-client';
-import { historyPartitionFor, SidebandSession, type SessionObserver } from './sideband';
+import { historyPartitionFor, SidebandSession, type SessionObserver, type SidebandExtension } from './sideband';
 import { ToolExecutor } from './tools';
 import { TranscriptBatcher } from './transcripts';
 
@@ -37,6 +37,8 @@ export interface WorkerCoreDeps {
     partition: string;
     traceparent?: string;
   }): SessionObserver | undefined;
+  /** Worker-side features hooked into every session (event subscriptions, gate requests); see SidebandContext. */
+  extensions?: readonly SidebandExtension[];
   maxSessions: number;
   heartbeatIntervalMs: number;
   /** The shared tick: transcript batches are written this often; heartbeats every heartbeatIntervalMs. */
@@ -167,6 +169,7 @@ export class WorkerCore {
     const session = new SidebandSession(
       {
         observer,
+        extensions: this.deps.extensions,
         workerId: this.deps.workerId,
         openSideband: this.deps.openSideband,
         executor: this.executor,

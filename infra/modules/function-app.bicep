@@ -154,11 +154,16 @@ var appSettings = {
   AUTH_MODE: authMode
   ENTRA_TENANT_ID: tenant().tenantId
   ENTRA_AUDIENCE: entraAudience
+  // The delegated scope the API's app registration exposes; app-only callers need an app role listed here.
+  ENTRA_SCOPES: 'access_as_user'
+  ENTRA_APP_ROLES: ''
   // Empty until a webhook secret is configured: the webhook endpoint then refuses every delivery.
   WEBHOOK_SECRETS: empty(webhookSecretsUri) ? '' : kvRef(webhookSecretsUri)
   CORS_ALLOWED_ORIGINS: corsAllowedOrigins
   SESSION_TOKEN_TTL_SECONDS: '60'
   RATE_LIMIT_PER_MINUTE: '30'
+  // memory: per instance (the limit multiplies with instances); table: one counter shared by all instances.
+  RATE_LIMIT_STORE: 'memory'
   MAX_BODY_BYTES: '65536'
   WORKER_URL: workerUrl
   LIFECYCLE_MODE: 'durable'

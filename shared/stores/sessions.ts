@@ -1,6 +1,6 @@
-import { RestError, type TableClient, type TableEntity } from '@azure/data-tables';
+import type { TableClient, TableEntity } from '@azure/data-tables';
 import type { LifecycleState, Transport } from '../lifecycle/operations';
-import { tableClient, TABLES, type StorageConfig } from '../storage/tables';
+import { isStorageStatus, tableClient, TABLES, type StorageConfig } from '../storage/tables';
 
 /**
  * One row per session in Table `sessions` (PartitionKey = sessionId, RowKey = ''). POST /api/sessions and the
@@ -56,6 +56,8 @@ export interface SessionStore {
   get(sessionId: string): Promise<(SessionRow & { etag: string }) | undefined>;
   /** Merges the given fields; with `etag`, only if the row is unchanged since it was read (412 otherwise). */
   update(sessionId: string, patch: SessionPatch, etag?: string): Promise<void>;
+  /** Deletes the row (a session whose token could not be minted); a missing row is not an error. */
+  remove(sessionId: string): Promise<void>;
 }
 
 const ROW = '';
@@ -97,7 +99,7 @@ export function createSessionStore(
       try {
         await client.createEntity({ partitionKey: sessionId, rowKey: ROW, ...defined(rest) });
       } catch (err) {
-        if (err instanceof RestError && err.statusCode === 409) throw new SessionExistsError(sessionId);
+        if (isStorageStatus(err, 409)) throw new SessionExistsError(sessionId);
         throw err;
       }
     },
@@ -108,7 +110,7 @@ export function createSessionStore(
         for (const f of FIELDS) if (e[f] !== undefined && e[f] !== null && e[f] !== '') out[f] = e[f];
         return out as unknown as SessionRow & { etag: string };
       } catch (err) {
-        if (err instanceof RestError && err.statusCode === 404) return undefined;
+        if (isStorageStatus(err, 404)) return undefined;
         throw err;
       }
     },
@@ -116,6 +118,13 @@ export function createSessionStore(
       await client.updateEntity({ partitionKey: sessionId, rowKey: ROW, ...defined(patch) }, 'Merge', {
         etag: etag ?? '*',
       });
+    },
+    async remove(sessionId) {
+      try {
+        await client.deleteEntity(sessionId, ROW);
+      } catch (err) {
+        if (!isStorageStatus(err, 404)) throw err;
+      }
     },
   };
 }

@@ -119,6 +119,20 @@ describe('keyless: local auth is off on every resource that has it', () => {
   });
 });
 
+describe('linter suppressions', () => {
+  it('each says why, in a comment right above it', () => {
+    const bare: string[] = [];
+    for (const f of bicepFiles()) {
+      const lines = read(f).split('\n');
+      lines.forEach((l, i) => {
+        if (l.trim().startsWith('#disable') && !lines[i - 1]?.trim().startsWith('//')) bare.push(`${f}:${i + 1}`);
+      });
+    }
+    expect(bare).toEqual([]);
+    expect(read('infra/bicepconfig.json')).not.toMatch(/"level": "(off|warning|info)"/);
+  });
+});
+
 describe('parameters', () => {
   const params = template.parameters as Record<string, { type: string; defaultValue?: unknown; metadata?: any }>;
 
