@@ -7,7 +7,8 @@ import type { SessionConfig } from '../shared/providers/types';
 import type { ToolRunStore } from '../shared/stores/tool-runs';
 import type { AttachBody } from '../shared/worker-client/api';
 import type { WorkerLifecycle } from './lifecycle-client';
-import { historyPartitionFor, SidebandSession, type SessionObserver, type SidebandExtension } from './sideband';
+import { historyPartitionForCaller } from '../shared/memory/types';
+import { SidebandSession, type SessionObserver, type SidebandExtension } from './sideband';
 import { ToolExecutor } from './tools';
 import { TranscriptBatcher } from './transcripts';
 
@@ -156,7 +157,7 @@ export class WorkerCore {
           return undefined;
         }),
     ]);
-    const partition = info?.historyPartition ?? historyPartitionFor(body);
+    const partition = info?.historyPartition ?? historyPartitionForCaller(body);
     // traceparent: the session row's trace (POST /api/sessions or the SIP webhook), so worker spans join it.
     const observer = this.deps.observe?.({
       sessionId: body.sessionId,
