@@ -3,7 +3,9 @@ import type { AgentDefinition } from '../shared/agents/schema';
 import type { SessionEventPublisher } from '../shared/events/types';
 import type { ToolGateway } from '../shared/mcp/types';
 import type { HistoryStore } from '../shared/memory/types';
+import type { ProviderName } from '../shared/config/index';
 import type { SessionConfig } from '../shared/providers/types';
+import { protocolFor } from '../shared/realtime/protocol';
 import type { ToolRunStore } from '../shared/stores/tool-runs';
 import type { AttachBody } from '../shared/worker-client/api';
 import type { WorkerLifecycle } from './lifecycle-client';
@@ -173,6 +175,7 @@ export class WorkerCore {
       {
         observer,
         extensions: this.deps.extensions,
+        protocol: protocolFor(this.deps.provider as ProviderName | undefined),
         workerId: this.deps.workerId,
         openSideband: this.deps.openSideband,
         executor: this.executor,
