@@ -3,11 +3,16 @@ import type { AgentDefinition } from '../shared/agents/schema';
 import type { SessionEventPublisher } from '../shared/events/types';
 import type { ToolGateway } from '../shared/mcp/types';
 import type { HistoryStore } from '../shared/memory/types';
+import type { ProviderName } from '../shared/config/index';
 import type { SessionConfig } from '../shared/providers/types';
+import { protocolFor } from '../shared/realtime/protocol';
 import type { ToolRunStore } from '../shared/stores/tool-runs';
 import type { AttachBody } from '../shared/worker-client/api';
 import type { WorkerLifecycle } from './lifecycle-client';
-import { historyPartitionFor, SidebandSession, type SessionObserver, type SidebandExtension } from './sideband';
+import { historyPartitionForCaller } from '../shared/memory/types';
+import { logFailure } from '../shared/telemetry/log';
+import { recordReportFailure } from '../shared/telemetry/metrics';
+import { SidebandSession, type SessionObserver, type SidebandExtension } from './sideband';
 import { ToolExecutor } from './tools';
 import { TranscriptBatcher } from './transcripts';
 import { callRef } from '../shared/calls/binding';
@@ -165,7 +170,7 @@ export class WorkerCore {
           return undefined;
         }),
     ]);
-    const partition = info?.historyPartition ?? historyPartitionFor(body);
+    const partition = info?.historyPartition ?? historyPartitionForCaller(body);
     // traceparent: the session row's trace (POST /api/sessions or the SIP webhook), so worker spans join it.
     const observer = this.deps.observe?.({
       sessionId: body.sessionId,
@@ -180,6 +185,7 @@ export class WorkerCore {
         observer,
         extensions: this.deps.extensions,
         claimCall: this.deps.calls ? (callId, sessionId) => this.deps.calls!.claim(callId, sessionId) : undefined,
+        protocol: protocolFor(this.deps.provider as ProviderName | undefined),
         workerId: this.deps.workerId,
         openSideband: this.deps.openSideband,
         executor: this.executor,
@@ -189,8 +195,12 @@ export class WorkerCore {
         report: async (sessionId, report) => {
           this.sessions.delete(sessionId);
           // The session's last items are stored before the lifecycle hears of the end (the summary reads them).
-          await this.transcripts.flush().catch(() => {});
-          await this.deps.lifecycle.report(sessionId, report);
+          await this.transcripts.flush().catch(logFailure(this.log, `flushing the transcript of ${sessionId}`));
+          await this.deps.lifecycle.report(sessionId, report).catch((err: unknown) => {
+            // The lifecycle's watchdog still notices (missed heartbeats), only later: count it.
+            recordReportFailure({ type: report.type });
+            logFailure(this.log, `reporting ${report.type} for ${sessionId}`)(err);
+          });
         },
         log: this.log,
         now: this.now,

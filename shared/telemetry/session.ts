@@ -10,6 +10,7 @@ import {
 import { contextFromTraceparent, markSpanError, withSpan, tracer } from './tracing';
 import { TurnLatencyTracker, type TurnLatency } from './turn-latency';
 import { callRef } from '../calls/binding';
+import type { ObservedEvent } from '../realtime/events';
 
 export interface SessionIds {
   sessionId: string;
@@ -53,7 +54,10 @@ export class SessionTelemetry {
   }
 
   /** Feed every sideband server event; returns a completed turn's latency, if this event closed one. */
-  onServerEvent(event: { type?: unknown; [k: string]: unknown }, atMs: number = this.now()): TurnLatency | undefined {
+  onServerEvent(
+    event: ObservedEvent | { type?: unknown; [k: string]: unknown },
+    atMs: number = this.now(),
+  ): TurnLatency | undefined {
     const turn = this.turns.observe(event as { type?: unknown }, atMs);
     if (turn) {
       recordTurnLatency(turn.latencyMs, { agentId: this.ids.agentId, via: turn.via });
