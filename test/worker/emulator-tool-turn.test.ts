@@ -4,6 +4,7 @@ import { startRealtimeEmulator, type RealtimeEmulator } from '../../emulators/re
 import { TOOL_PROGRESS_AFTER_MS } from '../../shared/mcp/output';
 import { RawClient, wsUrl } from '../emulator/helpers';
 import { attachBody, fakeCore, FakeRealtime, until } from './fakes';
+import { withSessionReference } from '../../shared/calls/binding';
 
 const KEY = 'gate-test-key';
 let emu: RealtimeEmulator;
@@ -27,13 +28,16 @@ const openSideband = (callId: string) =>
     ws.once('error', reject);
   });
 
+const SUPPORT = withSessionReference('You are a support agent.', 's-emu');
+
 describe('worker against the emulator: a slow tool turn', () => {
   it('says "one moment", then answers with the tool output once, with no response.create refused', async () => {
     const { callId } = await emu.simulateIncomingSipCall({ from: 'sip:+15550001@x', to: 'sip:support@y' });
     const accepted = await fetch(`${emu.url}/v1/realtime/calls/${callId}/accept`, {
       method: 'POST',
       headers: { 'api-key': KEY, 'content-type': 'application/json' },
-      body: JSON.stringify({ type: 'realtime', model: 'gpt-realtime', instructions: 'You are a support agent.' }),
+      // Accepted for session s-emu: the config carries its reference, which the worker checks on attach.
+      body: JSON.stringify({ type: 'realtime', model: 'gpt-realtime', instructions: SUPPORT }),
     });
     expect(accepted.status).toBe(200);
     const logs: string[] = [];
@@ -43,7 +47,7 @@ describe('worker against the emulator: a slow tool turn', () => {
       sessionConfig: () => ({
         type: 'realtime',
         model: 'gpt-realtime',
-        instructions: 'You are a support agent.',
+        instructions: SUPPORT,
         output_modalities: ['text'],
         tools: [{ type: 'function', name: 'get_order', parameters: { type: 'object', properties: {} } }],
       }),
