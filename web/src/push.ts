@@ -14,7 +14,9 @@ export type PushEvent =
       durationMs: number;
       at: number;
     }
-  | { type: 'transcript'; sessionId: string; itemId: string; role: 'user' | 'assistant'; text: string; at: number };
+  | { type: 'transcript'; sessionId: string; itemId: string; role: 'user' | 'assistant'; text: string; at: number }
+  /** A realtime event the page's filtered data channel left out (Azure `webrtcfilter=on`), relayed by the worker. */
+  | { type: 'realtime'; sessionId: string; event: { type: string; [k: string]: unknown }; at: number };
 
 export interface PushHandlers {
   onEvent: (e: PushEvent) => void;
