@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { buildFunctionsBundle } from '../emulators/durable-host/index';
 import { storageIdlePerHour, storageTransactions, workItems, type HubCounters } from '../emulators/durable-host/costs';
-import { startDeployment, type Deployment } from '../emulators/durable-host/scenario';
+import { startDeployment, type Deployment } from '../dev/durable-scenario';
 import { report } from './report';
 
 /**
