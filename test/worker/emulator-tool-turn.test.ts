@@ -33,7 +33,7 @@ const SUPPORT = withSessionReference('You are a support agent.', 's-emu');
 describe('worker against the emulator: a slow tool turn', () => {
   it('says "one moment", then answers with the tool output once, with no response.create refused', async () => {
     const { callId } = await emu.simulateIncomingSipCall({ from: 'sip:+15550001@x', to: 'sip:support@y' });
-    const accepted = await fetch(`${emu.url}/v1/realtime/calls/${callId}/accept`, {
+    const accepted = await fetch(`${emu.url}/openai/v1/realtime/calls/${callId}/accept`, {
       method: 'POST',
       headers: { 'api-key': KEY, 'content-type': 'application/json' },
       // Accepted for session s-emu: the config carries its reference, which the worker checks on attach.
