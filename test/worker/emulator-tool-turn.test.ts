@@ -5,6 +5,7 @@ import { TOOL_PROGRESS_AFTER_MS } from '../../shared/mcp/output';
 import { RawClient, wsUrl } from '../emulator/helpers';
 import { attachBody, fakeCore, FakeRealtime, until } from './fakes';
 import { withSessionReference } from '../../shared/calls/binding';
+import { holdMessagesUntilListened } from '../../shared/providers/realtime-client';
 
 const KEY = 'gate-test-key';
 let emu: RealtimeEmulator;
@@ -21,6 +22,8 @@ afterAll(async () => {
 const openSideband = (callId: string) =>
   new Promise<WebSocket>((resolve, reject) => {
     const ws = new WebSocket(wsUrl(emu.url, `call_id=${callId}`), { headers: { 'api-key': KEY } });
+    // As the provider's client does: session.created may arrive before the worker listens.
+    holdMessagesUntilListened(ws);
     ws.once('open', () => resolve(ws));
     ws.once('unexpected-response', (_q, res) =>
       reject(Object.assign(new Error(`HTTP ${res.statusCode}`), { status: res.statusCode })),
