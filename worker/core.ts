@@ -3,11 +3,14 @@ import type { AgentDefinition } from '../shared/agents/schema';
 import type { SessionEventPublisher } from '../shared/events/types';
 import type { ToolGateway } from '../shared/mcp/types';
 import type { HistoryStore } from '../shared/memory/types';
+import type { ProviderName } from '../shared/config/index';
 import type { SessionConfig } from '../shared/providers/types';
+import { protocolFor } from '../shared/realtime/protocol';
 import type { ToolRunStore } from '../shared/stores/tool-runs';
 import type { AttachBody } from '../shared/worker-client/api';
 import type { WorkerLifecycle } from './lifecycle-client';
-import { historyPartitionFor, SidebandSession, type SessionObserver, type SidebandExtension } from './sideband';
+import { historyPartitionForCaller } from '../shared/memory/types';
+import { SidebandSession, type SessionObserver, type SidebandExtension } from './sideband';
 import { ToolExecutor } from './tools';
 import { TranscriptBatcher } from './transcripts';
 
@@ -156,7 +159,7 @@ export class WorkerCore {
           return undefined;
         }),
     ]);
-    const partition = info?.historyPartition ?? historyPartitionFor(body);
+    const partition = info?.historyPartition ?? historyPartitionForCaller(body);
     // traceparent: the session row's trace (POST /api/sessions or the SIP webhook), so worker spans join it.
     const observer = this.deps.observe?.({
       sessionId: body.sessionId,
@@ -170,6 +173,7 @@ export class WorkerCore {
       {
         observer,
         extensions: this.deps.extensions,
+        protocol: protocolFor(this.deps.provider as ProviderName | undefined),
         workerId: this.deps.workerId,
         openSideband: this.deps.openSideband,
         executor: this.executor,

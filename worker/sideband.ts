@@ -3,15 +3,11 @@ import type WebSocket from 'ws';
 import type { AgentDefinition } from '../shared/agents/schema';
 import type { SessionEventPublisher } from '../shared/events/types';
 import { TOOL_PROGRESS_AFTER_MS, toolProgressResponse } from '../shared/mcp/output';
+import { historyPartitionForCaller } from '../shared/memory/types';
 import type { SessionConfig } from '../shared/providers/types';
 import { ServerEventBus } from '../shared/realtime/dispatch';
-import {
-  DELTA_TYPES,
-  str,
-  toServerEvent,
-  type RealtimeClientEvent,
-  type ServerEventOf,
-} from '../shared/realtime/events';
+import { str, type ObservedEvent, type RealtimeClientEvent, type ServerEventOf } from '../shared/realtime/events';
+import { deltaMatcher, gaProtocol, type RealtimeProtocol } from '../shared/realtime/protocol';
 import type { AttachBody, WorkerReport } from '../shared/worker-client/api';
 import { ResponseGate } from './response-gate';
 import { SessionTranscript } from './session-transcript';
@@ -23,7 +19,7 @@ import type { DeliverableOutput, ToolExecutor } from './tools';
  * parsed: the observer sees them as `{ type }` only, which is all timing needs.
  */
 export interface SessionObserver {
-  onServerEvent?(event: { type?: unknown; [k: string]: unknown }, atMs: number): void;
+  onServerEvent?(event: ObservedEvent, atMs: number): void;
   toolCall?<R extends { isError: boolean; durationMs?: number } | undefined>(
     call: { name: string; callId: string },
     fn: () => Promise<R>,
@@ -48,6 +44,8 @@ export interface SidebandDeps {
   logTranscripts: boolean;
   stats: { events: number; toolCalls: number };
   observer?: SessionObserver;
+  /** The provider's wire protocol; GA Realtime when not given. */
+  protocol?: RealtimeProtocol;
   /** Worker-side features that hook into every session (see SidebandExtension). */
   extensions?: readonly SidebandExtension[];
 }
@@ -81,7 +79,8 @@ export interface PreparedAgent {
 }
 
 /** Deltas are the bulk of sideband traffic and carry nothing the worker needs: skip them before JSON.parse. */
-const SKIP = new RegExp(`"type"\\s*:\\s*"(${DELTA_TYPES.map((t) => t.replace(/\./g, '\\.')).join('|')})"`);
+const skipFor = new Map<RealtimeProtocol, RegExp>();
+const skipper = (p: RealtimeProtocol) => skipFor.get(p) ?? skipFor.set(p, deltaMatcher(p)).get(p)!;
 
 /** Output items get ids we choose, so re-sending one after a takeover is recognisably the same item. */
 export const outputItemId = (callId: string) =>
@@ -104,6 +103,8 @@ export class SidebandSession {
   readonly events: ServerEventBus;
   readonly gate: ResponseGate;
   private readonly transcript: SessionTranscript;
+  private readonly protocol: RealtimeProtocol;
+  private readonly skip: RegExp;
   lastEventAt = 0;
 
   constructor(
@@ -111,7 +112,9 @@ export class SidebandSession {
     readonly attach: AttachBody,
     private readonly prepared: PreparedAgent,
   ) {
-    this.partition = prepared.partition ?? historyPartitionFor(attach);
+    this.partition = prepared.partition ?? historyPartitionForCaller(attach);
+    this.protocol = deps.protocol ?? gaProtocol;
+    this.skip = skipper(this.protocol);
     this.events = new ServerEventBus((err, type) =>
       deps.log(`sideband ${attach.sessionId}: handler for ${type} failed: ${(err as Error).message}`),
     );
@@ -159,7 +162,7 @@ export class SidebandSession {
               return [];
             })
         : [];
-      for (const e of events) this.send(e);
+      for (const e of events) this.send(e as RealtimeClientEvent);
     } else {
       // A takeover: deliver what the lost worker ran but never sent (or mark it interrupted).
       const outputs = await this.deps.executor.recover(this.sessionId);
@@ -256,8 +259,10 @@ export class SidebandSession {
     for (const q of this.outbox.splice(0)) q.onDropped?.();
   }
 
-  private send(event: RealtimeClientEvent | unknown, onSent?: () => void, onDropped?: () => void) {
-    this.sendRaw(JSON.stringify(event), onSent, onDropped);
+  private send(event: RealtimeClientEvent, onSent?: () => void, onDropped?: () => void) {
+    const wire = this.protocol.encode(event);
+    if (wire) this.sendRaw(JSON.stringify(wire), onSent, onDropped);
+    else onDropped?.();
   }
 
   private sendRaw(data: string, onSent?: () => void, onDropped?: () => void) {
@@ -277,9 +282,10 @@ export class SidebandSession {
   private onMessage(text: string) {
     this.deps.stats.events++;
     const at = (this.lastEventAt = this.deps.now());
-    const skipped = SKIP.exec(text.slice(0, 200));
-    if (skipped) {
-      this.deps.observer?.onServerEvent?.({ type: skipped[1] }, at);
+    const skipped = this.skip.exec(text.slice(0, 200));
+    const deltaType = skipped && this.protocol.deltas.get(skipped[1]!);
+    if (deltaType) {
+      this.deps.observer?.onServerEvent?.({ type: deltaType, skipped: true }, at);
       return;
     }
     let raw: unknown;
@@ -288,9 +294,9 @@ export class SidebandSession {
     } catch {
       return;
     }
-    const ev = toServerEvent(raw);
+    const ev = this.protocol.decode(raw);
     if (!ev) return;
-    this.deps.observer?.onServerEvent?.(raw as Record<string, unknown>, at);
+    this.deps.observer?.onServerEvent?.(ev, at);
     this.events.emit(ev);
   }
 
@@ -359,10 +365,4 @@ export class SidebandSession {
     this.resultsPending = false;
     this.gate.request({ kind: 'tool-result', coalesce: true });
   }
-}
-
-/** Signed-in users keep history per user; phone callers per calling number (B passes `sip:<from>` as the user). */
-export function historyPartitionFor(a: Pick<AttachBody, 'userId' | 'transport'>): string {
-  if (a.transport === 'sip' || a.userId.startsWith('sip:')) return `sip:${a.userId.replace(/^sip:/, '')}`;
-  return `user:${a.userId}`;
 }

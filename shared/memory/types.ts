@@ -1,3 +1,4 @@
+import type { Transport } from '../lifecycle/operations';
 /**
  * Conversation memory contract. The worker appends transcript items as they complete; the memory module
  * (shared/memory) stores them per user (or per caller number for SIP) and seeds later sessions.
@@ -32,6 +33,15 @@ export interface HistoryStore {
 /** The partition for a caller: a signed-in user id, or `sip:<number>` for phone callers. */
 export const historyPartition = (who: { userId?: string; sipFrom?: string }): string =>
   who.userId ? `user:${who.userId}` : `sip:${who.sipFrom ?? 'unknown'}`;
+
+/**
+ * The same rule for a session as the worker's attach request names its caller: phone sessions carry
+ * `sip:<number>` (or transport `sip`) in place of a user id.
+ */
+export const historyPartitionForCaller = (a: { userId: string; transport: Transport }): string =>
+  a.transport === 'sip' || a.userId.startsWith('sip:')
+    ? historyPartition({ sipFrom: a.userId.replace(/^sip:/, '') })
+    : historyPartition({ userId: a.userId });
 
 /** What seeding knows of earlier sessions with one agent: rewritten after each session ends. */
 export interface RollingSummary {
