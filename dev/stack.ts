@@ -13,6 +13,7 @@ import { startWorkerFleet, type WorkerFleet } from './worker-fleet';
 import { azuriteConnectionString, startAzurite, type Azurite } from './azurite';
 import { assertPortFree, freePort } from './ports';
 import { startTableProxy, type TableProxy } from './table-proxy';
+import { logFailure } from '../shared/telemetry/log';
 
 /**
  * The whole local stack in one process tree. `npm start` uses fixed, configurable ports; tests call it with
@@ -72,7 +73,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   };
 
   const stopAll = async () => {
-    for (const s of [...services].reverse()) await s.stop().catch(() => {});
+    for (const s of [...services].reverse()) await s.stop().catch(logFailure(log, `stopping ${s.name}`));
   };
 
   // Every port is known before anything starts, so each service's settings can name the others.
@@ -174,7 +175,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       stop: stopAll,
     };
   } catch (err) {
-    await workers?.stop().catch(() => {});
+    await workers?.stop().catch(logFailure(log, 'stopping the worker fleet'));
     await stopAll();
     throw err;
   }

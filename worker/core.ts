@@ -10,6 +10,8 @@ import type { ToolRunStore } from '../shared/stores/tool-runs';
 import type { AttachBody } from '../shared/worker-client/api';
 import type { WorkerLifecycle } from './lifecycle-client';
 import { historyPartitionForCaller } from '../shared/memory/types';
+import { logFailure } from '../shared/telemetry/log';
+import { recordReportFailure } from '../shared/telemetry/metrics';
 import { SidebandSession, type SessionObserver, type SidebandExtension } from './sideband';
 import { ToolExecutor } from './tools';
 import { TranscriptBatcher } from './transcripts';
@@ -183,8 +185,12 @@ export class WorkerCore {
         report: async (sessionId, report) => {
           this.sessions.delete(sessionId);
           // The session's last items are stored before the lifecycle hears of the end (the summary reads them).
-          await this.transcripts.flush().catch(() => {});
-          await this.deps.lifecycle.report(sessionId, report);
+          await this.transcripts.flush().catch(logFailure(this.log, `flushing the transcript of ${sessionId}`));
+          await this.deps.lifecycle.report(sessionId, report).catch((err: unknown) => {
+            // The lifecycle's watchdog still notices (missed heartbeats), only later: count it.
+            recordReportFailure({ type: report.type });
+            logFailure(this.log, `reporting ${report.type} for ${sessionId}`)(err);
+          });
         },
         log: this.log,
         now: this.now,

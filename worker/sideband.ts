@@ -4,6 +4,7 @@ import type { AgentDefinition } from '../shared/agents/schema';
 import type { SessionEventPublisher } from '../shared/events/types';
 import { TOOL_PROGRESS_AFTER_MS, toolProgressResponse } from '../shared/mcp/output';
 import { historyPartitionForCaller } from '../shared/memory/types';
+import { logFailure } from '../shared/telemetry/log';
 import type { SessionConfig } from '../shared/providers/types';
 import { ServerEventBus } from '../shared/realtime/dispatch';
 import { str, type ObservedEvent, type RealtimeClientEvent, type ServerEventOf } from '../shared/realtime/events';
@@ -228,7 +229,7 @@ export class SidebandSession {
           this.stop('call ended');
           await this.deps
             .report(this.sessionId, { type: 'ended', workerId: this.deps.workerId, reason: 'call ended' })
-            .catch(() => {});
+            .catch(logFailure(this.deps.log, `sideband ${this.sessionId}: reporting ended`));
           return;
         }
         this.deps.log(`sideband ${this.sessionId} reconnect failed: ${(err as Error).message}`);
@@ -238,7 +239,7 @@ export class SidebandSession {
     this.stop('sideband lost', true);
     await this.deps
       .report(this.sessionId, { type: 'failed', workerId: this.deps.workerId, reason: 'sideband lost' })
-      .catch(() => {});
+      .catch(logFailure(this.deps.log, `sideband ${this.sessionId}: reporting failed`));
   }
 
   /**

@@ -2,6 +2,7 @@ import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/fu
 import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
 import type { ToolData } from '../../shared/tools/data';
 import { createToolsServer } from '../../shared/tools/server';
+import { logFailure } from '../../shared/telemetry/log';
 
 /** One stateless MCP exchange: a new server and transport for this request's JSON-RPC body. */
 export async function serveMcp(
@@ -23,7 +24,7 @@ export async function serveMcp(
     res.headers.forEach((v, k) => (headers[k] = v));
     return { status: res.status, headers, body: res.status === 202 ? undefined : await res.text() };
   } finally {
-    await transport.close().catch(() => {});
-    await server.close().catch(() => {});
+    await transport.close().catch(logFailure((l) => ctx.warn(l), 'mcp: closing the request transport'));
+    await server.close().catch(logFailure((l) => ctx.warn(l), 'mcp: closing the request server'));
   }
 }
