@@ -3,11 +3,15 @@ import type { AgentDefinition } from '../shared/agents/schema';
 import type { SessionEventPublisher } from '../shared/events/types';
 import type { ToolGateway } from '../shared/mcp/types';
 import type { HistoryStore } from '../shared/memory/types';
+import type { ProviderName } from '../shared/config/index';
 import type { SessionConfig } from '../shared/providers/types';
+import { protocolFor } from '../shared/realtime/protocol';
 import type { ToolRunStore } from '../shared/stores/tool-runs';
 import type { AttachBody } from '../shared/worker-client/api';
 import type { WorkerLifecycle } from './lifecycle-client';
 import { historyPartitionForCaller } from '../shared/memory/types';
+import { logFailure } from '../shared/telemetry/log';
+import { recordReportFailure } from '../shared/telemetry/metrics';
 import { SidebandSession, type SessionObserver, type SidebandExtension } from './sideband';
 import { ToolExecutor } from './tools';
 import { TranscriptBatcher } from './transcripts';
@@ -171,6 +175,7 @@ export class WorkerCore {
       {
         observer,
         extensions: this.deps.extensions,
+        protocol: protocolFor(this.deps.provider as ProviderName | undefined),
         workerId: this.deps.workerId,
         openSideband: this.deps.openSideband,
         executor: this.executor,
@@ -180,8 +185,12 @@ export class WorkerCore {
         report: async (sessionId, report) => {
           this.sessions.delete(sessionId);
           // The session's last items are stored before the lifecycle hears of the end (the summary reads them).
-          await this.transcripts.flush().catch(() => {});
-          await this.deps.lifecycle.report(sessionId, report);
+          await this.transcripts.flush().catch(logFailure(this.log, `flushing the transcript of ${sessionId}`));
+          await this.deps.lifecycle.report(sessionId, report).catch((err: unknown) => {
+            // The lifecycle's watchdog still notices (missed heartbeats), only later: count it.
+            recordReportFailure({ type: report.type });
+            logFailure(this.log, `reporting ${report.type} for ${sessionId}`)(err);
+          });
         },
         log: this.log,
         now: this.now,

@@ -2,6 +2,7 @@ import type { AgentDefinition } from '../shared/agents/schema';
 import type { SessionEventPublisher } from '../shared/events/types';
 import type { ToolGateway } from '../shared/mcp/types';
 import type { ToolRun, ToolRunStore } from '../shared/stores/tool-runs';
+import { logFailure } from '../shared/telemetry/log';
 
 /** The output a re-attached worker sends for a run that its previous worker started but never finished. */
 export const INTERRUPTED_OUTPUT = (tool: string) =>
@@ -90,7 +91,7 @@ export class ToolExecutor {
     const retrySafe = (await gateway.retrySafe?.(agent, call.name).catch(() => false)) ?? false;
     // A retry-safe call has nothing to protect: a second run (after a lost worker) repeats a lookup.
     if (!retrySafe) {
-      const turn = durable?.().catch(() => {});
+      const turn = durable?.().catch(logFailure(this.deps.log, `waiting for the turn before ${call.callId}`));
       let claimed: boolean;
       try {
         claimed = await store.claim({
@@ -128,7 +129,7 @@ export class ToolExecutor {
         arguments: call.arguments,
         at: now(),
       })
-      .catch(() => {});
+      .catch(logFailure(this.deps.log, `publishing tool.started for ${call.callId}`));
     const running = gateway.run(agent, call, signal);
     this.running.add(running);
     const result = await running.finally(() => this.running.delete(running));
@@ -144,7 +145,7 @@ export class ToolExecutor {
           durationMs: result.durationMs,
           at: now(),
         })
-        .catch(() => {}),
+        .catch(logFailure(this.deps.log, `publishing tool.finished for ${call.callId}`)),
     );
     return { callId: call.callId, name: call.name, ...result, stored: !retrySafe, retrySafe, fresh: true };
   }

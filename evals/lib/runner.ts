@@ -9,6 +9,7 @@ import { createToolGateway, type McpToolGateway } from '../../shared/mcp/gateway
 import { createTextModel } from '../../shared/memory/text-model';
 import type { TranscriptItem } from '../../shared/memory/types';
 import { createProvider } from '../../shared/providers/index';
+import { protocolFor } from '../../shared/realtime/protocol';
 import { percentile } from '../../shared/telemetry/turn-latency';
 import { checkTurn, type Check, type TurnRecord } from './checks';
 import { Conversation } from './conversation';
@@ -145,6 +146,7 @@ async function runScenario(
       session,
       runTool: (call) => ctx.gateway.run(agent, call),
       realtimePacing: ctx.realtimePacing,
+      protocol: protocolFor(ctx.config.REALTIME_PROVIDER),
       turnTimeoutMs: ctx.turnTimeoutMs,
     });
     await conversation.start();

@@ -2,6 +2,7 @@ import type { HttpHandler, HttpRequest, HttpResponseInit, InvocationContext } fr
 import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
 import type { ToolData } from '../../shared/tools/data';
 import { createToolsServer } from '../../shared/tools/server';
+import { logFailure } from '../../shared/telemetry/log';
 
 export interface McpHandlerDeps {
   tools: ToolData;
@@ -45,7 +46,7 @@ export const mcpHandler =
       res.headers.forEach((v, k) => (headers[k] = v));
       return { status: res.status, headers, body: res.status === 202 ? undefined : await res.text() };
     } finally {
-      await transport.close().catch(() => {});
-      await server.close().catch(() => {});
+      await transport.close().catch(logFailure((l) => ctx.warn(l), 'mcp: closing the request transport'));
+      await server.close().catch(logFailure((l) => ctx.warn(l), 'mcp: closing the request server'));
     }
   };

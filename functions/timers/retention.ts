@@ -1,6 +1,7 @@
 import type { InvocationContext, Timer } from '@azure/functions';
 import { DAY_MS, purgeExpiredHistory, type ForgetDeps } from '../../shared/memory/forget';
 import type { DeliveryStore } from '../../shared/stores/webhook-deliveries';
+import type { LifecycleRuntime } from '../lifecycle';
 
 /** Daily at 03:17 UTC (off the hour, away from other jobs' peaks). NCRONTAB with seconds. */
 export const RETENTION_SCHEDULE = '0 17 3 * * *';
@@ -16,6 +17,7 @@ export function retentionTimer(
   deps: ForgetDeps & {
     config: { HISTORY_RETENTION_DAYS: number };
     deliveries?: Pick<DeliveryStore, 'purgeBefore'>;
+    lifecycle?: Pick<LifecycleRuntime, 'purgeBefore'>;
     now?: () => number;
   },
 ) {
@@ -26,6 +28,9 @@ export function retentionTimer(
       `history retention (${deps.config.HISTORY_RETENTION_DAYS} days, cutoff ${new Date(r.cutoff).toISOString()}): ` +
         `${r.rows} rows in ${r.partitions} partitions, ${r.sessionSummariesCleared} session summaries cleared`,
     );
+    // Finished lifecycle instances (operations, supervisors of ended sessions) hold user ids: same retention.
+    const purged = await deps.lifecycle?.purgeBefore?.(ctx, new Date(r.cutoff));
+    if (purged) ctx.log(`lifecycle retention: ${purged} finished instances purged`);
     if (deps.deliveries) {
       const removed = await deps.deliveries.purgeBefore(now - DELIVERY_RETENTION_MS);
       ctx.log(`webhook delivery retention (7 days): ${removed} delivery records removed`);

@@ -3,7 +3,9 @@ import { runEffects, type EffectDeps } from './effects';
 import { isTerminal, reduce, workerShouldDrop, type ReduceResult, type LifecycleRecord } from './reducer';
 import { supervisorDecision, type SupervisorTimeouts } from './supervisor';
 import { EtagConflict, type LifecycleStore } from './store';
-import { logField } from '../telemetry/log';
+import { logFailure, logField } from '../telemetry/log';
+
+const noop = () => {};
 
 export interface LocalLifecycleOptions {
   store: LifecycleStore;
@@ -71,13 +73,13 @@ export class LocalLifecycle implements LifecyclePort {
   /** Applies one operation after every earlier one for the session; effects run after, outside the queue. */
   apply(sessionId: string, op: LifecycleOperation): Promise<ReduceResult> {
     const prev = this.queues.get(sessionId) ?? Promise.resolve();
-    const next = prev.catch(() => {}).then(() => this.applyNow(sessionId, op));
+    // The earlier operation's failure went to its own caller; this one runs after it either way.
+    const next = prev.then(noop, noop).then(() => this.applyNow(sessionId, op));
     this.queues.set(sessionId, next);
-    void next
-      .finally(() => {
-        if (this.queues.get(sessionId) === next) this.queues.delete(sessionId);
-      })
-      .catch(() => {});
+    const forget = () => {
+      if (this.queues.get(sessionId) === next) this.queues.delete(sessionId);
+    };
+    void next.then(forget, forget);
     return next;
   }
 
@@ -88,6 +90,18 @@ export class LocalLifecycle implements LifecyclePort {
     const v = await this.opts.store.load(sessionId);
     if (v) this.cache.set(sessionId, v);
     return v?.record;
+  }
+
+  /** Sessions held and workers holding them (the worker fleet's scale signal). */
+  scale(): { liveSessions: number; workers: number } {
+    const workers = new Set<string>();
+    let liveSessions = 0;
+    for (const { record } of this.cache.values()) {
+      if (record.state !== 'live') continue;
+      liveSessions++;
+      if (record.workerId) workers.add(record.workerId);
+    }
+    return { liveSessions, workers: workers.size };
   }
 
   /** Heartbeats from one worker; returns the sessions it should let go of. */
@@ -158,7 +172,9 @@ export class LocalLifecycle implements LifecyclePort {
           const r = await this.apply(sessionId, op);
           // A worker attached to a session that moved on (ended, or another worker won): let it go.
           if (r.rejected && op.type === 'attached') {
-            await this.opts.effects.worker.detach(sessionId, 'attach no longer wanted').catch(() => {});
+            await this.opts.effects.worker
+              .detach(sessionId, 'attach no longer wanted')
+              .catch(logFailure(this.log, `detach ${sessionId} (attach no longer wanted)`));
           }
         }
       } catch (err) {

@@ -4,6 +4,7 @@ import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import { DefaultAzureCredential, type TokenCredential } from '@azure/identity';
 import type { McpServerRef } from '../agents/schema';
 import { cappedFetch } from './capped-fetch';
+import { logFailure } from '../telemetry/log';
 
 export type McpAuth = McpServerRef['auth'];
 
@@ -122,7 +123,7 @@ export class McpPool {
       const old = current;
       current = undefined;
       connecting = undefined;
-      old?.close().catch(() => {});
+      old?.close().catch(logFailure(opts.log, `mcp: closing the old connection to ${url}`));
     };
     const reset = (reason: string) => {
       cache = undefined;
@@ -136,7 +137,7 @@ export class McpPool {
       try {
         await client.connect(transport, { timeout: opts.connectTimeoutMs });
       } catch (err) {
-        await client.close().catch(() => {});
+        await client.close().catch(logFailure(opts.log, `mcp: closing a connection to ${url} that did not open`));
         throw err;
       }
       return client;
@@ -188,7 +189,11 @@ export class McpPool {
             throw err;
           }),
       };
-      entry.tools.then((t) => (entry.listed = t)).catch(() => {});
+      // A failure was logged (dropConnection) and reaches whoever awaits entry.tools.
+      entry.tools.then(
+        (t) => (entry.listed = t),
+        () => undefined,
+      );
       return entry;
     };
 
@@ -220,7 +225,7 @@ export class McpPool {
         current = undefined;
         connecting = undefined;
         cache = undefined;
-        await c?.close().catch(() => {});
+        await c?.close().catch(logFailure(opts.log, `mcp: closing the connection to ${url}`));
       },
     };
   }
