@@ -30,7 +30,7 @@ const openSideband = (callId: string) =>
 describe('worker against the emulator: a slow tool turn', () => {
   it('says "one moment", then answers with the tool output once, with no response.create refused', async () => {
     const { callId } = await emu.simulateIncomingSipCall({ from: 'sip:+15550001@x', to: 'sip:support@y' });
-    const accepted = await fetch(`${emu.url}/v1/realtime/calls/${callId}/accept`, {
+    const accepted = await fetch(`${emu.url}/openai/v1/realtime/calls/${callId}/accept`, {
       method: 'POST',
       headers: { 'api-key': KEY, 'content-type': 'application/json' },
       body: JSON.stringify({ type: 'realtime', model: 'gpt-realtime', instructions: 'You are a support agent.' }),
