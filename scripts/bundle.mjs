@@ -45,6 +45,7 @@ for (const t of targets) {
   const total = outputs.reduce((n, [, o]) => n + o.bytes, 0);
   const main = statSync(`${t.outdir}/${name}.js`).size;
   console.log(
-    `${t.outdir}/${name}.js  ${(main / 1024).toFixed(0)} KiB entry, ${(total / 1024).toFixed(0)} KiB with ${outputs.length - 1} lazy chunks`,
+    `${t.outdir}/${name}.js  ${(main / 1024).toFixed(0)} KiB entry, ` +
+      `${(total / 1024).toFixed(0)} KiB with ${outputs.length - 1} lazy chunks`,
   );
 }
