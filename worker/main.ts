@@ -10,6 +10,7 @@ import { createHistoryStore } from '../shared/memory/history-store';
 import { createProvider } from '../shared/providers/index';
 import { createUsageRecorder } from '../shared/memory/usage';
 import { createSessionStore } from '../shared/stores/sessions';
+import { voiceMetrics } from '../shared/telemetry/metrics';
 import { SessionTelemetry } from '../shared/telemetry/session';
 import { initTelemetry } from '../shared/telemetry/init';
 import { injectTraceHeaders } from '../shared/telemetry/tracing';
@@ -20,6 +21,7 @@ import { WorkerCore } from './core';
 import { createWorkerLifecycle } from './lifecycle-client';
 import { startWorkerServer } from './server';
 import { filtersDataChannel, pageRelay } from './page-relay';
+import { sessionLock } from './session-lock';
 import type { SessionObserver } from './sideband';
 
 /**
@@ -50,6 +52,10 @@ async function main() {
     }
   })();
 
+  const lifecycle = createWorkerLifecycle({
+    functionsBaseUrl: config.FUNCTIONS_BASE_URL,
+    secret: config.WORKER_AUTH_SECRET,
+  });
   const core = new WorkerCore({
     workerId,
     provider: config.REALTIME_PROVIDER,
@@ -61,13 +67,18 @@ async function main() {
       buildSessionConfig(agent, tools, { model: config.REALTIME_MODEL, sessionId }),
     history,
     publisher,
-    extensions: [pageRelay({ publisher, enabled: (a) => filtered && a.transport === 'webrtc', now: Date.now, log })],
+    extensions: [
+      pageRelay({ publisher, enabled: (a) => filtered && a.transport === 'webrtc', now: Date.now, log }),
+      sessionLock({
+        workerId,
+        report: (sessionId, report) => lifecycle.report(sessionId, report),
+        onOverride: (e) => voiceMetrics().sessionOverrides.add(1, { agent: e.agentId, outcome: e.outcome }),
+        log,
+      }),
+    ],
     toolRuns,
     calls: createCallStore(config),
-    lifecycle: createWorkerLifecycle({
-      functionsBaseUrl: config.FUNCTIONS_BASE_URL,
-      secret: config.WORKER_AUTH_SECRET,
-    }),
+    lifecycle,
     // Reads the session row's `resume` (POST /api/sessions `resume: false` → no earlier sessions) and
     // budgets with MEMORY_SEED_TOKENS / MEMORY_SEED_TURNS.
     seed: createWorkerSeeder({ history, sessions, config }),

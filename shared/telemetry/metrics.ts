@@ -18,6 +18,8 @@ export interface VoiceMetrics {
   tokensIn: Counter;
   tokensOut: Counter;
   reconnects: Counter;
+  /** A page changed the agent's session settings: restored, or the call hung up. */
+  sessionOverrides: Counter;
   judgeScore: Histogram;
   /** Worker → lifecycle reports (ended, failed, workerLost) that did not arrive. */
   reportFailures: Counter;
@@ -34,6 +36,7 @@ export const METRIC_NAMES = {
   tokensIn: 'voice.tokens.input',
   tokensOut: 'voice.tokens.output',
   reconnects: 'voice.sideband.reconnects',
+  sessionOverrides: 'voice.session.overrides',
   judgeScore: 'voice.judge.score',
   reportFailures: 'voice.worker.report_failures',
 } as const;
@@ -84,6 +87,10 @@ export function voiceMetrics(): VoiceMetrics {
     reconnects: meter.createCounter(METRIC_NAMES.reconnects, {
       description: 'Sideband reconnects',
       unit: '{reconnect}',
+    }),
+    sessionOverrides: meter.createCounter(METRIC_NAMES.sessionOverrides, {
+      description: 'Changes of the agent session settings by someone else (outcome: restored | hung_up)',
+      unit: '{change}',
     }),
     judgeScore: meter.createHistogram(METRIC_NAMES.judgeScore, {
       description: 'LLM-as-judge score per criterion (1-5)',

@@ -79,8 +79,11 @@ describe('a user who registers someone else’s call on their own session', () =
         item: { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'where is my order 1234' }] },
       });
       alice.peer.send({ type: 'response.create' });
-      await waitUntil('alice hears her answer', async () =>
-        alice.peer.events.some((e) => e.type === 'response.output_item.done' && JSON.stringify(e).includes('1234')),
+      await waitUntil(
+        'alice hears her answer',
+        async () =>
+          alice.peer.events.some((e) => e.type === 'response.output_item.done' && JSON.stringify(e).includes('1234')),
+        30_000,
       );
     } finally {
       await alice.peer.close();
