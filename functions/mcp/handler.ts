@@ -1,8 +1,5 @@
 import type { HttpHandler, HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
-import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
 import type { ToolData } from '../../shared/tools/data';
-import { createToolsServer } from '../../shared/tools/server';
-import { logFailure } from '../../shared/telemetry/log';
 
 export interface McpHandlerDeps {
   tools: ToolData;
@@ -33,20 +30,7 @@ export const mcpHandler =
     const body = Buffer.from(await req.arrayBuffer());
     if (body.byteLength > deps.config.MAX_BODY_BYTES) return rpcError(413, -32600, 'Request body too large.');
 
-    const server = createToolsServer(deps.tools, { log: (line) => ctx.warn(line) });
-    const transport = new WebStandardStreamableHTTPServerTransport({
-      sessionIdGenerator: undefined,
-      enableJsonResponse: true,
-    });
-    try {
-      await server.connect(transport);
-      const request = new Request(req.url, { method: 'POST', headers: req.headers, body });
-      const res = await transport.handleRequest(request);
-      const headers: Record<string, string> = {};
-      res.headers.forEach((v, k) => (headers[k] = v));
-      return { status: res.status, headers, body: res.status === 202 ? undefined : await res.text() };
-    } finally {
-      await transport.close().catch(logFailure((l) => ctx.warn(l), 'mcp: closing the request transport'));
-      await server.close().catch(logFailure((l) => ctx.warn(l), 'mcp: closing the request server'));
-    }
+    // The MCP SDK's server side loads with the first request an instance answers here, not at start-up.
+    const { serveMcp } = await import('./serve');
+    return serveMcp(deps.tools, req, body, ctx);
   };
