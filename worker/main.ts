@@ -14,6 +14,7 @@ import { SessionTelemetry } from '../shared/telemetry/session';
 import { initTelemetry } from '../shared/telemetry/init';
 import { injectTraceHeaders } from '../shared/telemetry/tracing';
 import { redactString } from '../shared/telemetry/redact';
+import { createCallStore } from '../shared/stores/calls';
 import { createTableToolRunStore } from '../shared/stores/tool-runs';
 import { WorkerCore } from './core';
 import { createWorkerLifecycle } from './lifecycle-client';
@@ -56,11 +57,13 @@ async function main() {
     agents: createAgentStore(config),
     // MCP requests carry the active tool span's traceparent, so the MCP server's spans join the session trace.
     gateway: createToolGateway(config, { log, headers: () => injectTraceHeaders({}) }),
-    sessionConfig: (agent, tools) => buildSessionConfig(agent, tools, { model: config.REALTIME_MODEL }),
+    sessionConfig: (agent, tools, sessionId) =>
+      buildSessionConfig(agent, tools, { model: config.REALTIME_MODEL, sessionId }),
     history,
     publisher,
     extensions: [pageRelay({ publisher, enabled: (a) => filtered && a.transport === 'webrtc', now: Date.now, log })],
     toolRuns,
+    calls: createCallStore(config),
     lifecycle: createWorkerLifecycle({
       functionsBaseUrl: config.FUNCTIONS_BASE_URL,
       secret: config.WORKER_AUTH_SECRET,

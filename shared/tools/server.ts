@@ -80,7 +80,8 @@ export function createToolsServer(data: ToolData, opts: ToolsServerOptions = {})
           const order = await data.getOrder(args.orderId);
           if (!order)
             return fail(
-              `No order ${normalizeOrderId(args.orderId)} exists, so no ticket was opened. Check the number with the customer, or open the ticket without an order.`,
+              `No order ${normalizeOrderId(args.orderId)} exists, so no ticket was opened. ` +
+                'Check the number with the customer, or open the ticket without an order.',
             );
           orderId = order.orderId;
         }
