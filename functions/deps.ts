@@ -1,5 +1,6 @@
 import type { InvocationContext } from '@azure/functions';
 import type { WebPubSubServiceClient } from '@azure/web-pubsub';
+import { policyFrom } from '../shared/agents/policy';
 import { createAgentStore, type AgentStore } from '../shared/agents/store';
 import { buildSessionConfig } from '../shared/agents/session-config';
 import { createAuthenticator, type Authenticator } from '../shared/auth/index';
@@ -93,7 +94,7 @@ export async function createDeps(config: FunctionsConfig): Promise<AppDeps> {
     sessions,
     history,
     provider,
-    toolGateway: createToolGateway(config),
+    toolGateway: createToolGateway(config, { urlPolicy: policyFrom(config) }),
     buildSessionConfig,
     deliveries: createDeliveryStore(config),
     authenticate: createAuthenticator(config),

@@ -1,8 +1,9 @@
 import type WebSocket from 'ws';
 import type { AgentDefinition } from '../shared/agents/schema';
 import type { SessionEventPublisher } from '../shared/events/types';
+import { callerIdentityFor, identityKey, SessionCaller } from '../shared/mcp/identity';
 import type { ToolGateway } from '../shared/mcp/types';
-import type { HistoryStore } from '../shared/memory/types';
+import { partitionNeedsVerification, type HistoryStore } from '../shared/memory/types';
 import type { SessionConfig } from '../shared/providers/types';
 import type { ToolRunStore } from '../shared/stores/tool-runs';
 import type { AttachBody } from '../shared/worker-client/api';
@@ -37,6 +38,12 @@ export interface WorkerCoreDeps {
     partition: string;
     traceparent?: string;
   }): SessionObserver | undefined;
+  /** Signs each session's caller token for the MCP servers (WORKER_AUTH_SECRET); no caller identity without it. */
+  identitySecret?: string;
+  /** MCP_TOOL_CALLS_PER_SESSION. */
+  toolCallsPerSession?: number;
+  /** DEBUG_TOOL_OUTPUT_TO_PAGE. */
+  rawToolOutputToPage?: boolean;
   maxSessions: number;
   heartbeatIntervalMs: number;
   /** The shared tick: transcript batches are written this often; heartbeats every heartbeatIntervalMs. */
@@ -77,10 +84,14 @@ export class WorkerCore {
   private lastHeartbeat = 0;
   private readonly log: (line: string) => void;
   private readonly now: () => number;
+  /** Each held session's caller (identity for the MCP servers, tool-call budget). */
+  private readonly callers = new Map<string, SessionCaller>();
+  private readonly identityKey?: Uint8Array;
 
   constructor(private readonly deps: WorkerCoreDeps) {
     this.log = deps.log ?? (() => {});
     this.now = deps.now ?? Date.now;
+    this.identityKey = deps.identitySecret ? identityKey(deps.identitySecret) : undefined;
     this.transcripts = new TranscriptBatcher({ history: deps.history, log: this.log });
     this.executor = new ToolExecutor({
       workerId: deps.workerId,
@@ -89,6 +100,8 @@ export class WorkerCore {
       publisher: deps.publisher,
       now: this.now,
       log: this.log,
+      callerOf: (sessionId) => this.callers.get(sessionId),
+      rawOutputToPage: deps.rawToolOutputToPage,
     });
   }
 
@@ -155,6 +168,14 @@ export class WorkerCore {
         }),
     ]);
     const partition = info?.historyPartition ?? historyPartitionFor(body);
+    const caller = this.identityKey
+      ? new SessionCaller(callerIdentityFor(body), this.identityKey, this.deps.toolCallsPerSession)
+      : undefined;
+    if (caller) this.callers.set(body.sessionId, caller);
+    // A phone number's memory is seeded only once the caller proved the number is theirs (never on the SIP
+    // `From` alone); a signed-in user's is theirs from the start.
+    const seedAllowed = () => !partitionNeedsVerification(partition) || caller?.verified === true;
+    const seed = this.deps.seed && ((s: Parameters<NonNullable<WorkerCoreDeps['seed']>>[0]) => this.deps.seed!(s));
     // traceparent: the session row's trace (POST /api/sessions or the SIP webhook), so worker spans join it.
     const observer = this.deps.observe?.({
       sessionId: body.sessionId,
@@ -172,9 +193,10 @@ export class WorkerCore {
         executor: this.executor,
         transcripts: this.transcripts,
         publisher: this.deps.publisher,
-        seed: this.deps.seed,
+        seed: seed && (async (s) => (seedAllowed() ? seed(s) : [])),
         report: async (sessionId, report) => {
           this.sessions.delete(sessionId);
+          this.callers.delete(sessionId);
           // The session's last items are stored before the lifecycle hears of the end (the summary reads them).
           await this.transcripts.flush().catch(() => {});
           await this.deps.lifecycle.report(sessionId, report);
@@ -192,6 +214,7 @@ export class WorkerCore {
       await session.start();
     } catch (err) {
       session.stop('attach failed', true);
+      this.callers.delete(body.sessionId);
       const status = (err as { status?: number }).status;
       if (status === 404 || status === 410)
         throw new AttachError(404, 'call_not_found', `call ${body.callId} is not active`);
@@ -204,6 +227,7 @@ export class WorkerCore {
     const s = this.sessions.get(sessionId);
     if (!s) return false;
     this.sessions.delete(sessionId);
+    this.callers.delete(sessionId);
     s.stop(reason);
     this.log(`detached ${sessionId}: ${reason}`);
     return true;

@@ -81,7 +81,7 @@ export async function handleIncomingCall(
   const model = agent.model ?? deps.model;
   const session = deps.buildSessionConfig(agent, await deps.toolGateway.toolsFor(agent), { model });
   const sessionId = sessionIdForCall(callId);
-  const partition = historyPartition({ sipFrom: from ?? 'anonymous' });
+  const partition = historyPartition({ sipFrom: from, sessionId });
   const at = now();
   const traceparent = currentTraceparent();
   try {

@@ -33,7 +33,7 @@ describe('tool gateway against the built-in MCP server on Azurite', () => {
   it('turns the allow-listed tools into Realtime function tools', async () => {
     const support = agents.find((a) => a.id === 'customer-support')!;
     const tools = await gateway.toolsFor(support);
-    expect(tools.map((t) => (t as { name: string }).name).sort()).toEqual(['get_order', 'open_ticket', 'search_kb']);
+    expect(tools.map((t) => (t as { name: string }).name).sort()).toEqual(['get_order', 'open_ticket', 'search_kb', 'verify_caller']);
     const getOrder = tools.find((t) => (t as { name: string }).name === 'get_order')!;
     expect(getOrder).toMatchObject({
       type: 'function',
@@ -242,14 +242,14 @@ describe('tool gateway behaviour with test MCP servers', () => {
       {
         name: 'srv',
         url: s.url,
-        auth: { type: 'header', header: 'x-api-key', setting: 'TEST_MCP_KEY' },
+        auth: { type: 'header', header: 'x-api-key', setting: 'MCP_SECRET_TEST_KEY' },
         allowedTools: ['a'],
       },
     ]);
     const g = gw(
       {},
       {
-        env: { TEST_MCP_KEY: 'k-123' },
+        env: { MCP_SECRET_TEST_KEY: 'k-123' },
         headers: () => ({ traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' }),
       },
     );
@@ -300,7 +300,7 @@ describe('tool gateway behaviour with test MCP servers', () => {
 
   it('passes unauthenticated public servers through as native mcp tools, never a secret', async () => {
     const s = await fake([echo('a')]);
-    const g = gw({ MCP_BUILTIN_URL: s.url }, { env: { K: 'secret-value' } });
+    const g = gw({ MCP_BUILTIN_URL: s.url }, { env: { MCP_SECRET_K: 'secret-value' } });
     const tools = await g.toolsFor(
       agent([
         { name: 'pub', url: 'https://mcp.example.com/mcp', allowedTools: ['search'], public: true },
@@ -308,7 +308,7 @@ describe('tool gateway behaviour with test MCP servers', () => {
           name: 'keyed',
           url: s.url,
           public: true,
-          auth: { type: 'header', header: 'x-key', setting: 'K' },
+          auth: { type: 'header', header: 'x-key', setting: 'MCP_SECRET_K' },
           allowedTools: ['a'],
         },
       ]),

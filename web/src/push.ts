@@ -9,7 +9,8 @@ export type PushEvent =
       sessionId: string;
       callId: string;
       name: string;
-      output: string;
+      summary: string;
+      output?: string;
       isError: boolean;
       durationMs: number;
       at: number;
