@@ -3,7 +3,11 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     // The fast, stable chaos tests live in test/reliability (they also run in `npm test`).
-    include: ['**/*.chaos.test.ts', 'test/reliability/sideband-drop.test.ts', 'test/reliability/mcp-faults.test.ts'],
+    include: [
+      'test/**/*.chaos.test.ts',
+      'test/reliability/sideband-drop.test.ts',
+      'test/reliability/mcp-faults.test.ts',
+    ],
     exclude: ['node_modules/**', 'dist/**'],
     testTimeout: 120_000,
     hookTimeout: 60_000,

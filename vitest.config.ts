@@ -2,8 +2,8 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['**/*.test.ts'],
-    exclude: ['node_modules/**', 'dist/**', '**/*.chaos.test.ts'],
+    include: ['test/**/*.test.ts'],
+    exclude: ['**/*.chaos.test.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     // Integration suites each start their own Azurite/emulator on free ports; two workers fit 2 cores.

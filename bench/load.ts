@@ -1,4 +1,4 @@
-import { startStack } from '../emulators/local/stack';
+import { startStack } from '../dev/stack';
 import { runLoad } from '../test/reliability/load-driver';
 import { percentile, report } from './report';
 

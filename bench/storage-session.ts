@@ -1,5 +1,5 @@
-import { azuriteConnectionString } from '../emulators/local/azurite';
-import type { Stack } from '../emulators/local/stack';
+import { azuriteConnectionString } from '../dev/azurite';
+import type { Stack } from '../dev/stack';
 import { createTableLifecycleStore } from '../shared/lifecycle/store';
 import { createHistoryStore } from '../shared/memory/history-store';
 import { TestPeer } from '../test/emulator/webrtc-peer';

@@ -1,5 +1,5 @@
-import { startStack, type Stack } from '../emulators/local/stack';
-import type { TableCall } from '../emulators/local/table-proxy';
+import { startStack, type Stack } from '../dev/stack';
+import type { TableCall } from '../dev/table-proxy';
 import { percentile, report } from './report';
 import { webrtcSessionWithTool } from './storage-session';
 

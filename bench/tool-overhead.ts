@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { startAzurite, type Azurite } from '../emulators/local/azurite';
+import { startAzurite, type Azurite } from '../dev/azurite';
 import { percentile, report, round } from './report';
 import { startMeasuringServer, type Sample } from './tool-overhead-server';
 

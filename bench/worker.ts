@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { createInterface } from 'node:readline';
 import type WebSocket from 'ws';
 import { WebSocketServer } from 'ws';
-import { startAzurite } from '../emulators/local/azurite';
+import { startAzurite } from '../dev/azurite';
 import { percentile, report, round } from './report';
 
 /**

@@ -7,7 +7,7 @@ import { createAuthenticator, type Authenticator } from '../shared/auth/index';
 import type { FunctionsConfig } from '../shared/config/index';
 import { createWebPubSubClient } from '../shared/events/webpubsub';
 import type { LifecyclePort, LifecycleState } from '../shared/lifecycle/operations';
-import { createLifecycle, type LifecycleRuntime } from '../shared/lifecycle/factory';
+import { createLifecycle, type LifecycleRuntime } from './lifecycle';
 import { createPublisher } from '../shared/events/webpubsub';
 import { createToolGateway } from '../shared/mcp/gateway';
 import type { ToolGateway } from '../shared/mcp/types';

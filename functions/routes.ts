@@ -1,3 +1,4 @@
+import type { HttpHandler, HttpMethod } from '@azure/functions';
 import type { AppDeps } from './deps';
 import { getAgentHandler, listAgentsHandler } from './handlers/agents';
 import { healthHandler } from './handlers/health';
@@ -9,8 +10,22 @@ import { registerCallHandler } from './handlers/session-call';
 import { startSessionHandler } from './handlers/sessions';
 import { realtimeWebhookHandler } from './handlers/webhooks';
 import { mcpHandler } from './mcp/handler';
-import { http, type Route } from './route';
-import { traceRoute } from '../shared/telemetry/http';
+import { http } from './edge';
+import { traceRoute } from './trace-route';
+
+export type AuthLevel = 'anonymous' | 'function' | 'admin';
+
+/** One row of the route table: registered with `app.http` in Azure and served by the local runner. */
+export interface Route {
+  name: string;
+  methods: HttpMethod[];
+  /** Azure Functions route template, relative to /api: `sessions/{id}/call`. */
+  route: string;
+  authLevel: AuthLevel;
+  handler: HttpHandler;
+  /** The handler needs the Durable client binding (signals entities, starts orchestrations). */
+  durableClient?: boolean;
+}
 
 /**
  * The one route table. `functions/index.ts` registers it with `app.http`; the local runner

@@ -109,6 +109,7 @@ async function main() {
     core,
     secret: config.WORKER_AUTH_SECRET,
     port: config.PORT,
+    host: config.LISTEN_HOST,
     onDrain: () => drainAndExit('POST /drain'),
     log,
   });

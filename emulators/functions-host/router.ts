@@ -1,4 +1,4 @@
-import type { Route } from '../../functions/route';
+import type { Route } from '../../functions/routes';
 
 export interface Match {
   route: Route;

@@ -2,7 +2,7 @@ import { randomUUID, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import functions, { type HttpMethod } from '@azure/functions';
-import type { Route } from '../../functions/route';
+import type { Route } from '../../functions/routes';
 import { errorBody } from '../../shared/http/errors';
 import { Router } from './router';
 

@@ -1,6 +1,7 @@
 import type { ChatCompletion, ChatCompletionCreateParamsNonStreaming } from 'openai/resources/chat/completions';
-import { MEMORY_PROMPT_MARKER, summarizeFacts } from '../../shared/memory/facts';
-import { deterministicVerdict } from '../../shared/judge/heuristic';
+import { MEMORY_PROMPT_MARKER } from '../../shared/memory/summarize';
+import { summarizeFacts } from './memory-facts';
+import { deterministicVerdict } from './judge-verdict';
 import { JUDGE_PROMPT_MARKER } from '../../shared/judge/prompt';
 import { newId } from './protocol';
 

@@ -1,7 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
-import { startStack, type Stack } from '../../emulators/local/stack';
+import { startStack, type Stack } from '../../dev/stack';
 import { PROVIDERS } from '../../shared/config/index';
 import { renderHtmlReport } from './report-html';
 import { runEvals, type EvalReport, type TargetConfig } from './runner';

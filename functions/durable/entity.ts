@@ -1,12 +1,12 @@
 import df, { type EntityContext } from 'durable-functions';
 import type { LifecycleState } from '../../shared/lifecycle/operations';
-import { reduce, workerShouldDrop, type LifecycleEffect, type SessionRecord } from '../../shared/lifecycle/reducer';
-import { WORKER_ENTITY } from '../../shared/lifecycle/factory';
+import { reduce, workerShouldDrop, type LifecycleEffect, type LifecycleRecord } from '../../shared/lifecycle/reducer';
+import { WORKER_ENTITY } from './names';
 import { lifecycleOperationSchema } from '../../shared/lifecycle/schema';
 
 /** The `session` entity's state: the same record the local lifecycle keeps in Table Storage. */
 export interface SessionEntityState {
-  record: SessionRecord | null;
+  record: LifecycleRecord | null;
 }
 
 /** What `apply` returns to the orchestration that called it. */
@@ -27,7 +27,7 @@ export function sessionEntityOperation(
   operation: string | undefined,
   input: unknown,
   opts: { sessionId: string; maxReattachAttempts: number },
-): { state: SessionEntityState; changed: boolean; result: EntityApplyResult | SessionRecord | null } {
+): { state: SessionEntityState; changed: boolean; result: EntityApplyResult | LifecycleRecord | null } {
   if (operation === 'get') return { state, changed: false, result: state.record };
   if (operation !== 'apply') {
     return {

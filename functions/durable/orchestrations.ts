@@ -1,8 +1,8 @@
 import df from 'durable-functions';
 import type { OrchestrationContext, Task } from 'durable-functions';
-import { SESSION_ENTITY } from '../../shared/lifecycle/factory';
+import { SESSION_ENTITY } from './names';
 import type { LifecycleOperation } from '../../shared/lifecycle/operations';
-import type { LifecycleEffect, SessionRecord } from '../../shared/lifecycle/reducer';
+import type { LifecycleEffect, LifecycleRecord } from '../../shared/lifecycle/reducer';
 import { supervisorDecision, type SupervisorTimeouts } from '../../shared/lifecycle/supervisor';
 import type { EntityApplyResult } from './entity';
 
@@ -108,7 +108,7 @@ export function sessionSupervisorOrchestrator(timeouts: SupervisorTimeouts) {
   return function* (context: OrchestrationLike): Gen<string> {
     const input = context.df.getInput<{ sessionId: string; startedAt?: number }>();
     const startedAt = input.startedAt ?? nowOf(context);
-    const record = (yield context.df.callEntity(entityOf(input.sessionId), 'get')) as SessionRecord | null;
+    const record = (yield context.df.callEntity(entityOf(input.sessionId), 'get')) as LifecycleRecord | null;
     const decision = supervisorDecision(record, nowOf(context), timeouts, startedAt);
     if (decision.kind === 'stop') return `stopped: ${record?.state ?? 'no session'}`;
     if (decision.kind === 'apply') {

@@ -1,16 +1,14 @@
 import df from 'durable-functions';
 import { z } from 'zod';
 import type { FunctionsConfig } from '../../shared/config/index';
-import { attachOnWorker, detach, emit, hangup } from '../../shared/lifecycle/effects';
+import { ATTACH_BUDGET_MS, attachOnWorker, detach, emit, hangup } from '../../shared/lifecycle/effects';
+import { effectDeps, type LifecycleFactoryOptions } from '../lifecycle';
 import {
-  ATTACH_BUDGET_MS,
   SESSION_ENTITY,
   SESSION_OPERATION_ORCHESTRATION,
   SESSION_SUPERVISOR_ORCHESTRATION,
   WORKER_ENTITY,
-  effectDeps,
-  type LifecycleFactoryOptions,
-} from '../../shared/lifecycle/factory';
+} from './names';
 import type { StateEvent } from '../../shared/lifecycle/reducer';
 import { supervisorTimeouts } from '../../shared/lifecycle/supervisor';
 import { attachBodySchema } from '../../shared/worker-client/api';

@@ -2,7 +2,7 @@ import type { HttpHandler } from '@azure/functions';
 import type { AgentDefinition } from '../../shared/agents/schema';
 import type { AgentStore } from '../../shared/agents/store';
 import { notFound } from '../../shared/http/errors';
-import { ok } from '../route';
+import { ok } from '../edge';
 
 export interface AgentsDeps {
   agents: Pick<AgentStore, 'list' | 'get'>;

@@ -2,7 +2,7 @@ import type { HttpHandler } from '@azure/functions';
 import { notFound } from '../../shared/http/errors';
 import type { HistoryStore } from '../../shared/memory/types';
 import type { AppDeps } from '../deps';
-import { ok } from '../route';
+import { ok } from '../edge';
 import { sessionIdParam } from './session-call';
 
 /** GET /api/sessions/{id} — state, timings and transcript summary; owner only (others get 404, not 403). */

@@ -1,6 +1,6 @@
 import type { HttpHandler } from '@azure/functions';
 import { probeTable, type StorageConfig } from '../../shared/storage/tables';
-import { ok } from '../route';
+import { ok } from '../edge';
 
 export interface HealthDeps {
   config: StorageConfig & { REALTIME_PROVIDER: string; REALTIME_ENDPOINT: string };

@@ -3,7 +3,7 @@ import type { FunctionsConfig } from '../../shared/config/index';
 import { createAuthenticator, type Authenticator } from '../../shared/auth/index';
 import { forgetCaller, type ForgetDeps } from '../../shared/memory/forget';
 import { historyPartition } from '../../shared/memory/types';
-import { ok } from '../route';
+import { ok } from '../edge';
 
 export interface HistoryHandlerDeps extends ForgetDeps {
   config: FunctionsConfig;

@@ -4,7 +4,7 @@ import type { LifecycleOperation } from '../../shared/lifecycle/operations';
 import { heartbeatBodySchema, workerReportSchema } from '../../shared/worker-client/api';
 import { bearerMatches } from '../../shared/worker-client/auth';
 import type { AppDeps } from '../deps';
-import { ok, readJson } from '../route';
+import { ok, readJson } from '../edge';
 
 type InternalDeps = Pick<AppDeps, 'config' | 'lifecycle' | 'lifecycleRuntime'>;
 

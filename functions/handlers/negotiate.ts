@@ -5,7 +5,7 @@ import { sessionGroup } from '../../shared/events/webpubsub';
 import type { Authenticator } from '../../shared/auth/index';
 import { HttpError, notFound, validationError } from '../../shared/http/errors';
 import type { SessionStore } from '../../shared/stores/sessions';
-import { ok } from '../route';
+import { ok } from '../edge';
 
 /** Minutes a client URL stays valid for connecting; the page negotiates again on every reconnect. */
 export const CLIENT_TOKEN_MINUTES = 15;

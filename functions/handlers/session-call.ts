@@ -2,7 +2,7 @@ import type { HttpHandler } from '@azure/functions';
 import { z } from 'zod';
 import { HttpError, notFound } from '../../shared/http/errors';
 import type { AppDeps } from '../deps';
-import { ok, readJson } from '../route';
+import { ok, readJson } from '../edge';
 
 export const registerCallBody = z.strictObject({
   /** From the `Location` header of the WebRTC SDP answer (`/v1/realtime/calls/{call_id}`). */

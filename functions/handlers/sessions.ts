@@ -8,7 +8,7 @@ import { historyPartition } from '../../shared/memory/types';
 import { viaProvider } from '../../shared/providers/http-errors';
 import { currentTraceparent } from '../../shared/telemetry/tracing';
 import type { AppDeps } from '../deps';
-import { ok, readJson } from '../route';
+import { ok, readJson } from '../edge';
 
 /**
  * Only the agent is chosen by the client. Unknown keys are refused (strict), so an attempt to pass

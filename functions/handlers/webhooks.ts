@@ -5,7 +5,7 @@ import { viaProvider } from '../../shared/providers/http-errors';
 import { handleIncomingCall, incomingCallSchema } from '../../shared/webhooks/incoming-call';
 import { WebhookVerificationError } from '../../shared/webhooks/standard-webhooks';
 import type { AppDeps } from '../deps';
-import { ok } from '../route';
+import { ok } from '../edge';
 
 const envelope = z.object({ id: z.string(), type: z.string().min(1), data: z.unknown() });
 

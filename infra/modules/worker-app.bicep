@@ -98,6 +98,7 @@ var plainSettings = {
   OTEL_EXPORTER: 'none'
   LOG_TRANSCRIPTS: 'false'
   PORT: string(port)
+  LISTEN_HOST: '0.0.0.0'
   FUNCTIONS_BASE_URL: functionsBaseUrl
   MCP_BUILTIN_URL: mcpBuiltinUrl
   HEARTBEAT_INTERVAL_SECONDS: '5'

@@ -97,6 +97,8 @@ const workerShape = {
   ...common,
   /** Port the worker's internal API listens on. */
   PORT: int(0, 65535).default(8080),
+  /** Address the internal API binds: every interface in a container; loopback for local replicas. */
+  LISTEN_HOST: z.string().min(1).default('0.0.0.0'),
   /** Base URL of the Function app (lifecycle callbacks: heartbeats, attached, ended). */
   FUNCTIONS_BASE_URL: z.string().url(),
   HEARTBEAT_INTERVAL_SECONDS: int(1, 300).default(5),

@@ -13,4 +13,3 @@ export {
   type CriterionScore,
 } from './schema';
 export { JUDGE_PROMPT_MARKER, judgeSystemPrompt, formatForJudge } from './prompt';
-export { deterministicVerdict } from './heuristic';

@@ -4,6 +4,9 @@ import { WorkerCallError, type WorkerClient } from '../worker-client/client';
 import type { LifecycleOperation } from './operations';
 import type { AttachRequest, LifecycleEffect, StateEvent } from './reducer';
 
+/** How long one attach effect keeps retrying (a replica restarting, a full one) before it counts as a loss. */
+export const ATTACH_BUDGET_MS = 8000;
+
 /**
  * The side effects a transition asks for, as plain async functions. The local lifecycle calls them
  * directly; in Azure each one is the body of a Durable activity. None of them throws: every outcome is
@@ -22,7 +25,7 @@ export interface EffectDeps {
 
 /** What attaching produced: an operation for the lifecycle, plus the worker that now holds the socket. */
 export async function attachOnWorker(deps: EffectDeps, req: AttachRequest): Promise<LifecycleOperation> {
-  const budget = deps.attachBudgetMs ?? 8000;
+  const budget = deps.attachBudgetMs ?? ATTACH_BUDGET_MS;
   const sleep = deps.sleep ?? ((ms: number) => new Promise((r) => setTimeout(r, ms)));
   const start = deps.now();
   let delay = 100;

@@ -1,6 +1,6 @@
 import type { LifecycleOperation, LifecyclePort } from './operations';
 import { runEffects, type EffectDeps } from './effects';
-import { isTerminal, reduce, workerShouldDrop, type ReduceResult, type SessionRecord } from './reducer';
+import { isTerminal, reduce, workerShouldDrop, type ReduceResult, type LifecycleRecord } from './reducer';
 import { supervisorDecision, type SupervisorTimeouts } from './supervisor';
 import { EtagConflict, type LifecycleStore } from './store';
 
@@ -23,7 +23,7 @@ export interface LocalLifecycleOptions {
  */
 export class LocalLifecycle implements LifecyclePort {
   private readonly queues = new Map<string, Promise<unknown>>();
-  private readonly cache = new Map<string, { record: SessionRecord; etag: string }>();
+  private readonly cache = new Map<string, { record: LifecycleRecord; etag: string }>();
   /** Sessions whose attach effect is running: the watchdog leaves them to the attach's own deadline. */
   private readonly attaching = new Set<string>();
   private readonly inFlight = new Set<Promise<unknown>>();
@@ -81,7 +81,7 @@ export class LocalLifecycle implements LifecyclePort {
   }
 
   /** The current record (memory first; storage when this process has not seen the session). */
-  async get(sessionId: string): Promise<SessionRecord | undefined> {
+  async get(sessionId: string): Promise<LifecycleRecord | undefined> {
     const cached = this.cache.get(sessionId);
     if (cached) return cached.record;
     const v = await this.opts.store.load(sessionId);

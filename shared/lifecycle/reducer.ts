@@ -12,7 +12,7 @@ import type { LifecycleOperation, LifecycleState, SessionContext, Transport } fr
  *   ended ──requested──▶ requested (a browser session resumed with a new call; never SIP, never failed)
  */
 
-export interface SessionRecord {
+export interface LifecycleRecord {
   sessionId: string;
   state: LifecycleState;
   agentId: string;
@@ -69,7 +69,7 @@ export type LifecycleEffect =
 
 export interface ReduceResult {
   /** The record after the operation; on rejection, the very same object that came in. */
-  state: SessionRecord | null;
+  state: LifecycleRecord | null;
   effects: LifecycleEffect[];
   rejected?: { reason: string };
 }
@@ -83,16 +83,16 @@ export const TERMINAL_STATES: readonly LifecycleState[] = ['ended', 'failed'];
 export const ACTIVE_STATES: readonly LifecycleState[] = ['requested', 'accepting', 'attaching', 'live', 'ending'];
 export const isTerminal = (s: LifecycleState) => TERMINAL_STATES.includes(s);
 
-const reject = (state: SessionRecord | null, reason: string): ReduceResult => ({
+const reject = (state: LifecycleRecord | null, reason: string): ReduceResult => ({
   state,
   effects: [],
   rejected: { reason },
 });
 
-export function reduce(current: SessionRecord | null, op: LifecycleOperation, opts: ReducerOptions): ReduceResult {
+export function reduce(current: LifecycleRecord | null, op: LifecycleOperation, opts: ReducerOptions): ReduceResult {
   if (!current) {
     if (op.type !== 'requested') return reject(null, `${op.type}: no such session`);
-    const rec: SessionRecord = {
+    const rec: LifecycleRecord = {
       sessionId: opts.sessionId,
       state: 'requested',
       agentId: op.agentId,
@@ -211,14 +211,19 @@ export function reduce(current: SessionRecord | null, op: LifecycleOperation, op
   }
 }
 
-function teardown(s: SessionRecord): LifecycleEffect[] {
+function teardown(s: LifecycleRecord): LifecycleEffect[] {
   const fx: LifecycleEffect[] = [];
   if (s.callId) fx.push({ type: 'hangup', callId: s.callId });
   if (s.workerId) fx.push({ type: 'detach', sessionId: s.sessionId, workerId: s.workerId });
   return fx;
 }
 
-function next_(s: SessionRecord, state: LifecycleState, at: number, patch: Partial<SessionRecord>): SessionRecord {
+function next_(
+  s: LifecycleRecord,
+  state: LifecycleState,
+  at: number,
+  patch: Partial<LifecycleRecord>,
+): LifecycleRecord {
   return {
     ...s,
     ...patch,
@@ -231,15 +236,15 @@ function next_(s: SessionRecord, state: LifecycleState, at: number, patch: Parti
 }
 
 /** persist + emit come first: the record is durable before anything acts on it. */
-function withEffects(next: SessionRecord, extra: LifecycleEffect[]): ReduceResult {
+function withEffects(next: LifecycleRecord, extra: LifecycleEffect[]): ReduceResult {
   return { state: next, effects: [{ type: 'persist' }, emit(next), ...extra] };
 }
 
-function move(s: SessionRecord, state: LifecycleState, at: number, patch: Partial<SessionRecord>): ReduceResult {
+function move(s: LifecycleRecord, state: LifecycleState, at: number, patch: Partial<LifecycleRecord>): ReduceResult {
   return withEffects(next_(s, state, at, patch), []);
 }
 
-function emit(s: SessionRecord): LifecycleEffect {
+function emit(s: LifecycleRecord): LifecycleEffect {
   const event: StateEvent = {
     type: 'state',
     sessionId: s.sessionId,
@@ -252,7 +257,7 @@ function emit(s: SessionRecord): LifecycleEffect {
   return { type: 'emit', event };
 }
 
-export function attachRequest(s: SessionRecord): AttachRequest {
+export function attachRequest(s: LifecycleRecord): AttachRequest {
   return {
     sessionId: s.sessionId,
     callId: s.callId ?? '',
@@ -270,7 +275,7 @@ export function attachRequest(s: SessionRecord): AttachRequest {
  * heartbeating. Undefined for states nobody needs to watch.
  */
 export function watchDeadline(
-  s: SessionRecord | null,
+  s: LifecycleRecord | null,
   timeoutMs: number,
   attachTimeoutMs = timeoutMs,
 ): number | undefined {
@@ -282,7 +287,7 @@ export function watchDeadline(
 
 /** The operation the watchdog applies when `now` is past the deadline; undefined when all is well. */
 export function overdueOperation(
-  s: SessionRecord | null,
+  s: LifecycleRecord | null,
   now: number,
   timeoutMs: number,
   attachTimeoutMs = timeoutMs,
@@ -296,7 +301,7 @@ export function overdueOperation(
 }
 
 /** Invariants every reachable record satisfies (used by the property test and as a host-side assertion). */
-export function invariantViolations(s: SessionRecord, maxReattachAttempts: number): string[] {
+export function invariantViolations(s: LifecycleRecord, maxReattachAttempts: number): string[] {
   const v: string[] = [];
   if (![...ACTIVE_STATES, ...TERMINAL_STATES].includes(s.state)) v.push(`unknown state ${s.state}`);
   if (s.state === 'accepting' && (s.transport !== 'sip' || !s.callId)) v.push('accepting needs a SIP call id');
@@ -313,7 +318,7 @@ export function invariantViolations(s: SessionRecord, maxReattachAttempts: numbe
  * Whether a worker heartbeating this session should let it go: the session is gone, over, or held by (or
  * being attached to) someone else. A worker attaching right now (no holder yet, not lost) keeps it.
  */
-export function workerShouldDrop(s: SessionRecord | null, workerId: string): boolean {
+export function workerShouldDrop(s: LifecycleRecord | null, workerId: string): boolean {
   if (!s || isTerminal(s.state)) return true;
   if (s.lostWorkers.includes(workerId)) return true;
   return s.workerId !== undefined && s.workerId !== workerId;

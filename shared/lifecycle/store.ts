@@ -1,6 +1,6 @@
 import type { TableClient } from '@azure/data-tables';
 import { safeKey, tableClient, TABLES, type StorageConfig } from '../storage/tables';
-import type { SessionRecord } from './reducer';
+import type { LifecycleRecord } from './reducer';
 
 /**
  * Session lifecycle records in Table Storage (table `lifecycle`, one row per session), written with ETag
@@ -8,7 +8,7 @@ import type { SessionRecord } from './reducer';
  * in Azure the Durable entity keeps the same record as its state.
  */
 export interface Versioned {
-  record: SessionRecord;
+  record: LifecycleRecord;
   etag: string;
 }
 
@@ -22,7 +22,7 @@ export class EtagConflict extends Error {
 export interface LifecycleStore {
   load(sessionId: string): Promise<Versioned | undefined>;
   /** Insert when `etag` is undefined, else replace if the row still has that ETag. Returns the new ETag. */
-  save(record: SessionRecord, etag: string | undefined): Promise<string>;
+  save(record: LifecycleRecord, etag: string | undefined): Promise<string>;
   /** Records not yet ended or failed (a restarted local runner re-arms their watchdogs). */
   active(): Promise<Versioned[]>;
 }
@@ -33,7 +33,7 @@ export function createTableLifecycleStore(
   config: StorageConfig,
   client: TableClient = tableClient(config, TABLES.lifecycle),
 ): LifecycleStore {
-  const toEntity = (r: SessionRecord) => ({
+  const toEntity = (r: LifecycleRecord) => ({
     partitionKey: safeKey(r.sessionId),
     rowKey: ROW,
     state: r.state,
@@ -43,7 +43,7 @@ export function createTableLifecycleStore(
     async load(sessionId) {
       try {
         const e = await client.getEntity<{ record: string }>(safeKey(sessionId), ROW);
-        return { record: JSON.parse(e.record) as SessionRecord, etag: e.etag };
+        return { record: JSON.parse(e.record) as LifecycleRecord, etag: e.etag };
       } catch (err) {
         if ((err as { statusCode?: number }).statusCode === 404) return undefined;
         throw err;
@@ -67,7 +67,7 @@ export function createTableLifecycleStore(
       const iter = client.listEntities<{ record: string }>({
         queryOptions: { filter: "state ne 'ended' and state ne 'failed'" },
       });
-      for await (const e of iter) out.push({ record: JSON.parse(e.record) as SessionRecord, etag: e.etag });
+      for await (const e of iter) out.push({ record: JSON.parse(e.record) as LifecycleRecord, etag: e.etag });
       return out;
     },
   };
@@ -90,7 +90,7 @@ export function createMemoryLifecycleStore(): LifecycleStore & {
       const v = rows.get(id);
       return v && { record: structuredClone(v.record), etag: v.etag };
     },
-    async save(record: SessionRecord, etag: string | undefined) {
+    async save(record: LifecycleRecord, etag: string | undefined) {
       const cur = rows.get(record.sessionId);
       if ((etag === undefined && cur) || (etag !== undefined && cur?.etag !== etag))
         throw new EtagConflict(record.sessionId);

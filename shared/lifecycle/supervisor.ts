@@ -1,5 +1,6 @@
+import { ATTACH_BUDGET_MS } from './effects';
 import type { LifecycleOperation } from './operations';
-import { isTerminal, overdueOperation, watchDeadline, type SessionRecord } from './reducer';
+import { isTerminal, overdueOperation, watchDeadline, type LifecycleRecord } from './reducer';
 
 /**
  * What a session's supervisor does next, as a pure function of the record and the time. The Durable
@@ -25,7 +26,7 @@ export type SupervisorDecision =
   { kind: 'stop' } | { kind: 'apply'; op: LifecycleOperation } | { kind: 'wait'; until: number };
 
 export function supervisorDecision(
-  s: SessionRecord | null,
+  s: LifecycleRecord | null,
   now: number,
   t: SupervisorTimeouts,
   /** When the supervisor started (only used while the record does not exist yet). */
@@ -48,7 +49,7 @@ export function supervisorDecision(
 
 export function supervisorTimeouts(
   cfg: { HEARTBEAT_TIMEOUT_SECONDS: number },
-  attachBudgetMs = 8000,
+  attachBudgetMs = ATTACH_BUDGET_MS,
 ): SupervisorTimeouts {
   const hb = cfg.HEARTBEAT_TIMEOUT_SECONDS * 1000;
   return {

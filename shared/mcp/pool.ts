@@ -5,6 +5,7 @@ import { DefaultAzureCredential, type TokenCredential } from '@azure/identity';
 import { checkResolvedHost, type AgentPolicy } from '../agents/policy';
 import type { McpServerRef } from '../agents/schema';
 import { BUILTIN_AUDIENCE, CALLER_HEADER, currentCaller, signCallerToken } from './identity';
+import { cappedFetch } from './capped-fetch';
 
 export type McpAuth = McpServerRef['auth'];
 
@@ -143,7 +144,7 @@ export class McpPool {
     ref: Pick<McpServerRef, 'name' | 'callerIdentity'>,
   ): PooledServer {
     const opts = this.opts;
-    const baseFetch = opts.fetch ?? fetch;
+    const baseFetch = cappedFetch(opts.fetch ?? fetch);
     let connecting: Promise<Client> | undefined;
     let current: Client | undefined;
     let cache: { at: number; tools: Promise<Tool[]> } | undefined;

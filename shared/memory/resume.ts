@@ -1,4 +1,4 @@
-import type { SessionRecord } from '../stores/sessions';
+import type { SessionRow } from '../stores/sessions';
 
 export type ResumeCheck = { ok: true } | { ok: false; reason: 'failed' | 'window_passed' | 'still_active' };
 
@@ -12,7 +12,7 @@ export type ResumeCheck = { ok: true } | { ok: false; reason: 'failed' | 'window
  * Ownership and agent checks are the caller's (POST /api/sessions).
  */
 export function canResume(
-  row: Pick<SessionRecord, 'state' | 'endedAt' | 'createdAt'>,
+  row: Pick<SessionRow, 'state' | 'endedAt' | 'createdAt'>,
   now: number,
   windowSeconds: number,
 ): ResumeCheck {

@@ -1,18 +1,19 @@
 import type { StorageConfig } from '../storage/tables';
-import { createSessionStore, type SessionRecord, type SessionStore } from '../stores/sessions';
+import { createSessionStore, type SessionRow, type SessionStore } from '../stores/sessions';
 import type { MemoryStore, RollingSummary, TranscriptItem } from './types';
 import { SummaryConflictError } from './types';
-import { MEMORY_PROMPT_MARKER } from './facts';
 import { createHistoryStore, RECENT_SESSION_IDS } from './history-store';
 import { createTextModel, type TextModel, type TextModelConfig } from './text-model';
 
 /**
- * After a session ends (C's Durable activity calls `summarizeSession`): the configured text model
- * summarizes the transcript into the session row, then folds that summary into the rolling per-(caller,
- * agent) summary that seeds later sessions. Safe to retry: a session already folded (with the same items) is not folded again.
+ * After a session ends (the lifecycle's emit effect calls `summarizeSession`: a Durable activity in Azure,
+ * in the background locally): the configured text model summarizes the transcript into the session row,
+ * then folds that summary into the rolling per-(caller, agent) summary that seeds later sessions. Safe to
+ * retry: a session already folded (with the same items) is not folded again.
  */
 
-export { MEMORY_PROMPT_MARKER };
+/** Summary prompts start with this; the emulator's text model recognises them by it. */
+export const MEMORY_PROMPT_MARKER = 'You maintain the long-term memory';
 
 export const SESSION_SUMMARY_PROMPT = `${MEMORY_PROMPT_MARKER} of a voice assistant about one user.
 Summarize the conversation transcript below into durable facts about the user that will help in a later
@@ -58,7 +59,7 @@ const MAX_FOLD_ATTEMPTS = 4;
 
 /** Row fields written together with the summary, in the same merge (the end of the session). */
 export type SessionEndPatch = Partial<
-  Pick<SessionRecord, 'state' | 'endedAt' | 'endReason' | 'inputTokens' | 'outputTokens'>
+  Pick<SessionRow, 'state' | 'endedAt' | 'endReason' | 'inputTokens' | 'outputTokens'>
 >;
 
 export async function summarizeSession(

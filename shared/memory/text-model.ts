@@ -1,7 +1,7 @@
 import type { TokenCredential } from '@azure/identity';
 import type { CommonConfig } from '../config/index';
 import { apiKeyHeader, bearerKey, entraBearer } from '../providers/credentials';
-import { httpClient, trimSlash, type TransportOptions } from '../providers/transport';
+import { httpClient, trimSlash, type RealtimeClientOptions } from '../providers/realtime-client';
 import { UpstreamError } from '../providers/types';
 
 export type TextModelConfig = Pick<
@@ -26,7 +26,7 @@ export interface TextModel {
  */
 export function createTextModel(
   config: TextModelConfig,
-  opts: TransportOptions & { credential?: TokenCredential } = {},
+  opts: RealtimeClientOptions & { credential?: TokenCredential } = {},
 ): TextModel {
   const endpoint = trimSlash(config.REALTIME_ENDPOINT);
   let base: string;

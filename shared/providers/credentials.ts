@@ -1,5 +1,5 @@
 import { DefaultAzureCredential, getBearerTokenProvider, type TokenCredential } from '@azure/identity';
-import type { AuthHeaders } from './transport';
+import type { AuthHeaders } from './realtime-client';
 
 /** Entra scope for Azure OpenAI and AI Foundry (Voice Live) data planes. */
 export const COGNITIVE_SCOPE = 'https://cognitiveservices.azure.com/.default';

@@ -1,6 +1,6 @@
 import type { TokenCredential } from '@azure/identity';
 import type { CommonConfig } from '../config/index';
-import type { TransportOptions } from './transport';
+import type { RealtimeClientOptions } from './realtime-client';
 
 /** The settings a provider reads. */
 export type ProviderConfig = Pick<
@@ -8,7 +8,7 @@ export type ProviderConfig = Pick<
   'REALTIME_PROVIDER' | 'REALTIME_ENDPOINT' | 'REALTIME_API_KEY' | 'REALTIME_MODEL' | 'REALTIME_API_VERSION'
 >;
 
-export interface ProviderOptions extends TransportOptions {
+export interface ProviderOptions extends RealtimeClientOptions {
   /** Overrides DefaultAzureCredential for keyless Azure auth (tests, or a specific managed identity). */
   credential?: TokenCredential;
 }

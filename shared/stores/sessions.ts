@@ -7,7 +7,7 @@ import { tableClient, TABLES, type StorageConfig } from '../storage/tables';
  * SIP webhook create it with one write; the lifecycle and memory features update it later (state, timings,
  * summary, usage) through `update`, which merges only the given fields.
  */
-export interface SessionRecord {
+export interface SessionRow {
   sessionId: string;
   agentId: string;
   transport: Transport;
@@ -41,7 +41,7 @@ export interface SessionRecord {
   traceparent?: string;
 }
 
-export type SessionPatch = Partial<Omit<SessionRecord, 'sessionId'>>;
+export type SessionPatch = Partial<Omit<SessionRow, 'sessionId'>>;
 
 export class SessionExistsError extends Error {
   constructor(readonly sessionId: string) {
@@ -52,14 +52,14 @@ export class SessionExistsError extends Error {
 
 export interface SessionStore {
   /** One insert; SessionExistsError when the id is taken (lets idempotent creators detect a retry). */
-  create(record: SessionRecord): Promise<void>;
-  get(sessionId: string): Promise<(SessionRecord & { etag: string }) | undefined>;
+  create(record: SessionRow): Promise<void>;
+  get(sessionId: string): Promise<(SessionRow & { etag: string }) | undefined>;
   /** Merges the given fields; with `etag`, only if the row is unchanged since it was read (412 otherwise). */
   update(sessionId: string, patch: SessionPatch, etag?: string): Promise<void>;
 }
 
 const ROW = '';
-const FIELDS: (keyof SessionRecord)[] = [
+const FIELDS: (keyof SessionRow)[] = [
   'agentId',
   'transport',
   'userId',
@@ -106,7 +106,7 @@ export function createSessionStore(
         const e = await client.getEntity<TableEntity<Record<string, unknown>>>(sessionId, ROW);
         const out: Record<string, unknown> = { sessionId, etag: e.etag };
         for (const f of FIELDS) if (e[f] !== undefined && e[f] !== null && e[f] !== '') out[f] = e[f];
-        return out as unknown as SessionRecord & { etag: string };
+        return out as unknown as SessionRow & { etag: string };
       } catch (err) {
         if (err instanceof RestError && err.statusCode === 404) return undefined;
         throw err;

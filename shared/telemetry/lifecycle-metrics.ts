@@ -1,11 +1,11 @@
 import type { SessionEvent, SessionEventPublisher } from '../events/types';
-import type { SessionRecord } from '../stores/sessions';
+import type { SessionRow } from '../stores/sessions';
 import { recordAttachTime, recordSessionFailed, recordSessionStarted } from './metrics';
 
 export interface SessionMetricsDeps {
   /** The session row gives the agent and transport (state events carry neither). */
   sessions: {
-    get(sessionId: string): Promise<Pick<SessionRecord, 'agentId' | 'transport' | 'acceptedAt'> | undefined>;
+    get(sessionId: string): Promise<Pick<SessionRow, 'agentId' | 'transport' | 'acceptedAt'> | undefined>;
   };
   log?: (line: string) => void;
 }
@@ -25,7 +25,7 @@ export function withSessionMetrics(inner: SessionEventPublisher, deps: SessionMe
   const attachingSince = new Map<string, number>();
   const rows = new Map<string, Row>();
   const MAX_TRACKED = 50_000;
-  type Row = Pick<SessionRecord, 'agentId' | 'transport' | 'acceptedAt'>;
+  type Row = Pick<SessionRow, 'agentId' | 'transport' | 'acceptedAt'>;
 
   const rowOf = async (
     sessionId: string,

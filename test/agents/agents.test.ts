@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startStack, type Stack } from '../../emulators/local/stack';
+import { startStack, type Stack } from '../../dev/stack';
 import { AgentDefinitionError, createAgentStore, loadAgentFiles, normalizeNumber } from '../../shared/agents/store';
 import { tableClient, TABLES } from '../../shared/storage/tables';
 

@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { Stack } from '../../emulators/local/stack';
+import type { Stack } from '../../dev/stack';
 import { supervisorDecision, supervisorTimeouts } from '../../shared/lifecycle/supervisor';
 import { createSessionStore } from '../../shared/stores/sessions';
 import { sessionIdForCall } from '../../shared/webhooks/sip';

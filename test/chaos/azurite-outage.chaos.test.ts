@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Stack } from '../../emulators/local/stack';
+import type { Stack } from '../../dev/stack';
 import { sessionIdForCall } from '../../shared/webhooks/sip';
 import {
   callerClient,

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { startStack, type Stack } from '../../emulators/local/stack';
+import { startStack, type Stack } from '../../dev/stack';
 import { agentSchema, type AgentDefinition } from '../../shared/agents/schema';
 import { createAgentStore } from '../../shared/agents/store';
 import { sessionIdForCall } from '../../shared/webhooks/sip';

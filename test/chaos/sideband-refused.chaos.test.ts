@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import type { Stack } from '../../emulators/local/stack';
+import type { Stack } from '../../dev/stack';
 import { TestPeer } from '../emulator/webrtc-peer';
 import { emulatorSession, hangupAsCaller, stateWatcher, storesOf, waitUntil } from '../lifecycle/helpers';
 import { startChaosStack } from './helpers';

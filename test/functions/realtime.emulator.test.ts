@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRealtimeEmulator, type RealtimeEmulator } from '../../emulators/realtime/index';
-import { freePort } from '../../emulators/local/ports';
+import { freePort } from '../../dev/ports';
 import { sessionIdForCall } from '../../shared/webhooks/sip';
 import { signWebhook } from '../../shared/webhooks/standard-webhooks';
 import { postJson, startHarness, TABLES, WEBHOOK_SECRET, type Harness } from './harness';

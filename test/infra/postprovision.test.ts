@@ -3,7 +3,7 @@
  * shipped agents and tool data seeded, idempotent on a second run; and its 403 retry stays bounded.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startAzurite, type Azurite } from '../../emulators/local/azurite';
+import { startAzurite, type Azurite } from '../../dev/azurite';
 import { createAgentStore, loadAgentFiles } from '../../shared/agents/store';
 import { TABLES, tableServiceClient } from '../../shared/storage/tables';
 import { provisionData, withRoleRetry } from '../../infra/hooks/provision-data';

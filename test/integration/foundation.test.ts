@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tableClient } from '../../shared/storage/tables';
-import { startStack, type Stack } from '../../emulators/local/stack';
+import { startStack, type Stack } from '../../dev/stack';
 
 describe('foundation: local stack with Azurite', () => {
   let stack: Stack;

@@ -1,6 +1,6 @@
-import { startStack, type Stack } from '../../emulators/local/stack';
+import { startStack, type Stack } from '../../dev/stack';
 import { createTableLifecycleStore } from '../../shared/lifecycle/store';
-import type { SessionRecord } from '../../shared/lifecycle/reducer';
+import type { LifecycleRecord } from '../../shared/lifecycle/reducer';
 import { createHistoryStore } from '../../shared/memory/history-store';
 import { createTableToolRunStore } from '../../shared/stores/tool-runs';
 import { RawClient, wsUrl } from '../emulator/helpers';
@@ -51,7 +51,7 @@ export async function waitUntil<T>(
 export function stateWatcher(stack: Stack, sessionId: string) {
   const { lifecycle } = storesOf(stack);
   const seen: string[] = [];
-  let current: SessionRecord | undefined;
+  let current: LifecycleRecord | undefined;
   let stopped = false;
   const loop = (async () => {
     while (!stopped) {

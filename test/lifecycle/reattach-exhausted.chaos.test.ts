@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startStack, type Stack } from '../../emulators/local/stack';
+import { startStack, type Stack } from '../../dev/stack';
 import { sessionIdForCall } from '../../shared/webhooks/sip';
 import { incomingSipCall, stateWatcher, waitUntil } from './helpers';
 

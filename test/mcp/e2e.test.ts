@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import type { Stack } from '../../emulators/local/stack';
-import { startStack } from '../../emulators/local/stack';
+import type { Stack } from '../../dev/stack';
+import { startStack } from '../../dev/stack';
 import { agentSchema, type AgentDefinition } from '../../shared/agents/schema';
 import { createAgentStore, loadAgentFiles } from '../../shared/agents/store';
 import { tableClient, TABLES } from '../../shared/storage/tables';

@@ -4,8 +4,8 @@ import { agentSchema, type AgentDefinition } from '../../shared/agents/schema';
 import { loadAgentFiles } from '../../shared/agents/store';
 import { createToolGateway, type McpToolGateway } from '../../shared/mcp/gateway';
 import { identityKey, SessionCaller } from '../../shared/mcp/identity';
-import { freePort } from '../../emulators/local/ports';
-import { startStack, type Stack } from '../../emulators/local/stack';
+import { freePort } from '../../dev/ports';
+import { startStack, type Stack } from '../../dev/stack';
 import { sleep, startFakeMcp, type FakeMcp } from './fake-mcp';
 
 const agent = (servers: unknown[], id = 'test-agent'): AgentDefinition =>

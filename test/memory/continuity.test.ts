@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startStack, type Stack } from '../../emulators/local/stack';
+import { startStack, type Stack } from '../../dev/stack';
 import { loadFunctionsConfig } from '../../shared/config/index';
 import { createHistoryStore } from '../../shared/memory/history-store';
 import { historyPartition, type MemoryStore } from '../../shared/memory/types';

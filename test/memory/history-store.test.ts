@@ -1,6 +1,6 @@
 import { TableClient } from '@azure/data-tables';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startAzurite, type Azurite } from '../../emulators/local/azurite';
+import { startAzurite, type Azurite } from '../../dev/azurite';
 import { createHistoryStore } from '../../shared/memory/history-store';
 import { countRequests, type RequestCount } from '../../shared/memory/request-counter';
 import { historyPartition, type MemoryStore, type TranscriptItem } from '../../shared/memory/types';

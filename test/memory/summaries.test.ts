@@ -1,6 +1,6 @@
 import { TableClient } from '@azure/data-tables';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startAzurite, type Azurite } from '../../emulators/local/azurite';
+import { startAzurite, type Azurite } from '../../dev/azurite';
 import { startRealtimeEmulator, type RealtimeEmulator } from '../../emulators/realtime/index';
 import { buildSeed, createWorkerSeeder } from '../../shared/memory/context';
 import { createHistoryStore } from '../../shared/memory/history-store';

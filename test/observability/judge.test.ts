@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DataPoint, type Histogram, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
-import { startAzurite, type Azurite } from '../../emulators/local/azurite';
+import { startAzurite, type Azurite } from '../../dev/azurite';
 import { startRealtimeEmulator, registerTextRule, type RealtimeEmulator } from '../../emulators/realtime/index';
 import { createAgentStore, loadAgentFiles } from '../../shared/agents/store';
 import { createHistoryStore } from '../../shared/memory/history-store';
 import type { TranscriptItem } from '../../shared/memory/types';
 import { ensureTables } from '../../shared/storage/tables';
-import { createSessionStore, type SessionRecord } from '../../shared/stores/sessions';
+import { createSessionStore, type SessionRow } from '../../shared/stores/sessions';
 import { createScoreStore, createSessionJudge, JUDGE_PROMPT_MARKER, type JudgeConfig } from '../../shared/judge/index';
 import { initTelemetry, METRIC_NAMES, type Telemetry } from '../../shared/telemetry/index';
 import { OnDemandReader } from './on-demand-reader';
@@ -35,7 +35,7 @@ const item = (
 });
 
 async function endedSession(sessionId: string, items: TranscriptItem[]) {
-  const record: SessionRecord = {
+  const record: SessionRow = {
     sessionId,
     agentId: 'customer-support',
     transport: 'webrtc',

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InMemorySpanExporter } from '@opentelemetry/sdk-trace-base';
 import { type DataPoint, type Histogram, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
-import { startStack, type Stack } from '../../emulators/local/stack';
+import { startStack, type Stack } from '../../dev/stack';
 import { createScoreStore } from '../../shared/judge/store';
 import { initTelemetry, METRIC_NAMES, type Telemetry } from '../../shared/telemetry/index';
 import { runLoad } from '../reliability/load-driver';

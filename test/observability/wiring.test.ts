@@ -5,7 +5,7 @@ import { InMemorySpanExporter } from '@opentelemetry/sdk-trace-base';
 import { type DataPoint, type Histogram, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import type { SessionEvent } from '../../shared/events/types';
 import { withSessionJudge } from '../../shared/judge/post-session';
-import { traceRoute } from '../../shared/telemetry/http';
+import { traceRoute } from '../../functions/trace-route';
 import { withSessionMetrics } from '../../shared/telemetry/lifecycle-metrics';
 import { initTelemetry, METRIC_NAMES, type Telemetry } from '../../shared/telemetry/index';
 import { OnDemandReader } from './on-demand-reader';

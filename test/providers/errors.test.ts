@@ -9,7 +9,7 @@ import {
   UpstreamError,
   type ProviderConfig,
 } from '../../shared/providers/index';
-import { parseRetryAfter, type FetchLike } from '../../shared/providers/transport';
+import { parseRetryAfter, type FetchLike } from '../../shared/providers/realtime-client';
 import { FIXTURE_SESSION } from './record';
 
 const config = (endpoint = 'http://127.0.0.1:9'): ProviderConfig => ({

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type WebSocket from 'ws';
-import type { FetchLike, WebSocketFactory } from '../../shared/providers/transport';
+import type { FetchLike, WebSocketFactory } from '../../shared/providers/realtime-client';
 import type { SessionConfig } from '../../shared/providers/types';
 
 /** One outgoing request as a provider made it: what the recorded fixtures compare. */

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startStack, type Stack } from '../../emulators/local/stack';
+import { startStack, type Stack } from '../../dev/stack';
 import { runLoad } from './load-driver';
 
 /** CI-sized load (the 1,000-session run is `npm run bench:load`). */

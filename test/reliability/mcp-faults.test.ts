@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import type { Stack } from '../../emulators/local/stack';
+import type { Stack } from '../../dev/stack';
 import { emulatorSession, say, storesOf, waitUntil } from '../lifecycle/helpers';
 import { hangupAsCaller } from '../lifecycle/helpers';
 import { sleep, startFakeMcp, type FakeMcp } from '../mcp/fake-mcp';

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startStack, type Stack } from '../../emulators/local/stack';
+import { startStack, type Stack } from '../../dev/stack';
 import { launch, pngFromPage, screenshot, silentWav, speechWav, waitForLive, type Browser } from './harness';
 
 /**

@@ -1,6 +1,6 @@
 import { apiKeyHeader, entraBearer } from '../credentials';
 import type { ProviderConfig, ProviderOptions } from '../options';
-import { gaRealtimeProvider, toWs, trimSlash } from '../transport';
+import { gaRealtimeProvider, toWs, trimSlash } from '../realtime-client';
 import type { RealtimeProvider } from '../types';
 
 /**

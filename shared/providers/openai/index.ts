@@ -1,6 +1,6 @@
 import { bearerKey } from '../credentials';
 import { ProviderConfigError, type ProviderConfig, type ProviderOptions } from '../options';
-import { gaRealtimeProvider, toWs, trimSlash } from '../transport';
+import { gaRealtimeProvider, toWs, trimSlash } from '../realtime-client';
 import type { RealtimeProvider } from '../types';
 
 /** OpenAI platform: `https://api.openai.com/v1/realtime/...`, `Authorization: Bearer <key>`. */

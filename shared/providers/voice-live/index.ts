@@ -1,6 +1,6 @@
 import { apiKeyHeader, entraBearer } from '../credentials';
 import type { ProviderConfig, ProviderOptions } from '../options';
-import { openSocket, toWs, trimSlash } from '../transport';
+import { openSocket, toWs, trimSlash } from '../realtime-client';
 import { UnsupportedByProvider, type RealtimeProvider } from '../types';
 
 /**
