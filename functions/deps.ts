@@ -13,6 +13,7 @@ import { createToolGateway } from '../shared/mcp/gateway';
 import type { ToolGateway } from '../shared/mcp/types';
 import { createProvider, type RealtimeProvider } from '../shared/providers/index';
 import { createTokenBucket, type RateLimiter } from '../shared/ratelimit/token-bucket';
+import { createToolRunCleanup, type ToolRunCleanup } from '../shared/stores/tool-run-cleanup';
 import { createSessionStore, type SessionStore } from '../shared/stores/sessions';
 import { createDeliveryStore, type DeliveryStore } from '../shared/stores/webhook-deliveries';
 import { createWebhookVerifier, type WebhookVerifier } from '../shared/webhooks/standard-webhooks';
@@ -45,6 +46,8 @@ export interface AppDeps {
   /** Tools an agent's session config declares (MCP tools/list, cached). */
   toolGateway: Pick<ToolGateway, 'toolsFor'>;
   buildSessionConfig: typeof buildSessionConfig;
+  /** Tool runs go with the history they belong to (forget-me, retention). */
+  toolRunCleanup: ToolRunCleanup;
   /** Webhook exactly-once bookkeeping (Table `webhookdeliveries`). */
   deliveries: DeliveryStore;
   /** Establishes the caller per AUTH_MODE. */
@@ -97,6 +100,7 @@ export async function createDeps(config: FunctionsConfig): Promise<AppDeps> {
     toolGateway: createToolGateway(config, { urlPolicy: policyFrom(config) }),
     buildSessionConfig,
     deliveries: createDeliveryStore(config),
+    toolRunCleanup: createToolRunCleanup(config),
     authenticate: createAuthenticator(config),
     webPubSub: createWebPubSubClient(config),
     sessionLimiter: createTokenBucket({ perMinute: config.RATE_LIMIT_PER_MINUTE }),
