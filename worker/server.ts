@@ -1,7 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { type ZodError, type ZodType } from 'zod';
-import { errorBody } from '../shared/http/errors';
+import type { ZodType } from 'zod';
+import { readBody } from '../shared/http/body';
+import { errorBody, validationError } from '../shared/http/errors';
 import { attachBodySchema, detachBodySchema } from '../shared/worker-client/api';
 import { bearerMatches } from '../shared/worker-client/auth';
 import { AttachError, type WorkerCore } from './core';
@@ -68,9 +69,9 @@ export async function startWorkerServer(
       opts.onDrain();
       return send(res, 202, { draining: true, sessions: core.sessions.size });
     }
-    const body = await readBody(req);
-    if (body === undefined)
-      return send(res, 413, errorBody('body_too_large', `request body exceeds ${MAX_BODY} bytes`));
+    const raw = await readBody(req, MAX_BODY);
+    if (raw === undefined) return send(res, 413, errorBody('body_too_large', `request body exceeds ${MAX_BODY} bytes`));
+    const body = raw.toString('utf8');
     if (path === '/attach') {
       const parsed = parse(attachBodySchema, body);
       if ('error' in parsed) return send(res, 400, parsed.error);
@@ -108,44 +109,13 @@ function parse<T>(schema: ZodType<T>, text: string): { value: T } | { error: unk
   } catch {
     return { error: errorBody('invalid_json', 'body is not valid JSON') };
   }
-  try {
-    return { value: schema.parse(json) };
-  } catch (err) {
-    const issues =
-      (err as ZodError).issues?.map((i) => ({
-        field: ['body', ...i.path.map(String)].join('.'),
-        problem: i.message,
-      })) ?? [];
-    return {
-      error: errorBody(
-        'validation_failed',
-        issues[0] ? `${issues[0].field}: ${issues[0].problem}` : 'invalid body',
-        issues,
-      ),
-    };
-  }
+  const parsed = schema.safeParse(json);
+  if (parsed.success) return { value: parsed.data };
+  const e = validationError(parsed.error);
+  return { error: errorBody(e.code, e.message, e.details) };
 }
 
 function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) {
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', ...headers });
   res.end(JSON.stringify(body));
-}
-
-function readBody(req: IncomingMessage): Promise<string | undefined> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > MAX_BODY) {
-        req.removeAllListeners('data');
-        req.resume();
-        resolve(undefined);
-        return;
-      }
-      chunks.push(c);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
 }

@@ -1,3 +1,4 @@
+import { readBody } from '../../shared/http/body';
 import { randomUUID, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -68,7 +69,7 @@ export async function startRunner(opts: RunnerOptions): Promise<Runner> {
       }
     }
     const body = await readBody(req, maxBytes);
-    if (body === 'too_large')
+    if (body === undefined)
       return send(res, 413, errorBody('body_too_large', `request body exceeds ${maxBytes} bytes`));
 
     const headers: Record<string, string> = {};
@@ -119,25 +120,6 @@ export async function startRunner(opts: RunnerOptions): Promise<Runner> {
 function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) {
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers });
   res.end(JSON.stringify(body));
-}
-
-function readBody(req: IncomingMessage, max: number): Promise<Buffer | 'too_large'> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > max) {
-        req.removeAllListeners('data');
-        req.resume();
-        resolve('too_large');
-        return;
-      }
-      chunks.push(c);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
 }
 
 function sameSecret(a: string, b: string): boolean {

@@ -1,3 +1,4 @@
+import { readBody as readCapped } from '../../shared/http/body';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import type { RealtimeSessionCreateRequest } from 'openai/resources/realtime/realtime';
@@ -48,14 +49,9 @@ export function sendError(res: ServerResponse, e: HttpFailure): void {
 }
 
 export async function readBody(req: IncomingMessage): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const c of req as AsyncIterable<Buffer>) {
-    size += c.length;
-    if (size > MAX_BODY) throw new HttpFailure(413, 'request_too_large', `Request body exceeds ${MAX_BODY} bytes.`);
-    chunks.push(c);
-  }
-  return Buffer.concat(chunks);
+  const body = await readCapped(req, MAX_BODY);
+  if (!body) throw new HttpFailure(413, 'request_too_large', `Request body exceeds ${MAX_BODY} bytes.`);
+  return body;
 }
 
 export function parseJsonBody<T>(body: Buffer, schema: z.ZodType<T>): T {

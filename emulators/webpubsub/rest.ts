@@ -1,3 +1,4 @@
+import { readBody } from '../../shared/http/body';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { dataTypeOf, type Connection, type Hubs } from './hub';
 import { signClientToken, TokenError, verifyServerToken } from './tokens';
@@ -174,23 +175,10 @@ function group(name: string): string {
   return name;
 }
 
-function body(req: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > MAX_MESSAGE_BYTES) {
-        req.removeAllListeners('data');
-        req.resume();
-        reject(new RestError(413, 'PayloadTooLarge', 'a message is at most 1 MB'));
-        return;
-      }
-      chunks.push(c);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
+async function body(req: IncomingMessage): Promise<Buffer> {
+  const buf = await readBody(req, MAX_MESSAGE_BYTES);
+  if (!buf) throw new RestError(413, 'PayloadTooLarge', 'a message is at most 1 MB');
+  return buf;
 }
 
 function end(res: ServerResponse, status: number) {

@@ -3,6 +3,7 @@ import type { OrchestrationContext, Task } from 'durable-functions';
 import { SESSION_ENTITY } from './names';
 import type { LifecycleOperation } from '../../shared/lifecycle/operations';
 import type { LifecycleEffect, LifecycleRecord } from '../../shared/lifecycle/reducer';
+import { planEffects } from '../../shared/lifecycle/effects';
 import { supervisorDecision, type SupervisorTimeouts } from '../../shared/lifecycle/supervisor';
 import type { EntityApplyResult } from './entity';
 
@@ -53,39 +54,20 @@ export function* applyOperation(
       continue;
     }
     log.push(`${op.type}: → ${res.state}`);
-    queue.push(...((yield* runEffects(context, sessionId, res.effects)) as LifecycleOperation[]));
+    queue.push(...((yield* runEffects(context, res.effects)) as LifecycleOperation[]));
   }
   return log;
 }
 
-function* runEffects(
-  context: OrchestrationLike,
-  sessionId: string,
-  effects: LifecycleEffect[],
-): Gen<LifecycleOperation[]> {
+function* runEffects(context: OrchestrationLike, effects: LifecycleEffect[]): Gen<LifecycleOperation[]> {
+  const plan = planEffects(effects, nowOf(context));
+  if (plan.emits.length) yield context.df.Task.all(plan.emits.map((e) => context.df.callActivity(ACTIVITIES.emit, e)));
   const follow: LifecycleOperation[] = [];
-  const emits = effects.flatMap((e) => (e.type === 'emit' ? [context.df.callActivity(ACTIVITIES.emit, e.event)] : []));
-  // Emits first and together: they only publish, and the page should see the state before anything else.
-  if (emits.length) yield context.df.Task.all(emits);
-  for (const e of effects) {
-    switch (e.type) {
-      case 'attach':
-      case 'reattach':
-        follow.push((yield context.df.callActivity(ACTIVITIES.attach, e.request)) as LifecycleOperation);
-        break;
-      case 'hangup':
-        yield context.df.callActivity(ACTIVITIES.hangup, e.callId);
-        break;
-      case 'detach':
-        yield context.df.callActivity(ACTIVITIES.detach, { sessionId: e.sessionId, reason: 'session ending' });
-        break;
-      case 'complete':
-        follow.push({ type: 'ended', reason: e.reason, at: nowOf(context) });
-        break;
-      case 'persist':
-      case 'emit':
-        break;
-    }
+  for (const c of plan.calls) {
+    if (c.kind === 'follow') follow.push(c.op);
+    else if (c.kind === 'attach')
+      follow.push((yield context.df.callActivity(ACTIVITIES.attach, c.input)) as LifecycleOperation);
+    else yield context.df.callActivity(ACTIVITIES[c.kind], c.input);
   }
   return follow;
 }

@@ -3,12 +3,12 @@ import { notFound } from '../../shared/http/errors';
 import type { HistoryStore } from '../../shared/memory/types';
 import type { AppDeps } from '../deps';
 import { ok } from '../edge';
-import { sessionIdParam } from './session-call';
+import { ownedSession, sessionIdParam } from './session-owner';
 
 /** GET /api/sessions/{id} — state, timings and transcript summary; owner only (others get 404, not 403). */
 export const getSessionHandler =
   (
-    deps: Pick<AppDeps, 'authenticate' | 'sessions' | 'lifecycleState'> & {
+    deps: Pick<AppDeps, 'authenticate' | 'sessions' | 'lifecycle'> & {
       history?: Pick<HistoryStore, 'forSession'>;
     },
   ): HttpHandler =>
@@ -16,10 +16,9 @@ export const getSessionHandler =
     const caller = await deps.authenticate(req.headers);
     const id = sessionIdParam.safeParse(req.params.id);
     if (!id.success) throw notFound('session');
-    const row = await deps.sessions.get(id.data);
-    if (!row || row.userId !== caller.userId) throw notFound('session');
+    const row = await ownedSession(deps.sessions, id.data, caller.userId);
     // The lifecycle owns the authoritative state; the row's copy is what was true when it was last written.
-    const live = await deps.lifecycleState?.(row.sessionId).catch(() => undefined);
+    const live = await deps.lifecycle.state?.(row.sessionId).catch(() => undefined);
     const items = deps.history
       ? await deps.history.forSession(row.historyPartition, row.sessionId).catch(() => undefined)
       : undefined;

@@ -6,7 +6,7 @@ import { bearerMatches } from '../../shared/worker-client/auth';
 import type { AppDeps } from '../deps';
 import { ok, readJson } from '../edge';
 
-type InternalDeps = Pick<AppDeps, 'config' | 'lifecycle' | 'lifecycleRuntime'>;
+type InternalDeps = Pick<AppDeps, 'config' | 'lifecycle'>;
 
 /** Worker callbacks carry the shared secret; anything else is a 401 naming nothing about the secret. */
 function authorize(req: HttpRequest, secret: string) {
@@ -22,13 +22,7 @@ export const internalHeartbeatsHandler =
     authorize(req, deps.config.WORKER_AUTH_SECRET);
     const body = heartbeatBodySchema.parse(await readJson(req, deps.config.MAX_BODY_BYTES));
     const at = Date.now();
-    if (!deps.lifecycleRuntime) {
-      await Promise.all(
-        body.sessionIds.map((id) => deps.lifecycle(ctx).signal(id, { type: 'heartbeat', workerId: body.workerId, at })),
-      );
-      return ok({ drop: [] });
-    }
-    const drop = await deps.lifecycleRuntime.heartbeats(ctx, body.workerId, body.sessionIds, at);
+    const drop = await deps.lifecycle.heartbeats(ctx, body.workerId, body.sessionIds, at);
     return ok({ drop });
   };
 
@@ -45,7 +39,7 @@ export const internalReportHandler =
       report.type === 'workerLost'
         ? { type: 'workerLost', workerId: report.workerId, reason: report.reason, at }
         : { type: report.type, reason: `${report.reason} (worker ${report.workerId})`, at };
-    await deps.lifecycle(ctx).signal(sessionId, op);
+    await deps.lifecycle.port(ctx).signal(sessionId, op);
     ctx.log(`worker ${report.workerId} reported ${report.type} for ${sessionId}: ${report.reason}`);
     return ok({ accepted: true }, 202);
   };

@@ -3,8 +3,9 @@ import type { WebPubSubServiceClient } from '@azure/web-pubsub';
 import { z } from 'zod';
 import { sessionGroup } from '../../shared/events/webpubsub';
 import type { Authenticator } from '../../shared/auth/index';
-import { HttpError, notFound, validationError } from '../../shared/http/errors';
+import { HttpError, validationError } from '../../shared/http/errors';
 import type { SessionStore } from '../../shared/stores/sessions';
+import { ownedSession } from './session-owner';
 import { ok } from '../edge';
 
 /** Minutes a client URL stays valid for connecting; the page negotiates again on every reconnect. */
@@ -59,7 +60,6 @@ export const sessionOwnerCheck =
   }): NegotiateDeps['authorizeSessionOwner'] =>
   async (req, sessionId) => {
     const caller = await deps.authenticate(req.headers);
-    const row = await deps.sessions.get(sessionId);
-    if (!row || row.userId !== caller.userId) throw notFound('session');
+    await ownedSession(deps.sessions, sessionId, caller.userId);
     return { userId: caller.userId };
   };

@@ -2,14 +2,13 @@ import type { HttpHandler } from '@azure/functions';
 import { z } from 'zod';
 import { HttpError, notFound } from '../../shared/http/errors';
 import type { AppDeps } from '../deps';
+import { ownedSession, sessionIdParam } from './session-owner';
 import { ok, readJson } from '../edge';
 
 export const registerCallBody = z.strictObject({
   /** From the `Location` header of the WebRTC SDP answer (`/v1/realtime/calls/{call_id}`). */
   callId: z.string().regex(/^[A-Za-z0-9_-]{1,128}$/, 'a realtime call id'),
 });
-
-export const sessionIdParam = z.string().uuid();
 
 /** POST /api/sessions/{id}/call — the browser reports its call id; the lifecycle attaches the sideband. */
 export const registerCallHandler =
@@ -19,8 +18,7 @@ export const registerCallHandler =
     const id = sessionIdParam.safeParse(req.params.id);
     if (!id.success) throw notFound('session');
     const { callId } = registerCallBody.parse(await readJson(req, deps.config.MAX_BODY_BYTES));
-    const row = await deps.sessions.get(id.data);
-    if (!row || row.userId !== caller.userId) throw notFound('session');
+    const row = await ownedSession(deps.sessions, id.data, caller.userId);
     if (row.transport === 'sip')
       throw new HttpError(409, 'not_a_browser_session', 'phone sessions are attached by the webhook');
     if (row.callId && row.callId !== callId) {
@@ -37,6 +35,6 @@ export const registerCallHandler =
         throw err;
       }
     }
-    await deps.lifecycle(ctx).signal(row.sessionId, { type: 'callRegistered', callId, at: Date.now() });
+    await deps.lifecycle.port(ctx).signal(row.sessionId, { type: 'callRegistered', callId, at: Date.now() });
     return ok({ sessionId: row.sessionId, callId }, 202);
   };

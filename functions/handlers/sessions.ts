@@ -2,12 +2,13 @@ import { randomUUID } from 'node:crypto';
 import type { HttpHandler } from '@azure/functions';
 import { z } from 'zod';
 import { enforceRateLimit } from '../../shared/auth/caller';
-import { HttpError, notFound } from '../../shared/http/errors';
+import { HttpError } from '../../shared/http/errors';
 import { canResume } from '../../shared/memory/resume';
 import { historyPartition } from '../../shared/memory/types';
 import { viaProvider } from '../../shared/providers/http-errors';
 import { currentTraceparent } from '../../shared/telemetry/tracing';
 import type { AppDeps } from '../deps';
+import { ownedSession } from './session-owner';
 import { ok, readJson } from '../edge';
 
 /**
@@ -34,7 +35,6 @@ export type StartSessionDeps = Pick<
   | 'provider'
   | 'sessions'
   | 'lifecycle'
-  | 'lifecycleState'
 >;
 
 /** POST /api/sessions — mints a short-lived, config-locked client secret for one new (or resumed) session. */
@@ -51,20 +51,23 @@ export const startSessionHandler =
     const agent = await deps.agents.get(input.agentId);
     if (!agent) throw new HttpError(404, 'agent_not_found', `agent ${input.agentId} not found`);
 
-    const previous = input.resumeSessionId ? await deps.sessions.get(input.resumeSessionId) : undefined;
-    if (input.resumeSessionId) {
-      // Another user's session looks exactly like a missing one: existence is not leaked.
-      if (!previous || previous.userId !== caller.userId) throw notFound('session');
+    // Another user's session looks exactly like a missing one: existence is not leaked.
+    const previous = input.resumeSessionId
+      ? await ownedSession(deps.sessions, input.resumeSessionId, caller.userId)
+      : undefined;
+    if (previous) {
       if (previous.agentId !== agent.id)
         throw new HttpError(409, 'resume_agent_mismatch', 'a session resumes with its own agent');
-      const live = await deps.lifecycleState?.(previous.sessionId).catch(() => undefined);
+      const live = await deps.lifecycle.state?.(previous.sessionId).catch(() => undefined);
       const state = live?.state ?? previous.state;
       // The lifecycle knows when it ended even if the row was not updated yet.
       const endedAt = previous.endedAt ?? (live?.state === 'ended' ? live.stateSince : undefined);
       const check = canResume({ ...previous, state, endedAt }, Date.now(), config.RESUME_WINDOW_SECONDS);
       if (!check.ok && check.reason === 'still_active') {
         // The page lost its call before the service noticed: close the old call now; the retry resumes.
-        await deps.lifecycle(ctx).signal(previous.sessionId, { type: 'ended', reason: 'reconnecting', at: Date.now() });
+        await deps.lifecycle
+          .port(ctx)
+          .signal(previous.sessionId, { type: 'ended', reason: 'reconnecting', at: Date.now() });
         throw new HttpError(
           409,
           'resume_still_active',
@@ -126,7 +129,7 @@ export const startSessionHandler =
     }
     // A resumed (ended) session starts over in the lifecycle (`requested` again) so the new call can register; for
     // a session whose call never connected the lifecycle ignores it (it is still `requested`).
-    await deps.lifecycle(ctx).signal(sessionId, {
+    await deps.lifecycle.port(ctx).signal(sessionId, {
       type: 'requested',
       agentId: agent.id,
       userId: caller.userId,

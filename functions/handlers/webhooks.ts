@@ -65,7 +65,10 @@ export const realtimeWebhookHandler =
     }
     try {
       const outcome = await viaProvider(() =>
-        handleIncomingCall({ ...deps, lifecycle: deps.lifecycle(ctx), model: deps.config.REALTIME_MODEL }, event.data),
+        handleIncomingCall(
+          { ...deps, lifecycle: deps.lifecycle.port(ctx), model: deps.config.REALTIME_MODEL },
+          event.data,
+        ),
       );
       await deps.deliveries.complete(delivery.id, outcome.action);
       ctx.log(`webhook ${delivery.id}: call ${outcome.callId} ${outcome.action}`);

@@ -73,34 +73,59 @@ export async function emit(deps: EffectDeps, event: StateEvent): Promise<void> {
   await deps.publisher.publish(event).catch((err) => deps.log(`publish failed: ${(err as Error).message}`));
 }
 
+/** One effect as the call a host makes for it: a named effect function, or an operation to apply next. */
+export type EffectCall =
+  | { kind: 'attach'; input: AttachRequest }
+  | { kind: 'hangup'; input: string }
+  | { kind: 'detach'; input: { sessionId: string; reason: string } }
+  | { kind: 'follow'; op: LifecycleOperation };
+
 /**
- * Runs one transition's effects in order (persist was done by the host) and returns the follow-up
- * operations to apply. `emit` does not hold up the others.
+ * The one reading of a transition's effects, shared by both hosts: the state events to publish (first and
+ * together: they only publish, and the page should see the state before anything else) and the calls to
+ * make in order. `persist` is the host's own write, done before any of this.
  */
-export async function runEffects(deps: EffectDeps, effects: LifecycleEffect[]): Promise<LifecycleOperation[]> {
-  const follow: LifecycleOperation[] = [];
-  const emits: Promise<void>[] = [];
+export function planEffects(effects: LifecycleEffect[], now: number): { emits: StateEvent[]; calls: EffectCall[] } {
+  const emits: StateEvent[] = [];
+  const calls: EffectCall[] = [];
   for (const e of effects) {
     switch (e.type) {
       case 'persist':
         break;
       case 'emit':
-        emits.push(emit(deps, e.event));
+        emits.push(e.event);
         break;
       case 'attach':
       case 'reattach':
-        follow.push(await attachOnWorker(deps, e.request));
+        calls.push({ kind: 'attach', input: e.request });
         break;
       case 'hangup':
-        await hangup(deps, e.callId);
+        calls.push({ kind: 'hangup', input: e.callId });
         break;
       case 'detach':
-        await detach(deps, e.sessionId, 'session ending');
+        calls.push({ kind: 'detach', input: { sessionId: e.sessionId, reason: 'session ending' } });
         break;
       case 'complete':
-        follow.push({ type: 'ended', reason: e.reason, at: deps.now() });
+        calls.push({ kind: 'follow', op: { type: 'ended', reason: e.reason, at: now } });
         break;
     }
+  }
+  return { emits, calls };
+}
+
+/**
+ * Runs one transition's effects in-process (the local lifecycle) and returns the follow-up operations to
+ * apply. `emit` does not hold up the others.
+ */
+export async function runEffects(deps: EffectDeps, effects: LifecycleEffect[]): Promise<LifecycleOperation[]> {
+  const plan = planEffects(effects, deps.now());
+  const emits = plan.emits.map((event) => emit(deps, event));
+  const follow: LifecycleOperation[] = [];
+  for (const c of plan.calls) {
+    if (c.kind === 'attach') follow.push(await attachOnWorker(deps, c.input));
+    else if (c.kind === 'hangup') await hangup(deps, c.input);
+    else if (c.kind === 'detach') await detach(deps, c.input.sessionId, c.input.reason);
+    else follow.push(c.op);
   }
   await Promise.all(emits);
   return follow;

@@ -61,11 +61,14 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   if (opts.provider) deps.provider = opts.provider(deps.provider);
   const signals: Harness['signals'] = [];
   if (opts.recordSignals !== false) {
-    deps.lifecycle = () => ({
-      async signal(sessionId, op) {
-        signals.push({ sessionId, op });
-      },
-    });
+    deps.lifecycle = {
+      ...deps.lifecycle,
+      port: () => ({
+        async signal(sessionId, op) {
+          signals.push({ sessionId, op });
+        },
+      }),
+    };
   }
   const runner: Runner = await startRunner({ routes: buildRoutes(deps), port });
   return {
@@ -83,7 +86,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
       await runner.close();
       await (deps.toolGateway as { close?: () => Promise<void> }).close?.();
       // The local lifecycle (LIFECYCLE_MODE=local) runs timers; stop it with the app.
-      await (deps as { lifecycleRuntime?: { stop(): Promise<void> } }).lifecycleRuntime?.stop();
+      await deps.lifecycle.stop();
       if (!opts.azurite) await azurite.stop();
     },
   };
