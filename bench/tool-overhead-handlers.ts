@@ -25,8 +25,10 @@ import { WorkerCore, type WorkerCoreDeps } from '../worker/core';
  *            in-memory ToolRunStore (no Table Storage), and no-op publisher/history/lifecycle.
  *   peer   — @openai/agents-realtime: a RealtimeSession over OpenAIRealtimeWebSocket with a tool().
  *   worker-bare — the worker without the telemetry observer (what the observer costs).
- *   worker-tables — the worker as above but with its real Table Storage stores on Azurite (the claim before
- *            and the completion after the tool, and the transcript write alongside the claim, are on the path).
+ *   worker-tables — the worker as above but with its real Table Storage stores on Azurite, calling a tool with
+ *            side effects: the claim (and the turn's transcript write alongside it) before the tool is on the
+ *            path; the output's record after it is sent is not.
+ *   worker-tables-ro — the same calling a read-only tool (annotated `readOnlyHint`): no storage on the path.
  */
 const [kind, n, url] = [process.argv[2], Number(process.argv[3]), process.argv[4]!];
 
@@ -63,17 +65,17 @@ async function floor(count: number) {
 }
 
 /** The worker with its real Table Storage stores (tool-run claim/complete, transcript) on Azurite. */
-async function workerTables(count: number) {
+async function workerTables(count: number, readOnly = false) {
   const storage = { STORAGE_CONNECTION_STRING: process.env.TOOL_BENCH_STORAGE! };
   const toolRuns = createTableToolRunStore(storage);
   await toolRuns.ensureTable();
   await ensureTables(storage as never);
-  return worker(count, { toolRuns, history: createHistoryStore(storage) });
+  return worker(count, { toolRuns, history: createHistoryStore(storage), readOnly });
 }
 
 async function worker(
   count: number,
-  stores: Partial<Pick<WorkerCoreDeps, 'toolRuns' | 'history'>> & { bare?: boolean } = {},
+  stores: Partial<Pick<WorkerCoreDeps, 'toolRuns' | 'history'>> & { bare?: boolean; readOnly?: boolean } = {},
 ) {
   const agent = agentSchema.parse(JSON.parse(readFileSync('agents/customer-support.json', 'utf8')));
   const provider = createProvider({
@@ -96,6 +98,8 @@ async function worker(
       const output = instantTool(call.arguments);
       return { output, isError: false, durationMs: performance.now() - t0 };
     },
+    // What the MCP gateway answers from the server's annotations (readOnlyHint / idempotentHint).
+    retrySafe: async () => stores.readOnly === true,
   };
   const core = new WorkerCore({
     workerId: 'bench-worker',
@@ -165,10 +169,13 @@ const run = {
   worker: (n: number) => worker(n),
   'worker-bare': (n: number) => worker(n, { bare: true }),
   peer,
-  'worker-tables': workerTables,
-}[kind as 'floor' | 'worker' | 'worker-bare' | 'peer' | 'worker-tables'];
+  'worker-tables': (n: number) => workerTables(n),
+  'worker-tables-ro': (n: number) => workerTables(n, true),
+}[kind as 'floor' | 'worker' | 'worker-bare' | 'peer' | 'worker-tables' | 'worker-tables-ro'];
 if (!run || !Number.isInteger(n) || !url) {
-  console.error('usage: tool-overhead-handlers.ts floor|worker|worker-bare|peer|worker-tables <sessions> <ws-url>');
+  console.error(
+    'usage: tool-overhead-handlers.ts floor|worker|worker-bare|peer|worker-tables|worker-tables-ro <sessions> <ws-url>',
+  );
   process.exit(2);
 }
 process.on('SIGTERM', () => process.exit(0));

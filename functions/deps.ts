@@ -11,7 +11,9 @@ import { createSessionEvents } from './post-session';
 import { createToolGateway } from '../shared/mcp/gateway';
 import type { ToolGateway } from '../shared/mcp/types';
 import { createProvider, type RealtimeProvider } from '../shared/providers/index';
-import { createTokenBucket, type RateLimiter } from '../shared/ratelimit/token-bucket';
+import { createTableRateLimiter } from '../shared/ratelimit/table-counter';
+import { createTokenBucket, type RateLimiter, type SharedRateLimiter } from '../shared/ratelimit/token-bucket';
+import { tableClient, TABLES } from '../shared/storage/tables';
 import { createToolRunCleanup, type ToolRunCleanup } from '../shared/stores/tool-run-cleanup';
 import { createSessionStore, type SessionStore } from '../shared/stores/sessions';
 import { createDeliveryStore, type DeliveryStore } from '../shared/stores/webhook-deliveries';
@@ -46,7 +48,7 @@ export interface AppDeps {
   /** Establishes the caller per AUTH_MODE. */
   authenticate: Authenticator;
   /** Per-caller token bucket for POST /api/sessions (in-process). */
-  sessionLimiter: RateLimiter;
+  sessionLimiter: RateLimiter | SharedRateLimiter;
   /** Standard Webhooks verifier over WEBHOOK_SECRETS; undefined when no secret is configured. */
   verifyWebhook?: WebhookVerifier;
   /** Web PubSub for GET /api/negotiate; undefined when neither WEBPUBSUB_ENDPOINT nor a connection string is set. */
@@ -80,7 +82,13 @@ export async function createDeps(config: FunctionsConfig): Promise<AppDeps> {
     toolRunCleanup: createToolRunCleanup(config),
     authenticate: createAuthenticator(config),
     webPubSub: createWebPubSubClient(config),
-    sessionLimiter: createTokenBucket({ perMinute: config.RATE_LIMIT_PER_MINUTE }),
+    sessionLimiter:
+      config.RATE_LIMIT_STORE === 'table'
+        ? createTableRateLimiter({
+            table: tableClient(config, TABLES.ratelimits),
+            perMinute: config.RATE_LIMIT_PER_MINUTE,
+          })
+        : createTokenBucket({ perMinute: config.RATE_LIMIT_PER_MINUTE }),
     verifyWebhook: config.WEBHOOK_SECRETS?.length ? createWebhookVerifier(config.WEBHOOK_SECRETS) : undefined,
     lifecycle,
     sessionEvents,

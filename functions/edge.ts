@@ -59,8 +59,17 @@ export function http(options: HttpOptions, handler: HttpHandler): HttpHandler {
   };
 }
 
-/** Reads a JSON body within the size limit; a malformed body is a 400, not a crash. */
+/** `application/json`, with or without parameters (`; charset=utf-8`). */
+const JSON_TYPE = /^application\/json\s*(;|$)/i;
+
+/**
+ * Reads a JSON body within the size limit; a malformed body is a 400, not a crash. Only `application/json`:
+ * a `text/plain` POST is a "simple" request browsers send cross-origin without a preflight, so reading it as
+ * JSON would let any site act on the API past the CORS allow-list.
+ */
 export async function readJson(req: HttpRequest, maxBytes: number): Promise<unknown> {
+  if (!JSON_TYPE.test(req.headers.get('content-type') ?? ''))
+    throw new HttpError(415, 'unsupported_media_type', 'send the body as application/json');
   const text = await readText(req, maxBytes);
   if (text.trim() === '') throw new HttpError(400, 'body_required', 'a JSON body is required');
   try {

@@ -73,9 +73,14 @@ param functionInstanceMemoryMB int = 2048
 @maxValue(1000)
 param functionMaximumInstanceCount int = 100
 
-@description('Worker minimum replicas: 0 scales to zero when idle, 1 keeps one replica warm for instant sessions.')
+@description('Worker minimum replicas: 0 scales to zero only when no session is live (the sessions rule holds the rest), 1 keeps one replica warm so an attach never waits for a cold start.')
 @allowed([0, 1])
 param workerMinReplicas int = 1
+
+@description('Live sessions per worker replica: the worker fleet scales to ceil(liveSessions / this), read from the Function app\'s GET /api/internal/scale.')
+@minValue(1)
+@maxValue(5000)
+param workerSessionsPerReplica int = 200
 
 @description('Worker maximum replicas.')
 @minValue(1)
@@ -87,6 +92,25 @@ param workerImageName string = ''
 
 @description('Whether the worker Container App exists already (azd sets SERVICE_WORKER_RESOURCE_EXISTS); its running image is then kept.')
 param workerExists bool = false
+
+@description('Always-ready instances for the Function app\'s `durable` group: 1 (Microsoft\'s guidance for Durable on Flex) keeps orchestrators and entities warm; 0 is the cheapest set-up (the first call after idle waits for a cold start).')
+@minValue(0)
+@maxValue(10)
+param durableAlwaysReady int = 1
+
+@description('Durable backend: storage (Azure Storage provider on the app\'s account, ~nothing at idle) or dts (Durable Task Scheduler, Consumption SKU).')
+@allowed(['storage', 'dts'])
+param durableBackend string = 'storage'
+
+@description('private: Storage, Key Vault and the registry take traffic only from the virtual network (private endpoints), trusted Azure services and allowedClientIps; open: their public endpoints stay open for development (Entra RBAC still applies, keys stay off).')
+@allowed(['private', 'open'])
+param networkAccess string = 'private'
+
+@description('Public IPs or CIDR ranges (comma separated) let through the firewalls in private mode: the workstation or runner that runs azd (seed read-back, table seeding, build upload).')
+param allowedClientIps string = ''
+
+@description('Client id of the Entra app registration App Service Authentication validates tokens for (authMode easyauth); empty uses entraAudience.')
+param entraClientId string = ''
 
 @description('Web PubSub tier: Free_F1 costs nothing (20 concurrent connections); Standard_S1 for production load.')
 @allowed(['Free_F1', 'Standard_S1'])
@@ -105,8 +129,25 @@ var resourceToken = toLower(uniqueString(subscription().id, environmentName, loc
 var functionAppName = 'func-${resourceToken}'
 var workerAppName = 'ca-worker-${resourceToken}'
 var durableTaskHub = 'voiceagents'
+var allowedIps = filter(map(split(allowedClientIps, ','), ip => trim(ip)), ip => !empty(ip))
+var isPrivate = networkAccess == 'private'
+// The tables the worker uses, and how: it reads agent definitions and writes sessions, history and tool runs.
+var workerTables = { agents: 'read', sessions: 'write', history: 'write', toolruns: 'write' }
+var appTables = [
+  'sessions'
+  'history'
+  'agents'
+  'webhookdeliveries'
+  'lifecycle'
+  'ratelimits'
+  'orders'
+  'tickets'
+  'knowledge'
+  'scores'
+  'toolruns'
+]
 
-resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {
+resource rg 'Microsoft.Resources/resourceGroups@2025-04-01' = {
   name: 'rg-${environmentName}'
   location: location
   tags: tags
@@ -154,12 +195,20 @@ module storage 'modules/storage.bicep' = {
     location: location
     tags: tags
     deploymentContainerName: 'app-package'
+    networkAccess: networkAccess
+    allowedIps: allowedIps
+    tables: appTables
+    tableRoleAssignments: map(items(workerTables), t => {
+      table: t.key
+      principalId: worker
+      roleDefinitionId: t.value == 'read' ? roles.storageTableDataReader : roles.storageTableDataContributor
+      principalType: sp
+    })
     roleAssignments: concat(
       [
         { principalId: api, roleDefinitionId: roles.storageTableDataContributor, principalType: sp }
         { principalId: api, roleDefinitionId: roles.storageBlobDataOwner, principalType: sp }
         { principalId: api, roleDefinitionId: roles.storageQueueDataContributor, principalType: sp }
-        { principalId: worker, roleDefinitionId: roles.storageTableDataContributor, principalType: sp }
       ],
       empty(principalId)
         ? []
@@ -179,14 +228,34 @@ module keyVault 'modules/key-vault.bicep' = {
     webhookSecrets: webhookSecrets
     workerAuthSeed: workerAuthSeed
     mcpKeySeed: mcpKeySeed
-    roleAssignments: concat(
-      [
-        { principalId: api, roleDefinitionId: roles.keyVaultSecretsUser, principalType: sp }
-        { principalId: worker, roleDefinitionId: roles.keyVaultSecretsUser, principalType: sp }
-      ],
+    networkAccess: networkAccess
+    allowedIps: allowedIps
+    // Each identity reads only the secrets it uses; the deployer reads the seeds back (secretOrRandomPassword)
+    // and the host key the postdeploy hook installs.
+    secretRoleAssignments: concat(
+      map(['worker-auth-secret', 'mcp-builtin-key'], name => {
+        secret: name
+        principalId: api
+        roleDefinitionId: roles.keyVaultSecretsUser
+        principalType: sp
+      }),
+      empty(webhookSecrets)
+        ? []
+        : [{ secret: 'webhook-secrets', principalId: api, roleDefinitionId: roles.keyVaultSecretsUser, principalType: sp }],
+      map(['worker-auth-secret', 'mcp-builtin-key'], name => {
+        secret: name
+        principalId: worker
+        roleDefinitionId: roles.keyVaultSecretsUser
+        principalType: sp
+      }),
       empty(principalId)
         ? []
-        : [{ principalId: principalId, roleDefinitionId: roles.keyVaultSecretsUser, principalType: principalType }]
+        : map(['worker-auth-seed', 'mcp-builtin-key-seed', 'mcp-builtin-key'], name => {
+            secret: name
+            principalId: principalId
+            roleDefinitionId: roles.keyVaultSecretsUser
+            principalType: principalType
+          })
     )
   }
 }
@@ -232,6 +301,8 @@ module registry 'modules/container-registry.bicep' = {
     name: 'cr${resourceToken}'
     location: location
     tags: tags
+    networkAccess: networkAccess
+    allowedIps: allowedIps
     roleAssignments: [
       { principalId: worker, roleDefinitionId: roles.acrPull, principalType: sp }
     ]
@@ -243,6 +314,49 @@ module network 'modules/network.bicep' = {
   scope: rg
   name: 'network'
   params: { name: 'vnet-${resourceToken}', location: location, tags: tags }
+}
+
+// Private mode: the apps reach Storage, Key Vault and the registry through private endpoints in the VNet.
+var privateEndpoints = [
+  { groupId: 'blob', zone: 'privatelink.blob.${environment().suffixes.storage}' }
+  { groupId: 'queue', zone: 'privatelink.queue.${environment().suffixes.storage}' }
+  { groupId: 'table', zone: 'privatelink.table.${environment().suffixes.storage}' }
+  { groupId: 'vault', zone: 'privatelink.vaultcore.azure.net' }
+  { groupId: 'registry', zone: 'privatelink${environment().suffixes.acrLoginServer}' }
+]
+
+module endpoints 'modules/private-endpoint.bicep' = [
+  for e in (isPrivate ? privateEndpoints : []): {
+    scope: rg
+    name: 'private-endpoint-${e.groupId}'
+    params: {
+      name: 'pe-${e.groupId}-${resourceToken}'
+      location: location
+      tags: tags
+      subnetId: network.outputs.privateEndpointsSubnetId
+      vnetId: network.outputs.id
+      serviceId: e.groupId == 'vault'
+        ? keyVault.outputs.id
+        : e.groupId == 'registry' ? registry.outputs.id : storage.outputs.id
+      groupId: e.groupId
+      zoneName: e.zone
+    }
+  }
+]
+
+// ---- Durable backend (dts): the scheduler and its task hub ----
+module scheduler 'modules/durable-task-scheduler.bicep' = if (durableBackend == 'dts') {
+  scope: rg
+  name: 'durable-task-scheduler'
+  params: {
+    name: 'dts-${resourceToken}'
+    location: location
+    tags: tags
+    taskHubName: durableTaskHub
+    roleAssignments: [
+      { principalId: api, roleDefinitionId: roles.durableTaskDataContributor, principalType: sp }
+    ]
+  }
 }
 
 module containerAppsEnvironment 'modules/container-apps-environment.bicep' = {
@@ -261,6 +375,9 @@ module privateDns 'modules/private-dns.bicep' = {
   scope: rg
   name: 'private-dns'
   params: {
+    // The zone is the environment's default domain, which exists only once the environment does: what-if
+    // cannot predict this zone, and nothing else depends on that prediction.
+    #disable-next-line what-if-short-circuiting
     zoneName: containerAppsEnvironment.outputs.defaultDomain
     staticIp: containerAppsEnvironment.outputs.staticIp
     vnetId: network.outputs.id
@@ -289,6 +406,11 @@ module functionApp 'modules/function-app.bicep' = {
     instanceMemoryMB: functionInstanceMemoryMB
     maximumInstanceCount: functionMaximumInstanceCount
     durableTaskHub: durableTaskHub
+    durableBackend: durableBackend
+    durableSchedulerEndpoint: scheduler.?outputs.?endpoint ?? ''
+    durableAlwaysReady: durableAlwaysReady
+    networkAccess: networkAccess
+    entraClientId: entraClientId
     appInsightsConnectionString: monitoring.outputs.appInsightsConnectionString
     realtimeEndpoint: ai.outputs.openAiEndpoint
     realtimeModel: ai.outputs.realtimeDeployment
@@ -305,7 +427,7 @@ module functionApp 'modules/function-app.bicep' = {
   }
   // Storage and Key Vault outputs above already order it after their role assignments (a module's outputs
   // exist once all of it is deployed); the worker's name must also resolve before the app starts calling it.
-  dependsOn: [privateDns]
+  dependsOn: [privateDns, endpoints]
 }
 
 var functionBaseUrl = 'https://${functionApp.outputs.defaultHostName}'
@@ -330,6 +452,7 @@ module workerApp 'modules/worker-app.bicep' = {
     registryServer: registry.outputs.loginServer
     image: !empty(workerImageName) ? workerImageName : workerImage.outputs.image
     minReplicas: workerMinReplicas
+    sessionsPerReplica: workerSessionsPerReplica
     maxReplicas: workerMaxReplicas
     appInsightsConnectionString: monitoring.outputs.appInsightsConnectionString
     realtimeEndpoint: ai.outputs.openAiEndpoint

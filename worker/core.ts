@@ -3,13 +3,14 @@ import type { AgentDefinition } from '../shared/agents/schema';
 import type { SessionEventPublisher } from '../shared/events/types';
 import { callerIdentityFor, identityKey, SessionCaller } from '../shared/mcp/identity';
 import type { ToolGateway } from '../shared/mcp/types';
-import { partitionNeedsVerification, type HistoryStore } from '../shared/memory/types';
+import type { HistoryStore } from '../shared/memory/types';
 import type { SessionConfig } from '../shared/providers/types';
 import type { ToolRunStore } from '../shared/stores/tool-runs';
 import type { AttachBody } from '../shared/worker-client/api';
 import type { WorkerLifecycle } from './lifecycle-client';
-import { historyPartitionFor, SidebandSession, type SessionObserver } from './sideband';
+import { historyPartitionFor, SidebandSession, type SessionObserver, type SidebandExtension } from './sideband';
 import { ToolExecutor } from './tools';
+import { verifiedMemory } from './verified-memory';
 import { TranscriptBatcher } from './transcripts';
 
 export interface WorkerCoreDeps {
@@ -44,6 +45,8 @@ export interface WorkerCoreDeps {
   toolCallsPerSession?: number;
   /** DEBUG_TOOL_OUTPUT_TO_PAGE. */
   rawToolOutputToPage?: boolean;
+  /** Worker-side features hooked into every session (event subscriptions, gate requests); see SidebandContext. */
+  extensions?: readonly SidebandExtension[];
   maxSessions: number;
   heartbeatIntervalMs: number;
   /** The shared tick: transcript batches are written this often; heartbeats every heartbeatIntervalMs. */
@@ -172,10 +175,8 @@ export class WorkerCore {
       ? new SessionCaller(callerIdentityFor(body), this.identityKey, this.deps.toolCallsPerSession)
       : undefined;
     if (caller) this.callers.set(body.sessionId, caller);
-    // A phone number's memory is seeded only once the caller proved the number is theirs (never on the SIP
-    // `From` alone); a signed-in user's is theirs from the start.
-    const seedAllowed = () => !partitionNeedsVerification(partition) || caller?.verified === true;
-    const seed = this.deps.seed && ((s: Parameters<NonNullable<WorkerCoreDeps['seed']>>[0]) => this.deps.seed!(s));
+    const seed = this.deps.seed;
+    const memory = verifiedMemory({ caller, partition, seed: seed && ((s) => seed.call(this.deps, s)) });
     // traceparent: the session row's trace (POST /api/sessions or the SIP webhook), so worker spans join it.
     const observer = this.deps.observe?.({
       sessionId: body.sessionId,
@@ -188,12 +189,13 @@ export class WorkerCore {
     const session = new SidebandSession(
       {
         observer,
+        extensions: memory.extension ? [...(this.deps.extensions ?? []), memory.extension] : this.deps.extensions,
         workerId: this.deps.workerId,
         openSideband: this.deps.openSideband,
         executor: this.executor,
         transcripts: this.transcripts,
         publisher: this.deps.publisher,
-        seed: seed && (async (s) => (seedAllowed() ? seed(s) : [])),
+        seed: memory.seed,
         report: async (sessionId, report) => {
           this.sessions.delete(sessionId);
           this.callers.delete(sessionId);

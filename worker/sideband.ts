@@ -2,9 +2,19 @@ import { createHash } from 'node:crypto';
 import type WebSocket from 'ws';
 import type { AgentDefinition } from '../shared/agents/schema';
 import type { SessionEventPublisher } from '../shared/events/types';
-import { TOOL_PROGRESS_AFTER_MS, toolProgressEvent } from '../shared/mcp/output';
+import { TOOL_PROGRESS_AFTER_MS, toolProgressResponse } from '../shared/mcp/output';
 import type { SessionConfig } from '../shared/providers/types';
+import { ServerEventBus } from '../shared/realtime/dispatch';
+import {
+  DELTA_TYPES,
+  str,
+  toServerEvent,
+  type RealtimeClientEvent,
+  type ServerEventOf,
+} from '../shared/realtime/events';
 import type { AttachBody, WorkerReport } from '../shared/worker-client/api';
+import { ResponseGate } from './response-gate';
+import { SessionTranscript } from './session-transcript';
 import type { TranscriptBatcher } from './transcripts';
 import type { DeliverableOutput, ToolExecutor } from './tools';
 
@@ -38,7 +48,28 @@ export interface SidebandDeps {
   logTranscripts: boolean;
   stats: { events: number; toolCalls: number };
   observer?: SessionObserver;
+  /** Worker-side features that hook into every session (see SidebandExtension). */
+  extensions?: readonly SidebandExtension[];
 }
+
+/**
+ * What a worker-side feature sees of one session: it subscribes to server events, asks the gate for responses,
+ * sends client events, and may end the session. Extensions are called once per session, after the first
+ * connection is up and before any server event is dispatched.
+ */
+export interface SidebandContext {
+  readonly sessionId: string;
+  readonly attach: AttachBody;
+  readonly prepared: PreparedAgent;
+  readonly events: ServerEventBus;
+  readonly gate: ResponseGate;
+  send(event: RealtimeClientEvent): void;
+  stop(reason: string, failed?: boolean): void;
+  log(line: string): void;
+}
+
+/** A feature's hook; what it returns is called when the session stops. */
+export type SidebandExtension = (ctx: SidebandContext) => void | (() => void);
 
 export interface PreparedAgent {
   agent: AgentDefinition;
@@ -50,37 +81,29 @@ export interface PreparedAgent {
 }
 
 /** Deltas are the bulk of sideband traffic and carry nothing the worker needs: skip them before JSON.parse. */
-const SKIP =
-  /"type"\s*:\s*"(response\.output_audio\.delta|response\.output_audio_transcript\.delta|response\.output_text\.delta|response\.function_call_arguments\.delta|conversation\.item\.input_audio_transcription\.delta)"/;
+const SKIP = new RegExp(`"type"\\s*:\\s*"(${DELTA_TYPES.map((t) => t.replace(/\./g, '\\.')).join('|')})"`);
 
 /** Output items get ids we choose, so re-sending one after a takeover is recognisably the same item. */
 export const outputItemId = (callId: string) =>
   `fco_${createHash('sha256').update(callId).digest('base64url').slice(0, 24)}`;
-const isSeeded = (id: string | undefined) => Boolean(id?.startsWith('mem_'));
-
-type ServerEvent = { type: string; [k: string]: unknown };
-type Item = {
-  id?: string;
-  type?: string;
-  role?: string;
-  content?: { type?: string; text?: string; transcript?: string | null }[];
-};
 
 /**
- * One session's sideband socket: applies the agent's settings, runs function calls through the tool executor,
- * records completed transcript items, and reconnects with backoff when the socket drops.
+ * One session's sideband socket: applies the agent's settings, dispatches server events (typed as GA Realtime
+ * events) to the modules that own them — the response gate, the transcript, tool calls, extensions — and
+ * reconnects with backoff when the socket drops.
  */
 export class SidebandSession {
   private ws: WebSocket | undefined;
   private closed = false;
-  private responseActive = false;
-  private idleWaiters: (() => void)[] = [];
-  private outbox: { data: string; onSent?: () => void }[] = [];
+  private outbox: { data: string; onSent?: () => void; onDropped?: () => void }[] = [];
   private toolsRunning = 0;
-  private responsePending = false;
-  private assumedActive = false;
-  private readonly recorded = new Set<string>();
+  private resultsPending = false;
+  private extensionsStarted = false;
+  private readonly cleanups: (() => void)[] = [];
   readonly partition: string;
+  readonly events: ServerEventBus;
+  readonly gate: ResponseGate;
+  private readonly transcript: SessionTranscript;
   lastEventAt = 0;
 
   constructor(
@@ -89,6 +112,26 @@ export class SidebandSession {
     private readonly prepared: PreparedAgent,
   ) {
     this.partition = prepared.partition ?? historyPartitionFor(attach);
+    this.events = new ServerEventBus((err, type) =>
+      deps.log(`sideband ${attach.sessionId}: handler for ${type} failed: ${(err as Error).message}`),
+    );
+    this.gate = new ResponseGate({ send: (e) => this.send(e), log: deps.log, idPrefix: 'wk' });
+    this.transcript = new SessionTranscript({
+      sessionId: attach.sessionId,
+      agentId: attach.agentId,
+      partition: this.partition,
+      transcripts: deps.transcripts,
+      publisher: deps.publisher,
+      now: deps.now,
+      log: deps.log,
+      logTranscripts: deps.logTranscripts,
+    });
+    this.events.onAny((e) => this.gate.onServerEvent(e));
+    this.events.onAny((e) => this.transcript.onServerEvent(e));
+    this.events.on('response.function_call_arguments.done', (e) => void this.onFunctionCall(e));
+    this.events.on('error', (e) =>
+      deps.log(`sideband ${this.sessionId} server error ${e.error?.code ?? ''}: ${e.error?.message ?? ''}`),
+    );
   }
 
   get sessionId() {
@@ -101,6 +144,7 @@ export class SidebandSession {
   /** Opens the socket and applies the session; throws if the sideband cannot be opened (the attach fails). */
   async start(): Promise<void> {
     await this.connect();
+    this.startExtensions();
     if (this.attach.attempt === 0) {
       const events = this.deps.seed
         ? await this.deps
@@ -123,6 +167,25 @@ export class SidebandSession {
     }
   }
 
+  private startExtensions() {
+    if (this.extensionsStarted || this.closed) return;
+    this.extensionsStarted = true;
+    const ctx: SidebandContext = {
+      sessionId: this.sessionId,
+      attach: this.attach,
+      prepared: this.prepared,
+      events: this.events,
+      gate: this.gate,
+      send: (e) => this.send(e),
+      stop: (reason, failed) => this.stop(reason, failed),
+      log: this.deps.log,
+    };
+    for (const ext of this.deps.extensions ?? []) {
+      const cleanup = ext(ctx);
+      if (cleanup) this.cleanups.push(cleanup);
+    }
+  }
+
   private async connect(): Promise<void> {
     const ws = await this.deps.openSideband(this.attach.callId);
     if (this.closed) {
@@ -130,21 +193,21 @@ export class SidebandSession {
       return;
     }
     this.ws = ws;
-    this.responseActive = false;
     ws.on('message', (data) => this.onMessage(data.toString()));
     ws.on('error', (err) => this.deps.log(`sideband ${this.sessionId} error: ${err.message}`));
     ws.on('close', () => {
-      if (this.ws === ws) this.ws = undefined;
-      this.wakeIdle();
+      if (this.ws !== ws) return;
+      this.ws = undefined;
+      this.gate.disconnected();
       if (!this.closed) void this.reconnect();
     });
     // `model` is fixed when the call starts; everything else is (re)applied from the server-side agent.
     const { model: _model, ...session } = this.prepared.session as SessionConfig & { model?: string };
     this.send({ type: 'session.update', session });
     const queued = this.outbox.splice(0);
-    for (const q of queued) this.sendRaw(q.data, q.onSent);
+    for (const q of queued) this.sendRaw(q.data, q.onSent, q.onDropped);
+    this.gate.connected();
   }
-
   private async reconnect(): Promise<void> {
     for (const delay of this.deps.reconnectDelaysMs) {
       await new Promise((r) => setTimeout(r, delay));
@@ -185,25 +248,29 @@ export class SidebandSession {
     void Promise.resolve(this.deps.observer?.end?.({ reason, failed })).catch((err) =>
       this.deps.log(`session ${this.sessionId} observer end failed: ${(err as Error).message}`),
     );
-    this.wakeIdle();
+    this.gate.close();
+    for (const c of this.cleanups.splice(0)) c();
     this.ws?.close(1000);
     this.ws = undefined;
     this.deps.executor.forget(this.sessionId);
+    for (const q of this.outbox.splice(0)) q.onDropped?.();
   }
 
-  private send(event: unknown, onSent?: () => void) {
-    this.sendRaw(JSON.stringify(event), onSent);
+  private send(event: RealtimeClientEvent | unknown, onSent?: () => void, onDropped?: () => void) {
+    this.sendRaw(JSON.stringify(event), onSent, onDropped);
   }
 
-  private sendRaw(data: string, onSent?: () => void) {
+  private sendRaw(data: string, onSent?: () => void, onDropped?: () => void) {
     const ws = this.ws;
     if (!ws || ws.readyState !== 1) {
-      if (!this.closed) this.outbox.push({ data, onSent });
+      if (!this.closed) this.outbox.push({ data, onSent, onDropped });
+      else onDropped?.();
       return;
     }
     ws.send(data, (err) => {
       if (!err) onSent?.();
-      else if (!this.closed) this.outbox.push({ data, onSent });
+      else if (!this.closed) this.outbox.push({ data, onSent, onDropped });
+      else onDropped?.();
     });
   }
 
@@ -215,133 +282,58 @@ export class SidebandSession {
       this.deps.observer?.onServerEvent?.({ type: skipped[1] }, at);
       return;
     }
-    let ev: ServerEvent;
+    let raw: unknown;
     try {
-      ev = JSON.parse(text) as ServerEvent;
+      raw = JSON.parse(text);
     } catch {
       return;
     }
-    this.deps.observer?.onServerEvent?.(ev, at);
-    switch (ev.type) {
-      case 'response.created':
-        this.responseActive = true;
-        this.assumedActive = false;
-        break;
-      case 'response.done':
-        this.responseActive = false;
-        this.wakeIdle();
-        break;
-      case 'response.function_call_arguments.done':
-        void this.onFunctionCall(ev);
-        break;
-      case 'conversation.item.input_audio_transcription.completed':
-        this.record(String(ev.item_id ?? ''), 'user', String(ev.transcript ?? ''));
-        break;
-      case 'conversation.item.added':
-      case 'conversation.item.done':
-      case 'conversation.item.created': {
-        // Typed user messages never get a transcription event; their text is the content.
-        const item = ev.item as Item | undefined;
-        if (item?.type === 'message' && item.role === 'user') {
-          const text = (item.content ?? [])
-            .filter((c) => c.type === 'input_text')
-            .map((c) => c.text ?? '')
-            .join(' ')
-            .trim();
-          if (text) this.record(item.id ?? '', 'user', text);
-        }
-        break;
-      }
-      case 'response.output_item.done': {
-        const item = ev.item as Item | undefined;
-        if (item?.type === 'message' && item.role === 'assistant') {
-          const text = (item.content ?? [])
-            .map((c) => c.transcript ?? c.text ?? '')
-            .join(' ')
-            .trim();
-          if (text) this.record(item.id ?? '', 'assistant', text);
-        }
-        break;
-      }
-      case 'error': {
-        const e = ev.error as { code?: string; message?: string } | undefined;
-        this.deps.log(`sideband ${this.sessionId} server error ${e?.code ?? ''}: ${e?.message ?? ''}`);
-        if (this.assumedActive) {
-          // Our response.create was refused: nothing is active on our account.
-          this.assumedActive = false;
-          this.responseActive = false;
-          this.wakeIdle();
-        }
-        break;
-      }
-    }
+    const ev = toServerEvent(raw);
+    if (!ev) return;
+    this.deps.observer?.onServerEvent?.(raw as Record<string, unknown>, at);
+    this.events.emit(ev);
   }
 
-  private record(
-    itemId: string,
-    role: 'user' | 'assistant' | 'tool',
-    text: string,
-    extra: { callId?: string; toolName?: string } = {},
-  ) {
-    if (!itemId || isSeeded(itemId) || this.recorded.has(itemId)) return;
-    this.recorded.add(itemId);
-    const at = this.deps.now();
-    this.deps.transcripts.add(this.partition, {
-      itemId,
-      sessionId: this.sessionId,
-      agentId: this.attach.agentId,
-      role,
-      text,
-      at,
-      ...extra,
-    });
-    if (this.deps.logTranscripts) this.deps.log(`[${this.sessionId}] ${role}: ${text}`);
-    if (role !== 'tool') {
-      void this.deps.publisher
-        .publish({ type: 'transcript', sessionId: this.sessionId, itemId, role, text, at })
-        .catch(() => {});
-    }
-  }
-
-  private async onFunctionCall(ev: ServerEvent) {
-    const call = {
-      callId: String(ev.call_id ?? ''),
-      name: String(ev.name ?? ''),
-      arguments: String(ev.arguments ?? ''),
-    };
-    if (!call.callId || !call.name) return;
+  private async onFunctionCall(ev: ServerEventOf<'response.function_call_arguments.done'>) {
+    const callId = str(ev.call_id);
+    const name = str(ev.name);
+    if (!callId || !name) return;
+    const call = { callId, name, arguments: str(ev.arguments) ?? '' };
     this.toolsRunning++;
     this.deps.stats.toolCalls++;
+    // Long tool: let the model say "one moment" — only if nothing else is talking or waiting to.
     const progress = setTimeout(() => {
-      // Long tool: let the model say "one moment" — only if nothing else is talking.
-      if (!this.responseActive && !this.closed) this.send(toolProgressEvent(call.name));
+      if (!this.closed) this.gate.request({ kind: 'progress', response: toolProgressResponse(name), onlyIfIdle: true });
     }, TOOL_PROGRESS_AFTER_MS);
     try {
-      // The turn that led to this call is written before the tool runs (alongside the claim), so a worker
-      // killed mid-tool loses no transcript item; a failed write stays pending for the next tick.
-      const durable = this.deps.transcripts.flushPartition(this.partition);
+      // Before a tool with side effects runs, the turn that led to it is written (alongside the claim), so a
+      // worker killed mid-tool loses no transcript item; a failed write stays pending for the next tick.
+      const durable = () => this.deps.transcripts.flushPartition(this.partition);
       const run = () => this.deps.executor.run(this.sessionId, this.prepared.agent, call, undefined, durable);
       const observer = this.deps.observer;
       const out = observer?.toolCall ? await observer.toolCall(call, run) : await run();
       if (out) this.sendOutputs([out]);
     } catch (err) {
       // Storage failed around the run; the next worker's recovery (or a retry of the call) deals with it.
-      this.deps.log(`tool ${call.name} (${call.callId}) in ${this.sessionId} failed: ${(err as Error).message}`);
+      this.deps.log(`tool ${name} (${callId}) in ${this.sessionId} failed: ${(err as Error).message}`);
     } finally {
       clearTimeout(progress);
       this.toolsRunning--;
-      void this.respondWhenIdle();
+      this.askForAnswer();
     }
   }
 
   private deliver(outputs: DeliverableOutput[]) {
     this.sendOutputs(outputs);
-    void this.respondWhenIdle();
+    this.askForAnswer();
   }
 
-  /** Sends outputs as items now; one `response.create` follows once no response is active and no tool runs. */
+  /**
+   * Sends outputs as items now (a response already running took its input when it started, so it does not
+   * answer them); the gate asks for one response once no tool is still running.
+   */
   private sendOutputs(outputs: DeliverableOutput[]) {
-    this.responsePending = true;
+    this.resultsPending = true;
     for (const o of outputs) {
       const id = outputItemId(o.callId);
       this.send(
@@ -354,26 +346,18 @@ export class SidebandSession {
             .delivered(this.sessionId, o)
             .catch((err) => this.deps.log(`marking ${o.callId} delivered failed: ${(err as Error).message}`));
         },
+        // Never sent (the session closed first): stored for the next worker to deliver.
+        () => void this.deps.executor.undeliverable(this.sessionId, o),
       );
-      this.record(id, 'tool', o.output, { callId: o.callId, toolName: o.name });
+      this.transcript.record(id, 'tool', o.output, { callId: o.callId, toolName: o.name });
     }
   }
 
-  /** Only one response may be active: wait for it, and let the last tool to finish ask for the next one. */
-  private async respondWhenIdle() {
-    if (!this.responsePending || this.toolsRunning > 0) return;
-    while (this.responseActive && !this.closed) await new Promise<void>((r) => this.idleWaiters.push(r));
-    if (this.closed || !this.responsePending || this.toolsRunning > 0) return;
-    this.responsePending = false;
-    // Until response.created/done (or an error) arrives, a second caller must not ask again.
-    this.responseActive = true;
-    this.assumedActive = true;
-    this.send({ type: 'response.create' });
-  }
-
-  private wakeIdle() {
-    const w = this.idleWaiters.splice(0);
-    for (const r of w) r();
+  /** The last tool to finish asks for the answer: one response covers every output sent meanwhile. */
+  private askForAnswer() {
+    if (!this.resultsPending || this.toolsRunning > 0 || this.closed) return;
+    this.resultsPending = false;
+    this.gate.request({ kind: 'tool-result', coalesce: true });
   }
 }
 

@@ -34,28 +34,39 @@ export interface DeliverableOutput {
   output: string;
   isError: boolean;
   durationMs: number;
-  /** false when there is no toolruns row to mark delivered (the claim itself failed). */
+  /** false when there is no toolruns row to mark delivered (a retry-safe run, or the claim itself failed). */
   stored?: boolean;
+  /** The run skipped the claim: running it again does no harm. */
+  retrySafe?: boolean;
+  /** Set by run(): stored with the delivered mark. */
+  fresh?: boolean;
 }
 
 /**
- * Runs a function call at most once per call id (claim first, then run), stores the output before anyone
- * sends it, and on re-attach turns what a lost worker left behind into outputs to (re-)send.
+ * Runs a function call at most once per call id: a call with side effects is claimed in storage first (the one
+ * write before the tool); a retry-safe one (read-only or idempotent) runs with no storage at all. The output
+ * goes to the model first and is recorded after it was sent; one that could not be sent is stored for the
+ * session's next worker. On re-attach, turns what a lost worker left behind into outputs to (re-)send.
  */
 export class ToolExecutor {
   /** Call ids this process has already handled for a session, so repeated events cost no storage call. */
   private readonly seen = new Map<string, Set<string>>();
-  /** Runs in progress in this process (a drain waits for them so their outputs get stored). */
+  /** Runs and output writes in progress in this process (a drain waits for them so outputs get stored). */
   private readonly running = new Set<Promise<unknown>>();
 
   get inFlight(): number {
     return this.running.size;
   }
 
-  /** Resolves when the runs in progress have finished, or after `ms`. */
+  /** Resolves when the runs in progress (and the output writes they lead to) have finished, or after `ms`. */
   async settle(ms: number): Promise<void> {
     let t: NodeJS.Timeout | undefined;
-    await Promise.race([Promise.allSettled([...this.running]), new Promise((r) => (t = setTimeout(r, ms)))]);
+    const timeout = new Promise<'timeout'>((r) => (t = setTimeout(() => r('timeout'), ms)));
+    // A run that ends hands its output to the session, which may add a write: wait again until none is left.
+    while (this.running.size > 0) {
+      const settled = Promise.allSettled([...this.running]).then(() => new Promise((r) => setImmediate(r)));
+      if ((await Promise.race([settled, timeout])) === 'timeout') break;
+    }
     clearTimeout(t);
   }
 
@@ -71,41 +82,50 @@ export class ToolExecutor {
     agent: AgentDefinition,
     call: { callId: string; name: string; arguments: string },
     signal?: AbortSignal,
-    /** Awaited (in parallel with the claim) before the tool runs: the worker makes the turn durable first. */
-    ready?: Promise<unknown>,
+    /**
+     * Makes the turn that led to the call durable. Started alongside the claim and awaited before a tool with side
+     * effects runs; a retry-safe call leaves the turn to the next transcript batch.
+     */
+    durable?: () => Promise<unknown>,
   ): Promise<DeliverableOutput | undefined> {
     const seen = this.seen.get(sessionId) ?? new Set<string>();
     this.seen.set(sessionId, seen);
     if (seen.has(call.callId)) return undefined;
     seen.add(call.callId);
-    const { store, publisher, now } = this.deps;
-    let claimed: boolean;
-    try {
-      claimed = await store.claim({
-        sessionId,
-        callId: call.callId,
-        name: call.name,
-        workerId: this.deps.workerId,
-        at: now(),
-      });
-    } catch (err) {
-      // Without a claim the tool must not run (it could run twice); the model hears that nothing happened.
-      this.deps.log(`claiming tool call ${call.callId} failed: ${(err as Error).message}`);
-      return {
-        callId: call.callId,
-        name: call.name,
-        output: NOT_STARTED_OUTPUT(call.name),
-        isError: true,
-        durationMs: 0,
-        stored: false,
-      };
+    const { store, publisher, now, gateway } = this.deps;
+    const retrySafe = (await gateway.retrySafe?.(agent, call.name).catch(() => false)) ?? false;
+    // A retry-safe call has nothing to protect: a second run (after a lost worker) repeats a lookup.
+    if (!retrySafe) {
+      const turn = durable?.().catch(() => {});
+      let claimed: boolean;
+      try {
+        claimed = await store.claim({
+          sessionId,
+          callId: call.callId,
+          name: call.name,
+          workerId: this.deps.workerId,
+          at: now(),
+        });
+      } catch (err) {
+        // Without a claim the tool must not run (it could run twice); the model hears that nothing happened.
+        this.deps.log(`claiming tool call ${call.callId} failed: ${(err as Error).message}`);
+        return {
+          callId: call.callId,
+          name: call.name,
+          output: NOT_STARTED_OUTPUT(call.name),
+          isError: true,
+          durationMs: 0,
+          stored: false,
+        };
+      }
+      if (!claimed) {
+        this.deps.log(`tool call ${call.callId} already claimed; not running it again`);
+        return undefined;
+      }
+      await turn;
     }
-    if (!claimed) {
-      this.deps.log(`tool call ${call.callId} already claimed; not running it again`);
-      return undefined;
-    }
-    await ready?.catch(() => {});
-    await publisher
+    // Live updates never hold the model up; finished follows started so the page sees them in order.
+    const started = publisher
       .publish({
         type: 'tool.started',
         sessionId,
@@ -115,29 +135,39 @@ export class ToolExecutor {
         at: now(),
       })
       .catch(() => {});
-    const running = this.deps.gateway.run(agent, call, signal, this.deps.callerOf?.(sessionId));
+    const running = gateway.run(agent, call, signal, this.deps.callerOf?.(sessionId));
     this.running.add(running);
     const result = await running.finally(() => this.running.delete(running));
-    try {
-      await store.complete(sessionId, call.callId, result);
-    } catch (err) {
-      // The tool ran: its output still goes to the model; only a takeover before delivery would lose it.
-      this.deps.log(`storing the output of ${call.callId} failed (delivering anyway): ${(err as Error).message}`);
-    }
-    await publisher
-      .publish({
-        type: 'tool.finished',
-        sessionId,
-        callId: call.callId,
-        name: call.name,
-        summary: summarizeToolOutput(call.name, result.output, result.isError),
-        ...(this.deps.rawOutputToPage ? { output: result.output } : {}),
-        isError: result.isError,
-        durationMs: result.durationMs,
-        at: now(),
-      })
-      .catch(() => {});
-    return { callId: call.callId, name: call.name, ...result };
+    void started.then(() =>
+      publisher
+        .publish({
+          type: 'tool.finished',
+          sessionId,
+          callId: call.callId,
+          name: call.name,
+          summary: summarizeToolOutput(call.name, result.output, result.isError),
+          ...(this.deps.rawOutputToPage ? { output: result.output } : {}),
+          isError: result.isError,
+          durationMs: result.durationMs,
+          at: now(),
+        })
+        .catch(() => {}),
+    );
+    return { callId: call.callId, name: call.name, ...result, stored: !retrySafe, retrySafe, fresh: true };
+  }
+
+  /**
+   * An output that could not be sent (the session's socket closed first) is stored for the next worker to
+   * deliver; a drain waits for these writes.
+   */
+  undeliverable(sessionId: string, out: DeliverableOutput): Promise<void> {
+    if (!out.fresh || (out.stored === false && !out.retrySafe)) return Promise.resolve();
+    const unclaimed = out.retrySafe ? { name: out.name, workerId: this.deps.workerId, at: this.deps.now() } : undefined;
+    const write = this.deps.store
+      .complete(sessionId, out.callId, out, unclaimed)
+      .catch((err) => this.deps.log(`storing the unsent output of ${out.callId} failed: ${(err as Error).message}`));
+    this.running.add(write);
+    return write.finally(() => this.running.delete(write));
   }
 
   /**
@@ -161,9 +191,11 @@ export class ToolExecutor {
     return out;
   }
 
+  /** After the output was sent: one write, off the model's path (and none for a retry-safe run). */
   delivered(sessionId: string, out: DeliverableOutput): Promise<void> {
     if (out.stored === false) return Promise.resolve();
-    return this.deps.store.markDelivered(sessionId, out.callId);
+    const { callId, output, isError, durationMs } = out;
+    return this.deps.store.markDelivered(sessionId, callId, out.fresh ? { output, isError, durationMs } : undefined);
   }
 }
 

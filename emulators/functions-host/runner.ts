@@ -75,6 +75,9 @@ export async function startRunner(opts: RunnerOptions): Promise<Runner> {
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(req.headers))
       if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(', ') : v;
+    // Like the platform front end: the hop this server saw is appended, whatever the client claimed.
+    const peer = req.socket.remoteAddress ?? 'unknown';
+    headers['x-forwarded-for'] = headers['x-forwarded-for'] ? `${headers['x-forwarded-for']}, ${peer}` : peer;
     const request = new HttpRequest({
       method: method as HttpMethod,
       url: url.toString(),

@@ -11,7 +11,8 @@ import {
 
 /** What the scripted model does for one response. */
 export type Decision =
-  { kind: 'say'; text: string } | { kind: 'call'; name: string; arguments: string; pending: PendingCall };
+  | { kind: 'say'; text: string; answers?: string[] }
+  | { kind: 'call'; name: string; arguments: string; pending: PendingCall };
 
 /** Remembered per function call so the answer after its output can use the rule and the user's words. */
 export interface PendingCall {
@@ -26,6 +27,8 @@ export interface ModelContext {
   instructions: string;
   /** Calls this model made, by call_id. */
   calls: Map<string, PendingCall>;
+  /** Call ids whose outputs an earlier response already answered. */
+  answered?: ReadonlySet<string>;
   /** `response.create`'s own instructions, if any: `Say: "…"` in them is said word for word. */
   responseInstructions?: string;
   /** From `tool_choice`: `true` = some tool must be called (`required`), a name = that function. */
@@ -68,12 +71,18 @@ export function decide(scenarios: Scenario[], ctx: ModelContext): Decision {
   }
   const after = items.slice(lastUser + 1);
 
-  // Tool outputs that arrived since the user spoke and have not been answered yet.
+  // Tool outputs that arrived since the user spoke and have not been answered yet. An assistant message after
+  // an output need not have answered it: a response that started before the output arrived (a "one moment"
+  // line) did not see it, even though its message lands later in the conversation.
   const lastAssistantMsg = findLastIndex(after, (it) => it.type === 'message' && it.role === 'assistant');
-  const outputs = after.slice(lastAssistantMsg + 1).filter((it) => it.type === 'function_call_output');
+  const answered = ctx.answered;
+  const outputs = answered
+    ? after.filter((it) => it.type === 'function_call_output' && !answered.has(it.call_id))
+    : after.slice(lastAssistantMsg + 1).filter((it) => it.type === 'function_call_output');
   if (outputs.length > 0) {
     const answers = outputs.map((o) => answerFor(o, ctx, items[lastUser]));
-    return { kind: 'say', text: answers.join(' ') };
+    const ids = outputs.map((o) => (o.type === 'function_call_output' ? o.call_id : ''));
+    return { kind: 'say', text: answers.join(' '), answers: ids };
   }
   if (lastUser < 0) return { kind: 'say', text: primary?.greeting ?? DEFAULT_GREETING };
   if (after.some((it) => it.type === 'function_call')) {

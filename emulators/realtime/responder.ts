@@ -77,11 +77,15 @@ async function run(
     response: { ...base, status_details: null, usage: null } as unknown as RealtimeResponse,
   });
 
+  // The response's input is the conversation as it stood when the response was created: an item added while
+  // it runs (a tool output arriving during a "one moment" line) is not part of it. Transcripts still pending
+  // are awaited below; they fill in items already in this list.
+  const conversation = [...session.items];
   const delay = session.ctx.faults.delayMs;
   if (delay) await new Promise((res) => setTimeout(res, delay));
   await Promise.all(session.transcriptions.values());
 
-  const items = inBand ? [...session.items, ...(params.input ?? [])] : (params.input ?? session.items);
+  const items = inBand ? [...conversation, ...(params.input ?? [])] : (params.input ?? conversation);
   const toolChoice = params.tool_choice ?? cfg.tool_choice;
   const tools = toolChoice === 'none' ? [] : functionToolNames(params.tools ?? cfg.tools);
   const decision: Decision = decide(session.ctx.scenarios, {
@@ -89,6 +93,7 @@ async function run(
     tools,
     instructions: params.instructions ?? cfg.instructions ?? '',
     calls: session.calls,
+    answered: session.answeredCalls,
     responseInstructions: params.instructions,
     forceTool: forcedTool(toolChoice),
   });
@@ -105,6 +110,8 @@ async function run(
     outputAudioMs = audioMs;
   }
 
+  if (inBand && !r.cancelled && decision.kind === 'say')
+    for (const id of decision.answers ?? []) session.answeredCalls.add(id);
   const status: RealtimeResponse['status'] = r.cancelled ? 'cancelled' : 'completed';
   const status_details: RealtimeResponseStatus | null = r.cancelled ? { type: 'cancelled', reason: r.cancelled } : null;
   session.emit({

@@ -42,6 +42,8 @@ export class RealtimeSession {
   readonly sinks = new Set<Sink>();
   /** Function calls the scripted model made, by call_id. */
   readonly calls = new Map<string, PendingCall>();
+  /** Call ids whose outputs a completed response has already spoken about. */
+  readonly answeredCalls = new Set<string>();
   /** Recognition still running for user audio items, by item id. */
   readonly transcriptions = new Map<string, Promise<void>>();
   /** Length of the audio in each item that has some (truncate checks against it). */

@@ -4,6 +4,7 @@ import type { LifecycleOperation } from '../../shared/lifecycle/operations';
 import { heartbeatBodySchema, workerReportSchema } from '../../shared/worker-client/api';
 import { bearerMatches } from '../../shared/worker-client/auth';
 import type { AppDeps } from '../deps';
+import { logField } from '../../shared/telemetry/log';
 import { ok, readJson } from '../edge';
 
 type InternalDeps = Pick<AppDeps, 'config' | 'lifecycle'>;
@@ -35,11 +36,14 @@ export const internalReportHandler =
     if (!sessionId || sessionId.length > 128) throw new HttpError(400, 'bad_request', 'a session id is required');
     const report = workerReportSchema.parse(await readJson(req, deps.config.MAX_BODY_BYTES));
     const at = Date.now();
+    // The lifecycle accepts the report only from the worker that holds the session (see the reducer).
     const op: LifecycleOperation =
       report.type === 'workerLost'
         ? { type: 'workerLost', workerId: report.workerId, reason: report.reason, at }
-        : { type: report.type, reason: `${report.reason} (worker ${report.workerId})`, at };
+        : { type: report.type, workerId: report.workerId, reason: `${report.reason} (worker ${report.workerId})`, at };
     await deps.lifecycle.port(ctx).signal(sessionId, op);
-    ctx.log(`worker ${report.workerId} reported ${report.type} for ${sessionId}: ${report.reason}`);
+    ctx.log(
+      `worker ${logField(report.workerId)} reported ${report.type} for ${logField(sessionId)}: ${logField(report.reason)}`,
+    );
     return ok({ accepted: true }, 202);
   };

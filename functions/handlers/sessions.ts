@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { HttpHandler } from '@azure/functions';
 import { z } from 'zod';
-import { enforceRateLimit } from '../../shared/auth/caller';
+import { enforceRateLimit, rateLimitKey } from '../../shared/auth/caller';
 import { HttpError } from '../../shared/http/errors';
 import { canResume } from '../../shared/memory/resume';
 import { historyPartition } from '../../shared/memory/types';
@@ -43,7 +43,7 @@ export const startSessionHandler =
   async (req, ctx) => {
     const { config } = deps;
     const caller = await deps.authenticate(req.headers);
-    enforceRateLimit(deps.sessionLimiter, caller.userId);
+    await enforceRateLimit(deps.sessionLimiter, rateLimitKey(caller, req.headers));
     const input = startSessionBody.parse(await readJson(req, config.MAX_BODY_BYTES));
     if (input.userId && input.userId !== caller.userId) {
       throw new HttpError(403, 'user_mismatch', 'body.userId must be the signed-in user (or be omitted)');
@@ -90,10 +90,6 @@ export const startSessionHandler =
     const model = agent.model ?? config.REALTIME_MODEL;
     const session = deps.buildSessionConfig(agent, await deps.toolGateway.toolsFor(agent), { model });
     const { webrtcUrl, websocketUrl } = await viaProvider(async () => deps.provider.connectUrls(model));
-    const secret = await viaProvider(() => deps.provider.mintClientSecret(session, config.SESSION_TOKEN_TTL_SECONDS));
-
-    // Minted before the row is written: a failed mint leaves nothing behind, and a failed write only
-    // strands a key that expires within the TTL.
     const sessionId = previous?.sessionId ?? randomUUID();
     const at = Date.now();
     const context = previous
@@ -104,27 +100,46 @@ export const startSessionHandler =
           resume: input.resume,
           traceparent: currentTraceparent(),
         };
+    // The row is written while the upstream mints (the mint is the long pole): a failed mint removes the new row
+    // again, and a failed write only strands a key that expires within the TTL. The lifecycle hears of the
+    // session only once both are done.
+    const tokenExpiresAt = Math.floor(at / 1000) + config.SESSION_TOKEN_TTL_SECONDS;
+    const row = previous
+      ? undefined
+      : deps.sessions.create({
+          sessionId,
+          agentId: agent.id,
+          transport: 'webrtc',
+          userId: caller.userId,
+          historyPartition: context.historyPartition,
+          state: 'requested',
+          createdAt: at,
+          model,
+          resume: input.resume,
+          tokenExpiresAt,
+          traceparent: context.traceparent,
+        });
+    const [minted, written] = await Promise.allSettled([
+      viaProvider(() => deps.provider.mintClientSecret(session, config.SESSION_TOKEN_TTL_SECONDS)),
+      row,
+    ]);
+    if (minted.status === 'rejected') {
+      if (!previous && written.status === 'fulfilled')
+        await deps.sessions
+          .remove(sessionId)
+          .catch((err) => ctx.log(`session ${sessionId}: removing the row of a failed mint failed: ${String(err)}`));
+      throw minted.reason;
+    }
+    if (written.status === 'rejected') throw written.reason;
+    const secret = minted.value;
     if (previous) {
-      // The reconnecting page gets a new call id from the service: forget the dropped one so it can register.
+      // After the mint, so a failed one leaves the resumable session as it was. The reconnecting page gets a new
+      // call id from the service: forget the dropped one so it can register.
       await deps.sessions.update(sessionId, {
         tokenExpiresAt: secret.expiresAt,
         resume: input.resume,
         callId: '',
         resumedAt: at,
-      });
-    } else {
-      await deps.sessions.create({
-        sessionId,
-        agentId: agent.id,
-        transport: 'webrtc',
-        userId: caller.userId,
-        historyPartition: context.historyPartition,
-        state: 'requested',
-        createdAt: at,
-        model,
-        resume: input.resume,
-        tokenExpiresAt: secret.expiresAt,
-        traceparent: context.traceparent,
       });
     }
     // A resumed (ended) session starts over in the lifecycle (`requested` again) so the new call can register; for

@@ -10,17 +10,27 @@ param name string
 param location string
 
 @description('Resource tags.')
-param tags object
+param tags { *: string }
+
+@description('A model deployment: its name is the model name, so settings need no mapping.')
+type modelDeployment = {
+  @description('Model name, also the deployment name.')
+  name: string
+  @description('Model version.')
+  version: string
+  @description('GlobalStandard capacity in thousands of tokens per minute.')
+  capacity: int
+}
 
 @description('Realtime model deployment (name = model name, so REALTIME_MODEL needs no mapping).')
-param realtimeModel object = {
+param realtimeModel modelDeployment = {
   name: 'gpt-realtime'
   version: '2025-08-28'
   capacity: 10
 }
 
 @description('Text model deployment for summaries and judging.')
-param textModel object = {
+param textModel modelDeployment = {
   name: 'gpt-4.1-mini'
   version: '2025-04-14'
   capacity: 50
@@ -29,7 +39,7 @@ param textModel object = {
 @description('Role assignments on the account.')
 param roleAssignments roleAssignment[] = []
 
-resource account 'Microsoft.CognitiveServices/accounts@2024-10-01' = {
+resource account 'Microsoft.CognitiveServices/accounts@2026-09-01' = {
   name: name
   location: location
   tags: tags
@@ -43,7 +53,7 @@ resource account 'Microsoft.CognitiveServices/accounts@2024-10-01' = {
 }
 
 // GlobalStandard is pay-per-token: nothing is billed while no session is running.
-resource realtime 'Microsoft.CognitiveServices/accounts/deployments@2024-10-01' = {
+resource realtime 'Microsoft.CognitiveServices/accounts/deployments@2026-09-01' = {
   parent: account
   name: realtimeModel.name
   sku: { name: 'GlobalStandard', capacity: realtimeModel.capacity }
@@ -53,7 +63,7 @@ resource realtime 'Microsoft.CognitiveServices/accounts/deployments@2024-10-01' 
   }
 }
 
-resource text 'Microsoft.CognitiveServices/accounts/deployments@2024-10-01' = {
+resource text 'Microsoft.CognitiveServices/accounts/deployments@2026-09-01' = {
   parent: account
   name: textModel.name
   sku: { name: 'GlobalStandard', capacity: textModel.capacity }

@@ -9,7 +9,7 @@ param name string
 param location string
 
 @description('Resource tags.')
-param tags object
+param tags { *: string }
 
 @description('Subnet for the environment infrastructure.')
 param subnetId string
@@ -17,7 +17,7 @@ param subnetId string
 @description('Log Analytics workspace receiving console and system logs.')
 param logAnalyticsWorkspaceId string
 
-resource environment 'Microsoft.App/managedEnvironments@2024-03-01' = {
+resource environment 'Microsoft.App/managedEnvironments@2026-07-01' = {
   name: name
   location: location
   tags: tags
@@ -33,6 +33,9 @@ resource environment 'Microsoft.App/managedEnvironments@2024-03-01' = {
   }
 }
 
+// 2016-09-01, the only non-preview version, has no categoryGroup ('allLogs'): it would need every log category
+// listed by name, and would miss categories added later.
+#disable-next-line use-recent-api-versions
 resource diagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
   name: 'logs-to-workspace'
   scope: environment

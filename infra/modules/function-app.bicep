@@ -12,7 +12,7 @@ param planName string
 param location string
 
 @description('Resource tags (the azd-service-name tag is added here).')
-param tags object
+param tags { *: string }
 
 @description('Resource id of the Function app user-assigned identity.')
 param identityId string
@@ -42,8 +42,27 @@ param instanceMemoryMB int
 @maxValue(1000)
 param maximumInstanceCount int
 
-@description('Durable Functions task hub name (host.json reads %DURABLE_TASK_HUB%).')
+@description('Durable Functions task hub name (host.json reads %DURABLE_TASK_HUB%); with the scheduler backend, the name of its task hub.')
 param durableTaskHub string
+
+@description('Durable backend: storage (the Azure Storage provider on the app\'s storage account) or dts (Durable Task Scheduler).')
+@allowed(['storage', 'dts'])
+param durableBackend string
+
+@description('Durable Task Scheduler endpoint (https://...durabletask.io); empty with the storage backend.')
+param durableSchedulerEndpoint string
+
+@description('Always-ready instances of the `durable` function group (orchestrators, entities, activities): 1 keeps the lifecycle warm so the first call after idle does not wait for a cold start; 0 bills nothing at idle.')
+@minValue(0)
+@maxValue(10)
+param durableAlwaysReady int
+
+@description('private: route all outbound traffic through the virtual network so host storage, Key Vault references and the app reach the private endpoints; open: only private-range traffic (the worker) goes through it.')
+@allowed(['private', 'open'])
+param networkAccess string
+
+@description('Entra app registration (client id) App Service Authentication validates tokens for, when authMode is easyauth; empty uses entraAudience (which must then be the client id).')
+param entraClientId string
 
 @description('Application Insights connection string (identifies the component; auth is Entra).')
 param appInsightsConnectionString string
@@ -77,6 +96,8 @@ param corsAllowedOrigins string
 param workerUrl string
 
 @description('Key Vault secret URI of the webhook secret(s); empty when none is configured yet.')
+// The secret's address, not its value (the value stays in Key Vault); @secure() would hide it from what-if.
+#disable-next-line secure-secrets-in-params
 param webhookSecretsUri string
 
 @description('Key Vault secret URI of the worker shared secret.')
@@ -95,6 +116,18 @@ var appSettings = {
   AzureWebJobsStorage__credential: 'managedidentity'
   AzureWebJobsStorage__clientId: identityClientId
   DURABLE_TASK_HUB: durableTaskHub
+  // host.json names the Azure Storage provider; these override it per deployment (the host reads app settings
+  // named AzureFunctionsJobHost__<path> as host.json values), so one package serves both backends.
+  AzureFunctionsJobHost__extensions__durableTask__storageProvider__type: durableBackend == 'dts'
+    ? 'azureManaged'
+    : 'AzureStorage'
+  AzureFunctionsJobHost__extensions__durableTask__storageProvider__connectionStringName: durableBackend == 'dts'
+    ? 'DURABLE_TASK_SCHEDULER_CONNECTION_STRING'
+    : 'AzureWebJobsStorage'
+  // Identity-based: the scheduler takes no keys.
+  DURABLE_TASK_SCHEDULER_CONNECTION_STRING: durableBackend == 'dts'
+    ? 'Endpoint=${durableSchedulerEndpoint};Authentication=ManagedIdentity;ClientID=${identityClientId}'
+    : ''
   APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identityClientId};Authorization=AAD'
   // --- shared/config: common ---
   STORAGE_TABLE_ENDPOINT: storageTableEndpoint
@@ -123,11 +156,16 @@ var appSettings = {
   AUTH_MODE: authMode
   ENTRA_TENANT_ID: tenant().tenantId
   ENTRA_AUDIENCE: entraAudience
+  // The delegated scope the API's app registration exposes; app-only callers need an app role listed here.
+  ENTRA_SCOPES: 'access_as_user'
+  ENTRA_APP_ROLES: ''
   // Empty until a webhook secret is configured: the webhook endpoint then refuses every delivery.
   WEBHOOK_SECRETS: empty(webhookSecretsUri) ? '' : kvRef(webhookSecretsUri)
   CORS_ALLOWED_ORIGINS: corsAllowedOrigins
   SESSION_TOKEN_TTL_SECONDS: '60'
   RATE_LIMIT_PER_MINUTE: '30'
+  // memory: per instance (the limit multiplies with instances); table: one counter shared by all instances.
+  RATE_LIMIT_STORE: 'memory'
   MAX_BODY_BYTES: '65536'
   WORKER_URL: workerUrl
   LIFECYCLE_MODE: 'durable'
@@ -137,7 +175,7 @@ var appSettings = {
   RESUME_WINDOW_SECONDS: '120'
 }
 
-resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
+resource plan 'Microsoft.Web/serverfarms@2025-03-01' = {
   name: planName
   location: location
   tags: tags
@@ -146,7 +184,7 @@ resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
   properties: { reserved: true }
 }
 
-resource app 'Microsoft.Web/sites@2024-04-01' = {
+resource app 'Microsoft.Web/sites@2025-03-01' = {
   name: name
   location: location
   tags: union(tags, { 'azd-service-name': 'api' })
@@ -163,9 +201,9 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
     siteConfig: {
       minTlsVersion: '1.2'
       ftpsState: 'Disabled'
-      // Only private-range traffic (the worker's internal load balancer) goes through the VNet; Azure service
-      // endpoints stay on the platform's outbound path, so no NAT gateway is needed.
-      vnetRouteAllEnabled: false
+      // Open: only private-range traffic (the worker's internal load balancer) goes through the VNet. Private:
+      // everything does, so storage, Key Vault references and the app's own calls reach the private endpoints.
+      vnetRouteAllEnabled: networkAccess == 'private'
     }
     functionAppConfig: {
       deployment: {
@@ -178,8 +216,9 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
       scaleAndConcurrency: {
         instanceMemoryMB: instanceMemoryMB
         maximumInstanceCount: maximumInstanceCount
-        // No always-ready instances: nothing is billed at idle; the first request pays a cold start.
-        alwaysReady: []
+        // The `durable` group (orchestrators, entities, activities) kept warm per Microsoft's Flex guidance for
+        // Durable Functions; HTTP functions still scale from zero.
+        alwaysReady: durableAlwaysReady > 0 ? [{ name: 'durable', instanceCount: durableAlwaysReady }] : []
       }
       // Flex Consumption takes the runtime here, not from FUNCTIONS_WORKER_RUNTIME / FUNCTIONS_EXTENSION_VERSION
       // (both are rejected as app settings on this plan).
@@ -190,6 +229,34 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
   resource settings 'config' = {
     name: 'appsettings'
     properties: appSettings
+  }
+
+  // App Service Authentication, on only for AUTH_MODE=easyauth: the platform validates the Entra token and is then
+  // the only source of x-ms-client-principal (it drops the header from incoming requests). Off otherwise, so the
+  // app (AUTH_MODE=entra) validates tokens itself. Webhooks (signed), worker routes (shared secret), the MCP
+  // server (host key) and health carry no Entra token and are excluded.
+  resource auth 'config' = {
+    name: 'authsettingsV2'
+    properties: {
+      platform: { enabled: authMode == 'easyauth' }
+      globalValidation: {
+        requireAuthentication: true
+        unauthenticatedClientAction: 'Return401'
+        excludedPaths: ['/api/health', '/api/webhooks/*', '/api/internal/*', '/api/mcp']
+      }
+      identityProviders: {
+        azureActiveDirectory: {
+          enabled: true
+          registration: {
+            openIdIssuer: '${environment().authentication.loginEndpoint}${tenant().tenantId}/v2.0'
+            clientId: empty(entraClientId) ? entraAudience : entraClientId
+          }
+          validation: { allowedAudiences: [entraAudience] }
+        }
+      }
+      login: { tokenStore: { enabled: false } }
+      httpSettings: { requireHttps: true }
+    }
   }
 
   // Keyless deployment too: no publishing user/password; azd deploys with Entra.

@@ -13,7 +13,7 @@ param appInsightsName string
 param location string
 
 @description('Resource tags.')
-param tags object
+param tags { *: string }
 
 @description('Days Log Analytics keeps data (30 is included in the ingestion price).')
 @minValue(30)
@@ -26,7 +26,7 @@ param dailyQuotaGb int = -1
 @description('Role assignments on the Application Insights component.')
 param roleAssignments roleAssignment[] = []
 
-resource workspace 'Microsoft.OperationalInsights/workspaces@2023-09-01' = {
+resource workspace 'Microsoft.OperationalInsights/workspaces@2026-03-01' = {
   name: logAnalyticsName
   location: location
   tags: tags

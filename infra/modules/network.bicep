@@ -8,7 +8,7 @@ param name string
 param location string
 
 @description('Resource tags.')
-param tags object
+param tags { *: string }
 
 @description('Address space of the virtual network.')
 param addressPrefix string = '10.40.0.0/16'
@@ -19,7 +19,10 @@ param containerAppsSubnetPrefix string = '10.40.0.0/23'
 @description('Subnet the Function app integrates with (Flex Consumption: delegated to Microsoft.App/environments).')
 param functionsSubnetPrefix string = '10.40.2.0/24'
 
-resource vnet 'Microsoft.Network/virtualNetworks@2024-01-01' = {
+@description('Subnet holding the private endpoints of Storage, Key Vault and the registry.')
+param privateEndpointsSubnetPrefix string = '10.40.3.0/24'
+
+resource vnet 'Microsoft.Network/virtualNetworks@2026-03-01' = {
   name: name
   location: location
   tags: tags
@@ -38,6 +41,16 @@ resource vnet 'Microsoft.Network/virtualNetworks@2024-01-01' = {
         properties: {
           addressPrefix: functionsSubnetPrefix
           delegations: [{ name: 'flex-consumption', properties: { serviceName: 'Microsoft.App/environments' } }]
+          // All of the Function app's traffic goes through this subnet (so Key Vault references and host storage
+          // reach the private endpoints); the platform's default outbound IP carries the rest, no NAT gateway.
+          defaultOutboundAccess: true
+        }
+      }
+      {
+        name: 'private-endpoints'
+        properties: {
+          addressPrefix: privateEndpointsSubnetPrefix
+          privateEndpointNetworkPolicies: 'Disabled'
         }
       }
     ]
@@ -47,3 +60,8 @@ resource vnet 'Microsoft.Network/virtualNetworks@2024-01-01' = {
 output id string = vnet.id
 output containerAppsSubnetId string = resourceId('Microsoft.Network/virtualNetworks/subnets', vnet.name, 'container-apps')
 output functionsSubnetId string = resourceId('Microsoft.Network/virtualNetworks/subnets', vnet.name, 'functions')
+output privateEndpointsSubnetId string = resourceId(
+  'Microsoft.Network/virtualNetworks/subnets',
+  vnet.name,
+  'private-endpoints'
+)

@@ -12,21 +12,21 @@ param staticIp string
 param vnetId string
 
 @description('Resource tags.')
-param tags object
+param tags { *: string }
 
-resource zone 'Microsoft.Network/privateDnsZones@2020-06-01' = {
+resource zone 'Microsoft.Network/privateDnsZones@2024-06-01' = {
   name: zoneName
   location: 'global'
   tags: tags
 }
 
-resource wildcard 'Microsoft.Network/privateDnsZones/A@2020-06-01' = {
+resource wildcard 'Microsoft.Network/privateDnsZones/A@2024-06-01' = {
   parent: zone
   name: '*'
   properties: { ttl: 300, aRecords: [{ ipv4Address: staticIp }] }
 }
 
-resource link 'Microsoft.Network/privateDnsZones/virtualNetworkLinks@2020-06-01' = {
+resource link 'Microsoft.Network/privateDnsZones/virtualNetworkLinks@2024-06-01' = {
   parent: zone
   name: 'vnet'
   location: 'global'

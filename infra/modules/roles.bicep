@@ -6,8 +6,10 @@
 var roles = {
   // Cognitive Services OpenAI User: call model deployments (realtime sessions, summaries, judging); no management.
   cognitiveServicesOpenAIUser: '5e0bd9bd-7b93-4f28-af87-19fc36ad61bd'
-  // Storage Table Data Contributor: sessions, agents, history, webhook dedupe tables.
+  // Storage Table Data Contributor: the Function app's tables (account-wide); the worker's written tables (one by one).
   storageTableDataContributor: '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'
+  // Storage Table Data Reader: the worker's read-only tables (agent definitions).
+  storageTableDataReader: '76199698-9eea-4c19-bc75-cec21354c6b6'
   // Storage Blob Data Owner: Flex Consumption deployment package + Durable Functions leases and large messages.
   storageBlobDataOwner: 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
   // Storage Queue Data Contributor: Durable Functions control and work-item queues.
@@ -18,8 +20,10 @@ var roles = {
   acrPull: '7f951dda-4ed3-4680-a7ca-43fe172d538d'
   // Monitoring Metrics Publisher: send telemetry to Application Insights with Entra (local auth is disabled).
   monitoringMetricsPublisher: '3913510d-42f4-4e42-8a64-420c390055eb'
-  // Key Vault Secrets User: read the webhook and worker secrets through Key Vault references.
+  // Key Vault Secrets User: read the webhook and worker secrets through Key Vault references (granted per secret).
   keyVaultSecretsUser: '4633458b-17de-408a-b874-0445c86b69e6'
+  // Durable Task Data Contributor: the Function app runs and starts orchestrations and entities on the scheduler.
+  durableTaskDataContributor: '0ad04412-c4d5-4796-b79c-f76d14c8d402'
 }
 
 @export()

@@ -10,7 +10,7 @@ param name string
 param location string
 
 @description('Resource tags.')
-param tags object
+param tags { *: string }
 
 @description('Free_F1 (20 connections, no SLA) costs nothing; Standard_S1 is billed per unit-day even when idle.')
 @allowed(['Free_F1', 'Standard_S1'])

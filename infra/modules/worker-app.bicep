@@ -8,7 +8,7 @@ param name string
 param location string
 
 @description('Resource tags (the azd-service-name tag is added here).')
-param tags object
+param tags { *: string }
 
 @description('Container Apps environment id.')
 param environmentId string
@@ -34,8 +34,12 @@ param minReplicas int
 @maxValue(300)
 param maxReplicas int = 10
 
-@description('Concurrent HTTP requests per replica before the HTTP scale rule adds one.')
+@description('Concurrent HTTP requests per replica before the HTTP scale rule adds one (attach bursts).')
 param concurrentRequests int = 50
+
+@description('Live sessions one replica should hold: the sessions scale rule asks for ceil(liveSessions / this) replicas.')
+@minValue(1)
+param sessionsPerReplica int
 
 @description('vCPU per replica (0.25 steps; memory is twice this in GiB).')
 param cpu string = '0.5'
@@ -118,7 +122,7 @@ var secretSettings = {
   MCP_BUILTIN_KEY: 'mcp-builtin-key'
 }
 
-resource app 'Microsoft.App/containerApps@2024-03-01' = {
+resource app 'Microsoft.App/containerApps@2026-07-01' = {
   name: name
   location: location
   tags: union(tags, { 'azd-service-name': 'worker' })
@@ -167,7 +171,27 @@ resource app 'Microsoft.App/containerApps@2024-03-01' = {
       scale: {
         minReplicas: minReplicas
         maxReplicas: maxReplicas
+        // Seconds between reads of the scale signal; scale-in waits out the cooldown after the signal drops.
+        pollingInterval: 15
+        cooldownPeriod: 300
+        // The fleet scales on the larger of the two: sessions held (the load: held sockets make almost no HTTP
+        // traffic) and attach requests in flight (a burst of new calls). A scale-in keeps ceil(live / per-replica)
+        // replicas; the one stopped drains its calls back to the lifecycle within drainSeconds.
         rules: [
+          {
+            name: 'live-sessions'
+            custom: {
+              type: 'metrics-api'
+              metadata: {
+                url: '${functionsBaseUrl}/api/internal/scale'
+                valueLocation: 'liveSessions'
+                targetValue: string(sessionsPerReplica)
+                authMode: 'bearer'
+              }
+              // The same shared secret as every other internal route, from the Key Vault-backed app secret.
+              auth: [{ secretRef: 'worker-auth-secret', triggerParameter: 'token' }]
+            }
+          }
           { name: 'http', http: { metadata: { concurrentRequests: string(concurrentRequests) } } }
         ]
       }

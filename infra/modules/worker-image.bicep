@@ -8,8 +8,8 @@ param name string
 @description('Whether the app already exists.')
 param exists bool
 
-resource current 'Microsoft.App/containerApps@2024-03-01' existing = if (exists) {
+resource current 'Microsoft.App/containerApps@2026-07-01' existing = if (exists) {
   name: name
 }
 
-output image string = exists ? current.properties.template.containers[0].image : ''
+output image string = current.?properties.?template.?containers[?0].?image ?? ''

@@ -33,6 +33,11 @@ export const mcpServerRefSchema = z.object({
     .optional(),
   /** Pass through as a Realtime native `type: "mcp"` tool (the model calls the server directly). */
   public: z.boolean().default(false),
+  /**
+   * Tools that can run again without harm (read-only or idempotent) even where the server's annotations do not
+   * say so. Such calls skip the exactly-once bookkeeping; every other tool is claimed in storage before it runs.
+   */
+  retrySafeTools: z.array(z.string().min(1)).default([]),
 });
 
 export const turnDetectionSchema = z.union([

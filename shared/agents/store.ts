@@ -74,6 +74,16 @@ export function createAgentStore(config: StorageConfig & PolicySettings, opts: A
 
   async function all(): Promise<Map<string, AgentDefinition>> {
     if (cache && now() - cache.at < ttlMs) return cache.agents;
+    // Past the TTL the cached copy is still served (up to ten TTLs) while one read refreshes it behind the
+    // caller: a session start never waits for the agents table once it has been read.
+    if (cache && now() - cache.at < ttlMs * 10) {
+      void refresh().catch((err) => log(`agents: refresh failed, serving the cached copy: ${(err as Error).message}`));
+      return cache.agents;
+    }
+    return refresh();
+  }
+
+  function refresh(): Promise<Map<string, AgentDefinition>> {
     // Concurrent callers share one read instead of each paying a transaction.
     loading ??= load().then(
       (agents) => {

@@ -18,6 +18,10 @@ export interface AuthConfig {
   AUTH_MODE: 'entra' | 'easyauth' | 'dev';
   ENTRA_TENANT_ID?: string;
   ENTRA_AUDIENCE?: string;
+  /** Delegated scopes (`scp`) the API defines; a user token must carry one of them. */
+  ENTRA_SCOPES?: readonly string[];
+  /** App roles (`roles`) the API defines; an app-only token must carry one of them. */
+  ENTRA_APP_ROLES?: readonly string[];
 }
 
 export interface AuthOptions {
@@ -34,7 +38,7 @@ const USER_ID = /^[A-Za-z0-9._@:-]{1,128}$/;
 export function createAuthenticator(config: AuthConfig, opts: AuthOptions = {}): Authenticator {
   switch (config.AUTH_MODE) {
     case 'entra':
-      return entra(config.ENTRA_TENANT_ID!, config.ENTRA_AUDIENCE!, opts.jwks);
+      return entra(config.ENTRA_TENANT_ID!, config.ENTRA_AUDIENCE!, permissionsOf(config), opts.jwks);
     case 'easyauth':
       return easyAuth;
     case 'dev':
@@ -42,12 +46,33 @@ export function createAuthenticator(config: AuthConfig, opts: AuthOptions = {}):
   }
 }
 
+interface Permissions {
+  scopes: readonly string[];
+  roles: readonly string[];
+}
+
+const permissionsOf = (c: AuthConfig): Permissions => ({
+  scopes: c.ENTRA_SCOPES ?? ['access_as_user'],
+  roles: c.ENTRA_APP_ROLES ?? [],
+});
+
+/**
+ * A token for our audience is not yet permission to call us: any app in the tenant can get one for itself
+ * (client credentials, no user) unless the API demands a delegated scope or an app role it defines.
+ */
+function permitted(payload: Record<string, unknown>, p: Permissions): boolean {
+  const scp = typeof payload.scp === 'string' ? payload.scp.split(' ') : [];
+  const roles = Array.isArray(payload.roles) ? payload.roles.filter((r): r is string => typeof r === 'string') : [];
+  return scp.some((s) => p.scopes.includes(s)) || roles.some((r) => p.roles.includes(r));
+}
+
 /**
  * Entra ID access tokens, verified locally with jose against the tenant's signing keys (fetched once and
- * cached; refetched when an unknown `kid` appears, i.e. after key rollover). Issuer and audience are checked;
- * both v1 and v2 token issuers of the tenant are accepted. The user id is the `oid` claim (stable per tenant).
+ * cached; refetched when an unknown `kid` appears, i.e. after key rollover). Issuer, audience and an expiry
+ * are required; both v1 and v2 token issuers of the tenant are accepted. The user id is the `oid` claim
+ * (stable per tenant).
  */
-function entra(tenant: string, audience: string, jwks?: JWTVerifyGetKey): Authenticator {
+function entra(tenant: string, audience: string, permissions: Permissions, jwks?: JWTVerifyGetKey): Authenticator {
   const keys = jwks ?? createRemoteJWKSet(new URL(`https://login.microsoftonline.com/${tenant}/discovery/v2.0/keys`));
   const issuer = [`https://login.microsoftonline.com/${tenant}/v2.0`, `https://sts.windows.net/${tenant}/`];
   const audiences = [audience, ...(audience.startsWith('api://') ? [] : [`api://${audience}`])];
@@ -61,7 +86,19 @@ function entra(tenant: string, audience: string, jwks?: JWTVerifyGetKey): Authen
         audience: audiences,
         algorithms: ['RS256'],
         clockTolerance: 60,
+        // jose checks `exp` only when present: a token without one would never expire.
+        requiredClaims: ['exp'],
       });
+      if (!permitted(payload, permissions))
+        throw new HttpError(
+          403,
+          'insufficient_scope',
+          'the token carries no scope or app role this API defines',
+          undefined,
+          {
+            'www-authenticate': 'Bearer error="insufficient_scope"',
+          },
+        );
       const userId = typeof payload.oid === 'string' ? payload.oid : payload.sub;
       if (!userId || !USER_ID.test(userId)) throw unauthorized('token has no usable oid/sub claim');
       const name = typeof payload.preferred_username === 'string' ? payload.preferred_username : undefined;

@@ -75,11 +75,16 @@ const functionsShape = {
   AUTH_MODE: z.enum(['entra', 'easyauth', 'dev']),
   ENTRA_TENANT_ID: z.string().min(1).optional(),
   ENTRA_AUDIENCE: z.string().min(1).optional(),
+  /** Delegated scopes the API defines (a user token needs one) and app roles (an app-only token needs one). */
+  ENTRA_SCOPES: csv.default(['access_as_user']),
+  ENTRA_APP_ROLES: csv.default([]),
   /** Standard Webhooks secrets (whsec_...), comma separated; several during rotation. */
   WEBHOOK_SECRETS: csv.optional(),
   CORS_ALLOWED_ORIGINS: csv.default([]),
   SESSION_TOKEN_TTL_SECONDS: int(10, 60).default(60),
   RATE_LIMIT_PER_MINUTE: int(1, 100_000).default(30),
+  /** `memory`: a bucket per instance (the limit multiplies with instances); `table`: one counter for all. */
+  RATE_LIMIT_STORE: z.enum(['memory', 'table']).default('memory'),
   MAX_BODY_BYTES: int(1024, 4 * 1024 * 1024).default(64 * 1024),
   /** Base URL of the worker's internal API. */
   WORKER_URL: z.string().url(),
@@ -125,6 +130,12 @@ export const functionsConfigSchema = z
   .refine((c) => c.AUTH_MODE !== 'entra' || (c.ENTRA_TENANT_ID && c.ENTRA_AUDIENCE), {
     message: 'AUTH_MODE=entra needs ENTRA_TENANT_ID and ENTRA_AUDIENCE',
     path: ['ENTRA_TENANT_ID'],
+  })
+  // Every answer allows credentials (the page sends cookies under Easy Auth): a wildcard would let any site
+  // call the API as the signed-in user.
+  .refine((c) => !c.CORS_ALLOWED_ORIGINS.includes('*'), {
+    message: "'*' is not allowed (responses carry credentials); list each origin",
+    path: ['CORS_ALLOWED_ORIGINS'],
   });
 
 export const workerConfigSchema = z.object(workerShape).refine(storageRequired, storageMessage);
@@ -161,8 +172,23 @@ function parse<T>(app: string, schema: z.ZodType<T>, env: NodeJS.ProcessEnv): T 
   );
 }
 
-export const loadFunctionsConfig = (env: NodeJS.ProcessEnv = process.env): FunctionsConfig =>
-  parse('Function app', functionsConfigSchema, env);
+/**
+ * Easy Auth headers are trustworthy only when the platform's authentication runs in front of the app (it strips
+ * client-sent copies). App Service sets WEBSITE_AUTH_ENABLED itself when it does; nothing in the app sets it.
+ */
+const platformAuthOn = (env: NodeJS.ProcessEnv) => /^true$/i.test(env.WEBSITE_AUTH_ENABLED ?? '');
+
+export const loadFunctionsConfig = (env: NodeJS.ProcessEnv = process.env): FunctionsConfig => {
+  const config = parse('Function app', functionsConfigSchema, env);
+  if (config.AUTH_MODE === 'easyauth' && !platformAuthOn(env))
+    throw new ConfigError('Function app', [
+      {
+        setting: 'AUTH_MODE',
+        problem: 'easyauth needs App Service Authentication on (WEBSITE_AUTH_ENABLED=true, set by the platform)',
+      },
+    ]);
+  return config;
+};
 
 export const loadWorkerConfig = (env: NodeJS.ProcessEnv = process.env): WorkerConfig =>
   parse('worker', workerConfigSchema, env);

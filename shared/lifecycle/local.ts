@@ -3,6 +3,7 @@ import { runEffects, type EffectDeps } from './effects';
 import { isTerminal, reduce, workerShouldDrop, type ReduceResult, type LifecycleRecord } from './reducer';
 import { supervisorDecision, type SupervisorTimeouts } from './supervisor';
 import { EtagConflict, type LifecycleStore } from './store';
+import { logField } from '../telemetry/log';
 
 export interface LocalLifecycleOptions {
   store: LifecycleStore;
@@ -117,7 +118,7 @@ export class LocalLifecycle implements LifecyclePort {
         this.stats.rejected++;
         // Heartbeats racing a re-attach are routine; everything else is worth a line.
         if (op.type !== 'heartbeat')
-          this.log(`lifecycle ${sessionId}: rejected ${op.type} (${result.rejected.reason})`);
+          this.log(`lifecycle ${sessionId}: rejected ${op.type} (${logField(result.rejected.reason)})`);
         return result;
       }
       const next = result.state!;

@@ -11,8 +11,9 @@ export type LifecycleOperation =
   | { type: 'attached'; workerId: string; at: number }
   | { type: 'heartbeat'; workerId: string; at: number }
   | { type: 'workerLost'; workerId: string; reason: string; at: number }
-  | { type: 'ended'; reason: string; at: number }
-  | { type: 'failed'; reason: string; at: number };
+  /** `workerId`: reported by a worker, which must be the one holding the session. */
+  | { type: 'ended'; reason: string; at: number; workerId?: string }
+  | { type: 'failed'; reason: string; at: number; workerId?: string };
 
 /**
  * What the worker needs from the session row at attach, carried through the lifecycle instead (one storage read

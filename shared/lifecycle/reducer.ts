@@ -197,6 +197,8 @@ export function reduce(current: LifecycleRecord | null, op: LifecycleOperation, 
     }
 
     case 'ended': {
+      const foreign = foreignReport(s, op.workerId);
+      if (foreign) return reject(s, `ended: ${foreign}`);
       if (s.state === 'ending') return move(s, 'ended', op.at, { reason: s.reason ?? op.reason, workerId: undefined });
       if (s.state === 'requested' || !s.callId) return move(s, 'ended', op.at, { reason: op.reason });
       const next = next_(s, 'ending', op.at, { reason: op.reason });
@@ -204,11 +206,25 @@ export function reduce(current: LifecycleRecord | null, op: LifecycleOperation, 
     }
 
     case 'failed': {
+      const foreign = foreignReport(s, op.workerId);
+      if (foreign) return reject(s, `failed: ${foreign}`);
       const next = next_(s, 'failed', op.at, { reason: op.reason, workerId: undefined });
       // In `ending` the hang-up was already asked for.
       return withEffects(next, s.state === 'ending' ? [] : teardown(s));
     }
   }
+}
+
+/**
+ * Why a worker's report about this session is not its to make (undefined when it is): only the worker holding
+ * the session may end or fail it — a stale or confused replica must not end a call another one serves.
+ */
+function foreignReport(s: LifecycleRecord, workerId: string | undefined): string | undefined {
+  if (workerId === undefined) return undefined;
+  if (s.lostWorkers.includes(workerId)) return `worker ${workerId} was lost`;
+  if (s.state === 'attaching' && !s.workerId) return undefined;
+  if (s.workerId !== workerId) return `worker ${workerId} does not hold the session`;
+  return undefined;
 }
 
 function teardown(s: LifecycleRecord): LifecycleEffect[] {

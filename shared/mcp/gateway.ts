@@ -40,6 +40,7 @@ export interface GatewayOptions {
 }
 
 export interface McpToolGateway extends ToolGateway {
+  retrySafe(agent: AgentDefinition, toolName: string): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -266,6 +267,14 @@ export function createToolGateway(config: GatewayConfig, opts: GatewayOptions = 
     }
   }
 
+  async function retrySafe(agent: AgentDefinition, toolName: string): Promise<boolean> {
+    const t = (await index(agent)).tools.get(toolName);
+    // Unknown now (server down, list stale) may be known at run time: only a resolved tool can be vouched for.
+    if (!t) return false;
+    const hints = t.tool.annotations;
+    return Boolean(hints?.readOnlyHint || hints?.idempotentHint || t.server.retrySafeTools.includes(t.tool.name));
+  }
+
   async function run(
     agent: AgentDefinition,
     call: ToolCall,
@@ -296,5 +305,5 @@ export function createToolGateway(config: GatewayConfig, opts: GatewayOptions = 
     return result;
   }
 
-  return { toolsFor, run, close: () => pool.close() };
+  return { toolsFor, run, retrySafe, close: () => pool.close() };
 }

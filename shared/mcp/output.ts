@@ -1,4 +1,4 @@
-import type { ResponseCreateEvent } from 'openai/resources/realtime/realtime';
+import type { RealtimeResponseCreateParams } from 'openai/resources/realtime/realtime';
 
 /**
  * Every outcome of a tool call becomes a short string the model can act on. The wording tells the model what
@@ -62,21 +62,18 @@ export const messages = {
 
 /**
  * Long tools. A function call arrives with `response.done`, so no response is active while the tool runs: if it
- * has not answered after TOOL_PROGRESS_AFTER_MS, the worker sends `toolProgressEvent(name)` and the model says a
- * short "one moment" line. Before sending the tool's `function_call_output` + `response.create`, the worker
- * waits for that progress response's `response.done` (only one response may be active per conversation).
+ * has not answered after TOOL_PROGRESS_AFTER_MS, the worker asks its response gate for a response with
+ * `toolProgressResponse(name)` and the model says a short "one moment" line. The gate asks for the tool's answer
+ * only after that progress response is done (only one response may be active per conversation).
  */
 export const TOOL_PROGRESS_AFTER_MS = 1500;
 
-export function toolProgressEvent(tool: string): ResponseCreateEvent {
+export function toolProgressResponse(tool: string): RealtimeResponseCreateParams {
   return {
-    type: 'response.create',
-    response: {
-      instructions:
-        `You are waiting for the ${tool} tool to finish. In one short sentence, tell the user you are still ` +
-        'looking into it. Do not guess the result and do not call any tool.',
-      tool_choice: 'none',
-      metadata: { purpose: 'tool_progress', tool: tool.slice(0, 64) },
-    },
+    instructions:
+      `You are waiting for the ${tool} tool to finish. In one short sentence, tell the user you are still ` +
+      'looking into it. Do not guess the result and do not call any tool.',
+    tool_choice: 'none',
+    metadata: { purpose: 'tool_progress', tool: tool.slice(0, 64) },
   };
 }

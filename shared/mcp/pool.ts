@@ -147,7 +147,8 @@ export class McpPool {
     const baseFetch = cappedFetch(opts.fetch ?? fetch);
     let connecting: Promise<Client> | undefined;
     let current: Client | undefined;
-    let cache: { at: number; tools: Promise<Tool[]> } | undefined;
+    let cache: { at: number; tools: Promise<Tool[]>; listed?: Tool[] } | undefined;
+    let refreshing: Promise<unknown> | undefined;
     let resolvedAt = Number.NEGATIVE_INFINITY;
 
     const authedFetch = async (input: string | URL | Request, init?: RequestInit) => {
@@ -220,29 +221,51 @@ export class McpPool {
       return tools;
     };
 
+    type Entry = { at: number; tools: Promise<Tool[]>; listed?: Tool[] };
+    /**
+     * One tools/list. tools/list is idempotent: after a failure the connection is rebuilt and the list retried
+     * once (a pooled connection can outlive a server restart). A failed list is never cached.
+     */
+    const list = (): Entry => {
+      const entry: Entry = {
+        at: opts.now(),
+        tools: listAll()
+          .catch((err) => {
+            dropConnection(`tools/list failed: ${(err as Error).message}`);
+            return listAll();
+          })
+          .catch((err) => {
+            if (cache === entry) cache = undefined;
+            dropConnection(`tools/list failed again: ${(err as Error).message}`);
+            throw err;
+          }),
+      };
+      entry.tools.then((t) => (entry.listed = t)).catch(() => {});
+      return entry;
+    };
+
     return {
       url,
       client: getClient,
       reset,
       tools() {
-        if (cache && opts.now() - cache.at < opts.toolsTtlMs) return cache.tools;
-        const entry = {
-          at: opts.now(),
-          // tools/list is idempotent: after a failure the connection is rebuilt and the list retried once
-          // (a pooled connection can outlive a server restart). A failed list is never cached.
-          tools: listAll()
-            .catch((err) => {
-              dropConnection(`tools/list failed: ${(err as Error).message}`);
-              return listAll();
-            })
-            .catch((err) => {
-              if (cache === entry) cache = undefined;
-              dropConnection(`tools/list failed again: ${(err as Error).message}`);
-              throw err;
-            }),
-        };
-        cache = entry;
-        return entry.tools;
+        const age = cache ? opts.now() - cache.at : Infinity;
+        if (cache && age < opts.toolsTtlMs) return cache.tools;
+        // Past the TTL a listed copy is still served (up to ten TTLs) while one refresh runs behind it, so no
+        // session start or tool call waits for tools/list once the server has answered it.
+        if (cache?.listed && age < opts.toolsTtlMs * 10) {
+          if (!refreshing) {
+            const next = list();
+            refreshing = next.tools
+              .then(() => (cache = next))
+              .catch((err) => opts.log(`mcp: refreshing tools/list of ${url} failed: ${(err as Error).message}`))
+              .finally(() => (refreshing = undefined));
+          }
+          return cache.tools;
+        }
+        // Concurrent callers share the one request.
+        cache = list();
+        return cache.tools;
       },
       async close() {
         const c = current;

@@ -23,4 +23,9 @@ export interface ToolGateway {
   toolsFor(agent: AgentDefinition): Promise<(RealtimeFunctionTool | RealtimeToolsConfigUnion)[]>;
   /** `caller`: the session's caller (identity sent to the servers, tool-call budget). */
   run(agent: AgentDefinition, call: ToolCall, signal?: AbortSignal, caller?: SessionCaller): Promise<ToolResult>;
+  /**
+   * True when running the call a second time can do no harm: the server annotates the tool `readOnlyHint` or
+   * `idempotentHint`, or the agent lists it in `retrySafeTools`. Absent or false: the call has side effects.
+   */
+  retrySafe?(agent: AgentDefinition, toolName: string): Promise<boolean>;
 }

@@ -1,7 +1,7 @@
 /**
- * Per-caller token bucket. In-process on purpose: on a Consumption plan each instance enforces its own
- * budget, so the effective limit is `perMinute × instances` — fine as abuse protection in front of an
- * upstream that has its own quota; a hard global limit would need a shared store (one transaction per call).
+ * Per-caller token bucket, in-process: on a Consumption plan each instance enforces its own budget, so the
+ * effective limit is `perMinute × instances` — fine as abuse protection in front of an upstream that has its
+ * own quota. One limit across instances: RATE_LIMIT_STORE=table (table-counter.ts, a transaction or two each).
  */
 export interface RateLimitDecision {
   allowed: boolean;
@@ -12,6 +12,11 @@ export interface RateLimitDecision {
 
 export interface RateLimiter {
   take(key: string): RateLimitDecision;
+}
+
+/** A limiter whose state lives outside the process (RATE_LIMIT_STORE=table): deciding takes a round trip. */
+export interface SharedRateLimiter {
+  take(key: string): Promise<RateLimitDecision>;
 }
 
 export interface TokenBucketOptions {

@@ -56,6 +56,8 @@ export interface SessionStore {
   get(sessionId: string): Promise<(SessionRow & { etag: string }) | undefined>;
   /** Merges the given fields; with `etag`, only if the row is unchanged since it was read (412 otherwise). */
   update(sessionId: string, patch: SessionPatch, etag?: string): Promise<void>;
+  /** Deletes the row (a session whose token could not be minted); a missing row is not an error. */
+  remove(sessionId: string): Promise<void>;
 }
 
 const ROW = '';
@@ -116,6 +118,13 @@ export function createSessionStore(
       await client.updateEntity({ partitionKey: sessionId, rowKey: ROW, ...defined(patch) }, 'Merge', {
         etag: etag ?? '*',
       });
+    },
+    async remove(sessionId) {
+      try {
+        await client.deleteEntity(sessionId, ROW);
+      } catch (err) {
+        if (!(err instanceof RestError && err.statusCode === 404)) throw err;
+      }
     },
   };
 }

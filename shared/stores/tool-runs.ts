@@ -1,16 +1,21 @@
-import type { TableClient } from '@azure/data-tables';
+import type { TableClient, TransactionAction } from '@azure/data-tables';
 import { tableClient, safeKey, TABLES, type StorageConfig } from '../storage/tables';
 
 /**
- * Exactly one tool run per Realtime call id, across workers and re-attaches. A run is claimed with an
- * insert (createEntity fails with 409 for everyone but the first), its output stored before it is sent, and
- * marked delivered after. A worker that re-attaches a session re-sends stored, undelivered outputs instead of
- * running the tool again. Three transactions per tool call.
+ * Exactly one tool run per Realtime call id, across workers and re-attaches, for tools with side effects. A run
+ * is claimed with an insert (createEntity fails with 409 for everyone but the first) — the only write before the
+ * tool runs. Its output goes to the model first and is stored with the `delivered` mark afterwards, off the
+ * critical path; an output that could not be sent (the socket closed) is stored `done` for the session's next
+ * worker to send. A worker that re-attaches a session re-sends stored outputs and answers runs still `running`
+ * as interrupted, never running the tool again (an output that was in fact sent carries the same item id, so
+ * the realtime service refuses the second copy). Retry-safe tools (read-only, idempotent) write nothing here
+ * unless their output could not be sent.
  */
 export const TOOL_RUNS_TABLE = TABLES.toolruns;
 /** Table string properties hold 64 KiB (32K UTF-16 chars); outputs are far smaller after the gateway truncates. */
 const MAX_OUTPUT_CHARS = 30_000;
 
+/** running: claimed (its output may have been sent); done: output stored, not known to be sent; delivered. */
 export type ToolRunStatus = 'running' | 'done' | 'delivered';
 
 export interface ToolRun {
@@ -27,15 +32,27 @@ export interface ToolRun {
   etag?: string;
 }
 
+export interface ToolOutcome {
+  output: string;
+  isError: boolean;
+  durationMs: number;
+}
+
 export interface ToolRunStore {
   /** True for exactly one caller per (session, call id). */
   claim(run: { sessionId: string; callId: string; name: string; workerId: string; at: number }): Promise<boolean>;
+  /**
+   * Stores an output that could not be sent, for the next worker to deliver. `unclaimed` creates the row for a
+   * retry-safe run that never had one.
+   */
   complete(
     sessionId: string,
     callId: string,
-    result: { output: string; isError: boolean; durationMs: number },
+    result: ToolOutcome,
+    unclaimed?: { name: string; workerId: string; at: number },
   ): Promise<void>;
-  markDelivered(sessionId: string, callId: string): Promise<void>;
+  /** After the output was sent; with `result`, the output is stored alongside (one write). */
+  markDelivered(sessionId: string, callId: string, result?: ToolOutcome): Promise<void>;
   /** Runs of a session not yet delivered (read once when a worker re-attaches). */
   undelivered(sessionId: string): Promise<ToolRun[]>;
   /** Takes responsibility for delivering a run another worker left behind; false if someone else did. */
@@ -55,6 +72,51 @@ interface Row {
 }
 
 const statusOf = (e: { statusCode?: number }) => e.statusCode;
+const outcome = (r: ToolOutcome) => ({
+  output: r.output.slice(0, MAX_OUTPUT_CHARS),
+  isError: r.isError,
+  durationMs: r.durationMs,
+});
+
+type Patch = { partitionKey: string; rowKey: string } & Partial<Row>;
+
+/**
+ * Merges the writes of one partition queued in the same turn of the event loop into one entity-group
+ * transaction (a tool call's several outputs, a takeover's re-sent ones): one round trip instead of several.
+ */
+class PartitionBatcher {
+  private readonly queued = new Map<string, { row: Patch; done: (err?: unknown) => void }[]>();
+
+  constructor(private readonly write: (partitionKey: string, rows: Patch[]) => Promise<void>) {}
+
+  add(partitionKey: string, row: Patch): Promise<void> {
+    return new Promise((resolve, reject) => {
+      let list = this.queued.get(partitionKey);
+      if (!list) {
+        list = [];
+        this.queued.set(partitionKey, list);
+        setImmediate(() => this.flush(partitionKey));
+      }
+      list.push({ row, done: (err) => (err ? reject(err) : resolve()) });
+    });
+  }
+
+  private flush(partitionKey: string) {
+    const list = this.queued.get(partitionKey) ?? [];
+    this.queued.delete(partitionKey);
+    // A transaction holds at most 100 operations, each row once.
+    const rows = new Map(list.map((q) => [q.row.rowKey, q.row]));
+    const chunks: Patch[][] = [];
+    for (const r of rows.values()) {
+      if (!chunks.length || chunks.at(-1)!.length === 100) chunks.push([]);
+      chunks.at(-1)!.push(r);
+    }
+    Promise.all(chunks.map((c) => this.write(partitionKey, c))).then(
+      () => list.forEach((q) => q.done()),
+      (err: unknown) => list.forEach((q) => q.done(err)),
+    );
+  }
+}
 
 export function createTableToolRunStore(
   config: StorageConfig,
@@ -72,6 +134,11 @@ export function createTableToolRunStore(
     startedAt: r.startedAt,
     etag: r.etag,
   });
+  const delivered = new PartitionBatcher((pk, rows) =>
+    rows.length === 1
+      ? client.updateEntity(rows[0]!, 'Merge').then(() => {})
+      : client.submitTransaction(rows.map((r): TransactionAction => ['update', r, 'Merge'])).then(() => {}),
+  );
   return {
     async ensureTable() {
       try {
@@ -96,24 +163,23 @@ export function createTableToolRunStore(
         throw err;
       }
     },
-    async complete(sessionId, callId, result) {
-      await client.updateEntity(
-        {
-          partitionKey: safeKey(sessionId),
-          rowKey: safeKey(callId),
-          status: 'done',
-          output: result.output.slice(0, MAX_OUTPUT_CHARS),
-          isError: result.isError,
-          durationMs: result.durationMs,
-        },
-        'Merge',
-      );
+    async complete(sessionId, callId, result, unclaimed) {
+      const row = {
+        partitionKey: safeKey(sessionId),
+        rowKey: safeKey(callId),
+        status: 'done' as const,
+        ...outcome(result),
+        ...(unclaimed ? { name: unclaimed.name, workerId: unclaimed.workerId, startedAt: unclaimed.at } : {}),
+      };
+      await (unclaimed ? client.upsertEntity(row, 'Merge') : client.updateEntity(row, 'Merge'));
     },
-    async markDelivered(sessionId, callId) {
-      await client.updateEntity(
-        { partitionKey: safeKey(sessionId), rowKey: safeKey(callId), status: 'delivered' },
-        'Merge',
-      );
+    markDelivered(sessionId, callId, result) {
+      return delivered.add(safeKey(sessionId), {
+        partitionKey: safeKey(sessionId),
+        rowKey: safeKey(callId),
+        status: 'delivered',
+        ...(result ? outcome(result) : {}),
+      });
     },
     async undelivered(sessionId) {
       const pk = safeKey(sessionId).replace(/'/g, "''");
@@ -158,13 +224,25 @@ export function createMemoryToolRunStore(): ToolRunStore & { runs: Map<string, T
       runs.set(k, { ...run, status: 'running', startedAt: run.at, etag: String(++etag) });
       return true;
     },
-    async complete(sessionId, callId, result) {
-      const r = runs.get(key(sessionId, callId));
+    async complete(sessionId, callId, result, unclaimed) {
+      const k = key(sessionId, callId);
+      const r = runs.get(k);
       if (r) Object.assign(r, { status: 'done', ...result, etag: String(++etag) });
+      else if (unclaimed)
+        runs.set(k, {
+          sessionId,
+          callId,
+          name: unclaimed.name,
+          workerId: unclaimed.workerId,
+          startedAt: unclaimed.at,
+          status: 'done',
+          ...result,
+          etag: String(++etag),
+        });
     },
-    async markDelivered(sessionId, callId) {
+    async markDelivered(sessionId, callId, result) {
       const r = runs.get(key(sessionId, callId));
-      if (r) Object.assign(r, { status: 'delivered', etag: String(++etag) });
+      if (r) Object.assign(r, { status: 'delivered', ...result, etag: String(++etag) });
     },
     async undelivered(sessionId) {
       return [...runs.values()]

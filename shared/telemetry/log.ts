@@ -72,3 +72,16 @@ export function createLogger(opts: LoggerOptions, bound: LogFields = {}): Logger
     child: (fields) => createLogger(opts, { ...bound, ...fields }),
   };
 }
+
+// eslint-disable-next-line no-control-regex -- control characters are exactly what must not reach a log raw
+const UNSAFE_IN_LOG = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;
+
+/**
+ * A caller-supplied value made safe for one log line: control characters (newlines included) become visible
+ * escapes, so a `reason` with "\n" cannot forge a second, official-looking line; long values are cut.
+ */
+export function logField(value: unknown, max = 300): string {
+  const text = String(value);
+  const cut = text.length > max ? `${text.slice(0, max)}…` : text;
+  return cut.replace(UNSAFE_IN_LOG, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}

@@ -8,6 +8,14 @@ import { tableClient, TABLES } from '../../shared/storage/tables';
 
 const shipped = JSON.parse(readFileSync('agents/customer-support.json', 'utf8'));
 
+async function until(fn: () => Promise<boolean>, timeoutMs = 5000) {
+  const end = Date.now() + timeoutMs;
+  while (!(await fn())) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
 function dirWith(files: Record<string, unknown>): string {
   const dir = mkdtempSync(join(tmpdir(), 'agents-'));
   for (const [name, body] of Object.entries(files))
@@ -118,7 +126,13 @@ describe('agent store on Azurite and GET /api/agents', () => {
     await writer.seed([{ ...concierge, displayName: 'Night concierge' }]);
     expect((await store.get('concierge'))?.displayName).toBe('Travel concierge');
     t = 1500;
-    expect((await store.get('concierge'))?.displayName).toBe('Night concierge');
+    // Past the TTL the cached copy answers at once while the table is read again behind it.
+    expect((await store.get('concierge'))?.displayName).toBe('Travel concierge');
+    await until(async () => (await store.get('concierge'))?.displayName === 'Night concierge');
+    // Ten TTLs old, the copy is no longer served: the read is awaited.
+    await writer.seed([{ ...concierge, displayName: 'Day concierge' }]);
+    t = 20_000;
+    expect((await store.get('concierge'))?.displayName).toBe('Day concierge');
     await writer.seed([concierge]);
   });
 

@@ -37,7 +37,12 @@ describe('authentication modes', () => {
   });
 
   it('entra: a valid token yields the oid', async () => {
-    const token = await sign({ oid: 'user-oid-1', sub: 'pairwise', preferred_username: 'ada@contoso.com' });
+    const token = await sign({
+      oid: 'user-oid-1',
+      sub: 'pairwise',
+      preferred_username: 'ada@contoso.com',
+      scp: 'access_as_user',
+    });
     await expect(entra(h({ authorization: `Bearer ${token}` }))).resolves.toEqual({
       userId: 'user-oid-1',
       name: 'ada@contoso.com',

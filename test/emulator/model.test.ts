@@ -35,7 +35,21 @@ describe('scripted model', () => {
     expect(decide(scenarios, ctx(after, ['support__get_order'], calls))).toEqual({
       kind: 'say',
       text: 'Order 1234 is delayed.',
+      answers: ['call_1'],
     });
+    // A "one moment" line that started before the output came lands after it in the conversation; it did not
+    // answer the output, so the next response still does.
+    const late = user('where is my order 1234', [
+      { type: 'function_call', id: 'f1', call_id: 'call_1', name: d.name, arguments: d.arguments },
+      { type: 'function_call_output', id: 'o1', call_id: 'call_1', output: '{"status":"delayed"}' },
+      { type: 'message', id: 'a1', role: 'assistant', content: [{ type: 'output_text', text: 'One moment.' }] },
+    ]);
+    const withState = (answered: string[]) => ({
+      ...ctx(late, ['support__get_order'], calls),
+      answered: new Set(answered),
+    });
+    expect(decide(scenarios, withState([]))).toMatchObject({ kind: 'say', text: 'Order 1234 is delayed.' });
+    expect(decide(scenarios, withState(['call_1']))).not.toMatchObject({ text: 'Order 1234 is delayed.' });
   });
 
   it('passes a tool error on instead of inventing a result', () => {
@@ -56,6 +70,7 @@ describe('scripted model', () => {
     expect(decide(scenarios, ctx(after, ['get_order'], calls))).toEqual({
       kind: 'say',
       text: 'Sorry, that did not work: No order 9999 was found.',
+      answers: ['c9'],
     });
   });
 

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recordingProvider, type RecordingProvider } from './fake-provider';
+import { createTokenBucket } from '../../shared/ratelimit/token-bucket';
 import { postJson, startHarness, TABLES, type Harness } from './harness';
 
 /**
@@ -14,7 +15,12 @@ describe('session functions', () => {
   beforeAll(async () => {
     provider = recordingProvider();
     h = await startHarness({
-      env: { RATE_LIMIT_PER_MINUTE: '5', SESSION_TOKEN_TTL_SECONDS: '45', CORS_ALLOWED_ORIGINS: 'http://app.example' },
+      // Dev mode keys the limit on the address, which every test here shares: the limit test sets its own.
+      env: {
+        RATE_LIMIT_PER_MINUTE: '1000',
+        SESSION_TOKEN_TTL_SECONDS: '45',
+        CORS_ALLOWED_ORIGINS: 'http://app.example',
+      },
       provider: () => provider,
     });
   });
@@ -64,24 +70,35 @@ describe('session functions', () => {
     expect(err.error.code).toBe('validation_failed');
     expect(JSON.stringify(err.error.details)).toMatch(/instructions/);
     expect((await start('bob', { agentId: 'no-such-agent' })).status).toBe(404);
-    const bad = await fetch(`${h.api}/sessions`, { method: 'POST', headers: as('bob'), body: '{not json' });
+    const bad = await fetch(`${h.api}/sessions`, {
+      method: 'POST',
+      headers: { ...as('bob'), 'content-type': 'application/json' },
+      body: '{not json',
+    });
     expect((await bad.json()).error.code).toBe('invalid_json');
     expect((await start('bob', { agentId: 'concierge', userId: 'alice' })).status).toBe(403);
     expect((await h.rows(TABLES.sessions)).length).toBe(before);
   });
 
-  it('rate-limits per caller: 429 with Retry-After, other callers unaffected', async () => {
-    const statuses: number[] = [];
-    let last: Response | undefined;
-    for (let i = 0; i < 7; i++) {
-      last = await start('carol', { agentId: 'concierge' });
-      statuses.push(last.status);
+  it('rate-limits per caller: 429 with Retry-After; in dev mode another x-user-id is the same caller', async () => {
+    const configured = h.deps.sessionLimiter;
+    h.deps.sessionLimiter = createTokenBucket({ perMinute: 5 });
+    try {
+      const statuses: number[] = [];
+      let last: Response | undefined;
+      for (let i = 0; i < 7; i++) {
+        last = await start('carol', { agentId: 'concierge' });
+        statuses.push(last.status);
+      }
+      expect(statuses.slice(0, 5)).toEqual([201, 201, 201, 201, 201]);
+      expect(statuses.slice(5)).toEqual([429, 429]);
+      expect(Number(last!.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+      expect((await last!.json()).error.code).toBe('rate_limited');
+      // x-user-id is the caller's own choice in dev mode: the budget follows the address instead.
+      expect((await start('dave', { agentId: 'concierge' })).status).toBe(429);
+    } finally {
+      h.deps.sessionLimiter = configured;
     }
-    expect(statuses.slice(0, 5)).toEqual([201, 201, 201, 201, 201]);
-    expect(statuses.slice(5)).toEqual([429, 429]);
-    expect(Number(last!.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
-    expect((await last!.json()).error.code).toBe('rate_limited');
-    expect((await start('dave', { agentId: 'concierge' })).status).toBe(201);
   });
 
   it('maps upstream throttling to 503 with Retry-After and leaves no row', async () => {

@@ -8,12 +8,19 @@ import { join } from 'node:path';
 import Ajv from 'ajv';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { read, ROOT } from './bicep-text';
+import { read, ROOT } from './files';
 
 type Hook = { run?: string; shell?: string; posix?: Hook; windows?: Hook };
-type Service = { project?: string; host: string; language?: string; docker?: { path?: string; context?: string } };
+type Service = {
+  project?: string;
+  host: string;
+  language?: string;
+  remoteBuild?: boolean;
+  docker?: { path?: string; context?: string; remoteBuild?: boolean };
+};
 type AzureYaml = {
   name: string;
+  requiredVersions?: { azd?: string };
   services: Record<string, Service>;
   hooks?: Record<string, Hook | Hook[]>;
   pipeline?: { variables?: string[]; secrets?: string[] };
@@ -22,6 +29,12 @@ type AzureYaml = {
 const schema = JSON.parse(read('infra/schemas/azure.yaml.schema.json')) as object;
 const validate = new Ajv({ allErrors: true, strict: false }).compile(schema);
 const project = parse(read('azure.yaml')) as AzureYaml;
+
+const byVersion = (a: string, b: string) => {
+  const [x, y] = [a, b].map((v) => v.split('.').map(Number));
+  for (let i = 0; i < 3; i++) if (x![i] !== y![i]) return x![i]! - y![i]!;
+  return 0;
+};
 
 const errorsOf = (doc: unknown) =>
   validate(doc) ? [] : (validate.errors ?? []).map((e) => `${e.instancePath} ${e.message}`);
@@ -66,6 +79,28 @@ describe('azure.yaml', () => {
     expect(project.services.worker).toMatchObject({ host: 'containerapp', project: '.' });
     expect(read('infra/modules/function-app.bicep')).toContain(`'azd-service-name': 'api'`);
     expect(read('infra/modules/worker-app.bicep')).toContain(`'azd-service-name': 'worker'`);
+  });
+
+  it('requires an azd that supports every option it uses', () => {
+    // The azd release that introduced each option (azd's CHANGELOG); the floor is the newest of those used.
+    const introducedIn: [string, (y: AzureYaml) => boolean, string][] = [
+      ['hooks with posix/windows blocks', (y) => Object.values(y.hooks ?? {}).length > 0, '1.0.0'],
+      ['docker.remoteBuild on a Container App (#4161)', (y) => has(y, 'containerapp', 'docker'), '1.10.0'],
+      ['remoteBuild on a Flex Consumption Function app (#6748)', (y) => has(y, 'function', 'remoteBuild'), '1.23.5'],
+    ];
+    const has = (y: AzureYaml, host: string, key: string) =>
+      Object.values(y.services).some(
+        (s) => s.host === host && key in s && (key !== 'docker' || 'remoteBuild' in s.docker!),
+      );
+    const floor = introducedIn
+      .filter(([, used]) => used(project))
+      .map(([, , v]) => v)
+      .sort(byVersion)
+      .pop()!;
+    expect(floor).toBe('1.23.5');
+    const required = /^>= ?(\d+\.\d+\.\d+)$/.exec(project.requiredVersions?.azd ?? '')?.[1];
+    expect(required, 'requiredVersions.azd should read ">= x.y.z"').toBeDefined();
+    expect(byVersion(required!, floor)).toBeGreaterThanOrEqual(0);
   });
 
   it('points at files that exist', () => {

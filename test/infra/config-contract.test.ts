@@ -1,21 +1,33 @@
 /**
- * Configuration contract between shared/config (what each app reads) and the Bicep (what Azure sets).
- * Every setting an app reads is set for that app, every setting set is read (or is a documented host setting),
- * and the production values pass the same zod schema the apps load at start-up.
+ * Configuration contract between shared/config (what each app reads) and the compiled template (what Azure
+ * sets, evaluated for azd's parameters). Every setting an app reads is set for that app, every setting set is read
+ * (or is a documented host setting), and the production values pass the same zod schema the apps load at start-up.
  */
 import { describe, expect, it } from 'vitest';
 import { FUNCTIONS_SETTINGS, WORKER_SETTINGS, loadFunctionsConfig, loadWorkerConfig } from '../../shared/config/index';
-import { read, varObjectEntries } from './bicep-text';
+import { deploy } from './compiled';
+import { read } from './files';
 
-const functionApp = read('infra/modules/function-app.bicep');
-const workerApp = read('infra/modules/worker-app.bicep');
+const deployed = deploy({ webhookSecrets: 'whsec_x', corsAllowedOrigins: 'https://app.contoso.com' });
+const appSettings = deployed.ofType('Microsoft.Web/sites/config').find((c) => c.name.endsWith('/appsettings'))!.value
+  .properties as Record<string, unknown>;
+const workerEnv = deployed.ofType('Microsoft.App/containerApps')[0]!.value.properties.template.containers[0].env as {
+  name: string;
+  value?: unknown;
+  secretRef?: string;
+}[];
 
 /** Read by the Functions host and extensions, not by shared/config. Each needs a reason to be here. */
 const FUNCTION_HOST_SETTINGS: Record<string, string> = {
   AzureWebJobsStorage__accountName: 'host storage + Durable task hub over managed identity',
   AzureWebJobsStorage__credential: 'selects managed identity for AzureWebJobsStorage',
   AzureWebJobsStorage__clientId: 'which user-assigned identity AzureWebJobsStorage uses',
-  DURABLE_TASK_HUB: 'host.json hubName: %DURABLE_TASK_HUB%',
+  DURABLE_TASK_HUB: 'host.json hubName: %DURABLE_TASK_HUB% (also the scheduler task hub with durableBackend=dts)',
+  AzureFunctionsJobHost__extensions__durableTask__storageProvider__type:
+    'host.json override: AzureStorage or azureManaged (Durable Task Scheduler), per durableBackend',
+  AzureFunctionsJobHost__extensions__durableTask__storageProvider__connectionStringName:
+    'host.json override: which setting holds the Durable backend connection',
+  DURABLE_TASK_SCHEDULER_CONNECTION_STRING: 'the scheduler endpoint + managed identity (empty with storage)',
   APPLICATIONINSIGHTS_AUTHENTICATION_STRING:
     'Entra-authenticated telemetry from the host (App Insights local auth is off)',
 };
@@ -36,8 +48,12 @@ const REJECTED_ON_FLEX = [
   'AzureWebJobsStorage',
 ];
 
-const functionKeys = varObjectEntries(functionApp, 'appSettings');
-const workerKeys = [...varObjectEntries(workerApp, 'plainSettings'), ...varObjectEntries(workerApp, 'secretSettings')];
+/** `value` is the evaluated setting: a string, or one holding {{placeholders}} for what only a deployment knows. */
+const functionKeys = Object.entries(appSettings).map(([key, v]) => ({ key, value: String(v) }));
+const workerKeys = workerEnv.map((e) => ({
+  key: e.name,
+  value: e.secretRef ? `{{secret ${e.secretRef}}}` : String(e.value),
+}));
 
 function drift(read: readonly string[], set: readonly string[], host: Record<string, string>) {
   const missing = read.filter((s) => !(s in LOCAL_ONLY) && !set.includes(s));
@@ -45,7 +61,7 @@ function drift(read: readonly string[], set: readonly string[], host: Record<str
   return { missing, extra };
 }
 
-describe('Function app settings (infra/modules/function-app.bicep var appSettings)', () => {
+describe('Function app settings (the appsettings resource of the compiled template)', () => {
   const set = functionKeys.map((e) => e.key);
 
   it('sets every setting FUNCTIONS_SETTINGS reads and nothing unread', () => {
@@ -70,7 +86,7 @@ describe('Function app settings (infra/modules/function-app.bicep var appSetting
   });
 });
 
-describe('worker settings (infra/modules/worker-app.bicep plainSettings + secretSettings)', () => {
+describe('worker settings (the container env of the compiled template)', () => {
   const set = workerKeys.map((e) => e.key);
 
   it('sets every setting WORKER_SETTINGS reads and nothing unread', () => {
@@ -85,8 +101,9 @@ describe('worker settings (infra/modules/worker-app.bicep plainSettings + secret
 });
 
 /**
- * Production values: literals come from the Bicep as written; expressions get a realistic resolved value here.
- * A setting whose value is an expression with no sample below fails the test, naming it.
+ * Production values: evaluated values are taken as they are; one that holds a deployment-time value
+ * ({{placeholder}}: a host name, an identity's client id, a Key Vault secret) gets a realistic sample here.
+ * A setting with a placeholder and no sample fails the test, naming it.
  */
 const RESOLVED: Record<string, string> = {
   AzureWebJobsStorage__accountName: 'stabc123',
@@ -119,8 +136,7 @@ function productionEnv(entries: { key: string; value: string }[]): Record<string
   const env: Record<string, string> = {};
   const unresolved: string[] = [];
   for (const { key, value } of entries) {
-    const literal = /^'([^'$]*)'$/.exec(value);
-    if (literal) env[key] = literal[1]!;
+    if (!value.includes('{{')) env[key] = value;
     else if (key in RESOLVED) env[key] = RESOLVED[key]!;
     else unresolved.push(`${key} (${value})`);
   }
@@ -148,8 +164,8 @@ describe('production values pass the apps’ own config schemas', () => {
     const shared = FUNCTIONS_SETTINGS.filter((s) => (WORKER_SETTINGS as readonly string[]).includes(s));
     const fn = Object.fromEntries(functionKeys.map((e) => [e.key, e.value]));
     const wk = Object.fromEntries(workerKeys.map((e) => [e.key, e.value]));
-    // Literal values must match (expressions differ legitimately: each app's own identity, own URL form).
-    const literal = (v: string | undefined) => (v && /^'[^'$]*'$/.test(v) ? v : undefined);
+    // Known values must match (deployment-time ones differ legitimately: each app's own identity).
+    const literal = (v: string | undefined) => (v && !v.includes('{{') ? v : undefined);
     const differ = shared.filter((s) => literal(fn[s]) && literal(wk[s]) && fn[s] !== wk[s]);
     expect(differ, `settings both apps read but Bicep sets differently: ${differ.join(', ')}`).toEqual([]);
   });
@@ -158,9 +174,8 @@ describe('production values pass the apps’ own config schemas', () => {
 describe('local.settings.sample.json mirrors the host settings the Bicep sets', () => {
   it('names DURABLE_TASK_HUB with the same task hub', () => {
     const sample = JSON.parse(read('local.settings.sample.json')) as { Values: Record<string, string> };
-    const main = read('infra/main.bicep');
-    const hub = /var durableTaskHub = '([^']+)'/.exec(main)?.[1];
-    expect(hub).toBeDefined();
+    const hub = appSettings.DURABLE_TASK_HUB;
+    expect(hub).toBe('voiceagents');
     expect(sample.Values.DURABLE_TASK_HUB).toBe(hub);
     expect(read('host.json')).toContain('%DURABLE_TASK_HUB%');
   });

@@ -2,13 +2,14 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import type { CallToolResult, ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
 import { type z } from 'zod';
 
 export interface FakeTool {
   name: string;
   description?: string;
   input: z.ZodRawShape;
+  annotations?: ToolAnnotations;
   run: (args: Record<string, unknown>) => Promise<CallToolResult> | CallToolResult;
 }
 
@@ -52,7 +53,7 @@ export async function startFakeMcp(tools: FakeTool[], port = 0): Promise<FakeMcp
     for (const t of tools) {
       mcp.registerTool(
         t.name,
-        { description: t.description ?? t.name, inputSchema: t.input },
+        { description: t.description ?? t.name, inputSchema: t.input, annotations: t.annotations },
         async (args: Record<string, unknown>) => t.run(args),
       );
     }

@@ -93,6 +93,11 @@ export const agent = {
 export class FakeGateway implements ToolGateway {
   runs: ToolCall[] = [];
   delayMs = 0;
+  /** Tools answered as read-only / idempotent (as the MCP gateway does from the server's annotations). */
+  retrySafeTools = new Set<string>();
+  async retrySafe(_a: AgentDefinition, name: string) {
+    return this.retrySafeTools.has(name);
+  }
   async toolsFor() {
     return [{ type: 'function' as const, name: 'get_order', parameters: { type: 'object', properties: {} } }];
   }
