@@ -24,7 +24,7 @@ const rpc = (body: unknown, headers: Record<string, string> = {}) =>
   });
 
 describe('tools act for the verified caller', () => {
-  it("a web user asks for another customer's order", async () => {
+  it("a web user asks for another customer's order", { timeout: 60_000 }, async () => {
     const jonas = await webUser(stack, 'jonas');
     const t = await jonas.turn('where is my order 1234');
     // The tool refused as if the order did not exist; nothing of Maya's order reached the model.
@@ -37,7 +37,7 @@ describe('tools act for the verified caller', () => {
     await jonas.hangUp();
   });
 
-  it("a web user opens a ticket on another customer's order", async () => {
+  it("a web user opens a ticket on another customer's order", { timeout: 60_000 }, async () => {
     const tickets = tableClient({ STORAGE_CONNECTION_STRING: stack.env.STORAGE_CONNECTION_STRING }, TABLES.tickets);
     const count = async () => {
       let n = 0;
@@ -52,7 +52,7 @@ describe('tools act for the verified caller', () => {
     await jonas.hangUp();
   });
 
-  it('an unverified phone caller reads an order', async () => {
+  it('an unverified phone caller reads an order', { timeout: 60_000 }, async () => {
     // The SIP From is the caller's word: claiming Maya's number gets nothing without her PIN.
     const impostor = await phoneCaller(stack, '+14155550101');
     const asked = await impostor.turn('where is my order 1234');
@@ -72,35 +72,39 @@ describe('tools act for the verified caller', () => {
     await maya.hangUp();
   });
 
-  it('a caller without an identity calls the built-in MCP server directly, or sends a batch', async () => {
-    const list = { jsonrpc: '2.0', id: 1, method: 'tools/list', params: {} };
-    const call = {
-      jsonrpc: '2.0',
-      id: 2,
-      method: 'tools/call',
-      params: { name: 'get_order', arguments: { orderId: '1234' } },
-    };
-    const anonymous = await rpc(call);
-    expect(anonymous.status).toBe(401);
-    expect(await anonymous.text()).not.toContain(MAYA_TRACKING);
-    const forged = await rpc(list, { 'x-caller-identity': 'eyJhbGciOiJub25lIn0.eyJzdWIiOiJ1c2VyOm1heWEifQ.' });
-    expect(forged.status).toBe(401);
-    const batch = Array.from({ length: 100 }, (_, i) => ({ ...call, id: i }));
-    const unsigned = await rpc(batch);
-    expect(unsigned.status).toBe(401);
-    expect(await unsigned.text()).not.toContain(MAYA_TRACKING);
-    // Even a caller the worker vouches for gets one call per request, never a batch of a hundred.
-    const token = await signCallerToken(
-      identityKey(stack.env.WORKER_AUTH_SECRET!),
-      { subject: 'user:maya', customerId: 'maya', sessionId: 's-batch' },
-      BUILTIN_AUDIENCE,
-    );
-    const signed = await rpc(batch, { [CALLER_HEADER]: token });
-    expect(signed.status).toBe(400);
-    expect(await signed.json()).toMatchObject({ error: { code: -32600, message: expect.stringMatching(/batch/i) } });
-  });
+  it(
+    'a caller without an identity calls the built-in MCP server directly, or sends a batch',
+    { timeout: 60_000 },
+    async () => {
+      const list = { jsonrpc: '2.0', id: 1, method: 'tools/list', params: {} };
+      const call = {
+        jsonrpc: '2.0',
+        id: 2,
+        method: 'tools/call',
+        params: { name: 'get_order', arguments: { orderId: '1234' } },
+      };
+      const anonymous = await rpc(call);
+      expect(anonymous.status).toBe(401);
+      expect(await anonymous.text()).not.toContain(MAYA_TRACKING);
+      const forged = await rpc(list, { 'x-caller-identity': 'eyJhbGciOiJub25lIn0.eyJzdWIiOiJ1c2VyOm1heWEifQ.' });
+      expect(forged.status).toBe(401);
+      const batch = Array.from({ length: 100 }, (_, i) => ({ ...call, id: i }));
+      const unsigned = await rpc(batch);
+      expect(unsigned.status).toBe(401);
+      expect(await unsigned.text()).not.toContain(MAYA_TRACKING);
+      // Even a caller the worker vouches for gets one call per request, never a batch of a hundred.
+      const token = await signCallerToken(
+        identityKey(stack.env.WORKER_AUTH_SECRET!),
+        { subject: 'user:maya', customerId: 'maya', sessionId: 's-batch' },
+        BUILTIN_AUDIENCE,
+      );
+      const signed = await rpc(batch, { [CALLER_HEADER]: token });
+      expect(signed.status).toBe(400);
+      expect(await signed.json()).toMatchObject({ error: { code: -32600, message: expect.stringMatching(/batch/i) } });
+    },
+  );
 
-  it("a model keeps calling tools past the session's budget", async () => {
+  it("a model keeps calling tools past the session's budget", { timeout: 60_000 }, async () => {
     const maya = await webUser(stack, 'maya');
     for (let i = 0; i < 3; i++) expect((await maya.turn('where is my order 1234')).outputs[0]).toContain('"1234"');
     const over = await maya.turn('where is my order 1234');
