@@ -27,7 +27,12 @@ for (const r of buildRoutes(deps)) {
   });
 }
 
-app.timer('historyRetention', { schedule: RETENTION_SCHEDULE, handler: retentionTimer(deps) });
+app.timer('historyRetention', {
+  schedule: RETENTION_SCHEDULE,
+  handler: retentionTimer(deps),
+  // It purges finished lifecycle instances too (Durable client).
+  extraInputs: [df.input.durableClient()],
+});
 
 // The session lifecycle: `session` entity, operation + supervisor orchestrations, effect activities. The emit
 // activities run the same session-event pipeline as the handlers' lifecycle (push, session row, summary,

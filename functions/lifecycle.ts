@@ -10,12 +10,14 @@ import type { LifecycleOperation, LifecyclePort, LifecycleState } from '../share
 import { createTableLifecycleStore, type LifecycleStore } from '../shared/lifecycle/store';
 import { supervisorTimeouts } from '../shared/lifecycle/supervisor';
 import {
-  SESSION_ENTITY,
-  SESSION_OPERATION_ORCHESTRATION,
-  SESSION_SUPERVISOR_ORCHESTRATION,
-  WORKER_ENTITY,
-  supervisorInstanceId,
-} from './durable/names';
+  endOperation,
+  fleetCounts,
+  purgeFinishedBefore,
+  purgeSession,
+  startOperation,
+  startSession,
+  workerHeartbeat,
+} from './durable/client-ops';
 
 export interface LifecycleRuntime {
   mode: 'durable' | 'local';
@@ -25,6 +27,12 @@ export interface LifecycleRuntime {
   state?: (sessionId: string) => Promise<{ state: LifecycleState; stateSince?: number; reason?: string } | undefined>;
   /** A worker's batched heartbeats; returns the sessions it should drop (Durable: from the worker's entity, one tick late). */
   heartbeats(ctx: InvocationContext, workerId: string, sessionIds: string[], at: number): Promise<string[]>;
+  /** The worker fleet's scale signal: sessions held and workers holding them. */
+  scale(ctx: InvocationContext): Promise<{ liveSessions: number; workers: number }>;
+  /** Purges the lifecycle's data of these sessions at once (forget me); returns how many instances went. */
+  forget?(ctx: InvocationContext, sessionIds: string[]): Promise<number>;
+  /** Retention: purges finished lifecycle instances created before the cutoff. */
+  purgeBefore?(ctx: InvocationContext, cutoff: Date): Promise<number>;
   /** The local lifecycle itself (tests, stats); undefined in durable mode. */
   local?: LocalLifecycle;
   stop(): Promise<void>;
@@ -92,6 +100,7 @@ export async function createLifecycle(
         return r && { state: r.state, stateSince: r.stateSince, reason: r.reason };
       },
       heartbeats: (_ctx, workerId, ids, at) => local.heartbeats(workerId, ids, at),
+      scale: async () => local.scale(),
       local,
       stop: () => local.stop(),
     };
@@ -100,50 +109,28 @@ export async function createLifecycle(
   return {
     mode: 'durable',
     port,
-    heartbeats: async (ctx, workerId, ids, at) => {
-      const client = df.getClient(ctx);
-      // Each signal is a call to the host's Durable extension: bounded concurrency for a worker's thousands.
-      for (let i = 0; i < ids.length; i += 50) {
-        await Promise.all(
-          ids
-            .slice(i, i + 50)
-            .map((id) =>
-              client.signalEntity(new df.EntityId(SESSION_ENTITY, id), 'apply', { type: 'heartbeat', workerId, at }),
-            ),
-        );
-      }
-      // Sessions that rejected this worker's earlier heartbeats left word in its entity: one read per tick.
-      const worker = new df.EntityId(WORKER_ENTITY, workerId);
-      const state = await client.readEntityState<{ drop: string[] }>(worker);
-      const drop = state.entityExists ? (state.entityState?.drop ?? []) : [];
-      if (drop.length) await client.signalEntity(worker, 'ack', drop);
-      return drop;
+    // Liveness is per worker: one entity read and one signal per tick, however many sessions it holds.
+    heartbeats: (ctx, workerId, ids, at) => workerHeartbeat(df.getClient(ctx), workerId, ids, at),
+    scale: (ctx) => fleetCounts(df.getClient(ctx)),
+    forget: async (ctx, sessionIds) => {
+      let purged = 0;
+      for (const id of sessionIds) purged += await purgeSession(df.getClient(ctx), id);
+      return purged;
     },
+    purgeBefore: (ctx, cutoff) => purgeFinishedBefore(df.getClient(ctx), cutoff),
     stop: async () => {},
   };
 }
 
 /**
- * Heartbeats are plain entity signals (no effects, nothing to run). Other operations start a short
- * orchestration that applies the operation through the entity and runs the effects it returns; `requested`
- * also starts the session's supervisor (the heartbeat watchdog) under a fixed instance id.
+ * `requested` starts (or reaches) the session's one supervisor, which applies it; every other operation
+ * starts a short orchestration that applies it through the entity and runs the effects it returns. Heartbeats
+ * never come here in durable mode (they go to the worker's entity).
  */
 async function signalDurable(ctx: InvocationContext, sessionId: string, op: LifecycleOperation): Promise<void> {
   const client = df.getClient(ctx);
-  if (op.type === 'heartbeat') {
-    await client.signalEntity(new df.EntityId(SESSION_ENTITY, sessionId), 'apply', op);
-    return;
-  }
-  await client.startNew(SESSION_OPERATION_ORCHESTRATION, { input: { sessionId, op } });
-  if (op.type === 'requested') {
-    try {
-      await client.startNew(SESSION_SUPERVISOR_ORCHESTRATION, {
-        instanceId: supervisorInstanceId(sessionId),
-        input: { sessionId },
-      });
-    } catch (err) {
-      // Already running for this session (a retried request): one supervisor is what we want.
-      ctx.log(`supervisor for ${sessionId} not started: ${(err as Error).message}`);
-    }
-  }
+  if (op.type === 'requested') return startSession(client, sessionId, op);
+  if (op.type === 'heartbeat') return; // liveness is the worker entity's business
+  if (op.type === 'ended' || op.type === 'failed') return endOperation(client, sessionId, op);
+  return startOperation(client, sessionId, op);
 }

@@ -3,7 +3,7 @@ import type { AppDeps } from './deps';
 import { getAgentHandler, listAgentsHandler } from './handlers/agents';
 import { healthHandler } from './handlers/health';
 import { negotiateHandler, sessionOwnerCheck } from './handlers/negotiate';
-import { internalHeartbeatsHandler, internalReportHandler } from './handlers/internal-lifecycle';
+import { internalHeartbeatsHandler, internalReportHandler, internalScaleHandler } from './handlers/internal-lifecycle';
 import { deleteHistoryHandler } from './handlers/history';
 import { getSessionHandler } from './handlers/get-session';
 import { registerCallHandler } from './handlers/session-call';
@@ -98,6 +98,7 @@ export function buildRoutes(deps: AppDeps): Route[] {
       route: 'users/me/history',
       authLevel: 'anonymous',
       handler: deleteHistoryHandler(deps),
+      durableClient: true,
     },
     // Worker → lifecycle callbacks: anonymous at the host, authenticated by the WORKER_AUTH_SECRET bearer.
     {
@@ -106,6 +107,14 @@ export function buildRoutes(deps: AppDeps): Route[] {
       route: 'internal/heartbeats',
       authLevel: 'anonymous',
       handler: internalHeartbeatsHandler(deps),
+      durableClient: true,
+    },
+    {
+      name: 'internal-scale',
+      methods: ['GET'],
+      route: 'internal/scale',
+      authLevel: 'anonymous',
+      handler: internalScaleHandler(deps),
       durableClient: true,
     },
     {

@@ -28,10 +28,13 @@ const common = {
 
 // Code splitting: what is imported lazily (the Azure Monitor / OTLP telemetry stack, only loaded when configured)
 // goes to separate chunks, so a cold instance parses a much smaller entry.
+// BUNDLE_ONLY=functions|worker builds one; BUNDLE_OUTDIR puts it elsewhere (tests load a private copy).
 const targets = [
-  { entryPoints: { index: 'functions/index.ts' }, outdir: 'dist/functions' },
-  { entryPoints: { main: 'worker/main.ts' }, outdir: 'dist/worker' },
-];
+  { key: 'functions', entryPoints: { index: 'functions/index.ts' }, outdir: 'dist/functions' },
+  { key: 'worker', entryPoints: { main: 'worker/main.ts' }, outdir: 'dist/worker' },
+]
+  .filter((t) => !process.env.BUNDLE_ONLY || t.key === process.env.BUNDLE_ONLY)
+  .map(({ key: _key, ...t }) => (process.env.BUNDLE_OUTDIR ? { ...t, outdir: process.env.BUNDLE_OUTDIR } : t));
 
 for (const t of targets) {
   const [[name, entry]] = Object.entries(t.entryPoints);

@@ -8,7 +8,8 @@ import type { SessionConfig } from '../shared/providers/types';
 import type { ToolRunStore } from '../shared/stores/tool-runs';
 import type { AttachBody } from '../shared/worker-client/api';
 import type { WorkerLifecycle } from './lifecycle-client';
-import { historyPartitionFor, SidebandSession, type SessionObserver, type SidebandExtension } from './sideband';
+import { historyPartitionForCaller } from '../shared/memory/types';
+import { SidebandSession, type SessionObserver, type SidebandExtension } from './sideband';
 import { ToolExecutor } from './tools';
 import { verifiedMemory } from './verified-memory';
 import { TranscriptBatcher } from './transcripts';
@@ -170,7 +171,7 @@ export class WorkerCore {
           return undefined;
         }),
     ]);
-    const partition = info?.historyPartition ?? historyPartitionFor(body);
+    const partition = info?.historyPartition ?? historyPartitionForCaller(body);
     const caller = this.identityKey
       ? new SessionCaller(callerIdentityFor(body), this.identityKey, this.deps.toolCallsPerSession)
       : undefined;

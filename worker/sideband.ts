@@ -3,6 +3,7 @@ import type WebSocket from 'ws';
 import type { AgentDefinition } from '../shared/agents/schema';
 import type { SessionEventPublisher } from '../shared/events/types';
 import { TOOL_PROGRESS_AFTER_MS, toolProgressResponse } from '../shared/mcp/output';
+import { historyPartitionForCaller } from '../shared/memory/types';
 import type { SessionConfig } from '../shared/providers/types';
 import { ServerEventBus } from '../shared/realtime/dispatch';
 import {
@@ -111,7 +112,7 @@ export class SidebandSession {
     readonly attach: AttachBody,
     private readonly prepared: PreparedAgent,
   ) {
-    this.partition = prepared.partition ?? historyPartitionFor(attach);
+    this.partition = prepared.partition ?? historyPartitionForCaller(attach);
     this.events = new ServerEventBus((err, type) =>
       deps.log(`sideband ${attach.sessionId}: handler for ${type} failed: ${(err as Error).message}`),
     );
@@ -359,10 +360,4 @@ export class SidebandSession {
     this.resultsPending = false;
     this.gate.request({ kind: 'tool-result', coalesce: true });
   }
-}
-
-/** Signed-in users keep history per user; phone callers per calling number (B passes `sip:<from>` as the user). */
-export function historyPartitionFor(a: Pick<AttachBody, 'userId' | 'transport'>): string {
-  if (a.transport === 'sip' || a.userId.startsWith('sip:')) return `sip:${a.userId.replace(/^sip:/, '')}`;
-  return `user:${a.userId}`;
 }

@@ -27,6 +27,17 @@ export const internalHeartbeatsHandler =
     return ok({ drop });
   };
 
+/**
+ * GET /api/internal/scale — the worker fleet's scale signal (a KEDA `metrics-api` scaler reads `liveSessions`):
+ * sessions held by workers and how many workers hold them.
+ */
+export const internalScaleHandler =
+  (deps: InternalDeps): HttpHandler =>
+  async (req, ctx) => {
+    authorize(req, deps.config.WORKER_AUTH_SECRET);
+    return ok(await deps.lifecycle.scale(ctx));
+  };
+
 /** POST /api/internal/sessions/{sessionId}/report — the worker reports a lost socket, an ended call, a drain. */
 export const internalReportHandler =
   (deps: InternalDeps): HttpHandler =>

@@ -2,6 +2,7 @@ import type { HttpHandler } from '@azure/functions';
 import { z } from 'zod';
 import { HttpError, notFound } from '../../shared/http/errors';
 import type { AppDeps } from '../deps';
+import { isStorageStatus } from '../../shared/storage/tables';
 import { ownedSession, sessionIdParam } from './session-owner';
 import { ok, readJson } from '../edge';
 
@@ -29,7 +30,7 @@ export const registerCallHandler =
         await deps.sessions.update(row.sessionId, { callId }, row.etag);
       } catch (err) {
         // Another registration won the race between our read and write.
-        if ((err as { statusCode?: number }).statusCode === 412) {
+        if (isStorageStatus(err, 412)) {
           throw new HttpError(409, 'call_already_registered', 'this session changed meanwhile; read it again');
         }
         throw err;

@@ -1,7 +1,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import type { TableEntity } from '@azure/data-tables';
-import { tableClient, TABLES, type StorageConfig } from '../storage/tables';
+import { odata, type TableEntity } from '@azure/data-tables';
+import { isStorageStatus, tableClient, TABLES, type StorageConfig } from '../storage/tables';
 import { agentPolicyIssues, policyFrom, type AgentPolicy, type PolicySettings } from './policy';
 import { agentSchema, type AgentDefinition } from './schema';
 
@@ -63,7 +63,7 @@ export function createAgentStore(config: StorageConfig & PolicySettings, opts: A
 
   async function load(): Promise<Map<string, AgentDefinition>> {
     const agents = new Map<string, AgentDefinition>();
-    const iter = client.listEntities<AgentEntity>({ queryOptions: { filter: `PartitionKey eq '${PARTITION}'` } });
+    const iter = client.listEntities<AgentEntity>({ queryOptions: { filter: odata`PartitionKey eq '${PARTITION}'` } });
     for await (const e of iter) {
       const parsed = safeParse(e.definition);
       if (parsed) agents.set(parsed.id, parsed);
@@ -110,7 +110,7 @@ export function createAgentStore(config: StorageConfig & PolicySettings, opts: A
     try {
       def = safeParse((await client.getEntity<AgentEntity>(PARTITION, id)).definition);
     } catch (err) {
-      if ((err as { statusCode?: number }).statusCode !== 404) throw err;
+      if (!isStorageStatus(err, 404)) throw err;
     }
     if (!def) {
       if (misses.size > 1000) misses.clear();

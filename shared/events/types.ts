@@ -1,4 +1,4 @@
-import type { LifecycleState } from '../lifecycle/operations';
+import type { LifecycleState, Transport } from '../lifecycle/operations';
 
 /** Events the backend pushes to the page (through Web PubSub), one group per session. */
 export type SessionEvent =
@@ -10,7 +10,7 @@ export type SessionEvent =
       reason?: string;
       /** Carried so observers (metrics) need no session-row read per event. */
       agentId?: string;
-      transport?: 'webrtc' | 'sip' | 'websocket';
+      transport?: Transport;
     }
   | { type: 'tool.started'; sessionId: string; callId: string; name: string; arguments: string; at: number }
   | {

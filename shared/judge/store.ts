@@ -1,5 +1,5 @@
-import type { TableClient, TableEntity } from '@azure/data-tables';
-import { safeKey, tableClient, TABLES, type StorageConfig } from '../storage/tables';
+import { odata, type TableClient, type TableEntity } from '@azure/data-tables';
+import { isStorageStatus, safeKey, tableClient, TABLES, type StorageConfig } from '../storage/tables';
 import { CRITERIA, type CriterionScore } from './schema';
 
 /**
@@ -77,14 +77,16 @@ export function createScoreStore(
       try {
         return toScore(await client.getEntity<ScoreEntity>(safeKey(agentId), safeKey(sessionId)));
       } catch (err) {
-        if ((err as { statusCode?: number }).statusCode === 404) return undefined;
+        if (isStorageStatus(err, 404)) return undefined;
         throw err;
       }
     },
     async listForAgent(agentId, limit = 100) {
       const out: SessionScore[] = [];
       const pk = safeKey(agentId).replace(/'/g, "''");
-      for await (const e of client.listEntities<ScoreEntity>({ queryOptions: { filter: `PartitionKey eq '${pk}'` } })) {
+      for await (const e of client.listEntities<ScoreEntity>({
+        queryOptions: { filter: odata`PartitionKey eq '${pk}'` },
+      })) {
         out.push(toScore(e));
         if (out.length >= limit) break;
       }

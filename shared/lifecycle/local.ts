@@ -90,6 +90,18 @@ export class LocalLifecycle implements LifecyclePort {
     return v?.record;
   }
 
+  /** Sessions held and workers holding them (the worker fleet's scale signal). */
+  scale(): { liveSessions: number; workers: number } {
+    const workers = new Set<string>();
+    let liveSessions = 0;
+    for (const { record } of this.cache.values()) {
+      if (record.state !== 'live') continue;
+      liveSessions++;
+      if (record.workerId) workers.add(record.workerId);
+    }
+    return { liveSessions, workers: workers.size };
+  }
+
   /** Heartbeats from one worker; returns the sessions it should let go of. */
   async heartbeats(workerId: string, sessionIds: string[], at: number): Promise<string[]> {
     const drop: string[] = [];

@@ -1,8 +1,11 @@
+import type { z } from 'zod';
+import type { sessionContextSchema, transportSchema } from './schema';
+
 /**
  * The operations a session's lifecycle accepts. The reducer (shared/lifecycle/reducer.ts) decides which are
  * valid in which state; the Durable entity (Azure) and the local lifecycle (local runner) both apply it.
  */
-export type Transport = 'webrtc' | 'sip' | 'websocket';
+export type Transport = z.infer<typeof transportSchema>;
 
 export type LifecycleOperation =
   | { type: 'requested'; agentId: string; userId: string; transport: Transport; at: number; context?: SessionContext }
@@ -19,11 +22,7 @@ export type LifecycleOperation =
  * What the worker needs from the session row at attach, carried through the lifecycle instead (one storage read
  * less per attach): where the history lives, whether to seed earlier sessions, the session's trace.
  */
-export interface SessionContext {
-  historyPartition?: string;
-  resume?: boolean;
-  traceparent?: string;
-}
+export type SessionContext = z.infer<typeof sessionContextSchema>;
 
 export type LifecycleState = 'requested' | 'accepting' | 'attaching' | 'live' | 'ending' | 'ended' | 'failed';
 

@@ -1,6 +1,16 @@
 import { z } from 'zod';
 import type { LifecycleOperation } from './operations';
 
+/** How the caller reaches the realtime service. */
+export const transportSchema = z.enum(['webrtc', 'sip', 'websocket']);
+
+/** What the worker needs from the session row at attach, carried through the lifecycle (see SessionContext). */
+export const sessionContextSchema = z.object({
+  historyPartition: z.string().max(300).optional(),
+  resume: z.boolean().optional(),
+  traceparent: z.string().max(128).optional(),
+});
+
 /** Runtime check for operations crossing a process boundary (entity input, orchestration input). */
 const at = z.number().int().nonnegative();
 const reason = z.string().max(1000);
@@ -9,15 +19,9 @@ export const lifecycleOperationSchema: z.ZodType<LifecycleOperation> = z.discrim
     type: z.literal('requested'),
     agentId: z.string().min(1),
     userId: z.string().min(1),
-    transport: z.enum(['webrtc', 'sip', 'websocket']),
+    transport: transportSchema,
     at,
-    context: z
-      .object({
-        historyPartition: z.string().max(300).optional(),
-        resume: z.boolean().optional(),
-        traceparent: z.string().max(128).optional(),
-      })
-      .optional(),
+    context: sessionContextSchema.optional(),
   }),
   z.object({ type: z.literal('callRegistered'), callId: z.string().min(1), at }),
   z.object({ type: z.literal('accepted'), callId: z.string().min(1), at }),

@@ -1,5 +1,5 @@
-import type { TableClient } from '@azure/data-tables';
-import { safeKey, tableClient, TABLES, type StorageConfig } from '../storage/tables';
+import { odata, type TableClient } from '@azure/data-tables';
+import { isStorageStatus, safeKey, tableClient, TABLES, type StorageConfig } from '../storage/tables';
 import type { LifecycleRecord } from './reducer';
 
 /**
@@ -45,7 +45,7 @@ export function createTableLifecycleStore(
         const e = await client.getEntity<{ record: string }>(safeKey(sessionId), ROW);
         return { record: JSON.parse(e.record) as LifecycleRecord, etag: e.etag };
       } catch (err) {
-        if ((err as { statusCode?: number }).statusCode === 404) return undefined;
+        if (isStorageStatus(err, 404)) return undefined;
         throw err;
       }
     },
@@ -57,15 +57,14 @@ export function createTableLifecycleStore(
             : await client.updateEntity(toEntity(record), 'Replace', { etag });
         return res.etag ?? '';
       } catch (err) {
-        const status = (err as { statusCode?: number }).statusCode;
-        if (status === 409 || status === 412) throw new EtagConflict(record.sessionId);
+        if (isStorageStatus(err, 409, 412)) throw new EtagConflict(record.sessionId);
         throw err;
       }
     },
     async active() {
       const out: Versioned[] = [];
       const iter = client.listEntities<{ record: string }>({
-        queryOptions: { filter: "state ne 'ended' and state ne 'failed'" },
+        queryOptions: { filter: odata`state ne 'ended' and state ne 'failed'` },
       });
       for await (const e of iter) out.push({ record: JSON.parse(e.record) as LifecycleRecord, etag: e.etag });
       return out;

@@ -1,4 +1,4 @@
-import { RestError } from '@azure/data-tables';
+import { isStorageStatus } from '../storage/tables';
 import type { SessionStore } from '../stores/sessions';
 import type { ToolRunCleanup } from '../stores/tool-run-cleanup';
 import type { MemoryStore } from './types';
@@ -27,7 +27,7 @@ async function clearSessionSummaries(sessions: ForgetDeps['sessions'], ids: Iter
       cleared++;
     } catch (err) {
       // The session row may already be gone (its own cleanup); nothing left to clear.
-      if (!(err instanceof RestError && err.statusCode === 404)) throw err;
+      if (!isStorageStatus(err, 404)) throw err;
     }
   }
   return cleared;

@@ -1,5 +1,5 @@
-import { odata, RestError, type TableClient, type TableEntity, type TransactionAction } from '@azure/data-tables';
-import { tableClient, TABLES, type StorageConfig } from '../storage/tables';
+import { odata, type TableClient, type TableEntity, type TransactionAction } from '@azure/data-tables';
+import { isStorageStatus, tableClient, TABLES, type StorageConfig } from '../storage/tables';
 import {
   ITEM_PREFIX,
   SESSION_PREFIX,
@@ -77,8 +77,6 @@ export const atKey = (ms: number) => String(Math.max(0, Math.floor(ms))).padStar
 
 const emptyRemoval = (): Omit<Removal, 'partition'> => ({ total: 0, items: 0, summaries: 0, sessionIds: [] });
 
-const isStatus = (err: unknown, status: number) => err instanceof RestError && err.statusCode === status;
-
 /** Splits actions into transactions within the op-count and payload limits. */
 export function chunkActions(actions: TransactionAction[]): TransactionAction[][] {
   const out: TransactionAction[][] = [];
@@ -125,7 +123,7 @@ export function createHistoryStore(config: StorageConfig, opts: HistoryStoreOpti
     try {
       return (await client.getEntity<SessionEntity>(pk, sessionRowKey(sessionId))).startAt;
     } catch (err) {
-      if (isStatus(err, 404)) return undefined;
+      if (isStorageStatus(err, 404)) return undefined;
       throw err;
     }
   }
@@ -180,7 +178,7 @@ export function createHistoryStore(config: StorageConfig, opts: HistoryStoreOpti
         await submit(rest.flat());
         return;
       } catch (err) {
-        if (!isStatus(err, 409)) throw err;
+        if (!isStorageStatus(err, 409)) throw err;
         startAt = await readStart(pk, sessionId);
         if (startAt === undefined) throw err; // deleted between the two calls: let the caller retry
         starts.set(key, startAt);
@@ -201,13 +199,13 @@ export function createHistoryStore(config: StorageConfig, opts: HistoryStoreOpti
         await client.submitTransaction(batch);
         removed += batch.length;
       } catch (err) {
-        if (!isStatus(err, 404)) throw err;
+        if (!isStorageStatus(err, 404)) throw err;
         for (const [, e] of batch) {
           try {
             await client.deleteEntity(e.partitionKey, e.rowKey);
             removed++;
           } catch (inner) {
-            if (!isStatus(inner, 404)) throw inner;
+            if (!isStorageStatus(inner, 404)) throw inner;
           }
         }
       }
@@ -260,7 +258,7 @@ export function createHistoryStore(config: StorageConfig, opts: HistoryStoreOpti
         const r = prefixRange(sessionPrefix(marker.startAt, sessionId));
         filter = odata`PartitionKey eq ${pk} and RowKey ge ${r.ge} and RowKey lt ${r.lt} and sessionId eq ${sessionId}`;
       } catch (err) {
-        if (!isStatus(err, 404)) throw err;
+        if (!isStorageStatus(err, 404)) throw err;
         // No marker (never written, or purged): fall back to a filter over the partition's items.
         const r = prefixRange(ITEM_PREFIX);
         filter = odata`PartitionKey eq ${pk} and RowKey ge ${r.ge} and RowKey lt ${r.lt} and sessionId eq ${sessionId}`;
@@ -332,7 +330,7 @@ export function createHistoryStore(config: StorageConfig, opts: HistoryStoreOpti
           etag: e.etag,
         };
       } catch (err) {
-        if (isStatus(err, 404)) return undefined;
+        if (isStorageStatus(err, 404)) return undefined;
         throw err;
       }
     },
@@ -357,7 +355,8 @@ export function createHistoryStore(config: StorageConfig, opts: HistoryStoreOpti
         else if (opts.etag === null) await client.createEntity(row);
         else await client.updateEntity(row, 'Replace', { etag: opts.etag });
       } catch (err) {
-        if (isStatus(err, 409) || isStatus(err, 412)) throw new SummaryConflictError(partition, s.agentId);
+        if (isStorageStatus(err, 409) || isStorageStatus(err, 412))
+          throw new SummaryConflictError(partition, s.agentId);
         throw err;
       }
     },

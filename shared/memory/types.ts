@@ -1,3 +1,4 @@
+import type { Transport } from '../lifecycle/operations';
 /**
  * Conversation memory contract. The worker appends transcript items as they complete; the memory module
  * (shared/memory) stores them per user (or per caller number for SIP) and seeds later sessions.
@@ -42,6 +43,15 @@ export const historyPartition = (who: { userId?: string; sipFrom?: string; sessi
 
 /** Memory of a phone number is only the caller's once they proved it is theirs (the agent's verification). */
 export const partitionNeedsVerification = (partition: string) => partition.startsWith('sip:');
+
+/**
+ * The same rule for a session as the worker's attach request names its caller: phone sessions carry
+ * `sip:<number>` (or transport `sip`) in place of a user id.
+ */
+export const historyPartitionForCaller = (a: { userId: string; transport: Transport; sessionId: string }): string =>
+  a.transport === 'sip' || a.userId.startsWith('sip:') || a.userId.startsWith('anon:')
+    ? historyPartition({ sipFrom: a.userId.replace(/^sip:/, ''), sessionId: a.sessionId })
+    : historyPartition({ userId: a.userId });
 
 /** What seeding knows of earlier sessions with one agent: rewritten after each session ends. */
 export interface RollingSummary {

@@ -30,6 +30,16 @@ export function tableServiceClient(config: StorageConfig): TableServiceClient {
   return new TableServiceClient(config.STORAGE_TABLE_ENDPOINT, credential());
 }
 
+/** The HTTP status of a Table Storage error (the SDK's RestError), or undefined for anything else. */
+export const storageStatus = (err: unknown): number | undefined =>
+  typeof err === 'object' && err !== null ? (err as { statusCode?: number }).statusCode : undefined;
+
+/** Whether a Table Storage call failed with one of these statuses (404 missing, 409 exists, 412 ETag). */
+export const isStorageStatus = (err: unknown, ...statuses: number[]): boolean => {
+  const status = storageStatus(err);
+  return status !== undefined && statuses.includes(status);
+};
+
 /** Table names the app uses. Created once at start-up (not per request: each create is a transaction). */
 export const TABLES = {
   sessions: 'sessions',
@@ -52,7 +62,7 @@ export async function ensureTables(config: StorageConfig, names: readonly string
         await tableClient(config, name).createTable();
       } catch (err) {
         // 409 TableAlreadyExists is fine; anything else is a real failure.
-        if ((err as { statusCode?: number }).statusCode !== 409) throw err;
+        if (!isStorageStatus(err, 409)) throw err;
       }
     }),
   );

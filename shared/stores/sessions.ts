@@ -1,6 +1,6 @@
-import { RestError, type TableClient, type TableEntity } from '@azure/data-tables';
+import type { TableClient, TableEntity } from '@azure/data-tables';
 import type { LifecycleState, Transport } from '../lifecycle/operations';
-import { tableClient, TABLES, type StorageConfig } from '../storage/tables';
+import { isStorageStatus, tableClient, TABLES, type StorageConfig } from '../storage/tables';
 
 /**
  * One row per session in Table `sessions` (PartitionKey = sessionId, RowKey = ''). POST /api/sessions and the
@@ -99,7 +99,7 @@ export function createSessionStore(
       try {
         await client.createEntity({ partitionKey: sessionId, rowKey: ROW, ...defined(rest) });
       } catch (err) {
-        if (err instanceof RestError && err.statusCode === 409) throw new SessionExistsError(sessionId);
+        if (isStorageStatus(err, 409)) throw new SessionExistsError(sessionId);
         throw err;
       }
     },
@@ -110,7 +110,7 @@ export function createSessionStore(
         for (const f of FIELDS) if (e[f] !== undefined && e[f] !== null && e[f] !== '') out[f] = e[f];
         return out as unknown as SessionRow & { etag: string };
       } catch (err) {
-        if (err instanceof RestError && err.statusCode === 404) return undefined;
+        if (isStorageStatus(err, 404)) return undefined;
         throw err;
       }
     },
@@ -123,7 +123,7 @@ export function createSessionStore(
       try {
         await client.deleteEntity(sessionId, ROW);
       } catch (err) {
-        if (!(err instanceof RestError && err.statusCode === 404)) throw err;
+        if (!isStorageStatus(err, 404)) throw err;
       }
     },
   };

@@ -1,5 +1,5 @@
-import type { TableClient, TransactionAction } from '@azure/data-tables';
-import { tableClient, safeKey, TABLES, type StorageConfig } from '../storage/tables';
+import { odata, type TableClient, type TransactionAction } from '@azure/data-tables';
+import { isStorageStatus, tableClient, safeKey, TABLES, type StorageConfig } from '../storage/tables';
 
 /**
  * Exactly one tool run per Realtime call id, across workers and re-attaches, for tools with side effects. A run
@@ -71,7 +71,6 @@ interface Row {
   startedAt: number;
 }
 
-const statusOf = (e: { statusCode?: number }) => e.statusCode;
 const outcome = (r: ToolOutcome) => ({
   output: r.output.slice(0, MAX_OUTPUT_CHARS),
   isError: r.isError,
@@ -144,7 +143,7 @@ export function createTableToolRunStore(
       try {
         await client.createTable();
       } catch (err) {
-        if (statusOf(err as never) !== 409) throw err;
+        if (!isStorageStatus(err, 409)) throw err;
       }
     },
     async claim(run) {
@@ -159,7 +158,7 @@ export function createTableToolRunStore(
         });
         return true;
       } catch (err) {
-        if (statusOf(err as never) === 409) return false;
+        if (isStorageStatus(err, 409)) return false;
         throw err;
       }
     },
@@ -185,7 +184,7 @@ export function createTableToolRunStore(
       const pk = safeKey(sessionId).replace(/'/g, "''");
       const out: ToolRun[] = [];
       const iter = client.listEntities<Row>({
-        queryOptions: { filter: `PartitionKey eq '${pk}' and status ne 'delivered'` },
+        queryOptions: { filter: odata`PartitionKey eq '${pk}' and status ne 'delivered'` },
       });
       for await (const r of iter) out.push(fromRow(r as Row & { etag?: string }));
       return out;
@@ -204,7 +203,7 @@ export function createTableToolRunStore(
         );
         return true;
       } catch (err) {
-        if (statusOf(err as never) === 412) return false;
+        if (isStorageStatus(err, 412)) return false;
         throw err;
       }
     },

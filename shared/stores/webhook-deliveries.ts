@@ -1,5 +1,5 @@
-import { RestError, type TableClient, type TableEntity } from '@azure/data-tables';
-import { safeKey, tableClient, TABLES, type StorageConfig } from '../storage/tables';
+import { odata, type TableClient, type TableEntity } from '@azure/data-tables';
+import { isStorageStatus, safeKey, tableClient, TABLES, type StorageConfig } from '../storage/tables';
 
 /**
  * Exactly-once processing of webhook deliveries, keyed by `webhook-id` in Table `webhookdeliveries`.
@@ -35,7 +35,6 @@ export function createDeliveryStore(
   const client = opts.client ?? tableClient(config, TABLES.webhooks);
   const leaseMs = opts.leaseMs ?? 30_000;
   const now = opts.now ?? Date.now;
-  const status = (code: number) => (err: unknown) => err instanceof RestError && err.statusCode === code;
   return {
     async claim(webhookId, type) {
       const pk = safeKey(webhookId);
@@ -50,7 +49,7 @@ export function createDeliveryStore(
         });
         return 'claimed';
       } catch (err) {
-        if (!status(409)(err)) throw err;
+        if (!isStorageStatus(err, 409)) throw err;
       }
       const existing = await client.getEntity<TableEntity<DeliveryEntity>>(pk, ROW);
       if (existing.status === 'processed') return 'processed';
@@ -70,7 +69,7 @@ export function createDeliveryStore(
         );
         return 'claimed';
       } catch (err) {
-        if (status(412)(err)) return 'in_progress';
+        if (isStorageStatus(err, 412)) return 'in_progress';
         throw err;
       }
     },
@@ -84,11 +83,11 @@ export function createDeliveryStore(
       let removed = 0;
       const old = client.listEntities<DeliveryEntity>({
         // claimedAt is stored as Edm.Double (ms exceed Int32): compare with a double literal.
-        queryOptions: { filter: `claimedAt lt ${Math.floor(beforeMs)}.0`, select: ['PartitionKey', 'RowKey'] },
+        queryOptions: { filter: odata`claimedAt lt ${Math.floor(beforeMs)}.0`, select: ['PartitionKey', 'RowKey'] },
       });
       for await (const e of old) {
         await client.deleteEntity(e.partitionKey!, e.rowKey!).catch((err: unknown) => {
-          if (!status(404)(err)) throw err;
+          if (!isStorageStatus(err, 404)) throw err;
         });
         removed += 1;
       }

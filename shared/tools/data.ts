@@ -1,6 +1,6 @@
 import { createHash, randomInt, timingSafeEqual } from 'node:crypto';
-import type { TableClient, TableEntity } from '@azure/data-tables';
-import { tableClient, TABLES, type StorageConfig } from '../storage/tables';
+import { odata, type TableClient, type TableEntity } from '@azure/data-tables';
+import { isStorageStatus, tableClient, TABLES, type StorageConfig } from '../storage/tables';
 import customerSeed from './seed/customers.json';
 import knowledgeSeed from './seed/knowledge.json';
 import orderSeed from './seed/orders.json';
@@ -128,7 +128,7 @@ export function createToolData(config: StorageConfig, opts: { now?: () => number
           });
           return ticket;
         } catch (err) {
-          if ((err as { statusCode?: number }).statusCode !== 409) throw err;
+          if (!isStorageStatus(err, 409)) throw err;
         }
       }
       throw new Error('could not allocate a ticket number');
@@ -153,7 +153,7 @@ export function createToolData(config: StorageConfig, opts: { now?: () => number
 async function loadArticles(client: TableClient): Promise<Article[]> {
   const out: Article[] = [];
   for await (const e of client.listEntities<TableEntity<{ data: string }>>({
-    queryOptions: { filter: `PartitionKey eq '${KB_PK}'` },
+    queryOptions: { filter: odata`PartitionKey eq '${KB_PK}'` },
   })) {
     out.push(JSON.parse(e.data) as Article);
   }
@@ -166,7 +166,7 @@ async function getOrUndefined<T extends object>(client: TableClient, pk: string,
   try {
     return (await client.getEntity<T>(pk, rk)) as T;
   } catch (err) {
-    if ((err as { statusCode?: number }).statusCode === 404) return undefined;
+    if (isStorageStatus(err, 404)) return undefined;
     throw err;
   }
 }

@@ -1,12 +1,11 @@
 import { z } from 'zod';
 import { PROVIDERS } from '../config/index';
+import { sessionContextSchema, transportSchema } from '../lifecycle/schema';
 
 /**
  * The worker's internal HTTP API, shared by the worker (validates) and the Function app (calls it). Every
  * request carries `authorization: Bearer <WORKER_AUTH_SECRET>`.
  */
-export const transportSchema = z.enum(['webrtc', 'sip', 'websocket']);
-
 export const attachBodySchema = z.object({
   sessionId: z.string().min(1).max(128),
   callId: z.string().min(1).max(256),
@@ -16,13 +15,7 @@ export const attachBodySchema = z.object({
   attempt: z.number().int().min(0).max(100).default(0),
   avoidWorkers: z.array(z.string().max(256)).max(100).default([]),
   /** The session row's history partition, resume choice and trace, so the worker need not read the row. */
-  context: z
-    .object({
-      historyPartition: z.string().max(300).optional(),
-      resume: z.boolean().optional(),
-      traceparent: z.string().max(128).optional(),
-    })
-    .optional(),
+  context: sessionContextSchema.optional(),
   /** The realtime provider the call lives on; a worker configured for another one refuses the attach. */
   provider: z.enum(PROVIDERS).optional(),
 });

@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { InvocationContext } from '@azure/functions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DELIVERY_RETENTION_MS, retentionTimer } from '../../functions/timers/retention';
 import { sessionIdForCall } from '../../shared/webhooks/sip';
 import { signWebhook } from '../../shared/webhooks/standard-webhooks';
 import { recordingProvider, type RecordingProvider } from './fake-provider';
@@ -156,11 +158,31 @@ describe('realtime webhook function', () => {
     expect((await rowsFor(TABLES.webhooks, 'wh_retry'))[0]).toMatchObject({ status: 'processed', attempts: 2 });
   });
 
-  it('purges old delivery records and keeps recent ones', async () => {
+  it('the daily retention timer removes delivery records older than a week, and only those', async () => {
     const all = await h.rows(TABLES.webhooks);
     expect(all.length).toBeGreaterThan(0);
-    expect(await h.deps.deliveries.purgeBefore(Date.now() - 3_600_000)).toBe(0);
-    expect(await h.deps.deliveries.purgeBefore(Date.now() + 1000)).toBe(all.length);
+    const run = (now: number) => {
+      const lines: string[] = [];
+      const ctx = new InvocationContext({
+        functionName: 'historyRetention',
+        logHandler: (_l, ...a) => lines.push(a.join(' ')),
+      });
+      const timer = {
+        isPastDue: false,
+        schedule: { adjustForDST: false },
+        scheduleStatus: { last: '', next: '', lastUpdated: '' },
+      };
+      const deps = { history: h.deps.history, sessions: h.deps.sessions, deliveries: h.deps.deliveries };
+      return retentionTimer({ ...deps, config: { HISTORY_RETENTION_DAYS: 3650 }, now: () => now })(timer, ctx).then(
+        () => lines,
+      );
+    };
+    expect((await run(Date.now() + DELIVERY_RETENTION_MS - 3_600_000)).join('\n')).toMatch(
+      /: 0 delivery records removed/,
+    );
+    expect(await h.rows(TABLES.webhooks)).toHaveLength(all.length);
+    const lines = await run(Date.now() + DELIVERY_RETENTION_MS + 1000);
+    expect(lines.join('\n')).toMatch(new RegExp(`: ${all.length} delivery records removed`));
     expect(await h.rows(TABLES.webhooks)).toHaveLength(0);
   });
 

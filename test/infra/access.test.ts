@@ -2,10 +2,13 @@
  * Who can reach what, read from the evaluated template: network rules in private (default) and open mode, every
  * role assignment (role, principal, scope), and App Service Authentication for AUTH_MODE=easyauth.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { build } from 'esbuild';
 import { describe, expect, it } from 'vitest';
 import { BASE_PARAMS, deploy } from './compiled';
 import type { Evaluation } from './arm-eval';
-import { read } from './files';
+import { read, ROOT } from './files';
 
 const one = (e: Evaluation, type: string) => {
   const found = e.ofType(type);
@@ -176,6 +179,32 @@ describe('least-privilege role assignments', () => {
         'api | Durable Task Data Contributor | Microsoft.DurableTask/schedulers/taskHubs/voiceagents',
       ].sort(),
     );
+  });
+
+  it('grants the worker exactly the tables its code opens (a new one would be a 403 in Azure)', async () => {
+    // Every source file the worker's bundle pulls in, and the TABLES entries they name.
+    const result = await build({
+      absWorkingDir: ROOT,
+      entryPoints: ['worker/main.ts'],
+      bundle: true,
+      write: false,
+      metafile: true,
+      platform: 'node',
+      format: 'esm',
+      packages: 'external',
+      logLevel: 'silent',
+    });
+    const tablesTs = read('shared/storage/tables.ts');
+    const byKey = Object.fromEntries([...tablesTs.matchAll(/^\s+(\w+): '(\w+)',$/gm)].map((m) => [m[1]!, m[2]!]));
+    const used = new Set<string>();
+    for (const file of Object.keys(result.metafile.inputs).filter((f) => !f.includes('node_modules'))) {
+      const src = readFileSync(join(ROOT, file), 'utf8');
+      for (const m of src.matchAll(/\bTABLES\.(\w+)/g)) used.add(byKey[m[1]!]!);
+    }
+    const granted = grants(deploy())
+      .filter((g) => g.startsWith('worker') && g.includes('/tables/'))
+      .map((g) => g.split('/').pop()!);
+    expect([...used].sort()).toEqual(granted.sort());
   });
 
   it('creates the tables the worker is granted, and every table shared/storage names', () => {

@@ -154,6 +154,23 @@ describe('production values pass the apps’ own config schemas', () => {
     expect(cfg.REALTIME_API_KEY).toBeUndefined();
   });
 
+  it('Function app with AUTH_MODE=easyauth: starts because the template turns App Service Authentication on', () => {
+    const easy = deploy({ authMode: 'easyauth' });
+    const site = (name: string) =>
+      easy.ofType('Microsoft.Web/sites/config').find((c) => c.name.endsWith(`/${name}`))!.value.properties;
+    const settings = Object.entries(site('appsettings') as Record<string, unknown>).map(([key, v]) => ({
+      key,
+      value: String(v),
+    }));
+    // App Service sets WEBSITE_AUTH_ENABLED itself exactly when the platform's authentication is enabled.
+    const platform = { WEBSITE_AUTH_ENABLED: String(site('authsettingsV2').platform.enabled) };
+    expect(loadFunctionsConfig({ ...productionEnv(settings), ...platform }).AUTH_MODE).toBe('easyauth');
+    // Without the platform in front, the app refuses the mode rather than trust forgeable headers.
+    expect(() => loadFunctionsConfig({ ...productionEnv(settings), WEBSITE_AUTH_ENABLED: 'false' })).toThrow(
+      /WEBSITE_AUTH_ENABLED/,
+    );
+  });
+
   it('worker', () => {
     const cfg = loadWorkerConfig(productionEnv(workerKeys));
     expect(cfg.REALTIME_PROVIDER).toBe('azure-openai');

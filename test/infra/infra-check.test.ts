@@ -38,7 +38,7 @@ describe('npm run infra:check', () => {
     expect(compiledTemplate().$schema).toMatch(/subscriptionDeploymentTemplate/);
   });
 
-  it('fails on a compile error in a module, naming the file and line', { timeout: 120_000 }, () => {
+  it('fails on a compile error in a module, naming the file and line', { timeout: 300_000 }, () => {
     const r = checkCopy('modules/storage.bicep', (src) => src.replace("kind: 'StorageV2'", 'kind: undeclaredSymbol'));
     expect(r.out).toContain(`Bicep CLI version ${pinnedVersion()}`);
     expect(r.status).toBe(1);
@@ -47,7 +47,7 @@ describe('npm run infra:check', () => {
 
   it(
     'fails on a compiler warning alone (an unknown property), though bicep build exits 0 on it',
-    { timeout: 120_000 },
+    { timeout: 300_000 },
     () => {
       const r = checkCopy('modules/web-pubsub.bicep', (src) =>
         src.replace('disableLocalAuth: true', 'disableLocalAuth: true\n    notAProperty: true'),
