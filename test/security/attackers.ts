@@ -62,7 +62,7 @@ function turnOn(
           answer: answer.text,
         };
       },
-      20_000,
+      30_000,
     );
     // The function call's response and the answer's (or just the answer's).
     await waitUntil('the answer to finish', async () => responsesDone() >= done + (opts.tool === false ? 1 : 2));
@@ -88,7 +88,11 @@ export async function webUser(stack: Stack, userId: string, agentId = 'customer-
     body: JSON.stringify({ callId: peer.callId }),
   });
   if (reg.status !== 202) throw new Error(`POST /call answered ${reg.status}: ${await reg.text()}`);
-  await waitUntil('the worker to attach', async () => (await sessionState(stack, userId, s.sessionId)) === 'live');
+  await waitUntil(
+    'the worker to attach',
+    async () => (await sessionState(stack, userId, s.sessionId)) === 'live',
+    30_000,
+  );
   const callId = peer.callId;
   return {
     sessionId: s.sessionId,
@@ -118,10 +122,11 @@ export async function webUser(stack: Stack, userId: string, agentId = 'customer-
 export async function phoneCaller(stack: Stack, from: string, to = '+18005550100'): Promise<Caller> {
   const callId = await incomingSipCall(stack, from, to);
   const sessionId = sessionIdForCall(callId);
-  await waitUntil('the phone call to go live', async () => {
-    const s = await emulatorSession(stack, callId);
-    return (s?.connections ?? 0) >= 1;
-  });
+  await waitUntil(
+    'the phone call to go live',
+    async () => ((await emulatorSession(stack, callId))?.connections ?? 0) >= 1,
+    30_000,
+  );
   const client = await callerClient(stack, callId);
   return {
     sessionId,
