@@ -69,7 +69,7 @@ export async function webrtcSessionWithTool(stack: Stack, userId: string): Promi
       ),
     );
     const hangupAt = Date.now();
-    const hang = await fetch(`${stack.url('realtime emulator')}/v1/realtime/calls/${peer.callId}/hangup`, {
+    const hang = await fetch(`${stack.url('realtime emulator')}/openai/v1/realtime/calls/${peer.callId}/hangup`, {
       method: 'POST',
       headers: { 'api-key': stack.env.REALTIME_API_KEY ?? 'emulator-dev-key' },
     });

@@ -7,12 +7,13 @@ import { createDeps } from '../functions/deps';
 import { buildRoutes } from '../functions/routes';
 import { startRunner } from '../emulators/functions-host/runner';
 import { startWebPubSubEmulator } from '../emulators/webpubsub/server';
-import { startRealtimeEmulator } from '../emulators/realtime/index';
+import { parseProfile, startRealtimeEmulator } from '../emulators/realtime/index';
 import { buildWeb, startWebServer } from '../web/src/server/static';
 import { startWorkerFleet, type WorkerFleet } from './worker-fleet';
 import { azuriteConnectionString, startAzurite, type Azurite } from './azurite';
 import { assertPortFree, freePort } from './ports';
 import { startTableProxy, type TableProxy } from './table-proxy';
+import { logFailure } from '../shared/telemetry/log';
 
 /**
  * The whole local stack in one process tree. `npm start` uses fixed, configurable ports; tests call it with
@@ -72,7 +73,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   };
 
   const stopAll = async () => {
-    for (const s of [...services].reverse()) await s.stop().catch(() => {});
+    for (const s of [...services].reverse()) await s.stop().catch(logFailure(log, `stopping ${s.name}`));
   };
 
   // Every port is known before anything starts, so each service's settings can name the others.
@@ -96,6 +97,15 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     FUNCTIONS_BASE_URL: functionsUrl,
     MCP_BUILTIN_URL: `${functionsUrl}/api/mcp`,
   };
+  // REALTIME_EMULATOR_PROFILE runs the apps' real provider for that service against the emulator in that
+  // profile; without it the `emulator` provider speaks Azure OpenAI's paths and the emulator enforces them.
+  const profile = env.REALTIME_EMULATOR_PROFILE ? parseProfile(env.REALTIME_EMULATOR_PROFILE) : undefined;
+  if (profile) {
+    appEnv.REALTIME_PROVIDER = profile === 'azure-openai' ? 'emulator' : profile;
+    appEnv.REALTIME_ENDPOINT = urlOf('emulator');
+    appEnv.REALTIME_API_KEY = env.REALTIME_API_KEY ?? 'emulator-dev-key';
+  }
+  const emulated = appEnv.REALTIME_PROVIDER === 'emulator' || profile !== undefined;
   // Validate the settings before anything starts: a bad setting is one clear error, not a half-up stack.
   loadFunctionsConfig(appEnv);
 
@@ -117,9 +127,10 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     }
 
     // realtime emulator: only when the stack talks to it, not to a real service
-    if (appEnv.REALTIME_PROVIDER === 'emulator') {
+    if (emulated) {
       const secret = (appEnv.WEBHOOK_SECRETS ?? '').split(',')[0]!.trim();
       const rt = await startRealtimeEmulator({
+        profile: profile ?? 'azure-openai',
         port: ports.emulator,
         apiKeys: [appEnv.REALTIME_API_KEY ?? 'emulator-dev-key'],
         webhook: secret ? { url: `${functionsUrl}/api/webhooks/realtime`, secret } : undefined,
@@ -174,7 +185,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       stop: stopAll,
     };
   } catch (err) {
-    await workers?.stop().catch(() => {});
+    await workers?.stop().catch(logFailure(log, 'stopping the worker fleet'));
     await stopAll();
     throw err;
   }

@@ -4,11 +4,15 @@ import type { SessionEventPublisher } from '../shared/events/types';
 import { callerIdentityFor, identityKey, SessionCaller } from '../shared/mcp/identity';
 import type { ToolGateway } from '../shared/mcp/types';
 import type { HistoryStore } from '../shared/memory/types';
+import type { ProviderName } from '../shared/config/index';
 import type { SessionConfig } from '../shared/providers/types';
+import { protocolFor } from '../shared/realtime/protocol';
 import type { ToolRunStore } from '../shared/stores/tool-runs';
 import type { AttachBody } from '../shared/worker-client/api';
 import type { WorkerLifecycle } from './lifecycle-client';
 import { historyPartitionForCaller } from '../shared/memory/types';
+import { logFailure } from '../shared/telemetry/log';
+import { recordReportFailure } from '../shared/telemetry/metrics';
 import { SidebandSession, type SessionObserver, type SidebandExtension } from './sideband';
 import { ToolExecutor } from './tools';
 import { verifiedMemory } from './verified-memory';
@@ -191,6 +195,7 @@ export class WorkerCore {
       {
         observer,
         extensions: memory.extension ? [...(this.deps.extensions ?? []), memory.extension] : this.deps.extensions,
+        protocol: protocolFor(this.deps.provider as ProviderName | undefined),
         workerId: this.deps.workerId,
         openSideband: this.deps.openSideband,
         executor: this.executor,
@@ -201,8 +206,12 @@ export class WorkerCore {
           this.sessions.delete(sessionId);
           this.callers.delete(sessionId);
           // The session's last items are stored before the lifecycle hears of the end (the summary reads them).
-          await this.transcripts.flush().catch(() => {});
-          await this.deps.lifecycle.report(sessionId, report);
+          await this.transcripts.flush().catch(logFailure(this.log, `flushing the transcript of ${sessionId}`));
+          await this.deps.lifecycle.report(sessionId, report).catch((err: unknown) => {
+            // The lifecycle's watchdog still notices (missed heartbeats), only later: count it.
+            recordReportFailure({ type: report.type });
+            logFailure(this.log, `reporting ${report.type} for ${sessionId}`)(err);
+          });
         },
         log: this.log,
         now: this.now,

@@ -19,6 +19,7 @@ import { createTableToolRunStore } from '../shared/stores/tool-runs';
 import { WorkerCore } from './core';
 import { createWorkerLifecycle } from './lifecycle-client';
 import { startWorkerServer } from './server';
+import { filtersDataChannel, pageRelay } from './page-relay';
 import type { SessionObserver } from './sideband';
 
 /**
@@ -39,6 +40,15 @@ async function main() {
   const sessions = createSessionStore(config);
   const usage = createUsageRecorder(sessions, log);
   await toolRuns.ensureTable();
+  const publisher = createPublisher(config, { onError: (err) => log(`publish failed: ${(err as Error).message}`) });
+  // The page's data channel is filtered (Azure `webrtcfilter=on`): what it leaves out reaches the page from here.
+  const filtered = (() => {
+    try {
+      return filtersDataChannel(provider.connectUrls(config.REALTIME_MODEL).webrtcUrl);
+    } catch {
+      return false; // a provider without WebRTC
+    }
+  })();
 
   const core = new WorkerCore({
     workerId,
@@ -53,7 +63,8 @@ async function main() {
     }),
     sessionConfig: (agent, tools) => buildSessionConfig(agent, tools, { model: config.REALTIME_MODEL }),
     history,
-    publisher: createPublisher(config, { onError: (err) => log(`publish failed: ${(err as Error).message}`) }),
+    publisher,
+    extensions: [pageRelay({ publisher, enabled: (a) => filtered && a.transport === 'webrtc', now: Date.now, log })],
     toolRuns,
     lifecycle: createWorkerLifecycle({
       functionsBaseUrl: config.FUNCTIONS_BASE_URL,

@@ -4,15 +4,11 @@ import type { AgentDefinition } from '../shared/agents/schema';
 import type { SessionEventPublisher } from '../shared/events/types';
 import { TOOL_PROGRESS_AFTER_MS, toolProgressResponse } from '../shared/mcp/output';
 import { historyPartitionForCaller } from '../shared/memory/types';
+import { logFailure } from '../shared/telemetry/log';
 import type { SessionConfig } from '../shared/providers/types';
 import { ServerEventBus } from '../shared/realtime/dispatch';
-import {
-  DELTA_TYPES,
-  str,
-  toServerEvent,
-  type RealtimeClientEvent,
-  type ServerEventOf,
-} from '../shared/realtime/events';
+import { str, type ObservedEvent, type RealtimeClientEvent, type ServerEventOf } from '../shared/realtime/events';
+import { deltaMatcher, gaProtocol, type RealtimeProtocol } from '../shared/realtime/protocol';
 import type { AttachBody, WorkerReport } from '../shared/worker-client/api';
 import { ResponseGate } from './response-gate';
 import { SessionTranscript } from './session-transcript';
@@ -24,7 +20,7 @@ import type { DeliverableOutput, ToolExecutor } from './tools';
  * parsed: the observer sees them as `{ type }` only, which is all timing needs.
  */
 export interface SessionObserver {
-  onServerEvent?(event: { type?: unknown; [k: string]: unknown }, atMs: number): void;
+  onServerEvent?(event: ObservedEvent, atMs: number): void;
   toolCall?<R extends { isError: boolean; durationMs?: number } | undefined>(
     call: { name: string; callId: string },
     fn: () => Promise<R>,
@@ -49,6 +45,8 @@ export interface SidebandDeps {
   logTranscripts: boolean;
   stats: { events: number; toolCalls: number };
   observer?: SessionObserver;
+  /** The provider's wire protocol; GA Realtime when not given. */
+  protocol?: RealtimeProtocol;
   /** Worker-side features that hook into every session (see SidebandExtension). */
   extensions?: readonly SidebandExtension[];
 }
@@ -82,7 +80,8 @@ export interface PreparedAgent {
 }
 
 /** Deltas are the bulk of sideband traffic and carry nothing the worker needs: skip them before JSON.parse. */
-const SKIP = new RegExp(`"type"\\s*:\\s*"(${DELTA_TYPES.map((t) => t.replace(/\./g, '\\.')).join('|')})"`);
+const skipFor = new Map<RealtimeProtocol, RegExp>();
+const skipper = (p: RealtimeProtocol) => skipFor.get(p) ?? skipFor.set(p, deltaMatcher(p)).get(p)!;
 
 /** Output items get ids we choose, so re-sending one after a takeover is recognisably the same item. */
 export const outputItemId = (callId: string) =>
@@ -105,6 +104,8 @@ export class SidebandSession {
   readonly events: ServerEventBus;
   readonly gate: ResponseGate;
   private readonly transcript: SessionTranscript;
+  private readonly protocol: RealtimeProtocol;
+  private readonly skip: RegExp;
   lastEventAt = 0;
 
   constructor(
@@ -113,6 +114,8 @@ export class SidebandSession {
     private readonly prepared: PreparedAgent,
   ) {
     this.partition = prepared.partition ?? historyPartitionForCaller(attach);
+    this.protocol = deps.protocol ?? gaProtocol;
+    this.skip = skipper(this.protocol);
     this.events = new ServerEventBus((err, type) =>
       deps.log(`sideband ${attach.sessionId}: handler for ${type} failed: ${(err as Error).message}`),
     );
@@ -160,7 +163,7 @@ export class SidebandSession {
               return [];
             })
         : [];
-      for (const e of events) this.send(e);
+      for (const e of events) this.send(e as RealtimeClientEvent);
     } else {
       // A takeover: deliver what the lost worker ran but never sent (or mark it interrupted).
       const outputs = await this.deps.executor.recover(this.sessionId);
@@ -226,7 +229,7 @@ export class SidebandSession {
           this.stop('call ended');
           await this.deps
             .report(this.sessionId, { type: 'ended', workerId: this.deps.workerId, reason: 'call ended' })
-            .catch(() => {});
+            .catch(logFailure(this.deps.log, `sideband ${this.sessionId}: reporting ended`));
           return;
         }
         this.deps.log(`sideband ${this.sessionId} reconnect failed: ${(err as Error).message}`);
@@ -236,7 +239,7 @@ export class SidebandSession {
     this.stop('sideband lost', true);
     await this.deps
       .report(this.sessionId, { type: 'failed', workerId: this.deps.workerId, reason: 'sideband lost' })
-      .catch(() => {});
+      .catch(logFailure(this.deps.log, `sideband ${this.sessionId}: reporting failed`));
   }
 
   /**
@@ -257,8 +260,10 @@ export class SidebandSession {
     for (const q of this.outbox.splice(0)) q.onDropped?.();
   }
 
-  private send(event: RealtimeClientEvent | unknown, onSent?: () => void, onDropped?: () => void) {
-    this.sendRaw(JSON.stringify(event), onSent, onDropped);
+  private send(event: RealtimeClientEvent, onSent?: () => void, onDropped?: () => void) {
+    const wire = this.protocol.encode(event);
+    if (wire) this.sendRaw(JSON.stringify(wire), onSent, onDropped);
+    else onDropped?.();
   }
 
   private sendRaw(data: string, onSent?: () => void, onDropped?: () => void) {
@@ -278,9 +283,10 @@ export class SidebandSession {
   private onMessage(text: string) {
     this.deps.stats.events++;
     const at = (this.lastEventAt = this.deps.now());
-    const skipped = SKIP.exec(text.slice(0, 200));
-    if (skipped) {
-      this.deps.observer?.onServerEvent?.({ type: skipped[1] }, at);
+    const skipped = this.skip.exec(text.slice(0, 200));
+    const deltaType = skipped && this.protocol.deltas.get(skipped[1]!);
+    if (deltaType) {
+      this.deps.observer?.onServerEvent?.({ type: deltaType, skipped: true }, at);
       return;
     }
     let raw: unknown;
@@ -289,9 +295,9 @@ export class SidebandSession {
     } catch {
       return;
     }
-    const ev = toServerEvent(raw);
+    const ev = this.protocol.decode(raw);
     if (!ev) return;
-    this.deps.observer?.onServerEvent?.(raw as Record<string, unknown>, at);
+    this.deps.observer?.onServerEvent?.(ev, at);
     this.events.emit(ev);
   }
 

@@ -4,6 +4,7 @@ import type { SessionCaller } from '../shared/mcp/identity';
 import { summarizeToolOutput } from '../shared/mcp/summary';
 import type { ToolGateway } from '../shared/mcp/types';
 import type { ToolRun, ToolRunStore } from '../shared/stores/tool-runs';
+import { logFailure } from '../shared/telemetry/log';
 
 /** The output a re-attached worker sends for a run that its previous worker started but never finished. */
 export const INTERRUPTED_OUTPUT = (tool: string) =>
@@ -96,7 +97,7 @@ export class ToolExecutor {
     const retrySafe = (await gateway.retrySafe?.(agent, call.name).catch(() => false)) ?? false;
     // A retry-safe call has nothing to protect: a second run (after a lost worker) repeats a lookup.
     if (!retrySafe) {
-      const turn = durable?.().catch(() => {});
+      const turn = durable?.().catch(logFailure(this.deps.log, `waiting for the turn before ${call.callId}`));
       let claimed: boolean;
       try {
         claimed = await store.claim({
@@ -134,7 +135,7 @@ export class ToolExecutor {
         arguments: call.arguments,
         at: now(),
       })
-      .catch(() => {});
+      .catch(logFailure(this.deps.log, `publishing tool.started for ${call.callId}`));
     const running = gateway.run(agent, call, signal, this.deps.callerOf?.(sessionId));
     this.running.add(running);
     const result = await running.finally(() => this.running.delete(running));
@@ -151,7 +152,7 @@ export class ToolExecutor {
           durationMs: result.durationMs,
           at: now(),
         })
-        .catch(() => {}),
+        .catch(logFailure(this.deps.log, `publishing tool.finished for ${call.callId}`)),
     );
     return { callId: call.callId, name: call.name, ...result, stored: !retrySafe, retrySafe, fresh: true };
   }

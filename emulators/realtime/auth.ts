@@ -1,5 +1,5 @@
-import type { IncomingHttpHeaders } from 'node:http';
 import type { RealtimeSessionCreateRequest } from 'openai/resources/realtime/realtime';
+import { entraTokenProblem, type Credential, type EmulatorProfile } from './profile';
 import { newId } from './protocol';
 
 /** Who made a request: a long-lived API key (server side) or an ephemeral key minted by client_secrets. */
@@ -38,63 +38,62 @@ export class KeyStore {
   }
 
   /**
-   * Reads `api-key`, `Authorization: Bearer`, the `api-key` query parameter (Azure browsers) or the
-   * `openai-insecure-api-key.<key>` WebSocket subprotocol (browsers cannot set WS headers).
+   * Checks a credential the way the profile's service does: an API key, an Entra token where the service
+   * takes one (Azure, Voice Live), an `ek_` key only where `allowEphemeral` (calls, direct sessions) and
+   * never on Voice Live, which has no client secrets.
    */
-  static credential(headers: IncomingHttpHeaders, url?: URL): string | undefined {
-    const apiKey = headers['api-key'];
-    if (typeof apiKey === 'string' && apiKey) return apiKey;
-    const auth = headers.authorization;
-    if (typeof auth === 'string') {
-      const m = /^Bearer\s+(.+)$/i.exec(auth.trim());
-      if (m) return m[1];
+  authenticate(
+    credential: Credential | undefined,
+    opts: { allowEphemeral: boolean; profile?: EmulatorProfile },
+  ): AuthResult {
+    const profile = opts.profile ?? 'azure-openai';
+    const refuse = (code: string, message: string): AuthResult => ({ ok: false, status: 401, code, message });
+    if (!credential)
+      return refuse(
+        'missing_api_key',
+        profile === 'openai'
+          ? "You didn't provide an API key. Send it as Authorization: Bearer <key>."
+          : 'No credentials: send an api-key header or an Entra token as Authorization: Bearer <token>.',
+      );
+    const value = credential.value;
+    if (value.startsWith('ek_'))
+      return profile === 'voice-live'
+        ? refuse('invalid_api_key', 'Voice Live has no client secrets; ek_ keys are not accepted.')
+        : this.ephemeralKey(value, opts.allowEphemeral);
+    // Azure's v1 data plane takes a key as a bearer too (the plain OpenAI client sends it that way).
+    if (this.apiKeys.includes(value)) return { ok: true, principal: { kind: 'api-key' } };
+    if (profile !== 'openai' && credential.via === 'bearer') {
+      const problem = entraTokenProblem(profile, value, this.now());
+      if (problem) return refuse('invalid_token', `Access denied: ${problem}.`);
+      return { ok: true, principal: { kind: 'api-key' } };
     }
-    const fromQuery = url?.searchParams.get('api-key');
-    if (fromQuery) return fromQuery;
-    const protocols = headers['sec-websocket-protocol'];
-    if (typeof protocols === 'string') {
-      for (const p of protocols.split(',').map((s) => s.trim())) {
-        if (p.startsWith('openai-insecure-api-key.')) return p.slice('openai-insecure-api-key.'.length);
-      }
-    }
-    return undefined;
+    return refuse('invalid_api_key', 'Incorrect API key provided.');
   }
 
-  authenticate(credential: string | undefined, opts: { allowEphemeral: boolean }): AuthResult {
-    if (!credential)
+  private ephemeralKey(value: string, allowEphemeral: boolean): AuthResult {
+    const key = this.ephemeral.get(value);
+    if (!key)
+      return { ok: false, status: 401, code: 'invalid_api_key', message: 'Incorrect or unknown ephemeral key.' };
+    if (key.expiresAt * 1000 <= this.now()) {
       return {
         ok: false,
         status: 401,
-        code: 'missing_api_key',
-        message: 'No API key provided: send an api-key header or Authorization: Bearer <key>.',
-      };
-    if (this.apiKeys.includes(credential)) return { ok: true, principal: { kind: 'api-key' } };
-    if (credential.startsWith('ek_')) {
-      const key = this.ephemeral.get(credential);
-      if (!key)
-        return { ok: false, status: 401, code: 'invalid_api_key', message: 'Incorrect or unknown ephemeral key.' };
-      if (key.expiresAt * 1000 <= this.now()) {
-        return {
-          ok: false,
-          status: 401,
-          code: 'expired_api_key',
-          message: 'The ephemeral key has expired. Mint a new one from /realtime/client_secrets.',
-        };
-      }
-      if (!opts.allowEphemeral) {
-        return {
-          ok: false,
-          status: 401,
-          code: 'invalid_api_key',
-          message: 'Ephemeral keys may only open realtime calls or sessions; use an API key here.',
-        };
-      }
-      return {
-        ok: true,
-        principal: { kind: 'ephemeral', key: key.value, session: key.session, expiresAt: key.expiresAt },
+        code: 'expired_api_key',
+        message: 'The ephemeral key has expired. Mint a new one from /realtime/client_secrets.',
       };
     }
-    return { ok: false, status: 401, code: 'invalid_api_key', message: 'Incorrect API key provided.' };
+    if (!allowEphemeral) {
+      return {
+        ok: false,
+        status: 401,
+        code: 'invalid_api_key',
+        message: 'Ephemeral keys may only open realtime calls or sessions; use an API key here.',
+      };
+    }
+    return {
+      ok: true,
+      principal: { kind: 'ephemeral', key: key.value, session: key.session, expiresAt: key.expiresAt },
+    };
   }
 
   /** Forgets keys an hour after expiry; until then they are refused as expired, not as unknown. */

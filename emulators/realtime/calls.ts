@@ -55,11 +55,11 @@ export class Calls {
   }
 
   /** A WebRTC call: active at once, its session configured by the request (or the ephemeral key). */
-  createWebRtc(config: Partial<RealtimeSessionCreateRequest> | undefined, locked: boolean): Call {
+  createWebRtc(config: Partial<RealtimeSessionCreateRequest> | undefined, ephemeral: boolean): Call {
     this.prune();
     const id = newId('rtc', 24);
     const call: Call = { id, kind: 'webrtc', state: 'active', sipHeaders: [], createdAt: Date.now(), deliveries: [] };
-    call.session = this.newSession(call, 'webrtc', config, locked);
+    call.session = this.newSession(call, 'webrtc', config, ephemeral);
     this.byId.set(id, call);
     return call;
   }
@@ -164,13 +164,13 @@ export class Calls {
     call: Call,
     kind: 'webrtc' | 'sip',
     config: Partial<RealtimeSessionCreateRequest> | undefined,
-    locked: boolean,
+    ephemeral: boolean,
   ): RealtimeSession {
     const session = new RealtimeSession(this.ctx, {
       kind,
       model: config?.model ?? this.opts.defaultModel,
       config,
-      locked,
+      ephemeral,
       callId: call.id,
     });
     session.onEnd((reason) => {

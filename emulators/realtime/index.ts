@@ -4,23 +4,29 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { RealtimeSessionCreateRequest } from 'openai/resources/realtime/realtime';
 import { KeyStore, type Principal } from './auth';
+import { credentialOf, routeOf, type EmulatorProfile } from './profile';
 import { Calls, type CallState } from './calls';
 import type { EmulatorContext, Recognizer, Sink } from './context';
 import { Faults, type FaultSpec } from './faults';
 import { errorEvent, newId } from './protocol';
 import { SpectralRecognizer } from './recognizer';
-import { handleRest, HttpFailure, sendError, servicePath, type RestDeps } from './rest';
+import { handleRest, HttpFailure, sendError, type RestDeps } from './rest';
 import { DEFAULT_SCENARIOS_DIR, loadScenarios } from './scenarios';
 import { RealtimeSession } from './session';
+import { mergeSession, normalizeSession } from './session-config';
 import { espeak, Speech, toneFor } from './tts';
 import { RATE } from './audio';
+import { VoiceLiveCodec } from './voice-live';
 import { answerOffer } from './webrtc';
 
 export type { FaultSpec } from './faults';
+export { PROFILES, parseProfile, type EmulatorProfile } from './profile';
 export { registerTextRule, type TextRule } from './text-model';
 export { signWebhook } from './webhooks';
 
 export interface RealtimeEmulatorOptions {
+  /** The service it stands in for: its paths, auth and request shapes (README.md, "Rules"). Default azure-openai. */
+  profile?: EmulatorProfile;
   port?: number;
   host?: string;
   /** Accepted API keys (`api-key` header or `Authorization: Bearer`). Default: `emulator-dev-key`. */
@@ -69,6 +75,7 @@ export interface CallSummary {
 
 export interface RealtimeEmulator {
   url: string;
+  profile: EmulatorProfile;
   stop(): Promise<void>;
   faults: { set(f: FaultSpec): void; clear(): void };
   simulateIncomingSipCall(o: {
@@ -109,6 +116,7 @@ export async function startRealtimeEmulator(opts: RealtimeEmulatorOptions = {}):
     log,
     maxSessionMs: opts.maxSessionMs,
   };
+  const profile = opts.profile ?? 'azure-openai';
   const defaultModel = opts.defaultModel ?? 'gpt-realtime';
   const keys = new KeyStore(opts.apiKeys ?? ['emulator-dev-key'], opts.now);
   const calls = new Calls(ctx, { webhook: opts.webhook, callExpiryMs: opts.callExpiryMs ?? 30_000, defaultModel });
@@ -120,15 +128,17 @@ export async function startRealtimeEmulator(opts: RealtimeEmulatorOptions = {}):
   }
 
   const deps: RestDeps = {
+    profile,
     ctx,
     keys,
     calls,
     defaultModel,
-    async createWebRtcCall(offer, session, principal) {
-      const config = principal.kind === 'ephemeral' ? principal.session : session;
+    async createWebRtcCall(offer, session, principal, o) {
+      const config =
+        principal.kind === 'ephemeral' ? mergeSessionRequest(principal.session, session) : (session ?? undefined);
       const call = calls.createWebRtc(config, principal.kind === 'ephemeral');
       try {
-        const peer = await answerOffer(offer, call.session!, ctx);
+        const peer = await answerOffer(offer, call.session!, ctx, { filterEvents: o.filterEvents });
         call.closeMedia = peer.close;
         return { callId: call.id, sdp: peer.sdp };
       } catch (err) {
@@ -190,9 +200,11 @@ export async function startRealtimeEmulator(opts: RealtimeEmulatorOptions = {}):
         `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n${extra}connection: close\r\n\r\n${body}`,
       );
     };
-    if (servicePath(url.pathname) !== '/v1/realtime')
-      return refuse(404, 'not_found', `No WebSocket endpoint at ${url.pathname}.`);
-    const failure = faults.restFailure('/v1/realtime');
+    const route = routeOf(profile, url.pathname);
+    const voiceLive = profile === 'voice-live';
+    if (route !== (voiceLive ? '/voice-live/realtime' : '/v1/realtime'))
+      return refuse(404, 'not_found', `No WebSocket endpoint at ${url.pathname} (${profile} profile).`);
+    const failure = faults.restFailure(route);
     if (failure)
       return refuse(
         failure.status,
@@ -200,9 +212,14 @@ export async function startRealtimeEmulator(opts: RealtimeEmulatorOptions = {}):
         'Refused (injected by the emulator).',
         failure.retryAfterSeconds,
       );
-    const callId = url.searchParams.get('call_id');
-    const model = url.searchParams.get('model') ?? url.searchParams.get('deployment');
-    const auth = keys.authenticate(KeyStore.credential(req.headers, url), { allowEphemeral: !callId });
+    const callId = voiceLive ? null : url.searchParams.get('call_id');
+    const model = url.searchParams.get('model');
+    if (voiceLive) {
+      const problem = voiceLiveVersionProblem(url.searchParams.get('api-version'));
+      if (problem) return refuse(400, problem.code, problem.message);
+    }
+    const credential = credentialOf(profile, req.headers, url, true);
+    const auth = keys.authenticate(credential, { allowEphemeral: !callId, profile });
     if (!auth.ok) return refuse(401, auth.code, auth.message);
     let session: RealtimeSession;
     if (callId) {
@@ -216,11 +233,12 @@ export async function startRealtimeEmulator(opts: RealtimeEmulatorOptions = {}):
       }
       session = call.session;
     } else {
-      if (!model && auth.principal.kind !== 'ephemeral')
+      if (!model && (voiceLive || auth.principal.kind !== 'ephemeral'))
         return refuse(400, 'missing_required_parameter', "Missing required parameter: 'model'.");
       session = newDirectSession(auth.principal, model);
     }
-    wss.handleUpgrade(req, socket, head, (ws) => attachSocket(ws, session, auth.principal));
+    const codec = voiceLive ? new VoiceLiveCodec() : undefined;
+    wss.handleUpgrade(req, socket, head, (ws) => attachSocket(ws, session, auth.principal, codec));
   });
 
   async function simulateCallerSpeech(callId: string, text: string, o: { realTime?: boolean } = {}): Promise<void> {
@@ -241,20 +259,21 @@ export async function startRealtimeEmulator(opts: RealtimeEmulatorOptions = {}):
       kind: 'direct',
       model: (ephemeral ? principal.session.model : model) ?? defaultModel,
       config,
-      locked: ephemeral,
+      ephemeral,
     });
     direct.add(s);
     s.onEnd(() => direct.delete(s));
     return s;
   }
 
-  function attachSocket(ws: WebSocket, session: RealtimeSession, principal: Principal): void {
+  function attachSocket(ws: WebSocket, session: RealtimeSession, principal: Principal, codec?: VoiceLiveCodec): void {
     const sink: Sink = {
       id: newId('conn'),
       kind: 'websocket',
       principal,
       send: (json) => {
-        if (ws.readyState === ws.OPEN) ws.send(json);
+        const out = codec ? codec.serverFromGa(json) : json;
+        if (out !== undefined && ws.readyState === ws.OPEN) ws.send(out);
       },
       close: (code = 1000, reason = '') => {
         if (ws.readyState === ws.OPEN || ws.readyState === ws.CONNECTING) ws.close(code, reason);
@@ -265,7 +284,10 @@ export async function startRealtimeEmulator(opts: RealtimeEmulatorOptions = {}):
         return sink.send(
           JSON.stringify(errorEvent('invalid_value', 'Binary frames are not supported; send JSON text events.')),
         );
-      session.handleMessage(sink, data.toString());
+      if (!codec) return session.handleMessage(sink, data.toString());
+      const rewritten = codec.clientToGa(data.toString());
+      if ('forward' in rewritten) session.handleMessage(sink, rewritten.forward);
+      else if ('reply' in rewritten && ws.readyState === ws.OPEN) ws.send(rewritten.reply);
     });
     ws.on('close', () => session.detach(sink));
     ws.on('error', () => session.detach(sink));
@@ -336,6 +358,7 @@ export async function startRealtimeEmulator(opts: RealtimeEmulatorOptions = {}):
 
   return {
     url,
+    profile,
     faults: { set: (f) => faults.set(f), clear: () => faults.clear() },
     simulateIncomingSipCall: deps.simulateIncomingSipCall,
     simulateCallerSpeech,
@@ -351,4 +374,25 @@ export async function startRealtimeEmulator(opts: RealtimeEmulatorOptions = {}):
       await new Promise<void>((r) => server.close(() => r()));
     },
   };
+}
+
+/** Voice Live wants an `api-version`; the emulator speaks the 2025-10-01 protocol and later ones. */
+function voiceLiveVersionProblem(version: string | null): { code: string; message: string } | undefined {
+  if (!version) return { code: 'missing_required_parameter', message: "Missing required parameter: 'api-version'." };
+  const date = /^(\d{4}-\d{2}-\d{2})(-preview)?$/.exec(version)?.[1];
+  if (!date || date < '2025-10-01')
+    return {
+      code: 'unsupported_api_version',
+      message: `api-version '${version.slice(0, 40)}' is not emulated: use 2025-10-01 or later.`,
+    };
+  return undefined;
+}
+
+/** A WebRTC offer's own session on top of the ephemeral key's, as a `session.update` would apply it. */
+function mergeSessionRequest(
+  base: RealtimeSessionCreateRequest,
+  extra: Partial<RealtimeSessionCreateRequest> | undefined,
+): Partial<RealtimeSessionCreateRequest> {
+  if (!extra) return base;
+  return mergeSession(normalizeSession('sess_merge', base, base.model ?? 'gpt-realtime'), extra);
 }

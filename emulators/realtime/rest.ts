@@ -2,12 +2,14 @@ import { readBody as readCapped } from '../../shared/http/body';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import type { RealtimeSessionCreateRequest } from 'openai/resources/realtime/realtime';
-import { KeyStore, type Principal } from './auth';
+import type { KeyStore, Principal } from './auth';
 import { CallError, type Calls } from './calls';
 import type { EmulatorContext } from './context';
 import { faultSpecSchema } from './faults';
+import { credentialOf, routeOf, type EmulatorProfile } from './profile';
 import { newId, sessionSchema } from './protocol';
 import { normalizeSession } from './session-config';
+import { acceptProblem, clientSecretProblem, unknownSessionField, type ParamProblem } from './strict';
 import { completeChat, type ChatRequest } from './text-model';
 
 export const MAX_BODY = 4 * 1024 * 1024;
@@ -54,15 +56,17 @@ export async function readBody(req: IncomingMessage): Promise<Buffer> {
   return body;
 }
 
-export function parseJsonBody<T>(body: Buffer, schema: z.ZodType<T>): T {
-  let json: unknown = {};
-  if (body.length) {
-    try {
-      json = JSON.parse(body.toString('utf8'));
-    } catch {
-      throw new HttpFailure(400, 'invalid_json', 'We could not parse the JSON body of your request.');
-    }
+export function readJson(body: Buffer): unknown {
+  if (!body.length) return {};
+  try {
+    return JSON.parse(body.toString('utf8'));
+  } catch {
+    throw new HttpFailure(400, 'invalid_json', 'We could not parse the JSON body of your request.');
   }
+}
+
+export function parseJsonBody<T>(body: Buffer | { json: unknown }, schema: z.ZodType<T>): T {
+  const json = Buffer.isBuffer(body) ? readJson(body) : body.json;
   const parsed = schema.safeParse(json);
   if (!parsed.success) {
     const i = parsed.error.issues[0]!;
@@ -93,6 +97,7 @@ const sipSchema = z.object({
 });
 
 export interface RestDeps {
+  profile: EmulatorProfile;
   ctx: EmulatorContext;
   keys: KeyStore;
   calls: Calls;
@@ -101,25 +106,22 @@ export interface RestDeps {
     offer: string,
     session: Partial<RealtimeSessionCreateRequest> | undefined,
     principal: Principal,
+    opts: { filterEvents: boolean },
   ): Promise<{ callId: string; sdp: string }>;
   simulateIncomingSipCall(o: { from: string; to: string }): Promise<{ callId: string }>;
   simulateCallerSpeech(callId: string, text: string, o?: { realTime?: boolean }): Promise<void>;
   summary(): unknown;
 }
 
-/** Service paths accept both `/openai/v1/…` (Azure) and `/v1/…` (OpenAI); Azure's deployments path maps too. */
-export function servicePath(pathname: string): string {
-  let p = pathname.replace(/\/+$/, '');
-  if (p.startsWith('/openai/deployments/')) p = p.replace(/^\/openai\/deployments\/[^/]+/, '/v1');
-  else if (p.startsWith('/openai/v1/')) p = p.slice('/openai'.length);
-  else if (p.startsWith('/openai/')) p = `/v1${p.slice('/openai'.length)}`;
-  return p;
-}
+const refuseWith = (p: ParamProblem | undefined): void => {
+  if (p) throw new HttpFailure(400, p.code, p.message, p.param);
+};
 
 export async function handleRest(d: RestDeps, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
-  const path = servicePath(url.pathname);
   const method = req.method ?? 'GET';
-
+  const path = routeOf(d.profile, url.pathname);
+  if (path === undefined)
+    throw new HttpFailure(404, 'not_found', `Unknown route ${method} ${url.pathname} (${d.profile} profile).`);
   if (path.startsWith('/_emulator/')) return handleDev(d, req, res, path, method);
 
   const failure = d.ctx.faults.restFailure(path);
@@ -142,14 +144,19 @@ export async function handleRest(d: RestDeps, req: IncomingMessage, res: ServerR
   }
 
   const auth = (allowEphemeral: boolean): Principal => {
-    const r = d.keys.authenticate(KeyStore.credential(req.headers), { allowEphemeral });
+    const r = d.keys.authenticate(credentialOf(d.profile, req.headers, url, false), {
+      allowEphemeral,
+      profile: d.profile,
+    });
     if (!r.ok) throw new HttpFailure(r.status, r.code, r.message);
     return r.principal;
   };
 
   if (method === 'POST' && path === '/v1/realtime/client_secrets') {
     auth(false);
-    const body = parseJsonBody(await readBody(req), clientSecretSchema);
+    const json = readJson(await readBody(req));
+    refuseWith(clientSecretProblem(json));
+    const body = parseJsonBody({ json }, clientSecretSchema);
     if (body.session?.type === 'transcription')
       throw new HttpFailure(
         400,
@@ -170,17 +177,10 @@ export async function handleRest(d: RestDeps, req: IncomingMessage, res: ServerR
 
   if (method === 'POST' && path === '/v1/realtime/calls') {
     const principal = auth(true);
-    const { offer, session } = await readOffer(req);
-    if (principal.kind === 'ephemeral' && session) {
-      // The key's session wins: the browser may not bring its own instructions or tools.
-      throw new HttpFailure(
-        400,
-        'invalid_request',
-        'A session config cannot be sent with an ephemeral key; it was fixed when the key was minted.',
-        'session',
-      );
-    }
-    const { callId, sdp } = await d.createWebRtcCall(offer, session, principal);
+    const { offer, session } = await readOffer(req, d.profile);
+    // Azure keeps the session config off the browser's data channel when asked to.
+    const filterEvents = d.profile === 'azure-openai' && url.searchParams.get('webrtcfilter') === 'on';
+    const { callId, sdp } = await d.createWebRtcCall(offer, session, principal, { filterEvents });
     res.writeHead(201, { 'content-type': 'application/sdp', location: `/v1/realtime/calls/${callId}` });
     res.end(sdp);
     return;
@@ -196,9 +196,11 @@ export async function handleRest(d: RestDeps, req: IncomingMessage, res: ServerR
         const status = d.ctx.faults.acceptFailure();
         if (status)
           throw new HttpFailure(status, 'accept_failed', 'Accepting the call failed (injected by the emulator).');
-        const cfg = parseJsonBody(body, sessionRequestSchema) as Partial<RealtimeSessionCreateRequest>;
+        const json = readJson(body);
+        refuseWith(acceptProblem(d.profile, json));
+        const cfg = parseJsonBody({ json }, sessionRequestSchema) as Partial<RealtimeSessionCreateRequest>;
         if (cfg.type !== 'realtime')
-          throw new HttpFailure(400, 'missing_required_parameter', "Missing required parameter: 'type'.", 'type');
+          throw new HttpFailure(400, 'invalid_value', "Invalid value for 'type': only 'realtime' calls.", 'type');
         d.calls.accept(id, cfg);
       } else if (action === 'reject') d.calls.reject(id, parseJsonBody(body, rejectSchema).status_code);
       else if (action === 'refer') d.calls.refer(id, parseJsonBody(body, referSchema).target_uri);
@@ -226,11 +228,13 @@ export async function handleRest(d: RestDeps, req: IncomingMessage, res: ServerR
 /** SDP offer from `application/sdp`, or multipart `sdp` + `session` (JSON) fields. */
 async function readOffer(
   req: IncomingMessage,
+  profile: EmulatorProfile,
 ): Promise<{ offer: string; session?: Partial<RealtimeSessionCreateRequest> }> {
   const type = String(req.headers['content-type'] ?? '');
   const body = await readBody(req);
   if (type.startsWith('application/sdp')) return { offer: body.toString('utf8') };
-  if (type.startsWith('multipart/form-data')) {
+  // Azure's WebRTC endpoint takes the raw SDP only; the multipart form (sdp + session) is OpenAI's.
+  if (type.startsWith('multipart/form-data') && profile === 'openai') {
     const form = await new Request('http://local/', {
       method: 'POST',
       headers: { 'content-type': type },
@@ -242,11 +246,19 @@ async function readOffer(
     const raw = form.get('session');
     let session: Partial<RealtimeSessionCreateRequest> | undefined;
     if (typeof raw === 'string' && raw) {
-      session = parseJsonBody(Buffer.from(raw), sessionRequestSchema) as Partial<RealtimeSessionCreateRequest>;
+      const json = readJson(Buffer.from(raw));
+      refuseWith(unknownSessionField(json));
+      session = parseJsonBody({ json }, sessionRequestSchema) as Partial<RealtimeSessionCreateRequest>;
     }
     return { offer: sdp, session };
   }
-  throw new HttpFailure(400, 'invalid_request', "Content-Type must be 'application/sdp' or 'multipart/form-data'.");
+  throw new HttpFailure(
+    400,
+    'invalid_request',
+    profile === 'openai'
+      ? "Content-Type must be 'application/sdp' or 'multipart/form-data'."
+      : "Content-Type must be 'application/sdp'.",
+  );
 }
 
 /** Dev endpoints (no auth: the emulator listens on loopback). */

@@ -131,19 +131,3 @@ export function functionToolNames(tools: unknown): string[] {
     .filter((t) => t.type === undefined || t.type === 'function')
     .map((t) => t.name);
 }
-
-/** Fields an ephemeral key fixes: the browser that holds it may not change them (see README). */
-export const LOCKED_FIELDS = ['instructions', 'tools', 'tool_choice', 'model', 'prompt'] as const;
-
-/** Names the locked fields an update would change (voice included). */
-export function lockViolations(current: SessionObject, update: Partial<RealtimeSessionCreateRequest>): string[] {
-  const out: string[] = [];
-  for (const f of LOCKED_FIELDS) {
-    const v = (update as Json)[f];
-    if (v !== undefined && JSON.stringify(v) !== JSON.stringify((current as unknown as Json)[f])) out.push(f);
-  }
-  const voice = update.audio?.output?.voice;
-  if (voice !== undefined && JSON.stringify(voice) !== JSON.stringify(current.audio?.output?.voice))
-    out.push('audio.output.voice');
-  return out;
-}

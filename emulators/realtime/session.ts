@@ -9,15 +9,8 @@ import type { EmulatorContext, Sink } from './context';
 import type { PendingCall } from './model';
 import { errorEvent, newId, parseClientEvent, type ServerEventDraft } from './protocol';
 import { type ActiveResponse, startResponse } from './responder';
-import {
-  inputFormatOf,
-  lockViolations,
-  mergeSession,
-  normalizeSession,
-  vadOf,
-  voiceOf,
-  type SessionObject,
-} from './session-config';
+import { inputFormatOf, mergeSession, normalizeSession, vadOf, voiceOf, type SessionObject } from './session-config';
+import { modalityProblem, unknownSessionField } from './strict';
 import { EnergyVad } from './vad';
 
 export type SessionKind = 'direct' | 'webrtc' | 'sip';
@@ -68,7 +61,8 @@ export class RealtimeSession {
       kind: SessionKind;
       model: string;
       config?: Partial<RealtimeSessionCreateRequest>;
-      locked?: boolean;
+      /** Opened with an ephemeral key (the browser's connection holds it). */
+      ephemeral?: boolean;
       callId?: string;
     },
   ) {
@@ -175,15 +169,10 @@ export class RealtimeSession {
           return fail('missing_required_parameter', "Missing required parameter: 'session.type'.", 'session.type');
         if (update.type !== 'realtime')
           return fail('invalid_value', "Cannot change a realtime session's type to 'transcription'.", 'session.type');
-        if (this.opts.locked && sink.principal.kind === 'ephemeral') {
-          const changed = lockViolations(this.config, update);
-          if (changed.length)
-            return fail(
-              'session_locked',
-              `This session's ${changed.join(', ')} were fixed when its ephemeral key was minted and cannot be changed by the client.`,
-              `session.${changed[0]}`,
-            );
-        }
+        // The service lets whoever holds the session change it, the browser's ephemeral key included.
+        const problem =
+          unknownSessionField(update) ?? modalityProblem(update.output_modalities, 'session.output_modalities');
+        if (problem) return fail(problem.code, problem.message, problem.param);
         if (
           this.assistantAudioSent &&
           update.audio?.output?.voice !== undefined &&

@@ -9,6 +9,7 @@ import {
 } from 'werift';
 import { RATE } from './audio';
 import type { EmulatorContext, Sink } from './context';
+import { WEBRTC_FILTERED_EVENTS } from './profile';
 import { newId } from './protocol';
 import type { RealtimeSession } from './session';
 
@@ -58,6 +59,7 @@ export async function answerOffer(
   offer: string,
   session: RealtimeSession,
   ctx: EmulatorContext,
+  opts: { filterEvents?: boolean } = {},
 ): Promise<{ sdp: string; close(): Promise<void> }> {
   if (!/^v=0/m.test(offer) || !/m=audio /.test(offer)) throw new Error('the offer has no audio m-line');
   const pc = new RTCPeerConnection(loopbackPeerConfig());
@@ -81,7 +83,7 @@ export async function answerOffer(
 
   pc.onDataChannel.subscribe((dc) => {
     if (dc.label !== 'oai-events') return;
-    attachChannel(dc, session, ctx);
+    attachChannel(dc, session, ctx, opts.filterEvents ?? false);
   });
 
   let seq = Math.floor(Math.random() * 65535);
@@ -142,16 +144,23 @@ export async function answerOffer(
   return { sdp: loopbackOnly(pc.localDescription!.sdp), close };
 }
 
-function attachChannel(dc: RTCDataChannel, session: RealtimeSession, ctx: EmulatorContext): void {
+function attachChannel(
+  dc: RTCDataChannel,
+  session: RealtimeSession,
+  ctx: EmulatorContext,
+  filterEvents: boolean,
+): void {
   const sink: Sink = {
     id: newId('conn'),
     kind: 'datachannel',
-    // The browser's channel holds whatever the call was opened with; the lock (if any) binds it.
-    principal: session.opts.locked
+    // The browser's channel holds whatever the call was opened with.
+    principal: session.opts.ephemeral
       ? { kind: 'ephemeral', key: '', session: session.config, expiresAt: 0 }
       : { kind: 'api-key' },
     send: (json) => {
-      if (dc.readyState === 'open') dc.send(json);
+      if (dc.readyState !== 'open') return;
+      if (filterEvents && !WEBRTC_FILTERED_EVENTS.has((JSON.parse(json) as { type: string }).type)) return;
+      dc.send(json);
     },
     close: () => dc.close(),
   };

@@ -2,6 +2,8 @@ import type WebSocket from 'ws';
 import type { AgentDefinition } from '../../shared/agents/schema';
 import type { ToolCall, ToolResult } from '../../shared/mcp/types';
 import type { SessionConfig } from '../../shared/providers/types';
+import type { RealtimeClientEvent } from '../../shared/realtime/events';
+import { gaProtocol, type RealtimeProtocol } from '../../shared/realtime/protocol';
 import { TurnLatencyTracker } from '../../shared/telemetry/turn-latency';
 import { concat, silence, synthesize, toBase64, type SpeechSpec } from './audio';
 import type { ToolCallRecord, TurnRecord } from './checks';
@@ -16,6 +18,8 @@ export interface ConversationOptions {
   turnTimeoutMs?: number;
   /** Stream audio at real-time speed (real endpoints); the emulator takes it as fast as it comes. */
   realtimePacing?: boolean;
+  /** The provider's wire protocol (GA Realtime when not given): the conversation itself speaks GA events. */
+  protocol?: RealtimeProtocol;
   now?: () => number;
 }
 
@@ -36,10 +40,13 @@ export class Conversation {
     private readonly opts: ConversationOptions,
   ) {
     this.now = opts.now ?? (() => performance.now());
+    const protocol = opts.protocol ?? gaProtocol;
     ws.on('message', (data) => {
       let e: ServerEvent;
       try {
-        e = JSON.parse(data.toString()) as ServerEvent;
+        const decoded = protocol.decode(JSON.parse(data.toString()));
+        if (!decoded) return;
+        e = decoded as unknown as ServerEvent;
       } catch {
         return;
       }
@@ -54,7 +61,8 @@ export class Conversation {
   }
 
   private send(e: Record<string, unknown>) {
-    this.ws.send(JSON.stringify(e));
+    const wire = (this.opts.protocol ?? gaProtocol).encode(e as unknown as RealtimeClientEvent);
+    if (wire) this.ws.send(JSON.stringify(wire));
   }
 
   private waitFor(pred: (e: ServerEvent) => boolean, timeoutMs: number, from = 0): Promise<ServerEvent> {

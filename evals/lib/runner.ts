@@ -11,6 +11,7 @@ import { callerIdentityFor, identityKey, SessionCaller } from '../../shared/mcp/
 import { createTextModel } from '../../shared/memory/text-model';
 import type { TranscriptItem } from '../../shared/memory/types';
 import { createProvider } from '../../shared/providers/index';
+import { protocolFor } from '../../shared/realtime/protocol';
 import { percentile } from '../../shared/telemetry/turn-latency';
 import { checkTurn, type Check, type TurnRecord } from './checks';
 import { Conversation } from './conversation';
@@ -160,6 +161,7 @@ async function runScenario(
       session,
       runTool: (call) => ctx.gateway.run(agent, call, undefined, caller),
       realtimePacing: ctx.realtimePacing,
+      protocol: protocolFor(ctx.config.REALTIME_PROVIDER),
       turnTimeoutMs: ctx.turnTimeoutMs,
     });
     await conversation.start();

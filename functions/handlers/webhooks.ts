@@ -6,6 +6,7 @@ import { handleIncomingCall, incomingCallSchema } from '../../shared/webhooks/in
 import { WebhookVerificationError } from '../../shared/webhooks/standard-webhooks';
 import type { AppDeps } from '../deps';
 import { ok } from '../edge';
+import { logFailure } from '../../shared/telemetry/log';
 
 const envelope = z.object({ id: z.string(), type: z.string().min(1), data: z.unknown() });
 
@@ -66,7 +67,7 @@ export const realtimeWebhookHandler =
     try {
       const outcome = await viaProvider(() =>
         handleIncomingCall(
-          { ...deps, lifecycle: deps.lifecycle.port(ctx), model: deps.config.REALTIME_MODEL },
+          { ...deps, lifecycle: deps.lifecycle.port(ctx), model: deps.config.REALTIME_MODEL, log: (l) => ctx.warn(l) },
           event.data,
         ),
       );
@@ -75,7 +76,9 @@ export const realtimeWebhookHandler =
       return ok({ status: outcome.action, ...outcome });
     } catch (err) {
       // Left retryable: the sender's next attempt claims it again.
-      await deps.deliveries.fail(delivery.id, err instanceof Error ? err.message : String(err)).catch(() => {});
+      await deps.deliveries
+        .fail(delivery.id, err instanceof Error ? err.message : String(err))
+        .catch(logFailure((l) => ctx.log(l), `webhook ${delivery.id}: marking the delivery failed`));
       throw err;
     }
   };

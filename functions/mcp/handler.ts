@@ -10,6 +10,7 @@ import {
 } from '../../shared/mcp/identity';
 import type { ToolData } from '../../shared/tools/data';
 import { createToolsServer } from '../../shared/tools/server';
+import { logFailure } from '../../shared/telemetry/log';
 
 export interface McpHandlerDeps {
   tools: ToolData;
@@ -69,8 +70,8 @@ export const mcpHandler = (deps: McpHandlerDeps): HttpHandler => {
       res.headers.forEach((v, k) => (headers[k] = v));
       return { status: res.status, headers, body: res.status === 202 ? undefined : await res.text() };
     } finally {
-      await transport.close().catch(() => {});
-      await server.close().catch(() => {});
+      await transport.close().catch(logFailure((l) => ctx.warn(l), 'mcp: closing the request transport'));
+      await server.close().catch(logFailure((l) => ctx.warn(l), 'mcp: closing the request server'));
     }
   };
 };

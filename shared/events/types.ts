@@ -1,4 +1,5 @@
 import type { LifecycleState, Transport } from '../lifecycle/operations';
+import type { PageRealtimeEvent } from '../realtime/page-relay';
 
 /** Events the backend pushes to the page (through Web PubSub), one group per session. */
 export type SessionEvent =
@@ -26,7 +27,9 @@ export type SessionEvent =
       durationMs: number;
       at: number;
     }
-  | { type: 'transcript'; sessionId: string; itemId: string; role: 'user' | 'assistant'; text: string; at: number };
+  | { type: 'transcript'; sessionId: string; itemId: string; role: 'user' | 'assistant'; text: string; at: number }
+  /** A service event the page's filtered data channel leaves out, reduced to what the page shows. */
+  | { type: 'realtime'; sessionId: string; event: PageRealtimeEvent; at: number };
 
 export interface SessionEventPublisher {
   publish(event: SessionEvent): Promise<void>;

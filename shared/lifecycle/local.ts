@@ -3,7 +3,9 @@ import { runEffects, type EffectDeps } from './effects';
 import { isTerminal, reduce, workerShouldDrop, type ReduceResult, type LifecycleRecord } from './reducer';
 import { supervisorDecision, type SupervisorTimeouts } from './supervisor';
 import { EtagConflict, type LifecycleStore } from './store';
-import { logField } from '../telemetry/log';
+import { logFailure, logField } from '../telemetry/log';
+
+const noop = () => {};
 
 export interface LocalLifecycleOptions {
   store: LifecycleStore;
@@ -71,13 +73,13 @@ export class LocalLifecycle implements LifecyclePort {
   /** Applies one operation after every earlier one for the session; effects run after, outside the queue. */
   apply(sessionId: string, op: LifecycleOperation): Promise<ReduceResult> {
     const prev = this.queues.get(sessionId) ?? Promise.resolve();
-    const next = prev.catch(() => {}).then(() => this.applyNow(sessionId, op));
+    // The earlier operation's failure went to its own caller; this one runs after it either way.
+    const next = prev.then(noop, noop).then(() => this.applyNow(sessionId, op));
     this.queues.set(sessionId, next);
-    void next
-      .finally(() => {
-        if (this.queues.get(sessionId) === next) this.queues.delete(sessionId);
-      })
-      .catch(() => {});
+    const forget = () => {
+      if (this.queues.get(sessionId) === next) this.queues.delete(sessionId);
+    };
+    void next.then(forget, forget);
     return next;
   }
 
@@ -170,7 +172,9 @@ export class LocalLifecycle implements LifecyclePort {
           const r = await this.apply(sessionId, op);
           // A worker attached to a session that moved on (ended, or another worker won): let it go.
           if (r.rejected && op.type === 'attached') {
-            await this.opts.effects.worker.detach(sessionId, 'attach no longer wanted').catch(() => {});
+            await this.opts.effects.worker
+              .detach(sessionId, 'attach no longer wanted')
+              .catch(logFailure(this.log, `detach ${sessionId} (attach no longer wanted)`));
           }
         }
       } catch (err) {

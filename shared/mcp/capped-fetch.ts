@@ -1,3 +1,5 @@
+import { logFailure } from '../telemetry/log';
+
 /** Largest MCP HTTP response body read (bytes). Tool outputs are cut far below this; the rest is never buffered. */
 export const MAX_MCP_RESPONSE_BYTES = 1024 * 1024;
 
@@ -18,7 +20,7 @@ export function cappedFetch(base: typeof fetch, maxBytes = MAX_MCP_RESPONSE_BYTE
     if (!res.body) return res;
     const declared = Number(res.headers.get('content-length') ?? 'NaN');
     if (declared > maxBytes) {
-      await res.body.cancel().catch(() => {});
+      await res.body.cancel().catch(logFailure(console.warn, 'mcp: cancelling an oversized response'));
       throw new ResponseTooLargeError(maxBytes);
     }
     let seen = 0;
@@ -29,7 +31,7 @@ export function cappedFetch(base: typeof fetch, maxBytes = MAX_MCP_RESPONSE_BYTE
         if (done) return controller.close();
         seen += value.byteLength;
         if (seen > maxBytes) {
-          await reader.cancel().catch(() => {});
+          await reader.cancel().catch(logFailure(console.warn, 'mcp: cancelling an oversized response'));
           return controller.error(new ResponseTooLargeError(maxBytes));
         }
         controller.enqueue(value);

@@ -225,7 +225,8 @@ export function createToolGateway(config: GatewayConfig, opts: GatewayOptions = 
     const aborted = new Promise<never>((_, reject) =>
       controller.signal.addEventListener('abort', () => reject(controller.signal.reason), { once: true }),
     );
-    aborted.catch(() => {});
+    // Only ever raced below, where its rejection is handled; until then it must not count as unhandled.
+    aborted.catch(() => undefined);
     try {
       const client = await Promise.race([t.pooled.client(), aborted]);
       // The SDK sends notifications/cancelled to the server when the signal fires. The caller rides in async

@@ -6,6 +6,7 @@ import { checkResolvedHost, type AgentPolicy } from '../agents/policy';
 import type { McpServerRef } from '../agents/schema';
 import { BUILTIN_AUDIENCE, CALLER_HEADER, currentCaller, signCallerToken } from './identity';
 import { cappedFetch } from './capped-fetch';
+import { logFailure } from '../telemetry/log';
 
 export type McpAuth = McpServerRef['auth'];
 
@@ -174,7 +175,7 @@ export class McpPool {
       const old = current;
       current = undefined;
       connecting = undefined;
-      old?.close().catch(() => {});
+      old?.close().catch(logFailure(opts.log, `mcp: closing the old connection to ${url}`));
     };
     const reset = (reason: string) => {
       cache = undefined;
@@ -188,7 +189,7 @@ export class McpPool {
       try {
         await client.connect(transport, { timeout: opts.connectTimeoutMs });
       } catch (err) {
-        await client.close().catch(() => {});
+        await client.close().catch(logFailure(opts.log, `mcp: closing a connection to ${url} that did not open`));
         throw err;
       }
       return client;
@@ -240,7 +241,11 @@ export class McpPool {
             throw err;
           }),
       };
-      entry.tools.then((t) => (entry.listed = t)).catch(() => {});
+      // A failure was logged (dropConnection) and reaches whoever awaits entry.tools.
+      entry.tools.then(
+        (t) => (entry.listed = t),
+        () => undefined,
+      );
       return entry;
     };
 
@@ -272,7 +277,7 @@ export class McpPool {
         current = undefined;
         connecting = undefined;
         cache = undefined;
-        await c?.close().catch(() => {});
+        await c?.close().catch(logFailure(opts.log, `mcp: closing the connection to ${url}`));
       },
     };
   }

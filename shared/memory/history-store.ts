@@ -114,10 +114,22 @@ const byTime = (a: TranscriptItem, b: TranscriptItem) => a.at - b.at || (a.itemI
  * Writes go out as entity-group transactions of upserts, so an append of n items costs ⌈n/100⌉ requests
  * (one more, a point read, only when a second process continues a session another one started).
  */
+/** Session starts one store remembers; far more than the sessions a worker holds at once. */
+const MAX_KNOWN_STARTS = 5000;
+
 export function createHistoryStore(config: StorageConfig, opts: HistoryStoreOptions = {}): MemoryStore {
   const client = opts.client ?? tableClient(config, TABLES.history);
-  /** partitionKey|sessionId → session start, known once this process has written or read the marker. */
+  /**
+   * partitionKey|sessionId → session start, known once this process has written or read the marker. Bounded
+   * (oldest first out) so a long-lived worker does not keep every session it ever saw; a forgotten start
+   * costs one 409 and a point read the next time that session appends.
+   */
   const starts = new Map<string, number>();
+  const rememberStart = (key: string, at: number) => {
+    starts.delete(key);
+    starts.set(key, at);
+    if (starts.size > MAX_KNOWN_STARTS) starts.delete(starts.keys().next().value!);
+  };
 
   async function readStart(pk: string, sessionId: string): Promise<number | undefined> {
     try {
@@ -174,14 +186,14 @@ export function createHistoryStore(config: StorageConfig, opts: HistoryStoreOpti
       const [first = [], ...rest] = chunkActions([['create', marker], ...upserts(pk, guess, list)]);
       try {
         await client.submitTransaction(first);
-        starts.set(key, guess);
+        rememberStart(key, guess);
         await submit(rest.flat());
         return;
       } catch (err) {
         if (!isStorageStatus(err, 409)) throw err;
         startAt = await readStart(pk, sessionId);
         if (startAt === undefined) throw err; // deleted between the two calls: let the caller retry
-        starts.set(key, startAt);
+        rememberStart(key, startAt);
       }
     }
     await submit(upserts(pk, startAt, list));

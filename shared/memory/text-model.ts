@@ -1,6 +1,6 @@
 import type { TokenCredential } from '@azure/identity';
 import type { CommonConfig } from '../config/index';
-import { apiKeyHeader, bearerKey, entraBearer } from '../providers/credentials';
+import { apiKeyAuth, authHeaders, bearerKeyAuth, entraAuth } from '../providers/credentials';
 import { httpClient, trimSlash, type RealtimeClientOptions } from '../providers/realtime-client';
 import { UpstreamError } from '../providers/types';
 
@@ -34,10 +34,10 @@ export function createTextModel(
   if (config.REALTIME_PROVIDER === 'openai') {
     if (!config.REALTIME_API_KEY) throw new Error('REALTIME_API_KEY: the openai provider needs an API key');
     base = `${endpoint.replace(/\/v1$/i, '')}/v1`;
-    auth = bearerKey(config.REALTIME_API_KEY);
+    auth = authHeaders(bearerKeyAuth(config.REALTIME_API_KEY));
   } else {
     base = `${endpoint.replace(/\/openai(\/v1)?$/i, '')}/openai/v1`;
-    auth = config.REALTIME_API_KEY ? apiKeyHeader(config.REALTIME_API_KEY) : entraBearer(opts.credential);
+    auth = authHeaders(config.REALTIME_API_KEY ? apiKeyAuth(config.REALTIME_API_KEY) : entraAuth(opts.credential));
   }
   const http = httpClient(base, auth, { timeoutMs: 30_000, ...opts });
   return {

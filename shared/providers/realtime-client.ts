@@ -1,11 +1,8 @@
 import WebSocket from 'ws';
-import {
-  UpstreamError,
-  type ClientSecret,
-  type ProviderCapabilities,
-  type RealtimeProvider,
-  type SessionConfig,
-} from './types';
+import { splitForCallAccept } from './call-accept';
+import { authHeaders, type ProviderAuth } from './credentials';
+import { realtimeRest } from './sdk-rest';
+import { UpstreamError, type ProviderCapabilities, type RealtimeProvider } from './types';
 import type { ProviderName } from '../config/index';
 
 /** Produces the auth headers for one request; bearer providers cache and refresh their token themselves. */
@@ -141,15 +138,6 @@ export async function openSocket(url: string, auth: AuthHeaders, opts: RealtimeC
   });
 }
 
-/** GA `client_secrets` response (the fields we rely on). */
-function parseClientSecret(body: unknown): ClientSecret {
-  const b = body as { value?: unknown; expires_at?: unknown; session?: unknown } | undefined;
-  if (!b || typeof b.value !== 'string' || typeof b.expires_at !== 'number') {
-    throw new UpstreamError(502, 'upstream client_secrets answer lacks value/expires_at');
-  }
-  return { value: b.value, expiresAt: b.expires_at, session: b.session };
-}
-
 export interface GaRealtimeSpec {
   name: ProviderName;
   capabilities: ProviderCapabilities;
@@ -157,46 +145,39 @@ export interface GaRealtimeSpec {
   restBase: string;
   /** WebSocket base, e.g. `wss://r.openai.azure.com/openai/v1/realtime`. */
   wsBase: string;
-  auth: AuthHeaders;
+  auth: ProviderAuth;
+  /** Query the browser's WebRTC URL carries (Azure: `webrtcfilter=on`). */
+  webrtcQuery?: string;
 }
 
 /**
  * The GA Realtime surface shared by OpenAI, Azure OpenAI (v1 paths) and the emulator: they differ only in
- * base URLs and auth headers, so each provider folder is a small spec over this.
+ * base URLs and auth, so each provider folder is a small spec over this. REST goes through the `openai`
+ * package; the WebSockets are plain `ws` with the same auth.
  */
 export function gaRealtimeProvider(spec: GaRealtimeSpec, opts: RealtimeClientOptions = {}): RealtimeProvider {
-  const http = httpClient(spec.restBase, spec.auth, opts);
-  const call = (id: string, action: string) => `/calls/${encodeURIComponent(id)}/${action}`;
+  const rest = realtimeRest(spec.restBase.replace(/\/realtime$/, ''), spec.auth, opts);
+  const wsAuth = authHeaders(spec.auth);
   return {
     name: spec.name,
     capabilities: spec.capabilities,
-    async mintClientSecret(session: SessionConfig, ttlSeconds: number) {
-      const body = await http.post('/client_secrets', {
-        expires_after: { anchor: 'created_at', seconds: ttlSeconds },
-        session,
-      });
-      return parseClientSecret(body);
-    },
+    mintClientSecret: (session, ttlSeconds) => rest.mintClientSecret(session, ttlSeconds),
     connectUrls(model: string) {
       return {
-        webrtcUrl: `${spec.restBase}/calls`,
+        webrtcUrl: `${spec.restBase}/calls${spec.webrtcQuery ? `?${spec.webrtcQuery}` : ''}`,
         websocketUrl: `${spec.wsBase}?model=${encodeURIComponent(model)}`,
       };
     },
-    async acceptCall(callId, session) {
-      await http.post(call(callId, 'accept'), session);
-    },
-    async rejectCall(callId, statusCode) {
-      await http.post(call(callId, 'reject'), statusCode === undefined ? {} : { status_code: statusCode });
-    },
-    async hangupCall(callId) {
-      await http.post(call(callId, 'hangup'), undefined);
-    },
+    // The Calls API refuses turn-detection tuning at accept; the sideband applies it once attached.
+    acceptCall: (callId, session) => rest.accept(callId, splitForCallAccept(session).acceptable),
+    rejectCall: (callId, statusCode) => rest.reject(callId, statusCode),
+    referCall: (callId, targetUri) => rest.refer(callId, targetUri),
+    hangupCall: (callId) => rest.hangup(callId),
     openSideband(callId) {
-      return openSocket(`${spec.wsBase}?call_id=${encodeURIComponent(callId)}`, spec.auth, opts);
+      return openSocket(`${spec.wsBase}?call_id=${encodeURIComponent(callId)}`, wsAuth, opts);
     },
     openDirect(model) {
-      return openSocket(`${spec.wsBase}?model=${encodeURIComponent(model)}`, spec.auth, opts);
+      return openSocket(`${spec.wsBase}?model=${encodeURIComponent(model)}`, wsAuth, opts);
     },
   };
 }

@@ -51,6 +51,8 @@ export interface RealtimeProvider {
   connectUrls(model: string): { webrtcUrl: string; websocketUrl: string };
   acceptCall(callId: string, session: SessionConfig): Promise<void>;
   rejectCall(callId: string, statusCode?: number): Promise<void>;
+  /** Transfers a SIP call (SIP REFER) to `targetUri`, e.g. `tel:+14155550123` or `sip:agent@example.com`. */
+  referCall(callId: string, targetUri: string): Promise<void>;
   hangupCall(callId: string): Promise<void>;
   /** Opens (and waits for) the sideband WebSocket of an existing call. */
   openSideband(callId: string): Promise<WebSocket>;

@@ -78,7 +78,7 @@ const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
 
 /**
  * Classifies a decoded JSON value. A known type is trusted to have the SDK's shape only as far as the type
- * system goes: consumers still read optional fields with care (see `text`/`str` below), because a service may
+ * system goes: consumers still read optional fields with care (`str` below), because a service may
  * omit what the SDK declares.
  */
 export function toServerEvent(value: unknown): ServerEvent | undefined {
@@ -97,6 +97,15 @@ export function parseServerEvent(text: string): ServerEvent | undefined {
   }
 }
 
+/** A delta the consumer skipped without parsing: only its (GA) type is known, which is all timing needs. */
+export interface SkippedDelta {
+  type: DeltaType;
+  skipped: true;
+}
+
+/** What an observer of a session's events (telemetry, accounting) is given. */
+export type ObservedEvent = ServerEvent | SkippedDelta;
+
 /** The event's wire type, for logs and telemetry (an unknown event reports its own). */
 export const eventTypeOf = (e: ServerEvent): string => (e.type === 'unknown' ? e.originalType : e.type);
 
@@ -107,10 +116,11 @@ export const str = (v: unknown): string | undefined => (typeof v === 'string' ? 
  * The high-volume deltas: the bulk of sideband traffic and nothing the worker acts on. A consumer can skip
  * parsing them by their type alone.
  */
-export const DELTA_TYPES: readonly ServerEventType[] = [
+export const DELTA_TYPES = [
   'response.output_audio.delta',
   'response.output_audio_transcript.delta',
   'response.output_text.delta',
   'response.function_call_arguments.delta',
   'conversation.item.input_audio_transcription.delta',
-];
+] as const satisfies readonly ServerEventType[];
+export type DeltaType = (typeof DELTA_TYPES)[number];

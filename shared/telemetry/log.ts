@@ -85,3 +85,13 @@ export function logField(value: unknown, max = 300): string {
   const cut = text.length > max ? `${text.slice(0, max)}…` : text;
   return cut.replace(UNSAFE_IN_LOG, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
+
+/**
+ * A `.catch` handler for work whose failure must not fail the caller (best-effort writes, reports, clean-up):
+ * it still leaves a line saying what failed, so nothing on the worker or lifecycle path fails silently.
+ */
+export const logFailure =
+  (log: (line: string) => void, what: string) =>
+  (err: unknown): void => {
+    log(`${what} failed: ${err instanceof Error ? err.message : String(err)}`);
+  };

@@ -19,6 +19,8 @@ export interface VoiceMetrics {
   tokensOut: Counter;
   reconnects: Counter;
   judgeScore: Histogram;
+  /** Worker → lifecycle reports (ended, failed, workerLost) that did not arrive. */
+  reportFailures: Counter;
 }
 
 export const METRIC_NAMES = {
@@ -33,6 +35,7 @@ export const METRIC_NAMES = {
   tokensOut: 'voice.tokens.output',
   reconnects: 'voice.sideband.reconnects',
   judgeScore: 'voice.judge.score',
+  reportFailures: 'voice.worker.report_failures',
 } as const;
 
 // The metrics API has no proxy provider: instruments made before initTelemetry stay no-ops forever, so the
@@ -86,6 +89,10 @@ export function voiceMetrics(): VoiceMetrics {
       description: 'LLM-as-judge score per criterion (1-5)',
       unit: '{score}',
     }),
+    reportFailures: meter.createCounter(METRIC_NAMES.reportFailures, {
+      description: 'Worker reports to the lifecycle that failed (the watchdog has to notice instead)',
+      unit: '{report}',
+    }),
   };
   cached = { provider, instruments };
   return instruments;
@@ -125,6 +132,10 @@ export function recordToolCall(a: { tool: string; agentId?: string; durationMs: 
 
 export function recordReconnect(a: { agentId?: string; reason?: string } = {}): void {
   voiceMetrics().reconnects.add(1, clean(a));
+}
+
+export function recordReportFailure(a: { type: string }): void {
+  voiceMetrics().reportFailures.add(1, clean(a));
 }
 
 export function recordJudgeScore(

@@ -9,6 +9,7 @@ import {
 } from './metrics';
 import { contextFromTraceparent, markSpanError, withSpan, tracer } from './tracing';
 import { TurnLatencyTracker, type TurnLatency } from './turn-latency';
+import type { ObservedEvent } from '../realtime/events';
 
 export interface SessionIds {
   sessionId: string;
@@ -52,7 +53,10 @@ export class SessionTelemetry {
   }
 
   /** Feed every sideband server event; returns a completed turn's latency, if this event closed one. */
-  onServerEvent(event: { type?: unknown; [k: string]: unknown }, atMs: number = this.now()): TurnLatency | undefined {
+  onServerEvent(
+    event: ObservedEvent | { type?: unknown; [k: string]: unknown },
+    atMs: number = this.now(),
+  ): TurnLatency | undefined {
     const turn = this.turns.observe(event as { type?: unknown }, atMs);
     if (turn) {
       recordTurnLatency(turn.latencyMs, { agentId: this.ids.agentId, via: turn.via });

@@ -7,6 +7,7 @@ import { UpstreamError, type RealtimeProvider, type SessionConfig } from '../pro
 import { SessionExistsError, type SessionStore } from '../stores/sessions';
 import { currentTraceparent } from '../telemetry/tracing';
 import { sessionIdForCall, sipHeader, sipNumber } from './sip';
+import { logFailure } from '../telemetry/log';
 
 /** GA `realtime.call.incoming` payload (the fields we route on). */
 export const incomingCallSchema = z.object({
@@ -33,6 +34,7 @@ export interface IncomingCallDeps {
   lifecycle: LifecyclePort;
   model: string;
   now?: () => number;
+  log?: (line: string) => void;
 }
 
 /** SIP status for "nobody answers at this number". */
@@ -119,10 +121,14 @@ export async function handleIncomingCall(
     await deps.provider.acceptCall(callId, session);
   } catch (err) {
     if (!callGone(err)) throw err;
-    await deps.sessions.update(sessionId, { state: 'failed', endReason: 'call gone before accept' }).catch(() => {});
+    // The call is gone either way; these only tidy up, and the answer to the sender does not depend on them.
+    const log = deps.log ?? ((l: string) => console.warn(l));
+    await deps.sessions
+      .update(sessionId, { state: 'failed', endReason: 'call gone before accept' })
+      .catch(logFailure(log, `session ${sessionId}: marking the row failed`));
     await deps.lifecycle
       .signal(sessionId, { type: 'failed', reason: 'call gone before accept', at: now() })
-      .catch(() => {});
+      .catch(logFailure(log, `session ${sessionId}: signalling failed`));
     return { action: 'gone', callId, reason: 'call no longer exists' };
   }
   await deps.lifecycle.signal(sessionId, { type: 'accepted', callId, at: now() });

@@ -53,8 +53,3 @@ export const workerReportSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('failed'), workerId: z.string().min(1).max(256), reason: z.string().max(500) }),
 ]);
 export type WorkerReport = z.infer<typeof workerReportSchema>;
-
-export const INTERNAL_ROUTES = {
-  heartbeats: 'internal/heartbeats',
-  report: 'internal/sessions/{sessionId}/report',
-} as const;

@@ -1,6 +1,7 @@
 import type { ProviderName } from '../config/index';
 import { attachResponseSchema, type AttachBody, type AttachResponse } from './api';
 import { bearer } from './auth';
+import { logFailure } from '../telemetry/log';
 
 export interface WorkerClientOptions {
   /** Base URL of the worker app (Container Apps internal ingress; locally the replica balancer). */
@@ -74,7 +75,7 @@ export function createWorkerClient(opts: WorkerClientOptions): WorkerClient {
     async detach(sessionId, reason) {
       const res = await post('/detach', { sessionId, reason });
       if (res.ok || res.status === 404) {
-        await res.body?.cancel().catch(() => {});
+        await res.body?.cancel().catch(logFailure(console.warn, `worker detach ${sessionId}: discarding the answer`));
         return;
       }
       throw await failure(res);

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildFunctionsBundle } from '../../emulators/durable-host/index';
-import { startDeployment, type Deployment } from '../../emulators/durable-host/scenario';
+import { startDeployment, type Deployment } from '../../dev/durable-scenario';
 
 /**
  * The Function app as deployed (the esbuild bundle), loaded the way the Functions Node worker loads it and

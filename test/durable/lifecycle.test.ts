@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildFunctionsBundle } from '../../emulators/durable-host/index';
-import { startDeployment, type Deployment } from '../../emulators/durable-host/scenario';
+import { startDeployment, type Deployment } from '../../dev/durable-scenario';
 import { createHistoryStore } from '../../shared/memory/history-store';
 
 /**

@@ -147,14 +147,35 @@ describe('a SIP caller speaking', () => {
       from: 'sip:+15550001@pstn.example',
       to: 'sip:+18005550100@trunk.example',
     });
-    const accept = await fetch(`${emu.url}/v1/realtime/calls/${callId}/accept`, {
+    const accept = await fetch(`${emu.url}/openai/v1/realtime/calls/${callId}/accept`, {
       method: 'POST',
       headers: { 'api-key': KEY, 'content-type': 'application/json' },
-      body: JSON.stringify({ ...concierge, output_modalities: ['text'] }),
+      body: JSON.stringify({ ...concierge, model: 'gpt-realtime', output_modalities: ['text'] }),
     });
-    expect(accept.status).toBe(200);
+    // The Calls API refuses turn-detection tuning at accept…
+    expect(accept.status).toBe(400);
+    expect(((await accept.json()) as { error: { message: string } }).error.message).toBe(
+      "Unknown parameter: 'session.audio.input.turn_detection.silence_duration_ms'.",
+    );
+    const untuned = { ...concierge.audio!.input, turn_detection: { type: 'server_vad' as const } };
+    const accepted = await fetch(`${emu.url}/openai/v1/realtime/calls/${callId}/accept`, {
+      method: 'POST',
+      headers: { 'api-key': KEY, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        ...concierge,
+        model: 'gpt-realtime',
+        output_modalities: ['text'],
+        audio: { input: untuned },
+      }),
+    });
+    expect(accepted.status).toBe(200);
+    // …and takes it over the sideband once attached.
     const side = await RawClient.open(wsUrl(emu.url, `call_id=${callId}`), { 'api-key': KEY });
     await side.waitFor('session.created');
+    side.send({ type: 'session.update', session: { type: 'realtime', audio: concierge.audio } });
+    expect((await side.waitFor('session.updated')).session.audio?.input?.turn_detection).toMatchObject({
+      silence_duration_ms: 300,
+    });
     const res = await fetch(`${emu.url}/_emulator/calls/${callId}/speak`, {
       method: 'POST',
       body: JSON.stringify({ text: 'what time is it' }),

@@ -64,5 +64,6 @@ export class RawClient {
   }
 }
 
-export const wsUrl = (httpUrl: string, query: string, azure = false) =>
-  `${httpUrl.replace(/^http/, 'ws')}${azure ? '/openai' : ''}/v1/realtime?${query}`;
+/** The realtime WebSocket URL: Azure's `/openai/v1` path (the emulator's default profile) or OpenAI's `/v1`. */
+export const wsUrl = (httpUrl: string, query: string, profile: 'azure-openai' | 'openai' = 'azure-openai') =>
+  `${httpUrl.replace(/^http/, 'ws')}${profile === 'azure-openai' ? '/openai' : ''}/v1/realtime?${query}`;

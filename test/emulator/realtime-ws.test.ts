@@ -32,7 +32,8 @@ const supportTools = [
 
 describe('realtime emulator over WebSocket', () => {
   it('answers a text turn through the openai package client', async () => {
-    const client = new OpenAI({ apiKey: KEY, baseURL: `${emu.url}/v1` });
+    // Azure's v1 data plane takes the plain OpenAI client (key as bearer, no api-version).
+    const client = new OpenAI({ apiKey: KEY, baseURL: `${emu.url}/openai/v1` });
     // OpenAIRealtimeWS always asks for wss://; the emulator speaks plain ws on loopback, so hand ws a TCP socket.
     const rt = new OpenAIRealtimeWS(
       { model: 'gpt-realtime', options: { createConnection: netConnect as never } },
@@ -67,7 +68,7 @@ describe('realtime emulator over WebSocket', () => {
   });
 
   it('calls a declared (namespaced) tool and answers from its output', async () => {
-    const c = await RawClient.open(wsUrl(emu.url, 'model=gpt-realtime', true), { 'api-key': KEY });
+    const c = await RawClient.open(wsUrl(emu.url, 'model=gpt-realtime'), { 'api-key': KEY });
     c.send({
       type: 'session.update',
       session: {
@@ -179,8 +180,8 @@ describe('the openai package against the emulator', () => {
     rt.close();
   });
 
-  it('serves chat completions on both path styles', async () => {
-    for (const baseURL of [`${emu.url}/v1`, `${emu.url}/openai/v1`]) {
+  it("serves chat completions on the profile's path only", async () => {
+    for (const baseURL of [`${emu.url}/openai/v1`]) {
       const client = new OpenAI({ apiKey: KEY, baseURL });
       const res = await client.chat.completions.create({
         model: 'gpt-4.1-mini',
@@ -191,9 +192,13 @@ describe('the openai package against the emulator', () => {
       });
       expect(res.choices[0]?.message.content).toBe('The user said: My order 1234 is late.');
     }
-    const bad = new OpenAI({ apiKey: 'wrong', baseURL: `${emu.url}/v1`, maxRetries: 0 });
+    const bad = new OpenAI({ apiKey: 'wrong', baseURL: `${emu.url}/openai/v1`, maxRetries: 0 });
     await expect(
       bad.chat.completions.create({ model: 'm', messages: [{ role: 'user', content: 'x' }] }),
     ).rejects.toMatchObject({ status: 401 });
+    const openaiPath = new OpenAI({ apiKey: KEY, baseURL: `${emu.url}/v1`, maxRetries: 0 });
+    await expect(
+      openaiPath.chat.completions.create({ model: 'm', messages: [{ role: 'user', content: 'x' }] }),
+    ).rejects.toMatchObject({ status: 404 });
   });
 });

@@ -42,7 +42,7 @@ beforeAll(async () => {
     apiKeys: [KEY],
     useEspeak: false,
     webhook: { url, secret: SECRET, backoffMs: 20 },
-    callExpiryMs: 400,
+    callExpiryMs: 1500,
   });
 });
 afterAll(async () => {
@@ -50,6 +50,8 @@ afterAll(async () => {
   await new Promise((r) => receiver.close(r));
 });
 
+/** Azure's accept takes type, model and instructions, all required. */
+const ACCEPT = { type: 'realtime', model: 'gpt-realtime', instructions: 'You answer the phone.' };
 const post = (path: string, body?: unknown) =>
   fetch(`${emu.url}${path}`, {
     method: 'POST',
@@ -88,14 +90,14 @@ describe('SIP calls', () => {
     });
     expect(
       (
-        await post(`/v1/realtime/calls/${callId}/accept`, {
-          type: 'realtime',
+        await post(`/openai/v1/realtime/calls/${callId}/accept`, {
+          ...ACCEPT,
           instructions: 'You are a support agent.',
           output_modalities: ['text'],
         })
       ).status,
     ).toBe(200);
-    const side = await RawClient.open(wsUrl(emu.url, `call_id=${callId}`, true), { 'api-key': KEY });
+    const side = await RawClient.open(wsUrl(emu.url, `call_id=${callId}`), { 'api-key': KEY });
     expect((await side.waitFor('session.created')).session).toMatchObject({ instructions: 'You are a support agent.' });
     side.send({
       type: 'conversation.item.create',
@@ -103,9 +105,9 @@ describe('SIP calls', () => {
     });
     side.send({ type: 'response.create' });
     expect((await side.waitFor('response.output_text.done')).text).toMatch(/help/);
-    expect((await post(`/v1/realtime/calls/${callId}/hangup`)).status).toBe(200);
+    expect((await post(`/openai/v1/realtime/calls/${callId}/hangup`)).status).toBe(200);
     await expect.poll(() => side.closed?.code, { timeout: 5000 }).toBe(1000);
-    expect((await post(`/v1/realtime/calls/${callId}/hangup`)).status).toBe(409);
+    expect((await post(`/openai/v1/realtime/calls/${callId}/hangup`)).status).toBe(409);
   });
 
   it('rejects, refers and expires calls', async () => {
@@ -114,19 +116,21 @@ describe('SIP calls', () => {
     expect(emu.calls().find((c) => c.id === a.callId)).toMatchObject({ state: 'rejected', rejectStatus: 486 });
 
     const b = await emu.simulateIncomingSipCall({ from: 'sip:a@x', to: 'sip:b@y' });
-    expect((await post(`/v1/realtime/calls/${b.callId}/accept`, { type: 'realtime' })).status).toBe(200);
-    expect((await post(`/v1/realtime/calls/${b.callId}/refer`, { target_uri: 'tel:+15550001111' })).status).toBe(200);
+    expect((await post(`/openai/v1/realtime/calls/${b.callId}/accept`, ACCEPT)).status).toBe(200);
+    expect((await post(`/openai/v1/realtime/calls/${b.callId}/refer`, { target_uri: 'tel:+15550001111' })).status).toBe(
+      200,
+    );
     expect(emu.calls().find((c) => c.id === b.callId)).toMatchObject({
       state: 'referred',
       referredTo: 'tel:+15550001111',
     });
 
     const c = await emu.simulateIncomingSipCall({ from: 'sip:a@x', to: 'sip:b@y' });
-    await expect.poll(() => emu.calls().find((x) => x.id === c.callId)?.state, { timeout: 3000 }).toBe('expired');
-    const late = await post(`/v1/realtime/calls/${c.callId}/accept`, { type: 'realtime' });
+    await expect.poll(() => emu.calls().find((x) => x.id === c.callId)?.state, { timeout: 8000 }).toBe('expired');
+    const late = await post(`/openai/v1/realtime/calls/${c.callId}/accept`, ACCEPT);
     expect(late.status).toBe(409);
 
-    const unknown = await post('/v1/realtime/calls/rtc_nope/accept', { type: 'realtime' });
+    const unknown = await post('/openai/v1/realtime/calls/rtc_nope/accept', ACCEPT);
     expect(unknown.status).toBe(404);
     expect(((await unknown.json()) as { error: { code: string } }).error.code).toBe('call_not_found');
   });
@@ -134,18 +138,18 @@ describe('SIP calls', () => {
   it('injects faults: rejected accept, 429 with Retry-After, dropped sideband', async () => {
     const call = await emu.simulateIncomingSipCall({ from: 'sip:a@x', to: 'sip:b@y' });
     emu.faults.set({ rejectAccept: { status: 500, times: 1 } });
-    expect((await post(`/v1/realtime/calls/${call.callId}/accept`, { type: 'realtime' })).status).toBe(500);
-    expect((await post(`/v1/realtime/calls/${call.callId}/accept`, { type: 'realtime' })).status).toBe(200);
+    expect((await post(`/openai/v1/realtime/calls/${call.callId}/accept`, ACCEPT)).status).toBe(500);
+    expect((await post(`/openai/v1/realtime/calls/${call.callId}/accept`, ACCEPT)).status).toBe(200);
 
     const f = await fetch(`${emu.url}/_emulator/faults`, {
       method: 'POST',
       body: JSON.stringify({ rest: { status: 429, times: 1, retryAfterSeconds: 2 } }),
     });
     expect(f.status).toBe(200);
-    const limited = await post('/v1/realtime/client_secrets', {});
+    const limited = await post('/openai/v1/realtime/client_secrets', {});
     expect(limited.status).toBe(429);
     expect(limited.headers.get('retry-after')).toBe('2');
-    expect((await post('/v1/realtime/client_secrets', {})).status).toBe(200);
+    expect((await post('/openai/v1/realtime/client_secrets', {})).status).toBe(200);
 
     emu.faults.set({ rest: { status: 429, times: 1, retryAfterSeconds: 3, match: '/v1/realtime' } });
     await expect(RawClient.open(wsUrl(emu.url, `call_id=${call.callId}`), { 'api-key': KEY })).rejects.toMatchObject({
@@ -153,7 +157,7 @@ describe('SIP calls', () => {
     });
     emu.faults.set({ delayMs: 250 });
     const t0 = Date.now();
-    expect((await post('/v1/realtime/client_secrets', {})).status).toBe(200);
+    expect((await post('/openai/v1/realtime/client_secrets', {})).status).toBe(200);
     expect(Date.now() - t0).toBeGreaterThanOrEqual(240);
     emu.faults.clear();
 

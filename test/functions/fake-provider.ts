@@ -45,6 +45,9 @@ export function recordingProvider(): RecordingProvider {
       maybeFail('reject');
       calls.push({ op: 'reject', callId, statusCode });
     },
+    async referCall(callId) {
+      calls.push({ op: 'refer', callId });
+    },
     async hangupCall(callId) {
       calls.push({ op: 'hangup', callId });
     },

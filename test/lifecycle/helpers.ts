@@ -103,7 +103,7 @@ export async function emulatorSession(stack: Stack, callId: string) {
 }
 
 export async function hangupAsCaller(stack: Stack, callId: string) {
-  const res = await fetch(`${stack.url('realtime emulator')}/v1/realtime/calls/${callId}/hangup`, {
+  const res = await fetch(`${stack.url('realtime emulator')}/openai/v1/realtime/calls/${callId}/hangup`, {
     method: 'POST',
     headers: { 'api-key': stack.env.REALTIME_API_KEY ?? 'emulator-dev-key' },
   });

@@ -190,7 +190,10 @@ describe('one session, one trace', () => {
       );
     } finally {
       caller.close();
-      await fetch(`${emulator}/v1/realtime/calls/${callId}/hangup`, { method: 'POST', headers: { 'api-key': key } });
+      await fetch(`${emulator}/openai/v1/realtime/calls/${callId}/hangup`, {
+        method: 'POST',
+        headers: { 'api-key': key },
+      });
     }
     await until(
       'the worker turn-latency metric',

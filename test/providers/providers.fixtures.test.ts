@@ -46,6 +46,7 @@ async function exercise(provider: RealtimeProvider, log: RecordedRequest[], setO
   await step('mintClientSecret', () => provider.mintClientSecret(FIXTURE_SESSION, 45));
   await step('acceptCall', () => provider.acceptCall('rtc_abc 1', FIXTURE_SESSION));
   await step('rejectCall', () => provider.rejectCall('rtc_def', 486));
+  await step('referCall', () => provider.referCall('rtc_mno', 'tel:+14155550123'));
   await step('hangupCall', () => provider.hangupCall('rtc_ghi'));
   await step('openSideband', () => provider.openSideband('rtc_jkl'));
   await step('openDirect', () => provider.openDirect('gpt-realtime'));

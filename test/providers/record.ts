@@ -23,7 +23,12 @@ export const FIXTURE_SESSION: SessionConfig = {
 /** A fetch that records each request and answers like the GA service would for the path. */
 export function recordingFetch(log: RecordedRequest[], op: () => string): FetchLike {
   return async (url, init) => {
-    const headers = Object.fromEntries(new Headers(init.headers).entries());
+    // The SDK's own headers (user agent, x-stainless-* runtime details) vary by machine, not by provider.
+    const headers = Object.fromEntries(
+      [...new Headers(init.headers).entries()].filter(
+        ([k]) => k !== 'user-agent' && k !== 'accept' && !k.startsWith('x-stainless-'),
+      ),
+    );
     const body = typeof init.body === 'string' ? JSON.parse(init.body) : undefined;
     log.push({ op: op(), method: init.method ?? 'GET', url, headers, ...(body === undefined ? {} : { body }) });
     if (url.endsWith('/client_secrets')) {

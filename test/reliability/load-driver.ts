@@ -168,7 +168,7 @@ export async function runLoad(stack: Stack, opts: LoadOptions): Promise<LoadResu
         step,
       );
       r.expected = storable(s);
-      const hang = await fetch(`${stack.url('realtime emulator')}/v1/realtime/calls/${callId}/hangup`, {
+      const hang = await fetch(`${stack.url('realtime emulator')}/openai/v1/realtime/calls/${callId}/hangup`, {
         method: 'POST',
         headers: { 'api-key': key },
       });

@@ -32,7 +32,9 @@ describe('realtime emulator under clients resetting refused upgrades', () => {
     const port = Number(new URL(emulator.url).port);
     for (let round = 0; round < 5; round++) {
       await Promise.all(
-        Array.from({ length: 40 }, (_, i) => refusedThenReset(port, `/v1/realtime?call_id=rtc_gone_${round}_${i}`)),
+        Array.from({ length: 40 }, (_, i) =>
+          refusedThenReset(port, `/openai/v1/realtime?call_id=rtc_gone_${round}_${i}`),
+        ),
       );
     }
     const health = await fetch(`${emulator.url}/_emulator/health`);

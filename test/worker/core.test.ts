@@ -35,6 +35,30 @@ describe('worker core: attach and session settings', () => {
     await until(() => fake.openCount('call-a2') === 0);
   });
 
+  it('applies the turn-detection tuning a SIP accept cannot carry in its first session.update after attach', async () => {
+    const turn_detection = {
+      type: 'server_vad' as const,
+      threshold: 0.7,
+      prefix_padding_ms: 250,
+      silence_duration_ms: 650,
+    };
+    const { core } = fakeCore(fake, {
+      sessionConfig: () => ({
+        type: 'realtime',
+        model: 'gpt-realtime',
+        instructions: 'help',
+        audio: { input: { turn_detection } },
+      }),
+    });
+    await core.attach({ ...attachBody('s-td', 'call-td'), transport: 'sip' });
+    await until(() => fake.sent('call-td').length >= 1);
+    expect(fake.sent('call-td')[0]).toMatchObject({
+      type: 'session.update',
+      session: { audio: { input: { turn_detection } } },
+    });
+    await core.stop();
+  });
+
   it('takes the session context from the attach when the lifecycle carries it, reading the row only otherwise', async () => {
     const reads: string[] = [];
     const seeded: { partition: string; resume?: boolean }[] = [];

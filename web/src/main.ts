@@ -1,6 +1,6 @@
 import { Api, loadConfig, type AgentSummary, type SessionGrant } from './api';
 import { RealtimeCall } from './call';
-import { handleServerEvent, Turns } from './events';
+import { handleServerEvent, Turns, type EventSinks } from './events';
 import { describe, micError, UserFacingError } from './failures';
 import { imageToDataUrl } from './image';
 import { subscribe, type PushEvent } from './push';
@@ -11,6 +11,13 @@ import { els, progress, showError, showPhase, type Phase } from './ui';
 const transcript = new Transcript(els.transcript);
 const tools = new ToolCards(els.tools);
 const turns = new Turns(els.timings);
+/** Where a realtime event lands on the page, from the data channel or relayed by the worker. */
+const eventSinks: EventSinks = {
+  transcript,
+  turns,
+  setActivity: (a) => phase === 'live' && setPhase('live', a),
+  showError,
+};
 
 let api: Api;
 let agents: AgentSummary[] = [];
@@ -86,13 +93,7 @@ async function start(opts: { withMic: boolean; resumeSessionId?: string }) {
       clientSecret: grant.clientSecret,
       mic,
       audio: els.audio,
-      onEvent: (ev) =>
-        handleServerEvent(ev, {
-          transcript,
-          turns,
-          setActivity: (a) => phase === 'live' && setPhase('live', a),
-          showError,
-        }),
+      onEvent: (ev) => handleServerEvent(ev, eventSinks),
       onDropped,
     });
     // The ephemeral key has done its job; nothing keeps it around.
@@ -207,6 +208,10 @@ function onPush(e: PushEvent) {
     case 'transcript':
       // The persisted text is authoritative; it also fills in anything the data channel missed.
       transcript.complete(e.itemId, e.role, e.text);
+      break;
+    case 'realtime':
+      // What a filtered data channel leaves out (answer started/done, barge-in, committed turns) comes this way.
+      if (call) handleServerEvent(e.event, eventSinks);
       break;
   }
 }

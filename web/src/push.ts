@@ -1,21 +1,8 @@
 import { WebPubSubClient } from '@azure/web-pubsub-client';
+import type { SessionEvent } from '../../shared/events/types';
 
-/** What the backend pushes (shared/events/types.ts SessionEvent), as this page reads it. */
-export type PushEvent =
-  | { type: 'state'; sessionId: string; state: string; at: number; reason?: string }
-  | { type: 'tool.started'; sessionId: string; callId: string; name: string; arguments: string; at: number }
-  | {
-      type: 'tool.finished';
-      sessionId: string;
-      callId: string;
-      name: string;
-      summary: string;
-      output?: string;
-      isError: boolean;
-      durationMs: number;
-      at: number;
-    }
-  | { type: 'transcript'; sessionId: string; itemId: string; role: 'user' | 'assistant'; text: string; at: number };
+/** What the backend pushes, one type for both ends (type-only: nothing from shared/ is bundled). */
+export type PushEvent = SessionEvent;
 
 export interface PushHandlers {
   onEvent: (e: PushEvent) => void;

@@ -1,4 +1,4 @@
-import { bearerKey } from '../credentials';
+import { bearerKeyAuth } from '../credentials';
 import { ProviderConfigError, type ProviderConfig, type ProviderOptions } from '../options';
 import { gaRealtimeProvider, toWs, trimSlash } from '../realtime-client';
 import type { RealtimeProvider } from '../types';
@@ -16,7 +16,7 @@ export function openAIProvider(config: ProviderConfig, opts: ProviderOptions = {
       capabilities: { webrtc: true, sip: true, clientSecrets: true, sideband: true },
       restBase,
       wsBase: toWs(restBase),
-      auth: bearerKey(config.REALTIME_API_KEY),
+      auth: bearerKeyAuth(config.REALTIME_API_KEY),
     },
     opts,
   );

@@ -1,4 +1,4 @@
-import { apiKeyHeader, entraBearer } from '../credentials';
+import { apiKeyAuth, authHeaders, entraAuth, VOICE_LIVE_SCOPE } from '../credentials';
 import type { ProviderConfig, ProviderOptions } from '../options';
 import { openSocket, toWs, trimSlash } from '../realtime-client';
 import { UnsupportedByProvider, type RealtimeProvider } from '../types';
@@ -18,7 +18,9 @@ import { UnsupportedByProvider, type RealtimeProvider } from '../types';
 export function voiceLiveProvider(config: ProviderConfig, opts: ProviderOptions = {}): RealtimeProvider {
   const origin = trimSlash(config.REALTIME_ENDPOINT).replace(/\/voice-live(\/realtime)?$/i, '');
   const wsBase = `${toWs(origin)}/voice-live/realtime`;
-  const auth = config.REALTIME_API_KEY ? apiKeyHeader(config.REALTIME_API_KEY) : entraBearer(opts.credential);
+  const auth = authHeaders(
+    config.REALTIME_API_KEY ? apiKeyAuth(config.REALTIME_API_KEY) : entraAuth(opts.credential, VOICE_LIVE_SCOPE),
+  );
   const refuse = (feature: string) => Promise.reject(new UnsupportedByProvider('voice-live', feature));
   const directUrl = (model: string) =>
     `${wsBase}?api-version=${encodeURIComponent(config.REALTIME_API_VERSION)}&model=${encodeURIComponent(model)}`;
@@ -31,6 +33,7 @@ export function voiceLiveProvider(config: ProviderConfig, opts: ProviderOptions 
     },
     acceptCall: () => refuse('SIP calls (accept)'),
     rejectCall: () => refuse('SIP calls (reject)'),
+    referCall: () => refuse('SIP calls (refer)'),
     hangupCall: () => refuse('SIP calls (hang up)'),
     openSideband: () => refuse('sideband attach by call_id'),
     openDirect: (model) => openSocket(directUrl(model), auth, opts),

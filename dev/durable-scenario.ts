@@ -1,12 +1,12 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { startAzurite, type Azurite } from '../../dev/azurite';
-import { loadFunctionsConfig } from '../../shared/config/index';
-import { ensureTables } from '../../shared/storage/tables';
-import { seedAll } from '../../shared/tools/seed-all';
-import { startRealtimeEmulator, type RealtimeEmulator } from '../realtime/index';
-import { startSimulatedHost, type SimulatedHost } from './index';
-import type { Faults } from './taskhub';
+import { startAzurite, type Azurite } from './azurite';
+import { loadFunctionsConfig } from '../shared/config/index';
+import { ensureTables } from '../shared/storage/tables';
+import { seedAll } from '../shared/tools/seed-all';
+import { startRealtimeEmulator, type RealtimeEmulator } from '../emulators/realtime/index';
+import { startSimulatedHost, type SimulatedHost } from '../emulators/durable-host/index';
+import type { Faults } from '../emulators/durable-host/taskhub';
 
 const SECRET = 'durable-sim-worker-secret-0123456789';
 const API_KEY = 'emulator-dev-key';

@@ -1,0 +1,84 @@
+import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError } from 'openai';
+import type { ProviderAuth } from './credentials';
+import { parseRetryAfter, type RealtimeClientOptions } from './realtime-client';
+import { UpstreamError, type ClientSecret, type SessionConfig } from './types';
+
+/** The GA REST calls a provider makes: client secrets and SIP call control. */
+export interface RealtimeRest {
+  mintClientSecret(session: SessionConfig, ttlSeconds: number): Promise<ClientSecret>;
+  accept(callId: string, session: SessionConfig): Promise<void>;
+  reject(callId: string, statusCode?: number): Promise<void>;
+  refer(callId: string, targetUri: string): Promise<void>;
+  hangup(callId: string): Promise<void>;
+}
+
+/**
+ * The `openai` package's `realtime.clientSecrets` / `realtime.calls` over one base (`…/v1` or Azure's
+ * `…/openai/v1`). Azure's v1 data plane takes the plain client (no api-version); an API key goes in the
+ * `api-key` header (the bearer the client would add is removed), an Entra token as the bearer. No SDK
+ * retries: callers (the webhook sender, the page) retry, and a retried accept must not double up.
+ */
+export function realtimeRest(baseURL: string, auth: ProviderAuth, opts: RealtimeClientOptions = {}): RealtimeRest {
+  const timeoutMs = opts.timeoutMs ?? 10_000;
+  const client = new OpenAI({
+    baseURL,
+    ...(auth.kind === 'api-key'
+      ? { apiKey: auth.key, defaultHeaders: { 'api-key': auth.key, authorization: null } }
+      : { apiKey: auth.token }),
+    timeout: timeoutMs,
+    maxRetries: 0,
+    ...(opts.fetch ? { fetch: opts.fetch as unknown as typeof fetch } : {}),
+  });
+  const call = async <T>(fn: () => Promise<T>): Promise<T> => {
+    try {
+      return await fn();
+    } catch (err) {
+      throw upstreamError(err, timeoutMs);
+    }
+  };
+  return {
+    async mintClientSecret(session, ttlSeconds) {
+      const body = await call(() =>
+        client.realtime.clientSecrets.create({ expires_after: { anchor: 'created_at', seconds: ttlSeconds }, session }),
+      );
+      return parseClientSecret(body);
+    },
+    accept: (callId, session) => call(() => client.realtime.calls.accept(callId, session)),
+    reject: (callId, statusCode) =>
+      call(() => client.realtime.calls.reject(callId, statusCode === undefined ? {} : { status_code: statusCode })),
+    refer: (callId, targetUri) => call(() => client.realtime.calls.refer(callId, { target_uri: targetUri })),
+    hangup: (callId) => call(() => client.realtime.calls.hangup(callId)),
+  };
+}
+
+/** Maps the SDK's errors onto UpstreamError: the status, a secret-free message, the upstream's Retry-After. */
+function upstreamError(err: unknown, timeoutMs: number): unknown {
+  if (err instanceof APIConnectionTimeoutError)
+    return new UpstreamError(504, `upstream timed out after ${timeoutMs} ms`);
+  if (err instanceof APIError && typeof err.status === 'number') {
+    const body = err.error as { code?: unknown; message?: unknown } | undefined;
+    const detail =
+      body && typeof body.message === 'string'
+        ? `${typeof body.code === 'string' ? `${body.code}: ` : ''}${body.message}`
+        : err.message.slice(0, 200);
+    return new UpstreamError(
+      err.status,
+      `upstream answered ${err.status}: ${detail}`,
+      parseRetryAfter(err.headers?.get('retry-after')),
+    );
+  }
+  if (err instanceof APIConnectionError) {
+    const cause = (err.cause as Error | undefined)?.message ?? err.message;
+    return new UpstreamError(502, `upstream unreachable: ${cause}`);
+  }
+  return err;
+}
+
+/** GA `client_secrets` response (the fields we rely on). */
+function parseClientSecret(body: unknown): ClientSecret {
+  const b = body as { value?: unknown; expires_at?: unknown; session?: unknown } | undefined;
+  if (!b || typeof b.value !== 'string' || typeof b.expires_at !== 'number') {
+    throw new UpstreamError(502, 'upstream client_secrets answer lacks value/expires_at');
+  }
+  return { value: b.value, expiresAt: b.expires_at, session: b.session };
+}
