@@ -24,6 +24,26 @@ export default tseslint.config(
     },
   },
   {
+    // Small modules: a file past 400 lines is doing more than one thing.
+    files: ['**/*.ts', '**/*.mjs', '**/*.js'],
+    rules: { 'max-lines': ['error', { max: 400, skipBlankLines: false, skipComments: false }] },
+  },
+  {
+    // Production code never swallows a failure without a word: a `.catch` handler that ignores its error
+    // must at least log it (shared/telemetry/log.ts `logFailure`).
+    files: ['functions/**/*.ts', 'shared/**/*.ts', 'worker/**/*.ts'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector:
+            "CallExpression[callee.property.name='catch'] > ArrowFunctionExpression[params.length=0][body.type='BlockStatement'][body.body.length=0]",
+          message: 'An empty .catch handler hides the failure: log it (logFailure) or handle it.',
+        },
+      ],
+    },
+  },
+  {
     // Tests poke at wire frames of every shape; `any` there is the honest type.
     files: ['**/*.test.ts', 'test/**/*.ts'],
     rules: { '@typescript-eslint/no-explicit-any': 'off' },

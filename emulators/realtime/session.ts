@@ -12,6 +12,7 @@ import { type ActiveResponse, startResponse } from './responder';
 import { inputFormatOf, mergeSession, normalizeSession, vadOf, voiceOf, type SessionObject } from './session-config';
 import { modalityProblem, unknownSessionField } from './strict';
 import { EnergyVad } from './vad';
+import { handleItemEvent, stripAudio } from './conversation-items';
 
 export type SessionKind = 'direct' | 'webrtc' | 'sip';
 
@@ -225,56 +226,10 @@ export class RealtimeSession {
         this.stopPlayback();
         return;
       case 'conversation.item.create':
-        return this.createItem(sink, e.item, e.previous_item_id, e.event_id);
-      case 'conversation.item.retrieve': {
-        const item = this.items.find((i) => i.id === e.item_id);
-        if (!item)
-          return fail(
-            'item_retrieve_invalid_item_id',
-            `Error retrieving item: the item with id '${e.item_id}' does not exist.`,
-            'item_id',
-          );
-        this.emit({ type: 'conversation.item.retrieved', item });
-        return;
-      }
-      case 'conversation.item.delete': {
-        const idx = this.items.findIndex((i) => i.id === e.item_id);
-        if (idx < 0)
-          return fail(
-            'item_delete_invalid_item_id',
-            `Error deleting item: the item with id '${e.item_id}' does not exist.`,
-            'item_id',
-          );
-        this.items.splice(idx, 1);
-        this.emit({ type: 'conversation.item.deleted', item_id: e.item_id });
-        return;
-      }
-      case 'conversation.item.truncate': {
-        const item = this.items.find((i) => i.id === e.item_id);
-        if (!item || item.type !== 'message' || item.role !== 'assistant') {
-          return fail(
-            'item_truncate_invalid_item_id',
-            `Error truncating item: the item with id '${e.item_id}' is not an assistant message.`,
-            'item_id',
-          );
-        }
-        if (!item.content[e.content_index])
-          return fail('invalid_value', `Invalid content_index ${e.content_index}.`, 'content_index');
-        const audioMs = this.audioMs.get(e.item_id) ?? 0;
-        if (e.audio_end_ms > audioMs)
-          return fail(
-            'invalid_value',
-            `audio_end_ms ${e.audio_end_ms} is beyond the audio's ${audioMs}ms.`,
-            'audio_end_ms',
-          );
-        this.emit({
-          type: 'conversation.item.truncated',
-          item_id: e.item_id,
-          content_index: e.content_index,
-          audio_end_ms: e.audio_end_ms,
-        });
-        return;
-      }
+      case 'conversation.item.retrieve':
+      case 'conversation.item.delete':
+      case 'conversation.item.truncate':
+        return handleItemEvent(this, sink, e, fail);
       case 'response.create': {
         if (this.active) {
           return fail(
@@ -292,59 +247,6 @@ export class RealtimeSession {
         this.active.cancel('client_cancelled');
         return;
       }
-    }
-  }
-
-  private createItem(
-    sink: Sink,
-    raw: ConversationItem,
-    previousItemId: string | null | undefined,
-    clientEventId?: string,
-  ): void {
-    const fail = (code: string, message: string, param: string) =>
-      this.sendTo(sink, errorEvent(code, message, { param, clientEventId }));
-    if (raw.id && this.items.some((i) => i.id === raw.id))
-      return fail('item_create_invalid_item_id', `Item with id '${raw.id}' already exists.`, 'item.id');
-    if (
-      raw.type === 'message' &&
-      raw.role === 'assistant' &&
-      raw.content.some((c) => c.type !== 'output_text' && c.type !== 'output_audio')
-    ) {
-      return fail(
-        'invalid_value',
-        "Assistant messages may only contain 'output_text' or 'output_audio' content.",
-        'item.content',
-      );
-    }
-    let index = this.items.length;
-    if (previousItemId === 'root') index = 0;
-    else if (previousItemId) {
-      const p = this.items.findIndex((i) => i.id === previousItemId);
-      if (p < 0)
-        return fail(
-          'item_create_invalid_previous_item_id',
-          `Previous item with id '${previousItemId}' does not exist.`,
-          'previous_item_id',
-        );
-      index = p + 1;
-    }
-    const item = {
-      ...raw,
-      id: raw.id ?? newId('item'),
-      object: 'realtime.item',
-      status: 'completed',
-    } as ConversationItem;
-    this.insertItem(item, index);
-    // The scripted model needs words: audio a client puts in a user message is recognized like spoken audio.
-    if (item.type === 'message' && item.role === 'user') {
-      item.content.forEach((c, i) => {
-        if (c.type === 'input_audio' && c.audio && !c.transcript) {
-          this.track(
-            item.id!,
-            this.recognize(base64ToPcm(c.audio)).then((t) => void (item.content[i]!.transcript = t)),
-          );
-        }
-      });
     }
   }
 
@@ -451,14 +353,16 @@ export class RealtimeSession {
     );
   }
 
-  private recognize(pcm: Int16Array): Promise<string> {
+  /** Recognizes user audio; `[inaudible]` when recognition fails. */
+  recognize(pcm: Int16Array): Promise<string> {
     return this.ctx.recognizer.recognize(pcm).catch((err) => {
       this.ctx.log(`realtime emulator: recognition failed: ${(err as Error).message}`);
       return '[inaudible]';
     });
   }
 
-  private track(itemId: string, p: Promise<void>): void {
+  /** Keeps a running recognition findable by item id until it settles. */
+  track(itemId: string, p: Promise<void>): void {
     this.transcriptions.set(itemId, p);
     void p.finally(() => this.transcriptions.delete(itemId));
   }
@@ -473,14 +377,4 @@ export class RealtimeSession {
   get voice(): string {
     return voiceOf(this.config);
   }
-}
-
-/** Events never echo input audio back (the service does not either): only the transcript travels. */
-function stripAudio(item: ConversationItem): ConversationItem {
-  if (item.type !== 'message') return item;
-  if (!item.content.some((c) => 'audio' in c && c.audio)) return item;
-  return {
-    ...item,
-    content: item.content.map((c) => ('audio' in c && c.audio ? { ...c, audio: undefined } : c)),
-  } as ConversationItem;
 }

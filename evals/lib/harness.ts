@@ -66,7 +66,9 @@ export async function runHarness(opts: HarnessOptions = {}): Promise<HarnessResu
     // One worker replica is enough: the evals talk to the emulator directly and run tools through MCP.
     stack = await startStack({ ports: 'free', env: { ...stripTarget(env), WORKER_REPLICAS: '1' } });
     config = {
-      REALTIME_PROVIDER: 'emulator',
+      // REALTIME_EMULATOR_PROFILE (say voice-live) makes the stack run that service's provider against the
+      // emulator in that profile; the evals follow it, speaking that provider's protocol.
+      REALTIME_PROVIDER: PROVIDERS.find((p) => p === stack!.env.REALTIME_PROVIDER) ?? 'emulator',
       REALTIME_ENDPOINT: stack.env.REALTIME_ENDPOINT!,
       REALTIME_API_KEY: stack.env.REALTIME_API_KEY,
       REALTIME_MODEL: stack.env.REALTIME_MODEL ?? 'gpt-realtime',

@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Evaluation } from './arm-eval';
 import { deploy } from './compiled';
+import { read } from './files';
 
 const site = (e: Evaluation) => e.ofType('Microsoft.Web/sites')[0]!.value.properties;
 const settings = (e: Evaluation) =>
@@ -85,6 +86,16 @@ describe('worker fleet scaled by sessions held', () => {
     // The secret is the Key Vault one the worker itself presents on internal routes.
     const secret = worker(e).configuration.secrets.find((x: { name: string }) => x.name === 'worker-auth-secret');
     expect(String(secret.keyVaultUrl)).toMatch(/secrets\/worker-auth-secret$/);
+  });
+
+  it('reads a route the Function app serves: GET internal/scale, behind the worker secret like the other internal routes', () => {
+    const routes = read('functions/routes.ts');
+    const entry = /\{[^{}]*route: 'internal\/scale'[^{}]*\}/.exec(routes)?.[0];
+    expect(entry, 'functions/routes.ts declares no internal/scale route').toBeDefined();
+    expect(entry).toMatch(/methods: \['GET'\]/);
+    const handlers = read('functions/handlers/internal-lifecycle.ts');
+    const scale = handlers.slice(handlers.indexOf('export const internalScaleHandler'));
+    expect(scale.slice(0, scale.indexOf('};'))).toMatch(/authorize\(req, deps\.config\.WORKER_AUTH_SECRET\)/);
   });
 
   it('takes the sessions per replica from workerSessionsPerReplica', () => {
