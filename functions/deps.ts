@@ -8,7 +8,7 @@ import { createWebPubSubClient } from '../shared/events/webpubsub';
 import type { SessionEventPublisher } from '../shared/events/types';
 import { createLifecycle, type LifecycleRuntime } from './lifecycle';
 import { createSessionEvents } from './post-session';
-import { createToolGateway } from '../shared/mcp/gateway';
+import { createLazyToolGateway } from '../shared/mcp/lazy-gateway';
 import type { ToolGateway } from '../shared/mcp/types';
 import { createProvider, type RealtimeProvider } from '../shared/providers/index';
 import { createTableRateLimiter } from '../shared/ratelimit/table-counter';
@@ -76,7 +76,7 @@ export async function createDeps(config: FunctionsConfig): Promise<AppDeps> {
     sessions,
     history,
     provider,
-    toolGateway: createToolGateway(config, { urlPolicy: policyFrom(config) }),
+    toolGateway: createLazyToolGateway(config, { urlPolicy: policyFrom(config) }),
     buildSessionConfig,
     deliveries: createDeliveryStore(config),
     toolRunCleanup: createToolRunCleanup(config),

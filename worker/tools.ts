@@ -94,7 +94,12 @@ export class ToolExecutor {
     if (seen.has(call.callId)) return undefined;
     seen.add(call.callId);
     const { store, publisher, now, gateway } = this.deps;
-    const retrySafe = (await gateway.retrySafe?.(agent, call.name).catch(() => false)) ?? false;
+    const retrySafe =
+      (await gateway.retrySafe?.(agent, call.name).catch((err) => {
+        // Not knowing means treating the call as one with side effects: it is claimed first.
+        this.deps.log(`retry-safety of ${call.name} unknown (${(err as Error).message}); claiming the call`);
+        return false;
+      })) ?? false;
     // A retry-safe call has nothing to protect: a second run (after a lost worker) repeats a lookup.
     if (!retrySafe) {
       const turn = durable?.().catch(logFailure(this.deps.log, `waiting for the turn before ${call.callId}`));

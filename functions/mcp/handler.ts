@@ -1,5 +1,4 @@
 import type { HttpHandler, HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
-import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
 import {
   BUILTIN_AUDIENCE,
   CALLER_HEADER,
@@ -9,8 +8,6 @@ import {
   type CallerIdentity,
 } from '../../shared/mcp/identity';
 import type { ToolData } from '../../shared/tools/data';
-import { createToolsServer } from '../../shared/tools/server';
-import { logFailure } from '../../shared/telemetry/log';
 
 export interface McpHandlerDeps {
   tools: ToolData;
@@ -53,25 +50,11 @@ export const mcpHandler = (deps: McpHandlerDeps): HttpHandler => {
     if (/^\s*\[/.test(body.toString('utf8', 0, Math.min(body.byteLength, 64))))
       return rpcError(400, -32600, 'JSON-RPC batches are not supported; send one request per HTTP request.');
 
-    const server = createToolsServer(deps.tools, {
+    // The MCP SDK's server side loads with the first request an instance answers here, not at start-up.
+    const { serveMcp } = await import('./serve');
+    return serveMcp(deps.tools, req, body, ctx, {
       caller,
       grant: (customerId) => signCallerToken(key, { ...caller, customerId }, BUILTIN_AUDIENCE),
-      log: (line) => ctx.warn(line),
     });
-    const transport = new WebStandardStreamableHTTPServerTransport({
-      sessionIdGenerator: undefined,
-      enableJsonResponse: true,
-    });
-    try {
-      await server.connect(transport);
-      const request = new Request(req.url, { method: 'POST', headers: req.headers, body });
-      const res = await transport.handleRequest(request);
-      const headers: Record<string, string> = {};
-      res.headers.forEach((v, k) => (headers[k] = v));
-      return { status: res.status, headers, body: res.status === 202 ? undefined : await res.text() };
-    } finally {
-      await transport.close().catch(logFailure((l) => ctx.warn(l), 'mcp: closing the request transport'));
-      await server.close().catch(logFailure((l) => ctx.warn(l), 'mcp: closing the request server'));
-    }
   };
 };
