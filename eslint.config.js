@@ -37,7 +37,8 @@ export default tseslint.config(
         'error',
         {
           selector:
-            "CallExpression[callee.property.name='catch'] > ArrowFunctionExpression[params.length=0][body.type='BlockStatement'][body.body.length=0]",
+            "CallExpression[callee.property.name='catch'] > " +
+            "ArrowFunctionExpression[params.length=0][body.type='BlockStatement'][body.body.length=0]",
           message: 'An empty .catch handler hides the failure: log it (logFailure) or handle it.',
         },
       ],

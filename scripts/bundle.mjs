@@ -72,6 +72,7 @@ for (const t of targets) {
   const atImport = [...loaded].reduce((n, f) => n + result.metafile.outputs[f].bytes, 0);
   writeFileSync(`${t.outdir}/sizes.json`, JSON.stringify({ entry: main, atImport, total }));
   console.log(
-    `${t.outdir}/${name}.js  ${(main / 1024).toFixed(0)} KiB entry, ${(atImport / 1024).toFixed(0)} KiB loaded at import, ${(total / 1024).toFixed(0)} KiB with ${outputs.length - 1 - (loaded.size - 1)} lazy chunks`,
+    `${t.outdir}/${name}.js  ${(main / 1024).toFixed(0)} KiB entry, ${(atImport / 1024).toFixed(0)} KiB loaded at import, ` +
+      `${(total / 1024).toFixed(0)} KiB with ${outputs.length - 1 - (loaded.size - 1)} lazy chunks`,
   );
 }

@@ -197,7 +197,8 @@ export async function startRealtimeEmulator(opts: RealtimeEmulatorOptions = {}):
       });
       const extra = retryAfter !== undefined ? `retry-after: ${retryAfter}\r\n` : '';
       socket.end(
-        `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n${extra}connection: close\r\n\r\n${body}`,
+        `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\ncontent-type: application/json\r\n` +
+          `content-length: ${Buffer.byteLength(body)}\r\n${extra}connection: close\r\n\r\n${body}`,
       );
     };
     const route = routeOf(profile, url.pathname);

@@ -206,7 +206,8 @@ export class RealtimeSession {
         if (ms < 100) {
           return fail(
             'input_audio_buffer_commit_empty',
-            `Error committing input audio buffer: buffer too small. Expected at least 100ms of audio, but buffer only has ${ms.toFixed(2)}ms of audio.`,
+            'Error committing input audio buffer: buffer too small. ' +
+              `Expected at least 100ms of audio, but buffer only has ${ms.toFixed(2)}ms of audio.`,
           );
         }
         this.commitBuffer();
@@ -234,7 +235,8 @@ export class RealtimeSession {
         if (this.active) {
           return fail(
             'conversation_already_has_active_response',
-            `Conversation already has an active response in progress: ${this.active.id}. Wait until the response is finished before creating a new one.`,
+            `Conversation already has an active response in progress: ${this.active.id}. ` +
+              'Wait until the response is finished before creating a new one.',
           );
         }
         startResponse(this, e.response ?? {});

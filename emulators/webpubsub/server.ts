@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage } from 'node:http';
+import { createServer, STATUS_CODES, type IncomingMessage } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { handleClientFrame, JSON_SUBPROTOCOL, RELIABLE_SUBPROTOCOL } from './clientProtocol';
@@ -202,7 +202,7 @@ export async function startWebPubSubEmulator(opts: WebPubSubEmulatorOptions = {}
 function reject(socket: Socket, status: number, message: string) {
   const body = JSON.stringify({ code: status === 401 ? 'Unauthorized' : 'BadRequest', message });
   socket.end(
-    `HTTP/1.1 ${status} ${status === 401 ? 'Unauthorized' : status === 404 ? 'Not Found' : status === 500 ? 'Internal Server Error' : 'Bad Request'}\r\n` +
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Bad Request'}\r\n` +
       `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
   );
 }

@@ -35,7 +35,8 @@ export function renderCallResult(
   if (!body && result.structuredContent !== undefined) body = JSON.stringify(result.structuredContent);
   if (result.isError) {
     return truncate(
-      `The ${tool} tool reported an error: ${body || 'no details given'}. Tell the user what went wrong in plain words; do not invent a result.`,
+      `The ${tool} tool reported an error: ${body || 'no details given'}. ` +
+        'Tell the user what went wrong in plain words; do not invent a result.',
     );
   }
   return truncate(body || `The ${tool} tool completed without returning any data.`);
@@ -49,9 +50,11 @@ export const messages = {
   invalidArgs: (tool: string, problems: string) =>
     `The arguments for ${tool} were invalid (${problems}). Ask the user for the missing or corrected information, then call ${tool} again.`,
   timeout: (tool: string, ms: number) =>
-    `The ${tool} lookup timed out after ${Math.max(1, Math.round(ms / 1000))} seconds. Tell the user it is taking too long and ask them to try again in a moment.`,
+    `The ${tool} lookup timed out after ${Math.max(1, Math.round(ms / 1000))} seconds. ` +
+    'Tell the user it is taking too long and ask them to try again in a moment.',
   unavailable: (tool: string) =>
-    `The ${tool} service could not be reached right now. Apologise, say the system is temporarily unavailable and offer to try again shortly.`,
+    `The ${tool} service could not be reached right now. ` +
+    'Apologise, say the system is temporarily unavailable and offer to try again shortly.',
   cancelled: (tool: string) => `The ${tool} call was cancelled before it finished.`,
   budgetExhausted: (tool: string, limit: number) =>
     `The ${tool} call was not made: this call has used its limit of ${limit} tool calls. Tell the caller you ` +

@@ -33,8 +33,14 @@ const SECRET_PATTERNS: [RegExp, string][] = [
 ];
 
 /** Object keys whose values are secrets whatever they look like. */
-const SECRET_KEY =
-  /^(authorization|api[-_]?key|x-api-key|password|passwd|secret|client_?secret|.*_secret|secrets|.*secret_?key|access_?token|refresh_?token|id_?token|token|connection_?string|.*connectionstring|sas|signature|webhook-signature|cookie|set-cookie)$/i;
+const SECRET_KEY = new RegExp(
+  '^(' +
+    'authorization|api[-_]?key|x-api-key|password|passwd|secret|client_?secret|.*_secret|secrets|.*secret_?key|' +
+    'access_?token|refresh_?token|id_?token|token|connection_?string|.*connectionstring|sas|signature|' +
+    'webhook-signature|cookie|set-cookie' +
+    ')$',
+  'i',
+);
 
 /** Keys carrying base64 audio in Realtime events (`input_audio_buffer.append.audio`, `*.audio.delta.delta`). */
 const AUDIO_KEY = /^(audio|audio_base64|pcm|input_audio)$/i;

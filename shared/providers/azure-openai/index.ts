@@ -23,9 +23,9 @@ export function azureOpenAIProvider(
       restBase,
       wsBase: toWs(restBase),
       auth: config.REALTIME_API_KEY ? apiKeyAuth(config.REALTIME_API_KEY) : entraAuth(opts.credential),
-      // The local page still reads interruptions (response.done, conversation.item.truncated) from its data
-      // channel; the emulator provider asks for the filter once the page gets those over Web PubSub.
-      webrtcQuery: name === 'emulator' ? undefined : 'webrtcfilter=on',
+      // What the filter leaves out (response.created/done, conversation.item.truncated, …) the page gets from the
+      // worker over Web PubSub (worker/page-relay.ts), so the emulator provider asks for it too.
+      webrtcQuery: 'webrtcfilter=on',
     },
     opts,
   );
