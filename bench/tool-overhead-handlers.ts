@@ -106,7 +106,7 @@ async function worker(
     openSideband: (callId) => provider.openSideband(callId),
     agents: { get: async () => agent },
     gateway,
-    sessionConfig: (a, tools) => buildSessionConfig(a, tools, { model: 'gpt-realtime' }),
+    sessionConfig: (a, tools, sessionId) => buildSessionConfig(a, tools, { model: 'gpt-realtime', sessionId }),
     history: stores.history ?? { append: async () => {} },
     publisher: { publish: async () => {} },
     toolRuns: stores.toolRuns ?? createMemoryToolRunStore(),

@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import WebSocket, { WebSocketServer } from 'ws';
+import { withSessionReference } from '../shared/calls/binding';
 
 /**
  * The measuring end of the tool-call overhead bench: a tiny realtime server speaking GA events. It sends a
@@ -50,8 +51,11 @@ export async function startMeasuringServer(): Promise<MeasuringServer> {
   const errors: string[] = [];
   const received: Record<string, number> = {};
 
-  wss.on('connection', (ws) => {
+  wss.on('connection', (ws, req) => {
     conns.push(ws);
+    // The worker bench attaches session bench-N to call rtc_bench_N: the call carries that session's reference.
+    const callId = new URL(req.url ?? '/', 'http://x').searchParams.get('call_id') ?? '';
+    const bound = /^rtc_bench_(\d+)$/.exec(callId);
     const sessionId = id('sess');
     ws.send(
       JSON.stringify({
@@ -63,7 +67,7 @@ export async function startMeasuringServer(): Promise<MeasuringServer> {
           object: 'realtime.session',
           model: 'gpt-realtime',
           output_modalities: ['audio'],
-          instructions: '',
+          instructions: bound ? withSessionReference('', `bench-${bound[1]}`) : '',
           tools: [],
           tool_choice: 'auto',
         },

@@ -4,6 +4,8 @@ import type { AgentDefinition } from '../shared/agents/schema';
 import { createMemoryToolRunStore, createTableToolRunStore } from '../shared/stores/tool-runs';
 import { WorkerCore } from '../worker/core';
 import { startWorkerServer } from '../worker/server';
+import { withSessionReference } from '../shared/calls/binding';
+import { holdMessagesUntilListened } from '../shared/providers/realtime-client';
 
 /**
  * The worker process under benchmark (spawned by bench/worker.ts): the real WorkerCore and HTTP API, with the
@@ -17,6 +19,8 @@ const agent = { id: 'support', instructions: 'help', mcpServers: [] } as unknown
 const openSideband = (callId: string) =>
   new Promise<WebSocket>((resolve, reject) => {
     const ws = new WebSocket(`${realtime}/v1/realtime?call_id=${callId}`, { perMessageDeflate: false });
+    // As the provider's client does: session.created may arrive before the worker listens.
+    holdMessagesUntilListened(ws);
     ws.once('open', () => resolve(ws));
     ws.once('error', reject);
   });
@@ -35,7 +39,11 @@ const core = new WorkerCore({
     toolsFor: async () => [{ type: 'function', name: 'get_order', parameters: { type: 'object', properties: {} } }],
     run: async () => ({ output: '{"status":"shipped"}', isError: false, durationMs: 0 }),
   },
-  sessionConfig: () => ({ type: 'realtime', model: 'gpt-realtime', instructions: 'help' }),
+  sessionConfig: (_a, _t, sessionId) => ({
+    type: 'realtime',
+    model: 'gpt-realtime',
+    instructions: withSessionReference('help', sessionId),
+  }),
   history: { append: async (_p, items) => void (appended += items.length) },
   publisher: { publish: async () => {} },
   toolRuns,

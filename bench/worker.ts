@@ -6,6 +6,7 @@ import type WebSocket from 'ws';
 import { WebSocketServer } from 'ws';
 import { startAzurite } from '../dev/azurite';
 import { percentile, report, round } from './report';
+import { withSessionReference } from '../shared/calls/binding';
 
 /**
  * `npm run bench:worker` — one worker process (bench/worker-harness.ts) holding N sideband sessions while a
@@ -30,6 +31,14 @@ http.on('upgrade', (req, socket, head) => {
   const callId = new URL(req.url ?? '/', 'http://x').searchParams.get('call_id') ?? '';
   wss.handleUpgrade(req, socket, head, (ws) => {
     sockets.set(callId, ws);
+    // Like the service: the session as minted, for session sN of call cN.
+    ws.send(
+      JSON.stringify({
+        type: 'session.created',
+        event_id: `ev_created_${callId}`,
+        session: { type: 'realtime', instructions: withSessionReference('help', callId.replace(/^c/, 's')) },
+      }),
+    );
     ws.on('message', (d) => {
       const text = d.toString();
       if (!text.includes('function_call_output')) return;

@@ -131,8 +131,9 @@ var workerAppName = 'ca-worker-${resourceToken}'
 var durableTaskHub = 'voiceagents'
 var allowedIps = filter(map(split(allowedClientIps, ','), ip => trim(ip)), ip => !empty(ip))
 var isPrivate = networkAccess == 'private'
-// The tables the worker uses, and how: it reads agent definitions and writes sessions, history and tool runs.
-var workerTables = { agents: 'read', sessions: 'write', history: 'write', toolruns: 'write' }
+// The tables the worker uses, and how: it reads agent definitions and writes sessions, history, tool runs and
+// call claims (one call belongs to one session).
+var workerTables = { agents: 'read', sessions: 'write', history: 'write', toolruns: 'write', calls: 'write' }
 var appTables = [
   'sessions'
   'history'
@@ -145,6 +146,7 @@ var appTables = [
   'knowledge'
   'scores'
   'toolruns'
+  'calls'
 ]
 
 resource rg 'Microsoft.Resources/resourceGroups@2025-04-01' = {

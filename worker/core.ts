@@ -17,6 +17,9 @@ import { SidebandSession, type SessionObserver, type SidebandExtension } from '.
 import { ToolExecutor } from './tools';
 import { verifiedMemory } from './verified-memory';
 import { TranscriptBatcher } from './transcripts';
+import { callRef } from '../shared/calls/binding';
+import type { CallStore } from '../shared/stores/calls';
+import { CallNotBoundError } from './call-binding';
 
 export interface WorkerCoreDeps {
   workerId: string;
@@ -25,7 +28,11 @@ export interface WorkerCoreDeps {
   openSideband(callId: string): Promise<WebSocket>;
   agents: { get(id: string): Promise<AgentDefinition | undefined> };
   gateway: ToolGateway;
-  sessionConfig(agent: AgentDefinition, tools: Awaited<ReturnType<ToolGateway['toolsFor']>>): SessionConfig;
+  sessionConfig(
+    agent: AgentDefinition,
+    tools: Awaited<ReturnType<ToolGateway['toolsFor']>>,
+    sessionId: string,
+  ): SessionConfig;
   history: Pick<HistoryStore, 'append'>;
   publisher: SessionEventPublisher;
   toolRuns: ToolRunStore;
@@ -52,6 +59,8 @@ export interface WorkerCoreDeps {
   rawToolOutputToPage?: boolean;
   /** Worker-side features hooked into every session (event subscriptions, gate requests); see SidebandContext. */
   extensions?: readonly SidebandExtension[];
+  /** One session per call (Table `calls`); without it the session reference alone binds the call. */
+  calls?: CallStore;
   maxSessions: number;
   heartbeatIntervalMs: number;
   /** The shared tick: transcript batches are written this often; heartbeats every heartbeatIntervalMs. */
@@ -145,7 +154,7 @@ export class WorkerCore {
     const held = this.sessions.get(body.sessionId);
     if (held && held.attach.callId === body.callId) return { already: true };
     // A resumed session comes back with a new call: the socket on the old one has nothing left to do.
-    if (held) this.detach(body.sessionId, `replaced by call ${body.callId}`);
+    if (held) this.detach(body.sessionId, `replaced by call ${callRef(body.callId)}`);
     const inFlight = this.pending.get(body.sessionId);
     if (inFlight) return inFlight.then(() => ({ already: true }));
     if (this.draining) throw new AttachError(503, 'draining', 'this worker is draining; attach elsewhere');
@@ -195,6 +204,7 @@ export class WorkerCore {
       {
         observer,
         extensions: memory.extension ? [...(this.deps.extensions ?? []), memory.extension] : this.deps.extensions,
+        claimCall: this.deps.calls ? (callId, sessionId) => this.deps.calls!.claim(callId, sessionId) : undefined,
         protocol: protocolFor(this.deps.provider as ProviderName | undefined),
         workerId: this.deps.workerId,
         openSideband: this.deps.openSideband,
@@ -220,16 +230,20 @@ export class WorkerCore {
         stats: this.stats,
       },
       body,
-      { agent, session: this.deps.sessionConfig(agent, tools), partition, resume: info?.resume },
+      { agent, session: this.deps.sessionConfig(agent, tools, body.sessionId), partition, resume: info?.resume },
     );
     try {
       await session.start();
     } catch (err) {
       session.stop('attach failed', true);
       this.callers.delete(body.sessionId);
+      if (err instanceof CallNotBoundError) {
+        this.log(`attach ${body.sessionId} refused: ${err.message}`);
+        throw new AttachError(409, 'call_not_bound', 'the call was not made for this session');
+      }
       const status = (err as { status?: number }).status;
       if (status === 404 || status === 410)
-        throw new AttachError(404, 'call_not_found', `call ${body.callId} is not active`);
+        throw new AttachError(404, 'call_not_found', `call ${callRef(body.callId)} is not active`);
       throw new AttachError(502, 'sideband_failed', `could not open the sideband: ${(err as Error).message}`);
     }
     return session;

@@ -15,6 +15,7 @@ import { SessionTelemetry } from '../shared/telemetry/session';
 import { initTelemetry } from '../shared/telemetry/init';
 import { injectTraceHeaders } from '../shared/telemetry/tracing';
 import { redactString } from '../shared/telemetry/redact';
+import { createCallStore } from '../shared/stores/calls';
 import { createTableToolRunStore } from '../shared/stores/tool-runs';
 import { WorkerCore } from './core';
 import { createWorkerLifecycle } from './lifecycle-client';
@@ -61,11 +62,13 @@ async function main() {
       headers: () => injectTraceHeaders({}),
       urlPolicy: policyFrom(config),
     }),
-    sessionConfig: (agent, tools) => buildSessionConfig(agent, tools, { model: config.REALTIME_MODEL }),
+    sessionConfig: (agent, tools, sessionId) =>
+      buildSessionConfig(agent, tools, { model: config.REALTIME_MODEL, sessionId }),
     history,
     publisher,
     extensions: [pageRelay({ publisher, enabled: (a) => filtered && a.transport === 'webrtc', now: Date.now, log })],
     toolRuns,
+    calls: createCallStore(config),
     lifecycle: createWorkerLifecycle({
       functionsBaseUrl: config.FUNCTIONS_BASE_URL,
       secret: config.WORKER_AUTH_SECRET,

@@ -10,6 +10,7 @@ import { ServerEventBus } from '../shared/realtime/dispatch';
 import { str, type ObservedEvent, type RealtimeClientEvent, type ServerEventOf } from '../shared/realtime/events';
 import { deltaMatcher, gaProtocol, type RealtimeProtocol } from '../shared/realtime/protocol';
 import type { AttachBody, WorkerReport } from '../shared/worker-client/api';
+import { CallNotBoundError, verifyCallBinding, type VerifiedSideband } from './call-binding';
 import { ResponseGate } from './response-gate';
 import { SessionTranscript } from './session-transcript';
 import type { TranscriptBatcher } from './transcripts';
@@ -49,6 +50,8 @@ export interface SidebandDeps {
   protocol?: RealtimeProtocol;
   /** Worker-side features that hook into every session (see SidebandExtension). */
   extensions?: readonly SidebandExtension[];
+  /** Claims the call for the session (one session per call); answers the session that holds it. */
+  claimCall?(callId: string, sessionId: string): Promise<string>;
 }
 
 /**
@@ -99,6 +102,7 @@ export class SidebandSession {
   private toolsRunning = 0;
   private resultsPending = false;
   private extensionsStarted = false;
+  private bound = false;
   private readonly cleanups: (() => void)[] = [];
   readonly partition: string;
   readonly events: ServerEventBus;
@@ -196,8 +200,12 @@ export class SidebandSession {
       ws.close(1000);
       return;
     }
+    // Before a word is said on it, the call must prove it was made for this session (a page can report any id).
+    const verified = await this.verifyBinding(ws);
     this.ws = ws;
     ws.on('message', (data) => this.onMessage(data.toString()));
+    verified?.release();
+    for (const text of verified?.later ?? []) this.onMessage(text);
     ws.on('error', (err) => this.deps.log(`sideband ${this.sessionId} error: ${err.message}`));
     ws.on('close', () => {
       if (this.ws !== ws) return;
@@ -212,6 +220,19 @@ export class SidebandSession {
     for (const q of queued) this.sendRaw(q.data, q.onSent, q.onDropped);
     this.gate.connected();
   }
+  /** On the first connection only; a reconnect is to the call already proven ours. */
+  private async verifyBinding(ws: WebSocket): Promise<VerifiedSideband | undefined> {
+    if (this.bound) return undefined;
+    const verified = await verifyCallBinding(ws, this.sessionId);
+    const owner = await this.deps.claimCall?.(this.attach.callId, this.sessionId);
+    if (owner && owner !== this.sessionId) {
+      ws.close(1000);
+      throw new CallNotBoundError('the call is claimed by another session');
+    }
+    this.bound = true;
+    return verified;
+  }
+
   private async reconnect(): Promise<void> {
     for (const delay of this.deps.reconnectDelaysMs) {
       await new Promise((r) => setTimeout(r, delay));

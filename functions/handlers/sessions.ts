@@ -88,9 +88,9 @@ export const startSessionHandler =
     }
 
     const model = agent.model ?? config.REALTIME_MODEL;
-    const session = deps.buildSessionConfig(agent, await deps.toolGateway.toolsFor(agent), { model });
-    const { webrtcUrl, websocketUrl } = await viaProvider(async () => deps.provider.connectUrls(model));
     const sessionId = previous?.sessionId ?? randomUUID();
+    const session = deps.buildSessionConfig(agent, await deps.toolGateway.toolsFor(agent), { model, sessionId });
+    const { webrtcUrl, websocketUrl } = await viaProvider(async () => deps.provider.connectUrls(model));
     const at = Date.now();
     const context = previous
       ? { historyPartition: previous.historyPartition, resume: input.resume, traceparent: previous.traceparent }

@@ -6,6 +6,7 @@ import { handleIncomingCall, incomingCallSchema } from '../../shared/webhooks/in
 import { WebhookVerificationError } from '../../shared/webhooks/standard-webhooks';
 import type { AppDeps } from '../deps';
 import { ok } from '../edge';
+import { callRef } from '../../shared/calls/binding';
 import { logFailure } from '../../shared/telemetry/log';
 
 const envelope = z.object({ id: z.string(), type: z.string().min(1), data: z.unknown() });
@@ -72,7 +73,7 @@ export const realtimeWebhookHandler =
         ),
       );
       await deps.deliveries.complete(delivery.id, outcome.action);
-      ctx.log(`webhook ${delivery.id}: call ${outcome.callId} ${outcome.action}`);
+      ctx.log(`webhook ${delivery.id}: call ${callRef(outcome.callId)} ${outcome.action}`);
       return ok({ status: outcome.action, ...outcome });
     } catch (err) {
       // Left retryable: the sender's next attempt claims it again.

@@ -1,10 +1,13 @@
 import type { RealtimeFunctionTool, RealtimeToolsConfigUnion } from 'openai/resources/realtime/realtime';
+import { withSessionReference } from '../calls/binding';
 import type { SessionConfig } from '../providers/types';
 import type { AgentDefinition } from './schema';
 
 export interface SessionConfigOptions {
   /** Model or deployment used when the agent does not name one (REALTIME_MODEL). */
   model: string;
+  /** Our session this config is for: its reference goes into the instructions (shared/calls/binding.ts). */
+  sessionId?: string;
 }
 
 /** 24 kHz 16-bit mono PCM: the only PCM rate the GA Realtime API accepts, in both directions. */
@@ -22,7 +25,7 @@ export function buildSessionConfig(
   return {
     type: 'realtime',
     model: agent.model ?? opts.model,
-    instructions: agent.instructions,
+    instructions: opts.sessionId ? withSessionReference(agent.instructions, opts.sessionId) : agent.instructions,
     output_modalities: [...agent.outputModalities],
     audio: {
       input: {

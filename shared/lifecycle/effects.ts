@@ -3,6 +3,7 @@ import type { RealtimeProvider } from '../providers/types';
 import { WorkerCallError, type WorkerClient } from '../worker-client/client';
 import type { LifecycleOperation } from './operations';
 import type { AttachRequest, LifecycleEffect, StateEvent } from './reducer';
+import { callRef } from '../calls/binding';
 
 /** How long one attach effect keeps retrying (a replica restarting, a full one) before it counts as a loss. */
 export const ATTACH_BUDGET_MS = 8000;
@@ -39,6 +40,13 @@ export async function attachOnWorker(deps: EffectDeps, req: AttachRequest): Prom
         deps.log(`attach ${req.sessionId} refused: ${err.code} ${err.message}`);
         if (err.code === 'call_not_found')
           return { type: 'ended', reason: 'the call ended before a worker attached', at: deps.now() };
+        if (err.code === 'call_not_bound')
+          return {
+            type: 'failed',
+            reason: 'the call was not made for this session',
+            at: deps.now(),
+            foreignCall: true,
+          };
         return { type: 'failed', reason: `attach refused: ${err.code}`, at: deps.now() };
       }
       last = (err as Error).message;
@@ -57,7 +65,7 @@ export async function hangup(deps: EffectDeps, callId: string): Promise<void> {
   } catch (err) {
     // 404 / 409: the call is already gone or ended, which is what we wanted.
     const status = (err as { status?: number }).status;
-    if (status !== 404 && status !== 409) deps.log(`hangup ${callId} failed: ${(err as Error).message}`);
+    if (status !== 404 && status !== 409) deps.log(`hangup ${callRef(callId)} failed: ${(err as Error).message}`);
   }
 }
 

@@ -16,7 +16,8 @@ export type LifecycleOperation =
   | { type: 'workerLost'; workerId: string; reason: string; at: number }
   /** `workerId`: reported by a worker, which must be the one holding the session. */
   | { type: 'ended'; reason: string; at: number; workerId?: string }
-  | { type: 'failed'; reason: string; at: number; workerId?: string };
+  /** `foreignCall`: the call was not minted for this session; it is someone else's, so it is not hung up. */
+  | { type: 'failed'; reason: string; at: number; workerId?: string; foreignCall?: boolean };
 
 /**
  * What the worker needs from the session row at attach, carried through the lifecycle instead (one storage read

@@ -208,6 +208,11 @@ export function reduce(current: LifecycleRecord | null, op: LifecycleOperation, 
     case 'failed': {
       const foreign = foreignReport(s, op.workerId);
       if (foreign) return reject(s, `failed: ${foreign}`);
+      if (op.foreignCall) {
+        // Hanging up would end a stranger's call: let go of the call id and touch nothing on the service.
+        const next = next_(s, 'failed', op.at, { reason: op.reason, workerId: undefined, callId: undefined });
+        return withEffects(next, s.workerId ? [{ type: 'detach', sessionId: s.sessionId, workerId: s.workerId }] : []);
+      }
       const next = next_(s, 'failed', op.at, { reason: op.reason, workerId: undefined });
       // In `ending` the hang-up was already asked for.
       return withEffects(next, s.state === 'ending' ? [] : teardown(s));

@@ -29,5 +29,11 @@ export const lifecycleOperationSchema: z.ZodType<LifecycleOperation> = z.discrim
   z.object({ type: z.literal('heartbeat'), workerId: z.string().min(1), at }),
   z.object({ type: z.literal('workerLost'), workerId: z.string(), reason, at }),
   z.object({ type: z.literal('ended'), reason, at, workerId: z.string().min(1).optional() }),
-  z.object({ type: z.literal('failed'), reason, at, workerId: z.string().min(1).optional() }),
+  z.object({
+    type: z.literal('failed'),
+    reason,
+    at,
+    workerId: z.string().min(1).optional(),
+    foreignCall: z.boolean().optional(),
+  }),
 ]);

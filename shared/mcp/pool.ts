@@ -1,7 +1,7 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Tool } from '@modelcontextprotocol/sdk/types.js';
-import { DefaultAzureCredential, type TokenCredential } from '@azure/identity';
+import { DefaultAzureCredential, getBearerTokenProvider, type TokenCredential } from '@azure/identity';
 import { checkResolvedHost, type AgentPolicy } from '../agents/policy';
 import type { McpServerRef } from '../agents/schema';
 import { BUILTIN_AUDIENCE, CALLER_HEADER, currentCaller, signCallerToken } from './identity';
@@ -47,7 +47,8 @@ export const SECRET_SETTING = /^MCP_SECRET_[A-Z0-9_]+$/;
 export class McpPool {
   private readonly servers = new Map<string, PooledServer>();
   private credential?: TokenCredential;
-  private readonly tokens = new Map<string, { token: string; expiresAt: number }>();
+  /** One bearer-token provider per scope: the library caches each token and refreshes it before it expires. */
+  private readonly tokens = new Map<string, () => Promise<string>>();
   private readonly warned = new Set<string>();
 
   constructor(private readonly opts: PoolOptions) {}
@@ -85,14 +86,13 @@ export class McpPool {
       return { [auth.header]: value };
     }
     if (auth.type === 'managedIdentity') {
-      const cached = this.tokens.get(auth.scope);
-      // Refresh five minutes early so a token never expires mid-request.
-      if (cached && cached.expiresAt - 5 * 60_000 > this.opts.now()) return { authorization: `Bearer ${cached.token}` };
-      this.credential ??= this.opts.credential ?? new DefaultAzureCredential();
-      const t = await this.credential.getToken(auth.scope);
-      if (!t) throw new Error(`no token for scope ${auth.scope}`);
-      this.tokens.set(auth.scope, { token: t.token, expiresAt: t.expiresOnTimestamp });
-      return { authorization: `Bearer ${t.token}` };
+      let token = this.tokens.get(auth.scope);
+      if (!token) {
+        this.credential ??= this.opts.credential ?? new DefaultAzureCredential();
+        token = getBearerTokenProvider(this.credential, auth.scope);
+        this.tokens.set(auth.scope, token);
+      }
+      return { authorization: `Bearer ${await token()}` };
     }
     return {};
   }

@@ -90,7 +90,7 @@ export function httpClient(base: string, auth: AuthHeaders, opts: RealtimeClient
  * upgrade answer), before the caller of openSocket has had a chance to listen. Messages are held until the
  * first `message` listener is added, then delivered to it in order, so nothing is lost in that gap.
  */
-function holdMessagesUntilListened(ws: WebSocket): void {
+export function holdMessagesUntilListened(ws: WebSocket): void {
   const held: [WebSocket.RawData, boolean][] = [];
   const hold = (data: WebSocket.RawData, isBinary: boolean) => void held.push([data, isBinary]);
   ws.on('message', hold);

@@ -53,6 +53,7 @@ export const TABLES = {
   knowledge: 'knowledge',
   scores: 'scores',
   toolruns: 'toolruns',
+  calls: 'calls',
 } as const;
 
 export async function ensureTables(config: StorageConfig, names: readonly string[] = Object.values(TABLES)) {

@@ -9,6 +9,7 @@ import {
 } from './metrics';
 import { contextFromTraceparent, markSpanError, withSpan, tracer } from './tracing';
 import { TurnLatencyTracker, type TurnLatency } from './turn-latency';
+import { callRef } from '../calls/binding';
 import type { ObservedEvent } from '../realtime/events';
 
 export interface SessionIds {
@@ -43,7 +44,7 @@ export class SessionTelemetry {
         attributes: {
           'session.id': ids.sessionId,
           'agent.id': ids.agentId,
-          ...(ids.callId ? { 'realtime.call_id': ids.callId } : {}),
+          ...(ids.callId ? { 'realtime.call_ref': callRef(ids.callId) } : {}),
         },
       },
       parent,

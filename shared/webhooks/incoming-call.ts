@@ -28,7 +28,7 @@ export interface IncomingCallDeps {
   buildSessionConfig(
     agent: AgentDefinition,
     tools: (RealtimeFunctionTool | RealtimeToolsConfigUnion)[],
-    opts: { model: string },
+    opts: { model: string; sessionId?: string },
   ): SessionConfig;
   sessions: SessionStore;
   lifecycle: LifecyclePort;
@@ -81,8 +81,8 @@ export async function handleIncomingCall(
     };
   }
   const model = agent.model ?? deps.model;
-  const session = deps.buildSessionConfig(agent, await deps.toolGateway.toolsFor(agent), { model });
   const sessionId = sessionIdForCall(callId);
+  const session = deps.buildSessionConfig(agent, await deps.toolGateway.toolsFor(agent), { model, sessionId });
   const partition = historyPartition({ sipFrom: from, sessionId });
   const at = now();
   const traceparent = currentTraceparent();

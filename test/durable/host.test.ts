@@ -11,7 +11,7 @@ let d: Deployment;
 beforeAll(async () => {
   entry = buildFunctionsBundle();
   d = await startDeployment({ entry, seed: 7, log: process.env.SIM_LOG ? (l) => console.log(l) : undefined });
-}, 120_000);
+}, 300_000);
 afterAll(async () => d?.close());
 
 describe('the built Function app on a simulated Durable host', () => {

@@ -13,7 +13,7 @@ let n = 0;
 const call = () => `rtc_prop_${++n}`;
 beforeAll(async () => {
   d = await startDeployment({ entry: buildFunctionsBundle(), seed: 11, workers: 3 });
-}, 180_000);
+}, 300_000);
 afterAll(async () => d?.close());
 
 const running = (id: string) => ['Running', 'Pending'].includes(d.host.hub.orchestrations.get(id)?.status ?? '');

@@ -163,6 +163,7 @@ describe('least-privilege role assignments', () => {
         'worker | Storage Table Data Contributor | Microsoft.Storage/storageAccounts/tableServices/tables/history',
         'worker | Storage Table Data Contributor | Microsoft.Storage/storageAccounts/tableServices/tables/sessions',
         'worker | Storage Table Data Contributor | Microsoft.Storage/storageAccounts/tableServices/tables/toolruns',
+        'worker | Storage Table Data Contributor | Microsoft.Storage/storageAccounts/tableServices/tables/calls',
         'api | Key Vault Secrets User | Microsoft.KeyVault/vaults/secrets/webhook-secrets',
         'api | Key Vault Secrets User | Microsoft.KeyVault/vaults/secrets/worker-auth-secret',
         'api | Key Vault Secrets User | Microsoft.KeyVault/vaults/secrets/mcp-builtin-key',

@@ -10,6 +10,7 @@ import { runLoad } from '../reliability/load-driver';
 import { RawClient, wsUrl } from '../emulator/helpers';
 import { concat, silence, synthesize, toBase64 } from '../../evals/lib/audio';
 import { OnDemandReader } from './on-demand-reader';
+import { callRef } from '../../shared/calls/binding';
 
 /**
  * One phone session through the whole local stack, with telemetry on: the Function app (in this process)
@@ -206,7 +207,7 @@ describe('one session, one trace', () => {
         workerSpans.find(
           (s) =>
             s.name === 'voice.session.sideband' &&
-            s.attributes?.some((a) => a.key === 'realtime.call_id' && a.value.stringValue === callId) &&
+            s.attributes?.some((a) => a.key === 'realtime.call_ref' && a.value.stringValue === callRef(callId)) &&
             (s as { events?: { name: string }[] }).events?.some((e) => e.name === 'turn'),
         ),
       20_000,

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { outputItemId } from '../../worker/sideband';
 import { INTERRUPTED_OUTPUT, NOT_STARTED_OUTPUT } from '../../worker/tools';
 import { attachBody, FakeRealtime, fakeCore, until } from './fakes';
+import { withSessionReference } from '../../shared/calls/binding';
 
 let fake: FakeRealtime;
 beforeAll(async () => {
@@ -25,7 +26,7 @@ describe('worker core: attach and session settings', () => {
     expect(fake.openCount('call-a')).toBe(1);
     await until(() => fake.sent('call-a', 'session.update').length === 1);
     const [update] = fake.sent('call-a', 'session.update');
-    expect(update).toMatchObject({ session: { type: 'realtime', instructions: 'help' } });
+    expect(update).toMatchObject({ session: { type: 'realtime', instructions: withSessionReference('help', 's-a') } });
     expect((update!.session as Record<string, unknown>).model).toBeUndefined();
     // The same session resumed with a new call moves to it.
     expect(await core.attach(attachBody('s-a', 'call-a2'))).toEqual({ already: false });

@@ -4,6 +4,8 @@ import { startRealtimeEmulator, type RealtimeEmulator } from '../../emulators/re
 import { TOOL_PROGRESS_AFTER_MS } from '../../shared/mcp/output';
 import { RawClient, wsUrl } from '../emulator/helpers';
 import { attachBody, fakeCore, FakeRealtime, until } from './fakes';
+import { withSessionReference } from '../../shared/calls/binding';
+import { holdMessagesUntilListened } from '../../shared/providers/realtime-client';
 
 const KEY = 'gate-test-key';
 let emu: RealtimeEmulator;
@@ -20,6 +22,8 @@ afterAll(async () => {
 const openSideband = (callId: string) =>
   new Promise<WebSocket>((resolve, reject) => {
     const ws = new WebSocket(wsUrl(emu.url, `call_id=${callId}`), { headers: { 'api-key': KEY } });
+    // As the provider's client does: session.created may arrive before the worker listens.
+    holdMessagesUntilListened(ws);
     ws.once('open', () => resolve(ws));
     ws.once('unexpected-response', (_q, res) =>
       reject(Object.assign(new Error(`HTTP ${res.statusCode}`), { status: res.statusCode })),
@@ -27,13 +31,16 @@ const openSideband = (callId: string) =>
     ws.once('error', reject);
   });
 
+const SUPPORT = withSessionReference('You are a support agent.', 's-emu');
+
 describe('worker against the emulator: a slow tool turn', () => {
   it('says "one moment", then answers with the tool output once, with no response.create refused', async () => {
     const { callId } = await emu.simulateIncomingSipCall({ from: 'sip:+15550001@x', to: 'sip:support@y' });
     const accepted = await fetch(`${emu.url}/openai/v1/realtime/calls/${callId}/accept`, {
       method: 'POST',
       headers: { 'api-key': KEY, 'content-type': 'application/json' },
-      body: JSON.stringify({ type: 'realtime', model: 'gpt-realtime', instructions: 'You are a support agent.' }),
+      // Accepted for session s-emu: the config carries its reference, which the worker checks on attach.
+      body: JSON.stringify({ type: 'realtime', model: 'gpt-realtime', instructions: SUPPORT }),
     });
     expect(accepted.status).toBe(200);
     const logs: string[] = [];
@@ -43,7 +50,7 @@ describe('worker against the emulator: a slow tool turn', () => {
       sessionConfig: () => ({
         type: 'realtime',
         model: 'gpt-realtime',
-        instructions: 'You are a support agent.',
+        instructions: SUPPORT,
         output_modalities: ['text'],
         tools: [{ type: 'function', name: 'get_order', parameters: { type: 'object', properties: {} } }],
       }),

@@ -2,6 +2,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import WebSocket, { WebSocketServer } from 'ws';
 import type { AgentDefinition } from '../../shared/agents/schema';
+import { withSessionReference } from '../../shared/calls/binding';
+import { holdMessagesUntilListened } from '../../shared/providers/realtime-client';
 import type { SessionEvent } from '../../shared/events/types';
 import type { ToolCall, ToolGateway } from '../../shared/mcp/types';
 import type { TranscriptItem } from '../../shared/memory/types';
@@ -9,9 +11,17 @@ import { createMemoryToolRunStore } from '../../shared/stores/tool-runs';
 import type { HeartbeatBody, WorkerReport } from '../../shared/worker-client/api';
 import { WorkerCore, type WorkerCoreDeps } from '../../worker/core';
 
-/** A sideband endpoint that records what each connection sends and lets the test push server events. */
+/** Calls as the mint made them: call id → the session whose client secret created it (see attachBody). */
+const mintedFor = new Map<string, string>();
+
+/**
+ * A sideband endpoint that records what each connection sends and lets the test push server events. Like the
+ * service, it greets each connection with `session.created` showing the call's session as it is now: as minted
+ * for its session, then as the last `session.update` left it.
+ */
 export class FakeRealtime {
   readonly conns = new Map<string, WebSocket[]>();
+  readonly sessions = new Map<string, Record<string, unknown>>();
   readonly received = new Map<string, Record<string, unknown>[]>();
   readonly ended = new Set<string>();
   private constructor(
@@ -33,9 +43,21 @@ export class FakeRealtime {
       }
       wss.handleUpgrade(req, socket, head, (ws) => {
         fake.conns.set(callId, [...(fake.conns.get(callId) ?? []), ws]);
-        ws.on('message', (d) =>
-          fake.received.set(callId, [...(fake.received.get(callId) ?? []), JSON.parse(d.toString())]),
-        );
+        const minted = mintedFor.get(callId);
+        const session =
+          fake.sessions.get(callId) ??
+          ({ type: 'realtime', instructions: minted ? withSessionReference('help', minted) : 'help' } as Record<
+            string,
+            unknown
+          >);
+        fake.sessions.set(callId, session);
+        ws.send(JSON.stringify({ type: 'session.created', event_id: 'evt_created', session }));
+        ws.on('message', (d) => {
+          const event = JSON.parse(d.toString()) as Record<string, unknown>;
+          if (event.type === 'session.update')
+            fake.sessions.set(callId, { ...fake.sessions.get(callId), ...(event.session as object) });
+          fake.received.set(callId, [...(fake.received.get(callId) ?? []), event]);
+        });
       });
     });
     return fake;
@@ -44,6 +66,8 @@ export class FakeRealtime {
   open = (callId: string): Promise<WebSocket> =>
     new Promise((resolve, reject) => {
       const ws = new WebSocket(`${this.url}/v1/realtime?call_id=${callId}`);
+      // As the provider's client does: the greeting may arrive before the caller listens.
+      holdMessagesUntilListened(ws);
       ws.once('open', () => resolve(ws));
       ws.once('unexpected-response', (_q, res) =>
         reject(Object.assign(new Error(`HTTP ${res.statusCode}`), { status: res.statusCode })),
@@ -121,7 +145,11 @@ export function fakeCore(fake: FakeRealtime, over: Partial<WorkerCoreDeps> = {})
     openSideband: fake.open,
     agents: { get: async (id) => (id === 'support' ? agent : undefined) },
     gateway,
-    sessionConfig: () => ({ type: 'realtime', model: 'gpt-realtime', instructions: 'help' }),
+    sessionConfig: (_agent, _tools, sessionId) => ({
+      type: 'realtime',
+      model: 'gpt-realtime',
+      instructions: withSessionReference('help', sessionId),
+    }),
     history: { append: async (partition, items) => void appended.push({ partition, items }) },
     publisher: { publish: async (e) => void events.push(e) },
     toolRuns,
@@ -137,7 +165,13 @@ export function fakeCore(fake: FakeRealtime, over: Partial<WorkerCoreDeps> = {})
   return { core, appended, events, heartbeats, reports, drop, gateway, toolRuns };
 }
 
-export const attachBody = (sessionId: string, callId: string, attempt = 0) => ({
+export const attachBody = (sessionId: string, callId: string, attempt = 0) => {
+  // The call was made with this session's client secret (first attach wins, as a real call has one session).
+  if (!mintedFor.has(callId)) mintedFor.set(callId, sessionId);
+  return attachOf(sessionId, callId, attempt);
+};
+
+const attachOf = (sessionId: string, callId: string, attempt: number) => ({
   sessionId,
   callId,
   agentId: 'support',
