@@ -1,4 +1,5 @@
 import type { WebPubSubServiceClient } from '@azure/web-pubsub';
+import { policyFrom } from '../shared/agents/policy';
 import { createAgentStore, type AgentStore } from '../shared/agents/store';
 import { buildSessionConfig } from '../shared/agents/session-config';
 import { createAuthenticator, type Authenticator } from '../shared/auth/index';
@@ -13,6 +14,7 @@ import { createProvider, type RealtimeProvider } from '../shared/providers/index
 import { createTableRateLimiter } from '../shared/ratelimit/table-counter';
 import { createTokenBucket, type RateLimiter, type SharedRateLimiter } from '../shared/ratelimit/token-bucket';
 import { tableClient, TABLES } from '../shared/storage/tables';
+import { createToolRunCleanup, type ToolRunCleanup } from '../shared/stores/tool-run-cleanup';
 import { createSessionStore, type SessionStore } from '../shared/stores/sessions';
 import { createDeliveryStore, type DeliveryStore } from '../shared/stores/webhook-deliveries';
 import { createWebhookVerifier, type WebhookVerifier } from '../shared/webhooks/standard-webhooks';
@@ -39,6 +41,8 @@ export interface AppDeps {
   /** Tools an agent's session config declares (MCP tools/list, cached). */
   toolGateway: Pick<ToolGateway, 'toolsFor'>;
   buildSessionConfig: typeof buildSessionConfig;
+  /** Tool runs go with the history they belong to (forget-me, retention). */
+  toolRunCleanup: ToolRunCleanup;
   /** Webhook exactly-once bookkeeping (Table `webhookdeliveries`). */
   deliveries: DeliveryStore;
   /** Establishes the caller per AUTH_MODE. */
@@ -72,9 +76,10 @@ export async function createDeps(config: FunctionsConfig): Promise<AppDeps> {
     sessions,
     history,
     provider,
-    toolGateway: createLazyToolGateway(config),
+    toolGateway: createLazyToolGateway(config, { urlPolicy: policyFrom(config) }),
     buildSessionConfig,
     deliveries: createDeliveryStore(config),
+    toolRunCleanup: createToolRunCleanup(config),
     authenticate: createAuthenticator(config),
     webPubSub: createWebPubSubClient(config),
     sessionLimiter:

@@ -1,6 +1,7 @@
 import type WebSocket from 'ws';
 import type { AgentDefinition } from '../shared/agents/schema';
 import type { SessionEventPublisher } from '../shared/events/types';
+import { callerIdentityFor, identityKey, SessionCaller } from '../shared/mcp/identity';
 import type { ToolGateway } from '../shared/mcp/types';
 import type { HistoryStore } from '../shared/memory/types';
 import type { ProviderName } from '../shared/config/index';
@@ -14,6 +15,7 @@ import { logFailure } from '../shared/telemetry/log';
 import { recordReportFailure } from '../shared/telemetry/metrics';
 import { SidebandSession, type SessionObserver, type SidebandExtension } from './sideband';
 import { ToolExecutor } from './tools';
+import { verifiedMemory } from './verified-memory';
 import { TranscriptBatcher } from './transcripts';
 import { callRef } from '../shared/calls/binding';
 import type { CallStore } from '../shared/stores/calls';
@@ -49,6 +51,12 @@ export interface WorkerCoreDeps {
     partition: string;
     traceparent?: string;
   }): SessionObserver | undefined;
+  /** Signs each session's caller token for the MCP servers (WORKER_AUTH_SECRET); no caller identity without it. */
+  identitySecret?: string;
+  /** MCP_TOOL_CALLS_PER_SESSION. */
+  toolCallsPerSession?: number;
+  /** DEBUG_TOOL_OUTPUT_TO_PAGE. */
+  rawToolOutputToPage?: boolean;
   /** Worker-side features hooked into every session (event subscriptions, gate requests); see SidebandContext. */
   extensions?: readonly SidebandExtension[];
   /** One session per call (Table `calls`); without it the session reference alone binds the call. */
@@ -93,10 +101,14 @@ export class WorkerCore {
   private lastHeartbeat = 0;
   private readonly log: (line: string) => void;
   private readonly now: () => number;
+  /** Each held session's caller (identity for the MCP servers, tool-call budget). */
+  private readonly callers = new Map<string, SessionCaller>();
+  private readonly identityKey?: Uint8Array;
 
   constructor(private readonly deps: WorkerCoreDeps) {
     this.log = deps.log ?? (() => {});
     this.now = deps.now ?? Date.now;
+    this.identityKey = deps.identitySecret ? identityKey(deps.identitySecret) : undefined;
     this.transcripts = new TranscriptBatcher({ history: deps.history, log: this.log });
     this.executor = new ToolExecutor({
       workerId: deps.workerId,
@@ -105,6 +117,8 @@ export class WorkerCore {
       publisher: deps.publisher,
       now: this.now,
       log: this.log,
+      callerOf: (sessionId) => this.callers.get(sessionId),
+      rawOutputToPage: deps.rawToolOutputToPage,
     });
   }
 
@@ -171,6 +185,12 @@ export class WorkerCore {
         }),
     ]);
     const partition = info?.historyPartition ?? historyPartitionForCaller(body);
+    const caller = this.identityKey
+      ? new SessionCaller(callerIdentityFor(body), this.identityKey, this.deps.toolCallsPerSession)
+      : undefined;
+    if (caller) this.callers.set(body.sessionId, caller);
+    const seed = this.deps.seed;
+    const memory = verifiedMemory({ caller, partition, seed: seed && ((s) => seed.call(this.deps, s)) });
     // traceparent: the session row's trace (POST /api/sessions or the SIP webhook), so worker spans join it.
     const observer = this.deps.observe?.({
       sessionId: body.sessionId,
@@ -183,7 +203,7 @@ export class WorkerCore {
     const session = new SidebandSession(
       {
         observer,
-        extensions: this.deps.extensions,
+        extensions: memory.extension ? [...(this.deps.extensions ?? []), memory.extension] : this.deps.extensions,
         claimCall: this.deps.calls ? (callId, sessionId) => this.deps.calls!.claim(callId, sessionId) : undefined,
         protocol: protocolFor(this.deps.provider as ProviderName | undefined),
         workerId: this.deps.workerId,
@@ -191,9 +211,10 @@ export class WorkerCore {
         executor: this.executor,
         transcripts: this.transcripts,
         publisher: this.deps.publisher,
-        seed: this.deps.seed,
+        seed: memory.seed,
         report: async (sessionId, report) => {
           this.sessions.delete(sessionId);
+          this.callers.delete(sessionId);
           // The session's last items are stored before the lifecycle hears of the end (the summary reads them).
           await this.transcripts.flush().catch(logFailure(this.log, `flushing the transcript of ${sessionId}`));
           await this.deps.lifecycle.report(sessionId, report).catch((err: unknown) => {
@@ -215,6 +236,7 @@ export class WorkerCore {
       await session.start();
     } catch (err) {
       session.stop('attach failed', true);
+      this.callers.delete(body.sessionId);
       if (err instanceof CallNotBoundError) {
         this.log(`attach ${body.sessionId} refused: ${err.message}`);
         throw new AttachError(409, 'call_not_bound', 'the call was not made for this session');
@@ -231,6 +253,7 @@ export class WorkerCore {
     const s = this.sessions.get(sessionId);
     if (!s) return false;
     this.sessions.delete(sessionId);
+    this.callers.delete(sessionId);
     s.stop(reason);
     this.log(`detached ${sessionId}: ${reason}`);
     return true;

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { buildSessionConfig } from '../shared/agents/session-config';
+import { policyFrom } from '../shared/agents/policy';
 import { createAgentStore } from '../shared/agents/store';
 import { ConfigError, loadWorkerConfig } from '../shared/config/index';
 import { createPublisher } from '../shared/events/webpubsub';
@@ -62,7 +63,11 @@ async function main() {
     openSideband: (callId) => provider.openSideband(callId),
     agents: createAgentStore(config),
     // MCP requests carry the active tool span's traceparent, so the MCP server's spans join the session trace.
-    gateway: createToolGateway(config, { log, headers: () => injectTraceHeaders({}) }),
+    gateway: createToolGateway(config, {
+      log,
+      headers: () => injectTraceHeaders({}),
+      urlPolicy: policyFrom(config),
+    }),
     sessionConfig: (agent, tools, sessionId) =>
       buildSessionConfig(agent, tools, { model: config.REALTIME_MODEL, sessionId }),
     history,
@@ -101,6 +106,9 @@ async function main() {
         },
       };
     },
+    identitySecret: config.WORKER_AUTH_SECRET,
+    toolCallsPerSession: config.MCP_TOOL_CALLS_PER_SESSION,
+    rawToolOutputToPage: config.DEBUG_TOOL_OUTPUT_TO_PAGE,
     maxSessions: config.MAX_SESSIONS,
     heartbeatIntervalMs: config.HEARTBEAT_INTERVAL_SECONDS * 1000,
     logTranscripts: config.LOG_TRANSCRIPTS,

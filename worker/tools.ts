@@ -1,5 +1,7 @@
 import type { AgentDefinition } from '../shared/agents/schema';
 import type { SessionEventPublisher } from '../shared/events/types';
+import type { SessionCaller } from '../shared/mcp/identity';
+import { summarizeToolOutput } from '../shared/mcp/summary';
 import type { ToolGateway } from '../shared/mcp/types';
 import type { ToolRun, ToolRunStore } from '../shared/stores/tool-runs';
 import { logFailure } from '../shared/telemetry/log';
@@ -16,6 +18,10 @@ export interface ToolExecutorDeps {
   publisher: SessionEventPublisher;
   now: () => number;
   log: (line: string) => void;
+  /** The session's caller: whom the MCP servers act for, and the session's tool-call budget. */
+  callerOf?: (sessionId: string) => SessionCaller | undefined;
+  /** Raw tool output on the page (debugging); otherwise the page gets a summary without the values. */
+  rawOutputToPage?: boolean;
 }
 
 /** Sent when the run could not even be claimed: nothing ran, and the model should say so. */
@@ -135,7 +141,7 @@ export class ToolExecutor {
         at: now(),
       })
       .catch(logFailure(this.deps.log, `publishing tool.started for ${call.callId}`));
-    const running = gateway.run(agent, call, signal);
+    const running = gateway.run(agent, call, signal, this.deps.callerOf?.(sessionId));
     this.running.add(running);
     const result = await running.finally(() => this.running.delete(running));
     void started.then(() =>
@@ -145,7 +151,8 @@ export class ToolExecutor {
           sessionId,
           callId: call.callId,
           name: call.name,
-          output: result.output,
+          summary: summarizeToolOutput(call.name, result.output, result.isError),
+          ...(this.deps.rawOutputToPage ? { output: result.output } : {}),
           isError: result.isError,
           durationMs: result.durationMs,
           at: now(),

@@ -33,6 +33,8 @@ const envTargetSchema = z.object({
   REALTIME_API_VERSION: z.string().min(1).default('2025-10-01'),
   JUDGE_MODEL: z.string().min(1).default('gpt-4.1-mini'),
   MCP_BUILTIN_URL: z.string().url().optional(),
+  /** The built-in MCP server runs tools only for a caller signed with the apps' shared secret. */
+  WORKER_AUTH_SECRET: z.string().min(16).optional(),
 });
 
 export function envTarget(env: NodeJS.ProcessEnv): TargetConfig {
@@ -73,6 +75,7 @@ export async function runHarness(opts: HarnessOptions = {}): Promise<HarnessResu
       REALTIME_API_VERSION: stack.env.REALTIME_API_VERSION ?? '2025-10-01',
       JUDGE_MODEL: stack.env.JUDGE_MODEL ?? 'gpt-4.1-mini',
       MCP_BUILTIN_URL: stack.env.MCP_BUILTIN_URL,
+      WORKER_AUTH_SECRET: stack.env.WORKER_AUTH_SECRET,
     };
     log(`local stack up: realtime emulator ${config.REALTIME_ENDPOINT}, MCP ${config.MCP_BUILTIN_URL}`);
   }
@@ -98,6 +101,7 @@ function stripTarget(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
     'REALTIME_ENDPOINT',
     'REALTIME_API_KEY',
     'MCP_BUILTIN_URL',
+    'WORKER_AUTH_SECRET',
     'STORAGE_CONNECTION_STRING',
     'STORAGE_TABLE_ENDPOINT',
   ])

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { loadAgentFiles } from '../../shared/agents/store';
 import { buildSessionConfig } from '../../shared/agents/session-config';
 import type { AgentDefinition } from '../../shared/agents/schema';
@@ -6,6 +7,7 @@ import { formatForJudge, judgeSystemPrompt } from '../../shared/judge/prompt';
 import { loadRubric } from '../../shared/judge/rubric';
 import { overallOf, parseVerdict } from '../../shared/judge/schema';
 import { createToolGateway, type McpToolGateway } from '../../shared/mcp/gateway';
+import { callerIdentityFor, identityKey, SessionCaller } from '../../shared/mcp/identity';
 import { createTextModel } from '../../shared/memory/text-model';
 import type { TranscriptItem } from '../../shared/memory/types';
 import { createProvider } from '../../shared/providers/index';
@@ -23,7 +25,7 @@ export type TargetConfig = Pick<
   | 'REALTIME_MODEL'
   | 'REALTIME_API_VERSION'
   | 'JUDGE_MODEL'
-> & { MCP_BUILTIN_URL?: string; MCP_TOOL_TIMEOUT_MS?: number };
+> & { MCP_BUILTIN_URL?: string; MCP_TOOL_TIMEOUT_MS?: number; WORKER_AUTH_SECRET?: string };
 
 export interface TurnResult extends TurnRecord {
   checks: Check[];
@@ -92,6 +94,7 @@ export async function runEvals(suites: Suite[], opts: RunOptions): Promise<EvalR
   const gateway = createToolGateway({
     MCP_BUILTIN_URL: opts.config.MCP_BUILTIN_URL,
     MCP_TOOL_TIMEOUT_MS: opts.config.MCP_TOOL_TIMEOUT_MS,
+    WORKER_AUTH_SECRET: opts.config.WORKER_AUTH_SECRET,
   });
   const results: ScenarioResult[] = [];
   try {
@@ -141,10 +144,22 @@ async function runScenario(
     const tools = await ctx.gateway.toolsFor(agent);
     const session = buildSessionConfig(agent, tools, { model: ctx.config.REALTIME_MODEL });
     const ws = await ctx.provider.openDirect(session.model ?? ctx.config.REALTIME_MODEL);
+    // Tools act for the scenario's signed-in caller, as they would in a real session (orders have owners).
+    const caller = ctx.config.WORKER_AUTH_SECRET
+      ? new SessionCaller(
+          callerIdentityFor({
+            sessionId: randomUUID(),
+            agentId: agent.id,
+            userId: scenario.caller ?? suite.caller ?? 'eval-user',
+            transport: 'websocket',
+          }),
+          identityKey(ctx.config.WORKER_AUTH_SECRET),
+        )
+      : undefined;
     conversation = new Conversation(ws, {
       agent,
       session,
-      runTool: (call) => ctx.gateway.run(agent, call),
+      runTool: (call) => ctx.gateway.run(agent, call, undefined, caller),
       realtimePacing: ctx.realtimePacing,
       protocol: protocolFor(ctx.config.REALTIME_PROVIDER),
       turnTimeoutMs: ctx.turnTimeoutMs,

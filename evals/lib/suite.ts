@@ -69,6 +69,8 @@ const scenarioSchema = z.object({
   speech: speechSchema.default({ voice: 'en-us', wpm: 175, noise: 0 }),
   /** Tools that must not be called in any turn. */
   forbiddenTools: z.array(z.string().min(1)).default([]),
+  /** The signed-in user the tools act for (orders have owners); the suite's `caller` when unset. */
+  caller: z.string().min(1).max(128).optional(),
   turns: z.array(turnSchema).min(1).max(20),
 });
 
@@ -79,6 +81,8 @@ export const suiteSchema = z.object({
   agent: z.string().regex(/^[a-z][a-z0-9-]{1,47}$/),
   /** A suite expected to FAIL (wrong on purpose): the harness reports it separately and inverts its verdict. */
   expectFailure: z.boolean().default(false),
+  /** The signed-in user the tools act for unless a scenario names another. */
+  caller: z.string().min(1).max(128).optional(),
   scenarios: z.array(scenarioSchema).min(1),
 });
 

@@ -1,7 +1,7 @@
 import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
 import type { ToolData } from '../../shared/tools/data';
-import { createToolsServer } from '../../shared/tools/server';
+import { createToolsServer, type ToolsServerOptions } from '../../shared/tools/server';
 import { logFailure } from '../../shared/telemetry/log';
 
 /** One stateless MCP exchange: a new server and transport for this request's JSON-RPC body. */
@@ -10,8 +10,10 @@ export async function serveMcp(
   req: HttpRequest,
   body: Buffer<ArrayBuffer>,
   ctx: InvocationContext,
+  /** The verified caller (the handler checked the token) and how to sign their verification grant. */
+  opts: Omit<ToolsServerOptions, 'log' | 'now'>,
 ): Promise<HttpResponseInit> {
-  const server = createToolsServer(tools, { log: (line) => ctx.warn(line) });
+  const server = createToolsServer(tools, { ...opts, log: (line) => ctx.warn(line) });
   const transport = new WebStandardStreamableHTTPServerTransport({
     sessionIdGenerator: undefined,
     enableJsonResponse: true,

@@ -149,6 +149,8 @@ var appSettings = {
   // The app's own MCP server, for agents that name the `builtin` server (tools run in the Function app too).
   MCP_BUILTIN_URL: 'https://${app.properties.defaultHostName}/api/mcp'
   MCP_TOOL_TIMEOUT_MS: '8000'
+  MCP_MANAGED_IDENTITY_SCOPES: ''
+  MCP_ALLOW_LOOPBACK_URLS: 'false'
   MCP_BUILTIN_KEY: kvRef(mcpBuiltinKeyUri)
   // --- shared/config: Function app ---
   AUTH_MODE: authMode

@@ -107,6 +107,10 @@ var plainSettings = {
   MCP_BUILTIN_URL: mcpBuiltinUrl
   HEARTBEAT_INTERVAL_SECONDS: '5'
   MCP_TOOL_TIMEOUT_MS: '8000'
+  MCP_MANAGED_IDENTITY_SCOPES: ''
+  MCP_ALLOW_LOOPBACK_URLS: 'false'
+  MCP_TOOL_CALLS_PER_SESSION: '40'
+  DEBUG_TOOL_OUTPUT_TO_PAGE: 'false'
   MAX_SESSIONS: '5000'
   // Conversation memory seeded into a resumed session: token budget and earlier-message cap.
   MEMORY_SEED_TOKENS: '2000'

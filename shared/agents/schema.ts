@@ -8,8 +8,12 @@ export const mcpAuthSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('none') }),
   /** Entra token for `scope`, from the app's managed identity. */
   z.object({ type: z.literal('managedIdentity'), scope: z.string().min(1) }),
-  /** A header whose value comes from a named configuration setting (never inline in the definition). */
-  z.object({ type: z.literal('header'), header: z.string().min(1), setting: z.string().regex(/^[A-Z][A-Z0-9_]*$/) }),
+  /** A header whose value comes from a named `MCP_SECRET_*` setting (never inline, never another app setting). */
+  z.object({
+    type: z.literal('header'),
+    header: z.string().min(1),
+    setting: z.string().regex(/^MCP_SECRET_[A-Z0-9_]+$/, 'an MCP_SECRET_* setting'),
+  }),
 ]);
 
 export const mcpServerRefSchema = z.object({
@@ -20,6 +24,13 @@ export const mcpServerRefSchema = z.object({
   auth: mcpAuthSchema.default({ type: 'none' }),
   /** Only these tools are offered to the model or ever called. */
   allowedTools: z.array(z.string().min(1)).min(1),
+  /**
+   * Send this (external) server a signed token naming the session's caller, signed with the key in the named
+   * `MCP_SECRET_*` setting. The built-in server always gets one; external servers only when this is set.
+   */
+  callerIdentity: z
+    .object({ setting: z.string().regex(/^MCP_SECRET_[A-Z0-9_]+$/, 'an MCP_SECRET_* setting') })
+    .optional(),
   /** Pass through as a Realtime native `type: "mcp"` tool (the model calls the server directly). */
   public: z.boolean().default(false),
   /**

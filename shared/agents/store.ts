@@ -2,6 +2,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { odata, type TableEntity } from '@azure/data-tables';
 import { isStorageStatus, tableClient, TABLES, type StorageConfig } from '../storage/tables';
+import { agentPolicyIssues, policyFrom, type AgentPolicy, type PolicySettings } from './policy';
 import { agentSchema, type AgentDefinition } from './schema';
 
 export interface AgentStore {
@@ -50,7 +51,9 @@ export function normalizeNumber(to: string): string {
  * Agents in the `agents` table, one entity each (the whole definition as JSON). The table is small, so the
  * store reads it whole and serves get/list/bySipNumber from memory for `ttlMs`.
  */
-export function createAgentStore(config: StorageConfig, opts: AgentStoreOptions = {}): AgentStore {
+export function createAgentStore(config: StorageConfig & PolicySettings, opts: AgentStoreOptions = {}): AgentStore {
+  const policy = policyFrom(config);
+  const safeParse = (json: string) => parseStored(json, policy);
   const ttlMs = opts.ttlMs ?? 30_000;
   const now = opts.now ?? Date.now;
   const log = opts.log ?? (() => {});
@@ -64,7 +67,7 @@ export function createAgentStore(config: StorageConfig, opts: AgentStoreOptions 
     for await (const e of iter) {
       const parsed = safeParse(e.definition);
       if (parsed) agents.set(parsed.id, parsed);
-      else log(`agents: ignoring invalid stored definition ${e.rowKey}`);
+      else log(`agents: ignoring a stored definition that is invalid or breaks the agent policy: ${e.rowKey}`);
     }
     return agents;
   }
@@ -137,6 +140,8 @@ export function createAgentStore(config: StorageConfig, opts: AgentStoreOptions 
     async seed(defs) {
       for (const raw of defs) {
         const def = agentSchema.parse(raw);
+        const issues = agentPolicyIssues(def, policy);
+        if (issues.length) throw new AgentDefinitionError(def.id, issues);
         await client.upsertEntity<AgentEntity>(
           {
             partitionKey: PARTITION,
@@ -154,10 +159,11 @@ export function createAgentStore(config: StorageConfig, opts: AgentStoreOptions 
   };
 }
 
-function safeParse(json: string): AgentDefinition | undefined {
+/** A stored definition is trusted no more than a file: it is validated and policy-checked on every load. */
+function parseStored(json: string, policy: AgentPolicy): AgentDefinition | undefined {
   try {
     const r = agentSchema.safeParse(JSON.parse(json));
-    return r.success ? r.data : undefined;
+    return r.success && agentPolicyIssues(r.data, policy).length === 0 ? r.data : undefined;
   } catch {
     return undefined;
   }

@@ -63,6 +63,10 @@ const common = {
   MCP_TOOL_TIMEOUT_MS: int(100, 120_000).default(8000),
   /** Function key for the built-in MCP server (`function` level in Azure; a Key Vault reference there). */
   MCP_BUILTIN_KEY: z.string().min(1).optional(),
+  /** Scopes an agent's `managedIdentity` MCP auth may request (comma separated); none by default. */
+  MCP_MANAGED_IDENTITY_SCOPES: csv.default([]),
+  /** Local development only: agents may name http / loopback MCP URLs (test servers). Never true in Azure. */
+  MCP_ALLOW_LOOPBACK_URLS: bool.default(false),
 };
 
 const functionsShape = {
@@ -107,6 +111,10 @@ const workerShape = {
   /** Context seeding budget (estimated tokens: ~4 characters each) and how many earlier messages at most. */
   MEMORY_SEED_TOKENS: int(0, 32_000).default(2000),
   MEMORY_SEED_TURNS: int(0, 200).default(20),
+  /** Tool calls one session may make; after that every call gets an output the model can speak. */
+  MCP_TOOL_CALLS_PER_SESSION: int(1, 10_000).default(40),
+  /** Push raw tool output to the page (debugging only; off in Azure). Otherwise the page gets a short summary. */
+  DEBUG_TOOL_OUTPUT_TO_PAGE: bool.default(false),
 };
 
 const storageRequired = (c: { STORAGE_CONNECTION_STRING?: string; STORAGE_TABLE_ENDPOINT?: string }) =>

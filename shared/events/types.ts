@@ -19,7 +19,10 @@ export type SessionEvent =
       sessionId: string;
       callId: string;
       name: string;
-      output: string;
+      /** Which fields came back (never their values): what the page shows. */
+      summary: string;
+      /** Raw output, only with DEBUG_TOOL_OUTPUT_TO_PAGE (personal data: never in Azure). */
+      output?: string;
       isError: boolean;
       durationMs: number;
       at: number;

@@ -3,7 +3,9 @@ import { McpError, ErrorCode, type Tool } from '@modelcontextprotocol/sdk/types.
 import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv';
 import type { JsonSchemaType, JsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/types.js';
 import type { RealtimeFunctionTool, RealtimeToolsConfigUnion } from 'openai/resources/realtime/realtime';
+import type { AgentPolicy } from '../agents/policy';
 import type { AgentDefinition, McpServerRef } from '../agents/schema';
+import { GRANT_META_KEY, identityKey, currentCaller, type SessionCaller } from './identity';
 import { messages, renderCallResult } from './output';
 import { McpPool, type PooledServer } from './pool';
 import type { ToolCall, ToolGateway, ToolResult } from './types';
@@ -11,10 +13,12 @@ import type { ToolCall, ToolGateway, ToolResult } from './types';
 export interface GatewayConfig {
   MCP_BUILTIN_URL?: string;
   MCP_TOOL_TIMEOUT_MS?: number;
+  /** Caller tokens for the built-in server are signed with a key derived from it (both apps hold it). */
+  WORKER_AUTH_SECRET?: string;
 }
 
 export type ToolOutcome =
-  'ok' | 'tool_error' | 'not_allowed' | 'invalid_args' | 'timeout' | 'unavailable' | 'cancelled';
+  'ok' | 'tool_error' | 'not_allowed' | 'invalid_args' | 'timeout' | 'unavailable' | 'cancelled' | 'over_budget';
 
 export interface GatewayOptions {
   /** Where `header` auth reads its named settings (default process.env). */
@@ -31,6 +35,8 @@ export interface GatewayOptions {
   /** Telemetry hook: one event per run(). Never carries arguments or output (user data). */
   onCall?: (e: { agentId: string; tool: string; server?: string; outcome: ToolOutcome; durationMs: number }) => void;
   fetch?: typeof fetch;
+  /** When set, every request to an external server first checks where its host resolves (no internal address). */
+  urlPolicy?: AgentPolicy;
 }
 
 export interface McpToolGateway extends ToolGateway {
@@ -78,6 +84,8 @@ export function createToolGateway(config: GatewayConfig, opts: GatewayOptions = 
     now,
     log,
     fetch: opts.fetch,
+    urlPolicy: opts.urlPolicy,
+    identityKey: config.WORKER_AUTH_SECRET ? identityKey(config.WORKER_AUTH_SECRET) : undefined,
   });
   const ajv = new AjvJsonSchemaValidator();
   const validators = new WeakMap<Tool, JsonSchemaValidator<unknown>>();
@@ -166,6 +174,7 @@ export function createToolGateway(config: GatewayConfig, opts: GatewayOptions = 
     agent: AgentDefinition,
     call: ToolCall,
     signal?: AbortSignal,
+    caller?: SessionCaller,
   ): Promise<ToolResult & { outcome: ToolOutcome; server?: string }> {
     const started = now();
     const done = (outcome: ToolOutcome, output: string, server?: string) => ({
@@ -199,6 +208,12 @@ export function createToolGateway(config: GatewayConfig, opts: GatewayOptions = 
     if (!checked.valid) return done('invalid_args', messages.invalidArgs(t.exposed, checked.errorMessage), server);
 
     if (signal?.aborted) return done('cancelled', messages.cancelled(t.exposed), server);
+    if (caller) {
+      // A per-session budget: a prompt-injected or looping model cannot turn one call into unbounded lookups.
+      if (caller.calls >= caller.maxCalls)
+        return done('over_budget', messages.budgetExhausted(t.exposed, caller.maxCalls), server);
+      caller.calls++;
+    }
     const controller = new AbortController();
     let timedOut = false;
     const timer = setTimeout(() => {
@@ -214,15 +229,23 @@ export function createToolGateway(config: GatewayConfig, opts: GatewayOptions = 
     aborted.catch(() => undefined);
     try {
       const client = await Promise.race([t.pooled.client(), aborted]);
-      // The SDK sends notifications/cancelled to the server when the signal fires.
-      const result = await Promise.race([
+      // The SDK sends notifications/cancelled to the server when the signal fires. The caller rides in async
+      // context: the pooled client's fetch signs its token into the request.
+      const callTool = () =>
         client.callTool({ name: t.tool.name, arguments: args as Record<string, unknown> }, undefined, {
           signal: controller.signal,
           timeout: timeoutMs + 1000,
-        }),
-        aborted,
-      ]);
-      const r = result as { content?: unknown; structuredContent?: unknown; isError?: boolean };
+        });
+      const result = await Promise.race([caller ? currentCaller.run(caller, callTool) : callTool(), aborted]);
+      const r = result as {
+        content?: unknown;
+        structuredContent?: unknown;
+        isError?: boolean;
+        _meta?: Record<string, unknown>;
+      };
+      const grant = r._meta?.[GRANT_META_KEY];
+      // Only the built-in server verifies callers; a grant from anywhere else is ignored.
+      if (caller && t.server.url === 'builtin' && typeof grant === 'string') await caller.acceptGrant(grant);
       return done(r.isError ? 'tool_error' : 'ok', renderCallResult(t.exposed, r), server);
     } catch (err) {
       if (timedOut || (err instanceof McpError && err.code === ErrorCode.RequestTimeout)) {
@@ -253,13 +276,18 @@ export function createToolGateway(config: GatewayConfig, opts: GatewayOptions = 
     return Boolean(hints?.readOnlyHint || hints?.idempotentHint || t.server.retrySafeTools.includes(t.tool.name));
   }
 
-  async function run(agent: AgentDefinition, call: ToolCall, signal?: AbortSignal): Promise<ToolResult> {
+  async function run(
+    agent: AgentDefinition,
+    call: ToolCall,
+    signal?: AbortSignal,
+    caller?: SessionCaller,
+  ): Promise<ToolResult> {
     // A call id runs at most once: a redelivered function call gets the first run's result, never a second side effect.
     const key = `${agent.id}\n${call.callId}`;
     const existing = runs.get(key);
     if (existing) return existing.result;
     if (runs.size > 2000) for (const [k, v] of runs) if (now() - v.at > 10 * 60_000) runs.delete(k);
-    const result = execute(agent, call, signal)
+    const result = execute(agent, call, signal, caller)
       .catch((err) => {
         log(`mcp: unexpected failure running ${safeName(call.name)}: ${(err as Error).message}`);
         return {

@@ -1,5 +1,6 @@
 import type { AgentDefinition } from '../agents/schema';
 import type { GatewayConfig, GatewayOptions, McpToolGateway } from './gateway';
+import type { SessionCaller } from './identity';
 import type { ToolCall } from './types';
 
 /**
@@ -12,8 +13,8 @@ export function createLazyToolGateway(config: GatewayConfig, opts: GatewayOption
   const load = () => (gateway ??= import('./gateway').then((m) => m.createToolGateway(config, opts)));
   return {
     toolsFor: async (agent: AgentDefinition) => (await load()).toolsFor(agent),
-    run: async (agent: AgentDefinition, call: ToolCall, signal?: AbortSignal) =>
-      (await load()).run(agent, call, signal),
+    run: async (agent: AgentDefinition, call: ToolCall, signal?: AbortSignal, caller?: SessionCaller) =>
+      (await load()).run(agent, call, signal, caller),
     retrySafe: async (agent: AgentDefinition, name: string) => (await load()).retrySafe(agent, name),
     close: async () => {
       if (gateway) await (await gateway).close();

@@ -56,6 +56,9 @@ export const messages = {
     `The ${tool} service could not be reached right now. ` +
     'Apologise, say the system is temporarily unavailable and offer to try again shortly.',
   cancelled: (tool: string) => `The ${tool} call was cancelled before it finished.`,
+  budgetExhausted: (tool: string, limit: number) =>
+    `The ${tool} call was not made: this call has used its limit of ${limit} tool calls. Tell the caller you ` +
+    'cannot look anything else up in this call and offer to continue on a new call or on the website.',
   failed: (tool: string) =>
     `The ${tool} call failed unexpectedly. Apologise and offer to try again; do not invent a result.`,
 } as const;

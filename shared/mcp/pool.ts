@@ -2,7 +2,9 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import { DefaultAzureCredential, getBearerTokenProvider, type TokenCredential } from '@azure/identity';
+import { checkResolvedHost, type AgentPolicy } from '../agents/policy';
 import type { McpServerRef } from '../agents/schema';
+import { BUILTIN_AUDIENCE, CALLER_HEADER, currentCaller, signCallerToken } from './identity';
 import { cappedFetch } from './capped-fetch';
 import { logFailure } from '../telemetry/log';
 
@@ -23,6 +25,10 @@ export interface PoolOptions {
   log: (line: string) => void;
   /** Injected for tests; defaults to global fetch. */
   fetch?: typeof fetch;
+  /** Checked against every external server's resolved addresses before a request (see checkResolvedHost). */
+  urlPolicy?: AgentPolicy;
+  /** Signs caller tokens for the built-in server (derived from WORKER_AUTH_SECRET); without it none are sent. */
+  identityKey?: Uint8Array;
 }
 
 /** One connected SDK Client per (server URL, auth), shared by every session of the process. */
@@ -34,6 +40,9 @@ export interface PooledServer {
   reset(reason: string): void;
   close(): Promise<void>;
 }
+
+/** The only settings an agent definition may name as an MCP header or identity key. */
+export const SECRET_SETTING = /^MCP_SECRET_[A-Z0-9_]+$/;
 
 export class McpPool {
   private readonly servers = new Map<string, PooledServer>();
@@ -49,13 +58,13 @@ export class McpPool {
     return ref.url === 'builtin' ? this.opts.builtinUrl : ref.url;
   }
 
-  get(ref: Pick<McpServerRef, 'url' | 'auth'>): PooledServer | undefined {
+  get(ref: Pick<McpServerRef, 'url' | 'auth' | 'name' | 'callerIdentity'>): PooledServer | undefined {
     const url = this.resolveUrl(ref);
     if (!url) return undefined;
-    const key = `${url}\n${JSON.stringify(ref.auth)}`;
+    const key = `${url}\n${JSON.stringify(ref.auth)}\n${ref.name}\n${JSON.stringify(ref.callerIdentity ?? null)}`;
     let server = this.servers.get(key);
     if (!server) {
-      server = this.create(url, ref.auth, ref.url === 'builtin');
+      server = this.create(url, ref.auth, ref.url === 'builtin', ref);
       this.servers.set(key, server);
     }
     return server;
@@ -64,6 +73,8 @@ export class McpPool {
   /** Auth headers for one request. A missing header setting is logged once and the header omitted. */
   async authHeaders(auth: McpAuth): Promise<Record<string, string>> {
     if (auth.type === 'header') {
+      // Only settings meant for MCP servers can leave the process, whatever a stored definition says.
+      if (!SECRET_SETTING.test(auth.setting)) throw new Error(`setting ${auth.setting} is not an MCP_SECRET_* setting`);
       const value = (this.opts.env ?? process.env)[auth.setting];
       if (!value) {
         if (!this.warned.has(auth.setting)) {
@@ -98,20 +109,61 @@ export class McpPool {
     return key ? { 'x-functions-key': key } : {};
   }
 
-  private create(url: string, auth: McpAuth, builtin: boolean): PooledServer {
+  /**
+   * The caller token for one request: the current session's caller (AsyncLocalStorage: the SDK clients are
+   * shared), or a service token that can list tools but runs none. External servers get a token only when their
+   * definition asks for one, signed with their own MCP_SECRET_* key.
+   */
+  private async callerHeaders(
+    builtin: boolean,
+    ref: Pick<McpServerRef, 'name' | 'callerIdentity'>,
+  ): Promise<Record<string, string>> {
+    const caller = currentCaller.getStore();
+    if (builtin) {
+      if (!this.opts.identityKey) return {};
+      const token = caller ? await caller.token(BUILTIN_AUDIENCE) : await this.serviceToken(this.opts.identityKey);
+      return { [CALLER_HEADER]: token };
+    }
+    if (!ref.callerIdentity || !caller) return {};
+    const secret = (this.opts.env ?? process.env)[ref.callerIdentity.setting];
+    if (!secret || !SECRET_SETTING.test(ref.callerIdentity.setting)) return {};
+    return { [CALLER_HEADER]: await caller.token(ref.name, new TextEncoder().encode(secret)) };
+  }
+
+  private service?: { token: Promise<string>; exp: number };
+  private serviceToken(key: Uint8Array): Promise<string> {
+    if (this.service && this.service.exp > this.opts.now()) return this.service.token;
+    const token = signCallerToken(key, { subject: 'service' }, BUILTIN_AUDIENCE, 600);
+    this.service = { token, exp: this.opts.now() + 540_000 };
+    return token;
+  }
+
+  private create(
+    url: string,
+    auth: McpAuth,
+    builtin: boolean,
+    ref: Pick<McpServerRef, 'name' | 'callerIdentity'>,
+  ): PooledServer {
     const opts = this.opts;
     const baseFetch = cappedFetch(opts.fetch ?? fetch);
     let connecting: Promise<Client> | undefined;
     let current: Client | undefined;
     let cache: { at: number; tools: Promise<Tool[]>; listed?: Tool[] } | undefined;
     let refreshing: Promise<unknown> | undefined;
+    let resolvedAt = Number.NEGATIVE_INFINITY;
 
     const authedFetch = async (input: string | URL | Request, init?: RequestInit) => {
+      // Before any credential is attached: a public name re-pointed at an internal address gets nothing.
+      if (!builtin && opts.urlPolicy && opts.now() - resolvedAt > 30_000) {
+        await checkResolvedHost(url, opts.urlPolicy);
+        resolvedAt = opts.now();
+      }
       const headers = new Headers(init?.headers);
       const extra = {
         ...opts.headers?.(),
         ...(builtin ? this.builtinHeaders() : {}),
         ...(await this.authHeaders(auth)),
+        ...(await this.callerHeaders(builtin, ref)),
       };
       for (const [k, v] of Object.entries(extra)) headers.set(k, v);
       return baseFetch(input, { ...init, headers });

@@ -1,5 +1,6 @@
 import type { RealtimeFunctionTool, RealtimeToolsConfigUnion } from 'openai/resources/realtime/realtime';
 import type { AgentDefinition } from '../agents/schema';
+import type { SessionCaller } from './identity';
 
 export interface ToolCall {
   /** The Realtime `call_id`: a tool runs at most once per call id. */
@@ -20,7 +21,8 @@ export interface ToolResult {
 export interface ToolGateway {
   /** Realtime `tools` for the session config (function tools, and native `mcp` tools for public servers). */
   toolsFor(agent: AgentDefinition): Promise<(RealtimeFunctionTool | RealtimeToolsConfigUnion)[]>;
-  run(agent: AgentDefinition, call: ToolCall, signal?: AbortSignal): Promise<ToolResult>;
+  /** `caller`: the session's caller (identity sent to the servers, tool-call budget). */
+  run(agent: AgentDefinition, call: ToolCall, signal?: AbortSignal, caller?: SessionCaller): Promise<ToolResult>;
   /**
    * True when running the call a second time can do no harm: the server annotates the tool `readOnlyHint` or
    * `idempotentHint`, or the agent lists it in `retrySafeTools`. Absent or false: the call has side effects.

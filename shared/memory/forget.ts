@@ -1,11 +1,14 @@
 import { isStorageStatus } from '../storage/tables';
 import type { SessionStore } from '../stores/sessions';
+import type { ToolRunCleanup } from '../stores/tool-run-cleanup';
 import type { MemoryStore } from './types';
 
 export interface ForgetDeps {
   history: MemoryStore;
   /** Session rows carry a per-session summary (user data too): cleared for every forgotten session. */
   sessions: Pick<SessionStore, 'update'>;
+  /** Tool runs keep what tools returned: they go with the history. */
+  toolRunCleanup?: ToolRunCleanup;
 }
 
 export interface ForgetResult {
@@ -13,6 +16,7 @@ export interface ForgetResult {
   transcriptItems: number;
   rollingSummaries: number;
   sessionSummariesCleared: number;
+  toolRuns: number;
 }
 
 async function clearSessionSummaries(sessions: ForgetDeps['sessions'], ids: Iterable<string>): Promise<number> {
@@ -37,12 +41,14 @@ async function clearSessionSummaries(sessions: ForgetDeps['sessions'], ids: Iter
 export async function forgetCaller(deps: ForgetDeps, partition: string): Promise<ForgetResult> {
   const sessionIds = await deps.history.listSessions(partition);
   const sessionSummariesCleared = await clearSessionSummaries(deps.sessions, sessionIds);
+  const toolRuns = (await deps.toolRunCleanup?.deleteSessions(sessionIds)) ?? 0;
   const removal = await deps.history.deletePartition(partition);
   return {
     historyRows: removal.total,
     transcriptItems: removal.items,
     rollingSummaries: removal.summaries,
     sessionSummariesCleared,
+    toolRuns,
   };
 }
 
@@ -51,6 +57,7 @@ export interface PurgeResult {
   rows: number;
   partitions: number;
   sessionSummariesCleared: number;
+  toolRuns: number;
 }
 
 export const DAY_MS = 86_400_000;
@@ -63,6 +70,7 @@ export async function purgeExpiredHistory(
 ): Promise<PurgeResult> {
   if (!Number.isFinite(retentionDays) || retentionDays < 1) throw new Error('retentionDays must be at least 1');
   const cutoff = now - retentionDays * DAY_MS;
+  const toolRuns = (await deps.toolRunCleanup?.purgeBefore(cutoff)) ?? 0;
   const removals = await deps.history.purgeBeforeDetailed(cutoff);
   const sessionSummariesCleared = await clearSessionSummaries(
     deps.sessions,
@@ -73,5 +81,6 @@ export async function purgeExpiredHistory(
     rows: removals.reduce((n, r) => n + r.total, 0),
     partitions: removals.length,
     sessionSummariesCleared,
+    toolRuns,
   };
 }

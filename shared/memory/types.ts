@@ -30,17 +30,27 @@ export interface HistoryStore {
   purgeBefore(beforeMs: number): Promise<number>;
 }
 
-/** The partition for a caller: a signed-in user id, or `sip:<number>` for phone callers. */
-export const historyPartition = (who: { userId?: string; sipFrom?: string }): string =>
-  who.userId ? `user:${who.userId}` : `sip:${who.sipFrom ?? 'unknown'}`;
+/**
+ * The partition for a caller: a signed-in user id, or `sip:<number>` for phone callers. A phone caller without a
+ * usable number shares memory with nobody: their partition is their session's own (`anon:<sessionId>`).
+ */
+export const historyPartition = (who: { userId?: string; sipFrom?: string; sessionId?: string }): string => {
+  if (who.userId) return `user:${who.userId}`;
+  if (who.sipFrom && /^\+?[0-9]{3,20}$/.test(who.sipFrom)) return `sip:${who.sipFrom}`;
+  if (!who.sessionId) throw new Error('a caller without a number needs a session of their own');
+  return `anon:${who.sessionId}`;
+};
+
+/** Memory of a phone number is only the caller's once they proved it is theirs (the agent's verification). */
+export const partitionNeedsVerification = (partition: string) => partition.startsWith('sip:');
 
 /**
  * The same rule for a session as the worker's attach request names its caller: phone sessions carry
  * `sip:<number>` (or transport `sip`) in place of a user id.
  */
-export const historyPartitionForCaller = (a: { userId: string; transport: Transport }): string =>
-  a.transport === 'sip' || a.userId.startsWith('sip:')
-    ? historyPartition({ sipFrom: a.userId.replace(/^sip:/, '') })
+export const historyPartitionForCaller = (a: { userId: string; transport: Transport; sessionId: string }): string =>
+  a.transport === 'sip' || a.userId.startsWith('sip:') || a.userId.startsWith('anon:')
+    ? historyPartition({ sipFrom: a.userId.replace(/^sip:/, ''), sessionId: a.sessionId })
     : historyPartition({ userId: a.userId });
 
 /** What seeding knows of earlier sessions with one agent: rewritten after each session ends. */

@@ -1,6 +1,7 @@
-import { randomInt } from 'node:crypto';
+import { createHash, randomInt, timingSafeEqual } from 'node:crypto';
 import { odata, type TableClient, type TableEntity } from '@azure/data-tables';
 import { isStorageStatus, tableClient, TABLES, type StorageConfig } from '../storage/tables';
+import customerSeed from './seed/customers.json';
 import knowledgeSeed from './seed/knowledge.json';
 import orderSeed from './seed/orders.json';
 
@@ -15,6 +16,8 @@ export interface OrderItem {
 
 export interface Order {
   orderId: string;
+  /** The customer who owns the order: only they (signed in, or a verified phone caller) may see it. */
+  customerId: string;
   customerFirstName: string;
   status: 'processing' | 'shipped' | 'delivered' | 'cancelled' | 'returned';
   placedAt: string;
@@ -31,6 +34,8 @@ export interface Order {
 
 export interface Ticket {
   ticketId: string;
+  /** The customer the ticket was opened for. */
+  customerId: string;
   orderId?: string;
   summary: string;
   priority: 'low' | 'normal' | 'high';
@@ -46,7 +51,17 @@ export interface Article {
   body: string;
 }
 
+/** A customer as phone verification sees them: the number on file and a salted hash of their PIN. */
+export interface Customer {
+  customerId: string;
+  firstName: string;
+  phone: string;
+  pinHash: string;
+}
+
 const ORDER_PK = 'order';
+/** Customers live beside their orders (same table): the shop's own data, read only by the built-in server. */
+const CUSTOMER_PK = 'customer';
 const TICKET_PK = 'ticket';
 const KB_PK = 'kb';
 
@@ -57,8 +72,22 @@ export const normalizeOrderId = (raw: string) =>
     .replace(/[\s-]/g, '')
     .toUpperCase();
 
+export const pinHash = (customerId: string, pin: string) =>
+  createHash('sha256').update(`${customerId}:${pin.trim()}`).digest('base64url');
+
+/** Constant-time PIN check against the stored hash. */
+export function pinMatches(customer: Customer, pin: string): boolean {
+  const a = Buffer.from(pinHash(customer.customerId, pin));
+  const b = Buffer.from(customer.pinHash);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/** Phone numbers as a key: digits with a leading +. */
+export const phoneKey = (raw: string) => `+${raw.replace(/[^0-9]/g, '')}`;
+
 export interface ToolData {
   getOrder(orderId: string): Promise<Order | undefined>;
+  customerByPhone(phone: string): Promise<Customer | undefined>;
   openTicket(t: Omit<Ticket, 'ticketId' | 'status' | 'createdAt'>): Promise<Ticket>;
   getTicket(ticketId: string): Promise<Ticket | undefined>;
   articles(): Promise<Article[]>;
@@ -76,6 +105,10 @@ export function createToolData(config: StorageConfig, opts: { now?: () => number
       const e = await getOrUndefined<TableEntity<{ data: string }>>(orders, ORDER_PK, normalizeOrderId(orderId));
       return e ? (JSON.parse(e.data) as Order) : undefined;
     },
+    async customerByPhone(phone) {
+      const e = await getOrUndefined<TableEntity<{ data: string }>>(orders, CUSTOMER_PK, phoneKey(phone));
+      return e ? (JSON.parse(e.data) as Customer) : undefined;
+    },
     async openTicket(input) {
       // Short numeric ids are easy to read out on a call; createEntity refuses a duplicate, so retry on 409.
       for (let attempt = 0; attempt < 5; attempt++) {
@@ -91,6 +124,7 @@ export function createToolData(config: StorageConfig, opts: { now?: () => number
             rowKey: ticket.ticketId,
             data: JSON.stringify(ticket),
             orderId: ticket.orderId ?? '',
+            customerId: ticket.customerId,
           });
           return ticket;
         } catch (err) {
@@ -154,6 +188,7 @@ export function seedOrders(now = Date.now()): Order[] {
     const total = Math.round(o.items.reduce((s, i) => s + i.qty * i.price, 0) * 100) / 100;
     const order: Order = {
       orderId: o.orderId,
+      customerId: o.customerId,
       customerFirstName: o.customerFirstName,
       status: o.status as Order['status'],
       placedAt: iso(now - o.placedDaysAgo * DAY),
@@ -173,6 +208,14 @@ export function seedOrders(now = Date.now()): Order[] {
 
 export const seedArticles = (): Article[] => knowledgeSeed;
 
+export const seedCustomers = (): Customer[] =>
+  customerSeed.map((c) => ({
+    customerId: c.customerId,
+    firstName: c.firstName,
+    phone: phoneKey(c.phone),
+    pinHash: pinHash(c.customerId, c.pin),
+  }));
+
 /** Upserts the shipped orders and knowledge base (tickets start empty). Tables must exist (ensureTables). */
 export async function seedToolData(
   config: StorageConfig,
@@ -186,7 +229,20 @@ export async function seedToolData(
   await orders.submitTransaction(
     os.map((o) => [
       'upsert',
-      { partitionKey: ORDER_PK, rowKey: o.orderId, data: JSON.stringify(o), status: o.status },
+      {
+        partitionKey: ORDER_PK,
+        rowKey: o.orderId,
+        data: JSON.stringify(o),
+        status: o.status,
+        customerId: o.customerId,
+      },
+      'Replace',
+    ]),
+  );
+  await orders.submitTransaction(
+    seedCustomers().map((c) => [
+      'upsert',
+      { partitionKey: CUSTOMER_PK, rowKey: c.phone, data: JSON.stringify(c), customerId: c.customerId },
       'Replace',
     ]),
   );

@@ -1,15 +1,28 @@
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
-import { normalizeOrderId, type Order, type ToolData } from './data';
+import { GRANT_META_KEY, type CallerIdentity } from '../mcp/identity';
+import { normalizeOrderId, pinMatches, type Order, type ToolData } from './data';
 import { searchArticles, timeIn, weatherFor } from './local';
+import { refusals } from './refusals';
 
 export interface ToolsServerOptions {
+  /** The verified caller of this request (the HTTP handler checked the token). */
+  caller: CallerIdentity;
+  /** Signs a verification grant for this caller once their PIN matched (the worker upgrades the session). */
+  grant?: (customerId: string) => Promise<string>;
   now?: () => number;
   log?: (line: string) => void;
 }
 
-export const TOOL_NAMES = ['get_order', 'open_ticket', 'search_kb', 'get_time', 'get_weather'] as const;
+export const TOOL_NAMES = [
+  'get_order',
+  'open_ticket',
+  'search_kb',
+  'get_time',
+  'get_weather',
+  'verify_caller',
+] as const;
 
 const text = (t: string): CallToolResult => ({ content: [{ type: 'text', text: t }] });
 /** A tool-level failure the model should see and talk about (not a protocol error). */
@@ -24,10 +37,23 @@ function describeOrder(o: Order): string {
  * The built-in MCP server: one McpServer per request (the HTTP function is stateless), tools over Table
  * Storage data plus two local ones. Storage failures become isError results so the model can apologise.
  */
-export function createToolsServer(data: ToolData, opts: ToolsServerOptions = {}): McpServer {
+export function createToolsServer(data: ToolData, opts: ToolsServerOptions): McpServer {
   const now = opts.now ?? Date.now;
   const log = opts.log ?? (() => {});
+  const caller = opts.caller;
   const server = new McpServer({ name: 'voice-agents-builtin', version: '1.0.0' });
+  /** Personal data needs a session caller who is a known customer; the refusal says what would change that. */
+  const customer = (): { id: string } | { refusal: CallToolResult } => {
+    if (!caller.sessionId) return { refusal: fail(refusals.noSession) };
+    if (!caller.customerId)
+      return { refusal: fail(caller.subject.startsWith('sip:') ? refusals.unverifiedPhone : refusals.unknownCustomer) };
+    return { id: caller.customerId };
+  };
+  /** An order the caller does not own looks exactly like a missing one: existence is not leaked. */
+  const ownOrder = async (orderId: string, owner: string) => {
+    const order = await data.getOrder(orderId);
+    return order && order.customerId === owner ? order : undefined;
+  };
 
   const guarded =
     <A>(name: string, fn: (args: A) => Promise<CallToolResult>) =>
@@ -49,9 +75,10 @@ export function createToolsServer(data: ToolData, opts: ToolsServerOptions = {})
       annotations: { readOnlyHint: true, openWorldHint: false },
     },
     guarded('get_order', async ({ orderId }: { orderId: string }) => {
-      const order = await data.getOrder(orderId);
-      if (!order)
-        return fail(`No order ${normalizeOrderId(orderId)} was found. Ask the customer to check the order number.`);
+      const who = customer();
+      if ('refusal' in who) return who.refusal;
+      const order = await ownOrder(orderId, who.id);
+      if (!order) return fail(refusals.noSuchOrder(normalizeOrderId(orderId)));
       return text(describeOrder(order));
     }),
   );
@@ -75,17 +102,17 @@ export function createToolsServer(data: ToolData, opts: ToolsServerOptions = {})
     guarded(
       'open_ticket',
       async (args: { orderId?: string; summary: string; priority?: 'low' | 'normal' | 'high' }) => {
+        const who = customer();
+        if ('refusal' in who) return who.refusal;
         let orderId: string | undefined;
         if (args.orderId) {
-          const order = await data.getOrder(args.orderId);
-          if (!order)
-            return fail(
-              `No order ${normalizeOrderId(args.orderId)} exists, so no ticket was opened. ` +
-                'Check the number with the customer, or open the ticket without an order.',
-            );
+          const order = await ownOrder(args.orderId, who.id);
+          if (!order) return fail(refusals.noTicketForOrder(normalizeOrderId(args.orderId)));
           orderId = order.orderId;
         }
         const ticket = await data.openTicket({
+          customerId: who.id,
+          agentId: caller.agentId,
           orderId,
           summary: args.summary.trim(),
           priority: args.priority ?? 'normal',
@@ -150,6 +177,31 @@ export function createToolsServer(data: ToolData, opts: ToolsServerOptions = {})
       const r = weatherFor(city);
       return r.ok ? text(r.text) : fail(r.error);
     },
+  );
+
+  server.registerTool(
+    'verify_caller',
+    {
+      title: 'Verify a phone caller',
+      description:
+        'Checks the account PIN a phone caller gives against the number they are calling from. Orders and tickets ' +
+        'become available once it succeeds.',
+      inputSchema: { pin: z.string().min(4).max(12).describe('The PIN exactly as the caller says it, digits only') },
+      annotations: { readOnlyHint: true, openWorldHint: false },
+    },
+    guarded('verify_caller', async ({ pin }: { pin: string }) => {
+      if (!caller.sessionId) return fail(refusals.noSession);
+      if (caller.customerId) return text(JSON.stringify({ verified: true, note: 'The caller is already verified.' }));
+      const number = caller.subject.startsWith('sip:') ? caller.subject.slice(4) : '';
+      if (!/^\+?[0-9]{3,20}$/.test(number)) return fail(refusals.withheldNumber);
+      const found = await data.customerByPhone(number);
+      if (!found || !pinMatches(found, pin.replace(/[^0-9]/g, ''))) return fail(refusals.wrongPin);
+      const grant = await opts.grant?.(found.customerId);
+      return {
+        content: [{ type: 'text', text: JSON.stringify({ verified: true, customer: found.firstName }) }],
+        ...(grant ? { _meta: { [GRANT_META_KEY]: grant } } : {}),
+      };
+    }),
   );
 
   return server;

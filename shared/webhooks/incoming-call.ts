@@ -83,7 +83,7 @@ export async function handleIncomingCall(
   const model = agent.model ?? deps.model;
   const sessionId = sessionIdForCall(callId);
   const session = deps.buildSessionConfig(agent, await deps.toolGateway.toolsFor(agent), { model, sessionId });
-  const partition = historyPartition({ sipFrom: from ?? 'anonymous' });
+  const partition = historyPartition({ sipFrom: from, sessionId });
   const at = now();
   const traceparent = currentTraceparent();
   try {

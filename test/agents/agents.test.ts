@@ -37,7 +37,12 @@ describe('agent definition files', () => {
     const agents = await loadAgentFiles();
     expect(agents.length).toBeGreaterThanOrEqual(2);
     const support = agents.find((a) => a.id === 'customer-support')!;
-    expect(support.mcpServers[0]!.allowedTools.sort()).toEqual(['get_order', 'open_ticket', 'search_kb']);
+    expect(support.mcpServers[0]!.allowedTools.sort()).toEqual([
+      'get_order',
+      'open_ticket',
+      'search_kb',
+      'verify_caller',
+    ]);
     const concierge = agents.find((a) => a.id === 'concierge')!;
     expect(concierge.mcpServers[0]!.allowedTools.sort()).toEqual(['get_time', 'get_weather']);
     for (const a of agents) {

@@ -61,8 +61,9 @@ describe('accept refused by the realtime service', () => {
 
     // And it works: a tool call and an answer.
     const caller = await callerClient(stack, callId);
+    // A stranger's number: get_order runs and refuses until the caller verifies (orders have owners).
     say(caller, 'where is my order 1234');
-    await answerContaining(caller, '1234');
+    await answerContaining(caller, 'not verified');
     caller.close();
     await hangupAsCaller(stack, callId);
     const end = stateWatcher(stack, sessionId);

@@ -11,7 +11,14 @@ import { sleep, startFakeMcp, type FakeMcp } from '../mcp/fake-mcp';
 export function startChaosStack(env: Record<string, string> = {}): Promise<Stack> {
   return startStack({
     ports: 'free',
-    env: { HEARTBEAT_INTERVAL_SECONDS: '1', HEARTBEAT_TIMEOUT_SECONDS: '2', WORKER_REPLICAS: '2', ...env },
+    // The fake MCP servers these tests control listen on 127.0.0.1 (allowed for local development only).
+    env: {
+      HEARTBEAT_INTERVAL_SECONDS: '1',
+      HEARTBEAT_TIMEOUT_SECONDS: '2',
+      WORKER_REPLICAS: '2',
+      MCP_ALLOW_LOOPBACK_URLS: 'true',
+      ...env,
+    },
     log: process.env.STACK_LOG ? (l) => console.log(l) : undefined,
   });
 }
@@ -29,7 +36,10 @@ export const agentWithTool = (id: string, number: string, mcpUrl: string): Agent
 
 /** Seed before any session: worker processes cache the agent list. */
 export async function seedAgents(stack: Stack, agents: AgentDefinition[]) {
-  await createAgentStore({ STORAGE_CONNECTION_STRING: stack.env.STORAGE_CONNECTION_STRING }).seed(agents);
+  await createAgentStore({
+    STORAGE_CONNECTION_STRING: stack.env.STORAGE_CONNECTION_STRING,
+    MCP_ALLOW_LOOPBACK_URLS: true,
+  }).seed(agents);
 }
 
 /** A fake MCP get_order that takes `delayMs` (changeable) and counts its runs. */

@@ -34,10 +34,11 @@ describe('session lifecycle on the local stack', () => {
     const caller = await callerClient(stack, callId);
     say(caller, 'where is my order 1234');
     const { toolRuns, history } = storesOf(stack);
-    // The worker ran get_order once, sent the output, and the model answered with it.
+    // The worker ran get_order once, sent the output, and the model answered with it (a stranger's number: the
+    // tool refuses until the caller verifies, and the answer says so).
     const answer = await caller.waitFor(
       'response.output_item.done',
-      (e) => e.item.type === 'message' && JSON.stringify(e.item).includes('1234'),
+      (e) => e.item.type === 'message' && JSON.stringify(e.item).includes('not verified'),
       { timeoutMs: 15_000 },
     );
     expect(answer).toBeTruthy();

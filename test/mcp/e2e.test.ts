@@ -25,7 +25,11 @@ import { sleep, startFakeMcp, type FakeMcp } from './fake-mcp';
 let stack: Stack;
 let slow: FakeMcp;
 let flaky: FakeMcp;
-const storage = () => ({ STORAGE_CONNECTION_STRING: stack.env.STORAGE_CONNECTION_STRING });
+// The fake MCP servers listen on 127.0.0.1: allowed for local development only (MCP_ALLOW_LOOPBACK_URLS).
+const storage = () => ({
+  STORAGE_CONNECTION_STRING: stack.env.STORAGE_CONNECTION_STRING,
+  MCP_ALLOW_LOOPBACK_URLS: true,
+});
 
 const testAgent = (id: string, number: string, servers: unknown[]): AgentDefinition =>
   agentSchema.parse({
@@ -48,7 +52,10 @@ beforeAll(async () => {
   flaky = await startFakeMcp([
     { name: 'get_order', input: { orderId: z.string() }, run: () => order('with the flaky courier') },
   ]);
-  stack = await startStack({ ports: 'free', env: { WORKER_REPLICAS: '1', MCP_TOOL_TIMEOUT_MS: '1000' } });
+  stack = await startStack({
+    ports: 'free',
+    env: { WORKER_REPLICAS: '1', MCP_TOOL_TIMEOUT_MS: '1000', MCP_ALLOW_LOOPBACK_URLS: 'true' },
+  });
   // Seeded before any session, so no process has cached the agent list yet.
   const support = (await loadAgentFiles()).find((a) => a.id === 'customer-support')!;
   await createAgentStore(storage()).seed([
@@ -114,14 +121,20 @@ describe('tool calls end to end: emulator → worker → MCP → Azurite → ans
       'Merge',
     );
 
-    const call = await liveCall('+18005550100', '+15550002001');
+    // Maya calls from the number on her account and gives her PIN: only then are her orders available.
+    const call = await liveCall('+18005550100', '+14155550101');
+    say(call.caller, 'my pin is 2468');
+    await answerContaining(call.caller, 'you are verified');
     say(call.caller, 'where is my order 1234');
     await answerContaining(call.caller, 'Order 1234 is waiting at the depot');
     const outputs = await toolOutputs(call.callId);
-    expect(outputs).toHaveLength(1);
-    expect(JSON.parse(outputs[0]!)).toMatchObject({ orderId: '1234', status: 'waiting at the depot', carrier: 'UPS' });
+    expect(outputs).toHaveLength(2);
+    expect(JSON.parse(outputs[1]!)).toMatchObject({ orderId: '1234', status: 'waiting at the depot', carrier: 'UPS' });
     const s = await emulatorSession(stack, call.callId);
-    expect(s?.transcript.find((t) => t.type === 'function_call')?.text).toBe('get_order({"orderId":"1234"})');
+    expect(s?.transcript.filter((t) => t.type === 'function_call').map((t) => t.text)).toEqual([
+      'verify_caller({"pin":"2468"})',
+      'get_order({"orderId":"1234"})',
+    ]);
     await call.end();
   });
 

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { agentSchema, type AgentDefinition } from '../../shared/agents/schema';
 import { loadAgentFiles } from '../../shared/agents/store';
 import { createToolGateway, type McpToolGateway } from '../../shared/mcp/gateway';
+import { identityKey, SessionCaller } from '../../shared/mcp/identity';
 import { freePort } from '../../dev/ports';
 import { startStack, type Stack } from '../../dev/stack';
 import { sleep, startFakeMcp, type FakeMcp } from './fake-mcp';
@@ -20,9 +21,18 @@ describe('tool gateway against the built-in MCP server on Azurite', () => {
   let stack: Stack;
   let gateway: McpToolGateway;
   let agents: AgentDefinition[];
+  let maya: SessionCaller;
   beforeAll(async () => {
     stack = await startStack({ ports: 'free', env: {} });
-    gateway = createToolGateway({ MCP_BUILTIN_URL: stack.env.MCP_BUILTIN_URL, MCP_TOOL_TIMEOUT_MS: 5000 });
+    gateway = createToolGateway({
+      MCP_BUILTIN_URL: stack.env.MCP_BUILTIN_URL,
+      MCP_TOOL_TIMEOUT_MS: 5000,
+      WORKER_AUTH_SECRET: stack.env.WORKER_AUTH_SECRET,
+    });
+    maya = new SessionCaller(
+      { subject: 'user:maya', customerId: 'maya', sessionId: 's-gateway', agentId: 'customer-support' },
+      identityKey(stack.env.WORKER_AUTH_SECRET!),
+    );
     agents = await loadAgentFiles();
   });
   afterAll(async () => {
@@ -33,7 +43,12 @@ describe('tool gateway against the built-in MCP server on Azurite', () => {
   it('turns the allow-listed tools into Realtime function tools', async () => {
     const support = agents.find((a) => a.id === 'customer-support')!;
     const tools = await gateway.toolsFor(support);
-    expect(tools.map((t) => (t as { name: string }).name).sort()).toEqual(['get_order', 'open_ticket', 'search_kb']);
+    expect(tools.map((t) => (t as { name: string }).name).sort()).toEqual([
+      'get_order',
+      'open_ticket',
+      'search_kb',
+      'verify_caller',
+    ]);
     const getOrder = tools.find((t) => (t as { name: string }).name === 'get_order')!;
     expect(getOrder).toMatchObject({
       type: 'function',
@@ -50,14 +65,14 @@ describe('tool gateway against the built-in MCP server on Azurite', () => {
 
   it('runs get_order and returns the stored order as the output', async () => {
     const support = agents.find((a) => a.id === 'customer-support')!;
-    const r = await gateway.run(support, call('get_order', { orderId: '1234' }));
+    const r = await gateway.run(support, call('get_order', { orderId: '1234' }), undefined, maya);
     expect(r.isError).toBe(false);
     expect(JSON.parse(r.output)).toMatchObject({ orderId: '1234', status: 'shipped', carrier: 'UPS' });
   });
 
   it('never calls a tool the agent does not allow, even one the server has', async () => {
     const concierge = agents.find((a) => a.id === 'concierge')!;
-    const r = await gateway.run(concierge, call('get_order', { orderId: '1234' }));
+    const r = await gateway.run(concierge, call('get_order', { orderId: '1234' }), undefined, maya);
     expect(r.isError).toBe(true);
     expect(r.output).toMatch(/not available to this agent/);
     expect(r.output).not.toMatch(/shipped/);
@@ -244,14 +259,14 @@ describe('tool gateway behaviour with test MCP servers', () => {
       {
         name: 'srv',
         url: s.url,
-        auth: { type: 'header', header: 'x-api-key', setting: 'TEST_MCP_KEY' },
+        auth: { type: 'header', header: 'x-api-key', setting: 'MCP_SECRET_TEST_KEY' },
         allowedTools: ['a'],
       },
     ]);
     const g = gw(
       {},
       {
-        env: { TEST_MCP_KEY: 'k-123' },
+        env: { MCP_SECRET_TEST_KEY: 'k-123' },
         headers: () => ({ traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' }),
       },
     );
@@ -302,7 +317,7 @@ describe('tool gateway behaviour with test MCP servers', () => {
 
   it('passes unauthenticated public servers through as native mcp tools, never a secret', async () => {
     const s = await fake([echo('a')]);
-    const g = gw({ MCP_BUILTIN_URL: s.url }, { env: { K: 'secret-value' } });
+    const g = gw({ MCP_BUILTIN_URL: s.url }, { env: { MCP_SECRET_K: 'secret-value' } });
     const tools = await g.toolsFor(
       agent([
         { name: 'pub', url: 'https://mcp.example.com/mcp', allowedTools: ['search'], public: true },
@@ -310,7 +325,7 @@ describe('tool gateway behaviour with test MCP servers', () => {
           name: 'keyed',
           url: s.url,
           public: true,
-          auth: { type: 'header', header: 'x-key', setting: 'K' },
+          auth: { type: 'header', header: 'x-key', setting: 'MCP_SECRET_K' },
           allowedTools: ['a'],
         },
       ]),

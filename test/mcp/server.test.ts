@@ -9,6 +9,13 @@ import { buildRoutes } from '../../functions/routes';
 import { loadFunctionsConfig } from '../../shared/config/index';
 import { agentSchema } from '../../shared/agents/schema';
 import { createToolGateway } from '../../shared/mcp/gateway';
+import {
+  BUILTIN_AUDIENCE,
+  CALLER_HEADER,
+  identityKey,
+  SessionCaller,
+  signCallerToken,
+} from '../../shared/mcp/identity';
 
 const textOf = (r: unknown) =>
   (((r as { content?: unknown }).content as { type: string; text: string }[]) ?? []).map((c) => c.text).join('\n');
@@ -17,19 +24,25 @@ describe('built-in MCP server (functions/mcp) checked with the official SDK clie
   let stack: Stack;
   let client: Client;
   let mcpUrl: string;
+  let token: string;
+  const maya = { subject: 'user:maya', customerId: 'maya', sessionId: 's-server-test', agentId: 'customer-support' };
 
   beforeAll(async () => {
     stack = await startStack({ ports: 'free', env: {} });
     mcpUrl = `${stack.url('functions')}/mcp`;
+    // The worker's view: a signed-in customer's session token.
+    token = await signCallerToken(identityKey(stack.env.WORKER_AUTH_SECRET!), maya, BUILTIN_AUDIENCE);
     client = new Client({ name: 'test', version: '1.0.0' });
-    await client.connect(new StreamableHTTPClientTransport(new URL(mcpUrl)));
+    await client.connect(
+      new StreamableHTTPClientTransport(new URL(mcpUrl), { requestInit: { headers: { [CALLER_HEADER]: token } } }),
+    );
   });
   afterAll(async () => {
     await client?.close();
     await stack?.stop();
   });
 
-  it('is stateless: no session id, and lists the five tools with input schemas', async () => {
+  it('is stateless: no session id, and lists the six tools with input schemas', async () => {
     const { tools } = await client.listTools();
     expect(tools.map((t) => t.name).sort()).toEqual([
       'get_order',
@@ -37,13 +50,18 @@ describe('built-in MCP server (functions/mcp) checked with the official SDK clie
       'get_weather',
       'open_ticket',
       'search_kb',
+      'verify_caller',
     ]);
     const getOrder = tools.find((t) => t.name === 'get_order')!;
     expect(getOrder.inputSchema).toMatchObject({ type: 'object', required: ['orderId'] });
     expect(getOrder.annotations?.readOnlyHint).toBe(true);
     const res = await fetch(mcpUrl, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+      headers: {
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+        [CALLER_HEADER]: token,
+      },
       body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list', params: {} }),
     });
     expect(res.status).toBe(200);
@@ -91,7 +109,7 @@ describe('built-in MCP server (functions/mcp) checked with the official SDK clie
   it('open_ticket writes a ticket to the tickets table', async () => {
     const r = await client.callTool({
       name: 'open_ticket',
-      arguments: { orderId: '3003', summary: 'Camp stove is six days late', priority: 'high' },
+      arguments: { orderId: '1234', summary: 'Tent is six days late', priority: 'high' },
     });
     expect(r.isError).toBeFalsy();
     const { ticketId } = JSON.parse(textOf(r));
@@ -99,10 +117,11 @@ describe('built-in MCP server (functions/mcp) checked with the official SDK clie
     const tickets = tableClient({ STORAGE_CONNECTION_STRING: stack.env.STORAGE_CONNECTION_STRING }, TABLES.tickets);
     const stored = JSON.parse((await tickets.getEntity<{ data: string }>('ticket', ticketId)).data);
     expect(stored).toMatchObject({
-      orderId: '3003',
+      orderId: '1234',
+      customerId: 'maya',
       priority: 'high',
       status: 'open',
-      summary: 'Camp stove is six days late',
+      summary: 'Tent is six days late',
     });
 
     const bad = await client.callTool({ name: 'open_ticket', arguments: { orderId: '0000', summary: 'Where is it?' } });
@@ -148,10 +167,15 @@ describe('built-in MCP server (functions/mcp) checked with the official SDK clie
         mcpServers: [{ name: 'builtin', url: 'builtin', allowedTools: ['get_weather'] }],
       });
       const call = { callId: 'c1', name: 'get_weather', arguments: '{"city":"Tokyo"}' };
-      const without = createToolGateway({ MCP_BUILTIN_URL: url }, { env: {} });
-      expect((await without.run(agent, call)).output).toMatch(/could not be reached/);
-      const withKey = createToolGateway({ MCP_BUILTIN_URL: url }, { env: { MCP_BUILTIN_KEY: 'test-function-key' } });
-      expect(JSON.parse((await withKey.run(agent, call)).output)).toMatchObject({ city: 'Tokyo' });
+      const secret = stack.env.WORKER_AUTH_SECRET!;
+      const caller = new SessionCaller(maya, identityKey(secret));
+      const without = createToolGateway({ MCP_BUILTIN_URL: url, WORKER_AUTH_SECRET: secret }, { env: {} });
+      expect((await without.run(agent, call, undefined, caller)).output).toMatch(/could not be reached/);
+      const withKey = createToolGateway(
+        { MCP_BUILTIN_URL: url, WORKER_AUTH_SECRET: secret },
+        { env: { MCP_BUILTIN_KEY: 'test-function-key' } },
+      );
+      expect(JSON.parse((await withKey.run(agent, call, undefined, caller)).output)).toMatchObject({ city: 'Tokyo' });
       await Promise.all([without.close(), withKey.close()]);
     } finally {
       await runner.close();

@@ -5,7 +5,7 @@ import {
   isSeededItemId,
   itemTokens,
   planSeed,
-  SUMMARY_PREAMBLE,
+  fencedSummary,
   truncateToTokens,
 } from '../../shared/memory/context';
 import type { HistoryStore, RollingSummary, SummaryStore, TranscriptItem } from '../../shared/memory/types';
@@ -41,15 +41,15 @@ describe('token estimate', () => {
 });
 
 describe('planSeed', () => {
-  it('puts the summary first as a system item, then turns in time order as GA message items', () => {
+  it('puts the summary first as a fenced user-role data item (never system), then turns in time order as GA message items', () => {
     const seed = planSeed('User is called Ada.', [turn(0, 'hello'), turn(1, 'hi Ada')], 1000, 10);
     expect(seed.events.map((e) => e.type)).toEqual([
       'conversation.item.create',
       'conversation.item.create',
       'conversation.item.create',
     ]);
-    expect(seed.events[0]!.item).toMatchObject({ type: 'message', role: 'system', content: [{ type: 'input_text' }] });
-    expect(textOf(seed.events[0]!)).toBe(`${SUMMARY_PREAMBLE}\nUser is called Ada.`);
+    expect(seed.events[0]!.item).toMatchObject({ type: 'message', role: 'user', content: [{ type: 'input_text' }] });
+    expect(textOf(seed.events[0]!)).toBe(fencedSummary('User is called Ada.'));
     expect(seed.events[1]!.item).toMatchObject({ role: 'user', content: [{ type: 'input_text', text: 'hello' }] });
     expect(seed.events[2]!.item).toMatchObject({
       role: 'assistant',
@@ -118,7 +118,7 @@ describe('buildSeed', () => {
   it('seeds the rolling summary plus the latest turns', async () => {
     const seed = await buildSeed(base);
     expect(seed.events.map(textOf)).toEqual([
-      `${SUMMARY_PREAMBLE}\nName: Ada`,
+      fencedSummary('Name: Ada'),
       'my name is Ada',
       'nice to meet you Ada',
       'resumed question',

@@ -146,7 +146,8 @@ describe('conversation memory end to end (local stack)', () => {
       return s && s.transcript.length >= 3 ? s : undefined;
     });
     // The memory comes first (inserted at the root of the conversation), then the earlier turns in order.
-    expect(seen.transcript[0]).toMatchObject({ role: 'system' });
+    expect(seen.transcript[0]).toMatchObject({ role: 'user' });
+    expect(seen.transcript[0]!.text).toContain('<<<earlier-conversations>>>');
     expect(seen.transcript.slice(1, 3).map((t) => t.role)).toEqual(['user', 'assistant']);
     const text = seen.transcript.map((t) => `${t.role}: ${t.text}`).join('\n');
     expect(text).toContain('Name: Ada');

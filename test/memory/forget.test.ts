@@ -75,7 +75,13 @@ describe('forgetting: DELETE /api/users/me/history and retention (local runner +
     const res = await del('erin');
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({
-      deleted: { historyRows: 4 + 2 + 1, transcriptItems: 4, rollingSummaries: 1, sessionSummariesCleared: 2 },
+      deleted: {
+        historyRows: 4 + 2 + 1,
+        transcriptItems: 4,
+        rollingSummaries: 1,
+        sessionSummariesCleared: 2,
+        toolRuns: 0,
+      },
     });
 
     expect(await historyRows('user:erin')).toEqual([]);
@@ -97,7 +103,7 @@ describe('forgetting: DELETE /api/users/me/history and retention (local runner +
 
     // Deleting again is harmless.
     expect(await (await del('erin')).json()).toEqual({
-      deleted: { historyRows: 0, transcriptItems: 0, rollingSummaries: 0, sessionSummariesCleared: 0 },
+      deleted: { historyRows: 0, transcriptItems: 0, rollingSummaries: 0, sessionSummariesCleared: 0, toolRuns: 0 },
     });
   });
 

@@ -120,7 +120,7 @@ describe('summaries after a session ends (Azurite + emulator text model)', () =>
     // What the worker sends when session 3 attaches.
     const seed = await buildSeed({ history, partition: p, agentId: AGENT, budgetTokens: 2000, lastTurns: 20 });
     const first = seed.events[0]!.item as { role: string; content: { text: string }[] };
-    expect(first.role).toBe('system');
+    expect(first.role).toBe('user');
     expect(first.content[0]!.text).toContain('- Name: Ada');
     expect(first.content[0]!.text).toContain('- Lives in: Porto');
   });

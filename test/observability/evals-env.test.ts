@@ -30,6 +30,7 @@ describe('eval harness against a configured endpoint (EVAL_TARGET=env)', () => {
       REALTIME_ENDPOINT: stack.env.REALTIME_ENDPOINT,
       REALTIME_API_KEY: stack.env.REALTIME_API_KEY,
       MCP_BUILTIN_URL: stack.env.MCP_BUILTIN_URL,
+      WORKER_AUTH_SECRET: stack.env.WORKER_AUTH_SECRET,
     };
     const { report } = await runHarness({ suites: ['evals/concierge.json'], outDir: out, env, judge: false });
     expect(report.target).toMatchObject({ provider: 'emulator', endpoint: new URL(stack.env.REALTIME_ENDPOINT!).host });

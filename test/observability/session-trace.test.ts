@@ -183,9 +183,10 @@ describe('one session, one trace', () => {
       for (let i = 0; i < pcm.length; i += 2400)
         caller.send({ type: 'input_audio_buffer.append', audio: toBase64(pcm.subarray(i, i + 2400)) });
       await caller.waitFor('input_audio_buffer.speech_stopped', undefined, { timeoutMs: 15_000 });
+      // A stranger's number: get_order refuses until the caller verifies, and the answer says so.
       await caller.waitFor(
         'response.output_item.done',
-        (e) => e.item.type === 'message' && JSON.stringify(e.item).includes('1234'),
+        (e) => e.item.type === 'message' && JSON.stringify(e.item).includes('not verified'),
         { timeoutMs: 15_000 },
       );
     } finally {

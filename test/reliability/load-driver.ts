@@ -6,6 +6,9 @@ import { createTableToolRunStore } from '../../shared/stores/tool-runs';
 import { sessionIdForCall } from '../../shared/webhooks/sip';
 import { RawClient, wsUrl } from '../emulator/helpers';
 
+/** What the model says after get_order refused an unverified caller. */
+const ANSWER = 'not verified';
+
 /**
  * Many phone sessions with a tool call each, through the whole local stack: the emulator rings
  * (signed webhook → Function app accepts → lifecycle attaches a worker → sideband), a caller client on the
@@ -145,9 +148,11 @@ export async function runLoad(stack: Stack, opts: LoadOptions): Promise<LoadResu
         item: { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'where is my order 1234' }] },
       });
       caller.send({ type: 'response.create' });
+      // Load callers are strangers to the shop: get_order runs over MCP and refuses (orders have owners, a phone
+      // caller must verify first), and the model's answer says so.
       await caller.waitFor(
         'response.output_item.done',
-        (e) => e.item.type === 'message' && JSON.stringify(e.item).includes('1234'),
+        (e) => e.item.type === 'message' && JSON.stringify(e.item).includes(ANSWER),
         { timeoutMs: step },
       );
       const s = await until(
@@ -156,7 +161,7 @@ export async function runLoad(stack: Stack, opts: LoadOptions): Promise<LoadResu
           const x = emu.get(callId);
           return (
             x &&
-            x.transcript.some((t) => t.type === 'message' && t.role === 'assistant' && t.text.includes('1234')) &&
+            x.transcript.some((t) => t.type === 'message' && t.role === 'assistant' && t.text.includes(ANSWER)) &&
             x
           );
         },

@@ -56,6 +56,8 @@ describe('web page in chromium against the local stack', () => {
     await page.goto(stack.url('web page'));
     await page.locator('#agent option[value="customer-support"]').waitFor({ state: 'attached', timeout: 15_000 });
     await page.selectOption('#agent', 'customer-support');
+    // Orders have owners: the signed-in user is Maya, whose order 1234 is.
+    await page.fill('#user-id', 'maya');
     return page;
   }
 

@@ -8,7 +8,9 @@ export interface ToolStarted {
 export interface ToolFinished {
   callId: string;
   name: string;
-  output: string;
+  /** Which fields came back; the raw output only when the backend runs with DEBUG_TOOL_OUTPUT_TO_PAGE. */
+  summary: string;
+  output?: string;
   isError: boolean;
   durationMs: number;
 }
@@ -51,7 +53,7 @@ export class ToolCards {
     const result = card.querySelector<HTMLElement>('.result')!;
     result.hidden = false;
     result.toggleAttribute('open', true);
-    card.querySelector('.tool-output')!.textContent = pretty(e.output);
+    card.querySelector('.tool-output')!.textContent = e.output !== undefined ? pretty(e.output) : e.summary;
   }
 }
 
