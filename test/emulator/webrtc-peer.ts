@@ -25,6 +25,20 @@ export class TestPeer {
     this.pc.onTrack.subscribe((t) => t.onReceiveRtp.subscribe(() => this.rtpReceived++));
   }
 
+  /**
+   * The model's answers as a page sees them on its data channel. Under Azure's `webrtcfilter=on` only the text and
+   * transcript events pass (no `response.done`, no `response.output_item.done`), so tests read answers from these.
+   */
+  answers(): string[] {
+    return this.events.flatMap((e) =>
+      e.type === 'response.output_text.done'
+        ? [e.text]
+        : e.type === 'response.output_audio_transcript.done'
+          ? [e.transcript]
+          : [],
+    );
+  }
+
   async connect(callsUrl: string, key: string, body?: { session: unknown }): Promise<Response> {
     await this.pc.setLocalDescription(await this.pc.createOffer());
     await new Promise<void>((r) =>

@@ -75,13 +75,13 @@ describe('conversation memory end to end (local stack)', () => {
 
   /** Types a user message on the data channel and waits for the model's answer. */
   async function say(peer: TestPeer, text: string) {
-    const done = peer.events.filter((e) => e.type === 'response.done').length;
+    const done = peer.answers().length;
     peer.send({
       type: 'conversation.item.create',
       item: { type: 'message', role: 'user', content: [{ type: 'input_text', text }] },
     });
     peer.send({ type: 'response.create' });
-    await until('response.done', async () => peer.events.filter((e) => e.type === 'response.done').length > done);
+    await until('an answer on the data channel', async () => peer.answers().length > done);
   }
 
   async function hangUp(userId: string, sessionId: string, peer: TestPeer, items: number) {

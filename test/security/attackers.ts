@@ -107,7 +107,7 @@ export async function webUser(stack: Stack, userId: string, agentId = 'customer-
         });
         peer.send({ type: 'response.create' });
       },
-      () => peer.events.filter((e) => e.type === 'response.done').length,
+      () => peer.answers().length,
     ),
     transcript: async () => (await emulatorSession(stack, callId))?.transcript ?? [],
     hangUp: async () => {

@@ -81,8 +81,7 @@ describe('a user who registers someone else’s call on their own session', () =
       alice.peer.send({ type: 'response.create' });
       await waitUntil(
         'alice hears her answer',
-        async () =>
-          alice.peer.events.some((e) => e.type === 'response.output_item.done' && JSON.stringify(e).includes('1234')),
+        async () => alice.peer.answers().some((a) => a.includes('1234')),
         30_000,
       );
     } finally {
