@@ -37,15 +37,10 @@ async function sessionState(stack: Stack, userId: string, sessionId: string): Pr
  * One turn: what the model got and said. It ends when the answer's response is done (the service refuses a new
  * `response.create` while one is active), counted on the caller's own event stream.
  */
-function turnOn(
-  stack: Stack,
-  callId: string,
-  send: (text: string) => void,
-  responsesDone: () => number,
-): Caller['turn'] {
+function turnOn(stack: Stack, callId: string, send: (text: string) => void, answersDone: () => number): Caller['turn'] {
   return async (text, opts = {}) => {
     const before = (await emulatorSession(stack, callId))?.transcript.length ?? 0;
-    const done = responsesDone();
+    const done = answersDone();
     send(text);
     const turn = await waitUntil(
       `the answer to "${text}"`,
@@ -64,8 +59,8 @@ function turnOn(
       },
       30_000,
     );
-    // The function call's response and the answer's (or just the answer's).
-    await waitUntil('the answer to finish', async () => responsesDone() >= done + (opts.tool === false ? 1 : 2));
+    // The answer as the caller receives it (a page's filtered data channel carries no response.done).
+    await waitUntil('the answer to finish', async () => answersDone() > done);
     return turn;
   };
 }
@@ -135,7 +130,10 @@ export async function phoneCaller(stack: Stack, from: string, to = '+18005550100
       stack,
       callId,
       (text) => say(client, text),
-      () => client.events.filter((e) => e.type === 'response.done').length,
+      () =>
+        client.events.filter(
+          (e) => e.type === 'response.output_text.done' || e.type === 'response.output_audio_transcript.done',
+        ).length,
     ),
     transcript: async () => (await emulatorSession(stack, callId))?.transcript ?? [],
     hangUp: async () => {
