@@ -200,15 +200,29 @@ describe('tool calls end to end: emulator → worker → MCP → Azurite → ans
       },
     });
     await call.caller.waitFor('session.updated', () => true, { timeoutMs: 5000 });
-    say(call.caller, 'please open a ticket for order 1234');
+    // The worker's session lock puts the agent's tools back within one round trip.
     await waitUntil(
-      'refusal output',
-      async () => (await toolOutputs(call.callId)).some((o) => /not available to this agent/.test(o)),
+      "the agent's tools restored",
+      async () => {
+        const now = (await emulatorSession(stack, call.callId)) as { tools?: string[] } | undefined;
+        return JSON.stringify(now?.tools) === '["get_order"]' ? true : undefined;
+      },
       10_000,
     );
-    const calls =
-      (await emulatorSession(stack, call.callId))?.transcript.filter((t) => t.type === 'function_call') ?? [];
-    expect(calls.map((c) => c.text.split('(')[0])).toEqual(['open_ticket']);
+    const from = (await emulatorSession(stack, call.callId))?.transcript.length ?? 0;
+    say(call.caller, 'please open a ticket for order 1234');
+    await waitUntil(
+      'the answer',
+      async () =>
+        (await emulatorSession(stack, call.callId))?.transcript
+          .slice(from)
+          .some((t) => t.type === 'message' && t.role === 'assistant')
+          ? true
+          : undefined,
+      10_000,
+    );
+    // Whatever the model tried, open_ticket never ran: any output is the allow-list refusal, and no ticket exists.
+    expect((await toolOutputs(call.callId)).every((o) => /not available to this agent/.test(o))).toBe(true);
     expect(await count()).toBe(before);
     await call.end();
   });
