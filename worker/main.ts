@@ -70,6 +70,7 @@ async function main() {
     agents: createAgentStore(config),
     // MCP requests carry the active tool span's traceparent, so the MCP server's spans join the session trace.
     gateway: createToolGateway(config, {
+      secrets: config.mcpSecrets,
       log,
       headers: () => injectTraceHeaders({}),
       urlPolicy: policyFrom(config),
