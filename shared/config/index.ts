@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DEFAULT_PRICE_TABLE, priceTableSetting } from '../cost/prices';
 
 /**
  * One typed configuration, read from environment variables. The keys are the setting names exactly as they
@@ -115,6 +116,10 @@ const workerShape = {
   MCP_TOOL_CALLS_PER_SESSION: int(1, 10_000).default(40),
   /** Push raw tool output to the page (debugging only; off in Azure). Otherwise the page gets a short summary. */
   DEBUG_TOOL_OUTPUT_TO_PAGE: bool.default(false),
+  /** Prices per model (JSON, merged over shared/cost/prices.ts DEFAULT_PRICE_TABLE): what a call costs. */
+  PRICE_TABLE: priceTableSetting.default(DEFAULT_PRICE_TABLE),
+  /** A call whose cost passes this many USD is logged and counted (voice.session.cost_alerts); unset: never. */
+  COST_ALERT_USD: z.coerce.number().positive().optional(),
 };
 
 const storageRequired = (c: { STORAGE_CONNECTION_STRING?: string; STORAGE_TABLE_ENDPOINT?: string }) =>
