@@ -75,7 +75,10 @@ export function createSessionPartition(
   const sessions: SessionStore = {
     ...plainSessions,
     async create(row) {
-      const record = reduce(null, requestedOperation(row), { sessionId: row.sessionId, maxReattachAttempts: 0 }).state!;
+      const record = reduce(null, requestedOperation(row), {
+        sessionId: row.sessionId,
+        maxReattachAttempts: 0,
+      }).record!;
       try {
         const res = await client.submitTransaction([
           ['create', sessionEntity(row)],

@@ -45,7 +45,7 @@ describe('session partition (session row + lifecycle record)', () => {
     const p = counted();
     const r = row('p-create');
     await p.sessions.create(r);
-    const first = reduce(null, requestedOperation(r), opts(r.sessionId)).state!;
+    const first = reduce(null, requestedOperation(r), opts(r.sessionId)).record!;
     const etag = await p.lifecycle.save(first, undefined);
     expect(p.requests).toEqual(['submitTransaction']);
     expect(await p.lifecycle.load(r.sessionId)).toEqual({ record: first, etag });
@@ -57,7 +57,7 @@ describe('session partition (session row + lifecycle record)', () => {
     const p = counted();
     const r = row('p-differs');
     await p.sessions.create(r);
-    const other = reduce(null, { ...requestedOperation(r), userId: 'someone-else' }, opts(r.sessionId)).state!;
+    const other = reduce(null, { ...requestedOperation(r), userId: 'someone-else' }, opts(r.sessionId)).record!;
     p.requests.length = 0;
     await p.lifecycle.save(other, undefined);
     expect(p.requests).toEqual(['submitTransaction']);
@@ -68,7 +68,7 @@ describe('session partition (session row + lifecycle record)', () => {
     const p = counted();
     const r = row('p-mirror');
     await p.sessions.create(r);
-    let rec = reduce(null, requestedOperation(r), opts(r.sessionId)).state!;
+    let rec = reduce(null, requestedOperation(r), opts(r.sessionId)).record!;
     let etag = await p.lifecycle.save(rec, undefined);
     // The worker's merge into the row (usage) does not touch the record's ETag.
     await p.sessions.update(r.sessionId, { inputTokens: 5 });
@@ -78,7 +78,7 @@ describe('session partition (session row + lifecycle record)', () => {
       { type: 'ended', reason: 'caller hung up', at: 1300 },
       { type: 'ended', reason: 'caller hung up', at: 1400 },
     ] as const) {
-      rec = reduce(rec, op, opts(r.sessionId)).state!;
+      rec = reduce(rec, op, opts(r.sessionId)).record!;
       p.requests.length = 0;
       etag = await p.lifecycle.save(rec, etag);
       expect(p.requests).toEqual(['submitTransaction']);
@@ -94,7 +94,7 @@ describe('session partition (session row + lifecycle record)', () => {
       userId: 'u1',
     });
     // A write based on a stale read fails as a whole: neither the record nor the row changes.
-    const stale = reduce(rec, { type: 'requested', ...requestedOperation(r), at: 2000 }, opts(r.sessionId)).state!;
+    const stale = reduce(rec, { ...requestedOperation(r), at: 2000 }, opts(r.sessionId)).record!;
     await expect(p.lifecycle.save(stale, 'W/"datetime\'2000-01-01T00%3A00%3A00Z\'"')).rejects.toBeInstanceOf(
       EtagConflict,
     );
