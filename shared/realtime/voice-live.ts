@@ -182,7 +182,8 @@ function decode(wire: unknown): ServerEvent | undefined {
   return toServerEvent(out);
 }
 
-export const voiceLiveProtocol: RealtimeProtocol = {
+/** One event per frame: typed so callers of this protocol alone get a single event. */
+export const voiceLiveProtocol: Omit<RealtimeProtocol, 'decode'> & { decode(wire: unknown): ServerEvent | undefined } = {
   name: 'voice-live',
   encode,
   decode,

@@ -85,29 +85,42 @@ async function start(opts: { withMic: boolean; resumeSessionId?: string }) {
     progress(opts.resumeSessionId ? 'Resuming the session…' : 'Creating a session…');
     // A session resumes with its own agent, whatever the picker shows.
     const agentId = opts.resumeSessionId && grant?.agent?.id ? grant.agent.id : els.agent.value;
-    grant = await api.createSession(agentId, opts.resumeSessionId);
-    els.sessionId.textContent = grant.sessionId;
+    const brokered = agents.find((a) => a.id === agentId)?.connect === 'sdp';
+    if (!brokered) {
+      grant = await api.createSession(agentId, opts.resumeSessionId);
+      els.sessionId.textContent = grant.sessionId;
+    }
     progress('Connecting audio…');
     call = await RealtimeCall.connect({
-      webrtcUrl: grant.webrtcUrl,
-      clientSecret: grant.clientSecret,
+      // Live: the offer goes to the backend, which starts the session and answers; Realtime: to the service.
+      offer: brokered
+        ? {
+            exchange: async (sdp) => {
+              grant = await api.createSession(agentId, opts.resumeSessionId, sdp);
+              els.sessionId.textContent = grant.sessionId;
+              return grant.sdp ?? '';
+            },
+          }
+        : { webrtcUrl: grant!.webrtcUrl ?? '', clientSecret: grant!.clientSecret ?? '' },
       mic,
       audio: els.audio,
       onEvent: (ev) => handleServerEvent(ev, eventSinks),
       onDropped,
     });
     // The ephemeral key has done its job; nothing keeps it around.
-    grant.clientSecret = '';
+    grant!.clientSecret = '';
     call.setMuted(els.mute.getAttribute('aria-pressed') === 'true');
-    progress('Joining the backend to the call…');
-    const sessionId = grant.sessionId;
-    try {
-      await api.reportCall(sessionId, call.callId);
-    } catch (err) {
-      throw new UserFacingError(
-        'call_not_joined',
-        `The backend could not join the call, so tools will not work. ${describe(err)}`,
-      );
+    const sessionId = grant!.sessionId;
+    if (!brokered) {
+      progress('Joining the backend to the call…');
+      try {
+        await api.reportCall(sessionId, call.callId);
+      } catch (err) {
+        throw new UserFacingError(
+          'call_not_joined',
+          `The backend could not join the call, so tools will not work. ${describe(err)}`,
+        );
+      }
     }
     // The backend's worker runs the tools over its sideband connection; a question asked before it has joined
     // would get a tool call nobody answers. Hold the microphone (and the text box stays disabled) until it has.
