@@ -36,7 +36,8 @@ export function createTextModel(
     config.REALTIME_PROVIDER === 'openai' ||
     (config.REALTIME_PROVIDER === 'live' && !liveApiBase(config.REALTIME_ENDPOINT).azure);
   if (onOpenAI) {
-    if (!config.REALTIME_API_KEY) throw new Error(`REALTIME_API_KEY: the ${config.REALTIME_PROVIDER} provider on OpenAI needs an API key`);
+    if (!config.REALTIME_API_KEY)
+      throw new Error(`REALTIME_API_KEY: the ${config.REALTIME_PROVIDER} provider on OpenAI needs an API key`);
     base = `${endpoint.replace(/\/v1$/i, '')}/v1`;
     auth = authHeaders(bearerKeyAuth(config.REALTIME_API_KEY));
   } else {

@@ -54,7 +54,8 @@ export function liveProvider(config: ProviderConfig, opts: ProviderOptions = {})
         throw new UpstreamError(502, 'upstream Live session answer lacks session.id / transport.sdp');
       return { callId: id, sdp };
     },
-    acceptCall: (id, session) => call(() => client.live.sessions.accept(id, { session: liveAcceptConfig(session, live) })),
+    acceptCall: (id, session) =>
+      call(() => client.live.sessions.accept(id, { session: liveAcceptConfig(session, live) })),
     rejectCall: (id, statusCode) =>
       call(() => client.live.sessions.reject(id, { status_code: statusCode ?? DEFAULT_REJECT_STATUS })),
     referCall: (id, targetUri) => call(() => client.live.sessions.refer(id, { target_uri: targetUri })),
