@@ -13,6 +13,7 @@ import type { ToolCall, ToolGateway, ToolResult } from './types';
 export interface GatewayConfig {
   MCP_BUILTIN_URL?: string;
   MCP_TOOL_TIMEOUT_MS?: number;
+  MCP_BUILTIN_KEY?: string;
   /** Caller tokens for the built-in server are signed with a key derived from it (both apps hold it). */
   WORKER_AUTH_SECRET?: string;
 }
@@ -21,8 +22,8 @@ export type ToolOutcome =
   'ok' | 'tool_error' | 'not_allowed' | 'invalid_args' | 'timeout' | 'unavailable' | 'cancelled' | 'over_budget';
 
 export interface GatewayOptions {
-  /** Where `header` auth reads its named settings (default process.env). */
-  env?: Record<string, string | undefined>;
+  /** The MCP_SECRET_* settings (`mcpSecrets()` in shared/config); none when unset. */
+  secrets?: Readonly<Record<string, string | undefined>>;
   credential?: TokenCredential;
   /** Extra headers on every MCP HTTP request, e.g. `traceparent` read from the caller's async context. */
   headers?: () => Record<string, string>;
@@ -76,7 +77,8 @@ export function createToolGateway(config: GatewayConfig, opts: GatewayOptions = 
   const timeoutMs = config.MCP_TOOL_TIMEOUT_MS ?? 8000;
   const pool = new McpPool({
     builtinUrl: config.MCP_BUILTIN_URL,
-    env: opts.env,
+    secrets: opts.secrets ?? {},
+    builtinKey: config.MCP_BUILTIN_KEY,
     credential: opts.credential,
     headers: opts.headers,
     toolsTtlMs: opts.toolsTtlMs ?? 60_000,

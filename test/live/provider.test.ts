@@ -4,7 +4,7 @@ import type WebSocket from 'ws';
 import { createProvider } from '../../shared/providers/index';
 import { liveApiBase } from '../../shared/providers/live/endpoint';
 import { PAGE_SERVER_EVENTS } from '../../shared/providers/live/session-config';
-import { ProviderConfigError, UnsupportedByProvider, UpstreamError } from '../../shared/providers/types';
+import { ProviderConfigError, UnsupportedByProvider, UpstreamError } from '../../shared/providers/index';
 import type { SessionConfig } from '../../shared/providers/types';
 
 interface Seen {
