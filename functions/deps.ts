@@ -76,7 +76,7 @@ export async function createDeps(config: FunctionsConfig): Promise<AppDeps> {
     sessions,
     history,
     provider,
-    toolGateway: createLazyToolGateway(config, { urlPolicy: policyFrom(config) }),
+    toolGateway: createLazyToolGateway(config, { urlPolicy: policyFrom(config), secrets: config.mcpSecrets }),
     buildSessionConfig,
     deliveries: createDeliveryStore(config),
     toolRunCleanup: createToolRunCleanup(config),

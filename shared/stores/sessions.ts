@@ -37,6 +37,21 @@ export interface SessionRow {
   transcriptItems?: number;
   inputTokens?: number;
   outputTokens?: number;
+  /** Usage by modality and the cost so far (shared/cost): written while the call runs and when it ends. */
+  textInputTokens?: number;
+  textCachedTokens?: number;
+  textOutputTokens?: number;
+  audioInputTokens?: number;
+  audioCachedTokens?: number;
+  audioOutputTokens?: number;
+  imageInputTokens?: number;
+  imageCachedTokens?: number;
+  liveSeconds?: number;
+  costUsd?: number;
+  /** The price-table entry the cost used. */
+  costPricedAs?: string;
+  /** When the cost first passed COST_ALERT_USD (Unix ms). */
+  costAlertAt?: number;
   /** W3C traceparent of the request that created the session: later hops (the worker) join its trace. */
   traceparent?: string;
 }
@@ -83,6 +98,18 @@ const FIELDS: (keyof SessionRow)[] = [
   'transcriptItems',
   'inputTokens',
   'outputTokens',
+  'textInputTokens',
+  'textCachedTokens',
+  'textOutputTokens',
+  'audioInputTokens',
+  'audioCachedTokens',
+  'audioOutputTokens',
+  'imageInputTokens',
+  'imageCachedTokens',
+  'liveSeconds',
+  'costUsd',
+  'costPricedAs',
+  'costAlertAt',
   'traceparent',
 ];
 

@@ -3,6 +3,7 @@ import { RealtimeCall } from './call';
 import { handleServerEvent, Turns, type EventSinks } from './events';
 import { describe, micError, UserFacingError } from './failures';
 import { imageToDataUrl } from './image';
+import { showCost } from './cost';
 import { subscribe, type PushEvent } from './push';
 import { ToolCards } from './tools';
 import { Transcript } from './transcript';
@@ -87,6 +88,7 @@ async function start(opts: { withMic: boolean; resumeSessionId?: string }) {
     const agentId = opts.resumeSessionId && grant?.agent?.id ? grant.agent.id : els.agent.value;
     grant = await api.createSession(agentId, opts.resumeSessionId);
     els.sessionId.textContent = grant.sessionId;
+    if (!opts.resumeSessionId) showCost(els.callCost, undefined);
     progress('Connecting audio…');
     call = await RealtimeCall.connect({
       webrtcUrl: grant.webrtcUrl,
@@ -208,6 +210,9 @@ function onPush(e: PushEvent) {
     case 'transcript':
       // The persisted text is authoritative; it also fills in anything the data channel missed.
       transcript.complete(e.itemId, e.role, e.text);
+      break;
+    case 'cost':
+      showCost(els.callCost, e);
       break;
     case 'realtime':
       // What a filtered data channel leaves out (answer started/done, barge-in, committed turns) comes this way.
