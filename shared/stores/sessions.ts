@@ -75,7 +75,8 @@ export interface SessionStore {
   remove(sessionId: string): Promise<void>;
 }
 
-const ROW = '';
+/** The session row's RowKey in its partition (PartitionKey = sessionId). */
+export const SESSION_ROW = '';
 const FIELDS: (keyof SessionRow)[] = [
   'agentId',
   'transport',
@@ -116,23 +117,28 @@ const FIELDS: (keyof SessionRow)[] = [
 const defined = (o: Record<string, unknown>) =>
   Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
 
+/** The Table entity a new session row is inserted as. */
+export function sessionEntity(record: SessionRow) {
+  const { sessionId, ...rest } = record;
+  return { partitionKey: sessionId, rowKey: SESSION_ROW, ...defined(rest) };
+}
+
 export function createSessionStore(
   config: StorageConfig,
   client: TableClient = tableClient(config, TABLES.sessions),
 ): SessionStore {
   return {
     async create(record) {
-      const { sessionId, ...rest } = record;
       try {
-        await client.createEntity({ partitionKey: sessionId, rowKey: ROW, ...defined(rest) });
+        await client.createEntity(sessionEntity(record));
       } catch (err) {
-        if (isStorageStatus(err, 409)) throw new SessionExistsError(sessionId);
+        if (isStorageStatus(err, 409)) throw new SessionExistsError(record.sessionId);
         throw err;
       }
     },
     async get(sessionId) {
       try {
-        const e = await client.getEntity<TableEntity<Record<string, unknown>>>(sessionId, ROW);
+        const e = await client.getEntity<TableEntity<Record<string, unknown>>>(sessionId, SESSION_ROW);
         const out: Record<string, unknown> = { sessionId, etag: e.etag };
         for (const f of FIELDS) if (e[f] !== undefined && e[f] !== null && e[f] !== '') out[f] = e[f];
         return out as unknown as SessionRow & { etag: string };
@@ -142,13 +148,13 @@ export function createSessionStore(
       }
     },
     async update(sessionId, patch, etag) {
-      await client.updateEntity({ partitionKey: sessionId, rowKey: ROW, ...defined(patch) }, 'Merge', {
+      await client.updateEntity({ partitionKey: sessionId, rowKey: SESSION_ROW, ...defined(patch) }, 'Merge', {
         etag: etag ?? '*',
       });
     },
     async remove(sessionId) {
       try {
-        await client.deleteEntity(sessionId, ROW);
+        await client.deleteEntity(sessionId, SESSION_ROW);
       } catch (err) {
         if (!isStorageStatus(err, 404)) throw err;
       }
