@@ -8,7 +8,7 @@ import { logFailure } from '../shared/telemetry/log';
 import type { SessionConfig } from '../shared/providers/types';
 import { ServerEventBus } from '../shared/realtime/dispatch';
 import { str, type ObservedEvent, type RealtimeClientEvent, type ServerEventOf } from '../shared/realtime/events';
-import { deltaMatcher, gaProtocol, type RealtimeProtocol } from '../shared/realtime/protocol';
+import { decodedList, deltaMatcher, gaProtocol, type RealtimeProtocol } from '../shared/realtime/protocol';
 import type { AttachBody, WorkerReport } from '../shared/worker-client/api';
 import { CallNotBoundError, verifyCallBinding, type VerifiedSideband } from './call-binding';
 import { ResponseGate } from './response-gate';
@@ -83,8 +83,8 @@ export interface PreparedAgent {
 }
 
 /** Deltas are the bulk of sideband traffic and carry nothing the worker needs: skip them before JSON.parse. */
-const skipFor = new Map<RealtimeProtocol, RegExp>();
-const skipper = (p: RealtimeProtocol) => skipFor.get(p) ?? skipFor.set(p, deltaMatcher(p)).get(p)!;
+const skipFor = new Map<string, RegExp>();
+const skipper = (p: RealtimeProtocol) => skipFor.get(p.name) ?? skipFor.set(p.name, deltaMatcher(p)).get(p.name)!;
 
 /** Output items get ids we choose, so re-sending one after a takeover is recognisably the same item. */
 export const outputItemId = (callId: string) =>
@@ -210,6 +210,8 @@ export class SidebandSession {
     ws.on('close', () => {
       if (this.ws !== ws) return;
       this.ws = undefined;
+      // An item the connection ended in the middle of is complete as far as anyone will hear.
+      for (const ev of this.protocol.flush?.() ?? []) this.events.emit(ev);
       this.gate.disconnected();
       if (!this.closed) void this.reconnect();
     });
@@ -223,7 +225,8 @@ export class SidebandSession {
   /** On the first connection only; a reconnect is to the call already proven ours. */
   private async verifyBinding(ws: WebSocket): Promise<VerifiedSideband | undefined> {
     if (this.bound) return undefined;
-    const verified = await verifyCallBinding(ws, this.sessionId);
+    const verified =
+      this.protocol.bindsCallByReference === false ? undefined : await verifyCallBinding(ws, this.sessionId);
     const owner = await this.deps.claimCall?.(this.attach.callId, this.sessionId);
     if (owner && owner !== this.sessionId) {
       ws.close(1000);
@@ -316,10 +319,10 @@ export class SidebandSession {
     } catch {
       return;
     }
-    const ev = this.protocol.decode(raw);
-    if (!ev) return;
-    this.deps.observer?.onServerEvent?.(ev, at);
-    this.events.emit(ev);
+    for (const ev of decodedList(this.protocol.decode(raw))) {
+      this.deps.observer?.onServerEvent?.(ev, at);
+      this.events.emit(ev);
+    }
   }
 
   private async onFunctionCall(ev: ServerEventOf<'response.function_call_arguments.done'>) {
@@ -330,9 +333,12 @@ export class SidebandSession {
     this.toolsRunning++;
     this.deps.stats.toolCalls++;
     // Long tool: let the model say "one moment" — only if nothing else is talking or waiting to.
-    const progress = setTimeout(() => {
-      if (!this.closed) this.gate.request({ kind: 'progress', response: toolProgressResponse(name), onlyIfIdle: true });
-    }, TOOL_PROGRESS_AFTER_MS);
+    const progress = this.protocol.acknowledgesDelegations
+      ? undefined
+      : setTimeout(() => {
+          if (!this.closed)
+            this.gate.request({ kind: 'progress', response: toolProgressResponse(name), onlyIfIdle: true });
+        }, TOOL_PROGRESS_AFTER_MS);
     try {
       // Before a tool with side effects runs, the turn that led to it is written (alongside the claim), so a
       // worker killed mid-tool loses no transcript item; a failed write stays pending for the next tick.

@@ -76,7 +76,16 @@ export const agentSchema = z.object({
   greeting: z.string().max(500).optional(),
   mcpServers: z.array(mcpServerRefSchema).default([]),
   sip: z
-    .object({ numbers: z.array(z.string().regex(/^\+?[0-9]{3,20}$/, 'E.164 number')).default([]) })
+    .object({
+      numbers: z.array(z.string().regex(/^\+?[0-9]{3,20}$/, 'E.164 number')).default([]),
+      /**
+       * Which API answers this agent's numbers. A ringing call can be offered on both (`realtime.call.incoming` and
+       * `live.transport.incoming`) and the first accept decides, so exactly one surface may answer: the other
+       * webhook is acknowledged and left alone. Unset: the surface of REALTIME_PROVIDER (`live` for the Live
+       * provider, `realtime` for every other).
+       */
+      surface: z.enum(['realtime', 'live']).optional(),
+    })
     .default({ numbers: [] }),
   /** Rubric file (evals/rubrics/*.md) used by the LLM-as-judge. */
   rubric: z.string().optional(),

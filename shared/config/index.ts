@@ -18,7 +18,7 @@ const csv = z.string().transform((v) =>
     .filter(Boolean),
 );
 
-export const PROVIDERS = ['emulator', 'azure-openai', 'voice-live', 'openai'] as const;
+export const PROVIDERS = ['emulator', 'azure-openai', 'voice-live', 'openai', 'live'] as const;
 export type ProviderName = (typeof PROVIDERS)[number];
 
 /** Settings both the Function app and the worker read. */
@@ -29,7 +29,10 @@ const common = {
   STORAGE_TABLE_ENDPOINT: z.string().url().optional(),
   /** Which realtime service to talk to. */
   REALTIME_PROVIDER: z.enum(PROVIDERS).default('emulator'),
-  /** Base URL of the realtime service: https://{resource}.openai.azure.com, https://api.openai.com, the emulator. */
+  /**
+   * Base URL of the realtime service: https://{resource}.openai.azure.com, https://api.openai.com, the emulator. For
+   * `live`, an Azure host (or an `/openai` path) selects Azure's `/openai/v1/live/…`, anything else OpenAI's `/v1/live/…`.
+   */
   REALTIME_ENDPOINT: z.string().url(),
   /** API key; when unset, Azure providers authenticate with managed identity (DefaultAzureCredential). */
   REALTIME_API_KEY: z.string().min(1).optional(),

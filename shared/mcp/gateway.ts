@@ -216,29 +216,20 @@ export function createToolGateway(config: GatewayConfig, opts: GatewayOptions = 
         return done('over_budget', messages.budgetExhausted(t.exposed, caller.maxCalls), server);
       caller.calls++;
     }
-    const controller = new AbortController();
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      controller.abort(new Error('timeout'));
-    }, timeoutMs);
-    const onAbort = () => controller.abort(new Error('cancelled'));
-    signal?.addEventListener('abort', onAbort, { once: true });
-    const aborted = new Promise<never>((_, reject) =>
-      controller.signal.addEventListener('abort', () => reject(controller.signal.reason), { once: true }),
-    );
-    // Only ever raced below, where its rejection is handled; until then it must not count as unhandled.
-    aborted.catch(() => undefined);
+    // The SDK owns the deadline and the cancel: its RequestOptions reject at once and send the server
+    // notifications/cancelled. Connecting counts against the same budget (bounded by the pool's connect timeout).
     try {
-      const client = await Promise.race([t.pooled.client(), aborted]);
-      // The SDK sends notifications/cancelled to the server when the signal fires. The caller rides in async
-      // context: the pooled client's fetch signs its token into the request.
+      const client = await t.pooled.client();
+      if (signal?.aborted) return done('cancelled', messages.cancelled(t.exposed), server);
+      const budget = Math.max(1, timeoutMs - (now() - started));
+      // The caller rides in async context: the pooled client's fetch signs its token into the request.
       const callTool = () =>
         client.callTool({ name: t.tool.name, arguments: args as Record<string, unknown> }, undefined, {
-          signal: controller.signal,
-          timeout: timeoutMs + 1000,
+          signal,
+          timeout: budget,
+          maxTotalTimeout: budget,
         });
-      const result = await Promise.race([caller ? currentCaller.run(caller, callTool) : callTool(), aborted]);
+      const result = await (caller ? currentCaller.run(caller, callTool) : callTool());
       const r = result as {
         content?: unknown;
         structuredContent?: unknown;
@@ -250,10 +241,11 @@ export function createToolGateway(config: GatewayConfig, opts: GatewayOptions = 
       if (caller && t.server.url === 'builtin' && typeof grant === 'string') await caller.acceptGrant(grant);
       return done(r.isError ? 'tool_error' : 'ok', renderCallResult(t.exposed, r), server);
     } catch (err) {
-      if (timedOut || (err instanceof McpError && err.code === ErrorCode.RequestTimeout)) {
+      // The SDK reports a cancel as RequestTimeout too: the caller's signal tells them apart.
+      if (signal?.aborted) return done('cancelled', messages.cancelled(t.exposed), server);
+      if (err instanceof McpError && err.code === ErrorCode.RequestTimeout) {
         return done('timeout', messages.timeout(t.exposed, timeoutMs), server);
       }
-      if (signal?.aborted) return done('cancelled', messages.cancelled(t.exposed), server);
       if (err instanceof McpError && err.code !== ErrorCode.ConnectionClosed) {
         // The server answered with a JSON-RPC error (unknown tool, invalid params): the connection is fine.
         return done(
@@ -264,9 +256,6 @@ export function createToolGateway(config: GatewayConfig, opts: GatewayOptions = 
       }
       t.pooled.reset(`tools/call failed: ${(err as Error).message}`);
       return done('unavailable', messages.unavailable(t.exposed), server);
-    } finally {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
     }
   }
 

@@ -21,6 +21,42 @@ export const incomingCallSchema = z.object({
 });
 export type IncomingCallEvent = z.infer<typeof incomingCallSchema>;
 
+/**
+ * Live's `live.transport.incoming` (openai-node `LiveTransportIncomingWebhookEvent`): the pending SIP session's
+ * `live_…` id stands where Realtime has the call id; the SIP headers are the same untrusted metadata.
+ */
+export const liveTransportIncomingSchema = z.object({
+  id: z.string().min(1),
+  type: z.literal('live.transport.incoming'),
+  created_at: z.number(),
+  data: z.object({
+    type: z.literal('sip'),
+    session_id: z.string().min(1).max(256),
+    sip_headers: incomingCallSchema.shape.data.shape.sip_headers,
+  }),
+});
+
+/** The API a phone call is answered on. */
+export type CallSurface = 'realtime' | 'live';
+
+/** The incoming-call events we answer, by webhook type, read as one shape (`call_id` = Live's session id). */
+export function parseIncomingCall(json: unknown): { surface: CallSurface; event: IncomingCallEvent } | undefined {
+  const realtime = incomingCallSchema.safeParse(json);
+  if (realtime.success) return { surface: 'realtime', event: realtime.data };
+  const live = liveTransportIncomingSchema.safeParse(json);
+  if (!live.success) return undefined;
+  const { session_id, sip_headers } = live.data.data;
+  return {
+    surface: 'live',
+    event: {
+      id: live.data.id,
+      type: 'realtime.call.incoming',
+      created_at: live.data.created_at,
+      data: { call_id: session_id, sip_headers },
+    },
+  };
+}
+
 export interface IncomingCallDeps {
   provider: Pick<RealtimeProvider, 'acceptCall' | 'rejectCall'>;
   agents: { bySipNumber(to: string): Promise<AgentDefinition | undefined> };
@@ -33,6 +69,8 @@ export interface IncomingCallDeps {
   sessions: SessionStore;
   lifecycle: LifecyclePort;
   model: string;
+  /** The webhook's surface and the one this deployment's provider speaks (REALTIME_PROVIDER). */
+  surface?: { event: CallSurface; provider: CallSurface };
   now?: () => number;
   log?: (line: string) => void;
 }
@@ -43,7 +81,9 @@ export const NO_AGENT_SIP_STATUS = 404;
 export type IncomingCallOutcome =
   | { action: 'accepted'; sessionId: string; agentId: string; callId: string }
   | { action: 'rejected'; callId: string; sipStatus: number; reason: string }
-  | { action: 'gone'; callId: string; reason: string };
+  | { action: 'gone'; callId: string; reason: string }
+  /** Another surface answers this call: neither accepted nor rejected here (the first accept decides). */
+  | { action: 'ignored'; callId: string; reason: string };
 
 /**
  * The service no longer knows the call (it expired, or the caller hung up while we were deciding). Retrying the
@@ -66,6 +106,16 @@ export async function handleIncomingCall(
   const to = sipNumber(sipHeader(event.data.sip_headers, 'To'));
   const from = sipNumber(sipHeader(event.data.sip_headers, 'From'));
   const agent = to ? await deps.agents.bySipNumber(to) : undefined;
+  const surface = deps.surface ?? { event: 'realtime', provider: 'realtime' };
+  // Exactly one surface answers a number: the agent's, which must be the one this deployment speaks.
+  const answeredOn = agent?.sip.surface ?? surface.provider;
+  if (surface.event !== answeredOn || answeredOn !== surface.provider) {
+    return {
+      action: 'ignored',
+      callId,
+      reason: `${agent ? `agent ${agent.id}` : 'unrouted calls'} answered on ${answeredOn}, not ${surface.event}`,
+    };
+  }
   if (!agent) {
     try {
       await deps.provider.rejectCall(callId, NO_AGENT_SIP_STATUS);

@@ -1,10 +1,11 @@
 import { Api, loadConfig, type AgentSummary, type SessionGrant } from './api';
-import { RealtimeCall } from './call';
+import type { RealtimeCall } from './call';
 import { handleServerEvent, Turns, type EventSinks } from './events';
 import { describe, micError, UserFacingError } from './failures';
 import { imageToDataUrl } from './image';
 import { showCost } from './cost';
 import { subscribe, type PushEvent } from './push';
+import { openCall } from './session-flow';
 import { ToolCards } from './tools';
 import { Transcript } from './transcript';
 import { els, progress, showError, showPhase, type Phase } from './ui';
@@ -86,31 +87,20 @@ async function start(opts: { withMic: boolean; resumeSessionId?: string }) {
     progress(opts.resumeSessionId ? 'Resuming the session…' : 'Creating a session…');
     // A session resumes with its own agent, whatever the picker shows.
     const agentId = opts.resumeSessionId && grant?.agent?.id ? grant.agent.id : els.agent.value;
-    grant = await api.createSession(agentId, opts.resumeSessionId);
-    els.sessionId.textContent = grant.sessionId;
     if (!opts.resumeSessionId) showCost(els.callCost, undefined);
-    progress('Connecting audio…');
-    call = await RealtimeCall.connect({
-      webrtcUrl: grant.webrtcUrl,
-      clientSecret: grant.clientSecret,
-      mic,
-      audio: els.audio,
-      onEvent: (ev) => handleServerEvent(ev, eventSinks),
-      onDropped,
-    });
-    // The ephemeral key has done its job; nothing keeps it around.
-    grant.clientSecret = '';
+    const opened = await openCall(
+      api,
+      {
+        agentId,
+        resumeSessionId: opts.resumeSessionId,
+        brokered: agents.find((a) => a.id === agentId)?.connect === 'sdp',
+        onGrant: (g) => ((grant = g), (els.sessionId.textContent = g.sessionId)),
+      },
+      { mic, audio: els.audio, onEvent: (ev) => handleServerEvent(ev, eventSinks), onDropped },
+    );
+    call = opened.call;
     call.setMuted(els.mute.getAttribute('aria-pressed') === 'true');
-    progress('Joining the backend to the call…');
-    const sessionId = grant.sessionId;
-    try {
-      await api.reportCall(sessionId, call.callId);
-    } catch (err) {
-      throw new UserFacingError(
-        'call_not_joined',
-        `The backend could not join the call, so tools will not work. ${describe(err)}`,
-      );
-    }
+    const sessionId = opened.grant.sessionId;
     // The backend's worker runs the tools over its sideband connection; a question asked before it has joined
     // would get a tool call nobody answers. Hold the microphone (and the text box stays disabled) until it has.
     progress('Waiting for the agent to join…');
