@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CallCost } from '../../shared/cost/usage';
 import { utteranceOf } from '../../shared/realtime/transcript';
 import { createLiveProtocol } from '../../shared/realtime/live';
 import { decodedList, protocolFor } from '../../shared/realtime/protocol';
@@ -98,6 +99,21 @@ describe('Live sideband protocol', () => {
         item: { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'earlier' }] },
       }),
     ).toBeUndefined();
+  });
+});
+
+describe('Live usage', () => {
+  it('feeds session.usage.updated (a running total of seconds) and delegated token usage into the call cost', () => {
+    const p = createLiveProtocol();
+    const cost = new CallCost('gpt-live-1', { 'gpt-live-1': { perMinute: 0.6 } });
+    for (const wire of [
+      { type: 'session.usage.updated', event_id: 'u1', usage: { seconds: 30 } },
+      { type: 'session.usage.updated', event_id: 'u2', usage: { seconds: 90 } },
+      wrapped({ type: 'response.completed', response: { id: 'r', usage: { input_tokens: 50, output_tokens: 7 } } }, 9),
+    ])
+      for (const e of decodedList(p.decode(wire))) cost.observe(e);
+    expect(cost.usage.liveSeconds).toBe(90);
+    expect(cost.snapshot().usd).toBeCloseTo(0.9, 6);
   });
 });
 
