@@ -82,7 +82,8 @@ export interface SessionStore {
   listActive(): Promise<SessionRow[]>;
 }
 
-const ROW = '';
+/** The session row's RowKey in its partition (PartitionKey = sessionId). */
+export const SESSION_ROW = '';
 const FIELDS: (keyof SessionRow)[] = [
   'agentId',
   'agentVersion',
@@ -130,45 +131,51 @@ function fromEntity(sessionId: string, e: TableEntity<Record<string, unknown>>):
   return out as unknown as SessionRow & { etag: string };
 }
 
+/** The Table entity a new session row is inserted as. */
+export function sessionEntity(record: SessionRow) {
+  const { sessionId, ...rest } = record;
+  return { partitionKey: sessionId, rowKey: SESSION_ROW, ...defined(rest) };
+}
+
 export function createSessionStore(
   config: StorageConfig,
   client: TableClient = tableClient(config, TABLES.sessions),
 ): SessionStore {
   return {
     async create(record) {
-      const { sessionId, ...rest } = record;
       try {
-        await client.createEntity({ partitionKey: sessionId, rowKey: ROW, ...defined(rest) });
+        await client.createEntity(sessionEntity(record));
       } catch (err) {
-        if (isStorageStatus(err, 409)) throw new SessionExistsError(sessionId);
+        if (isStorageStatus(err, 409)) throw new SessionExistsError(record.sessionId);
         throw err;
       }
     },
     async get(sessionId) {
       try {
-        const e = await client.getEntity<TableEntity<Record<string, unknown>>>(sessionId, ROW);
-        return fromEntity(sessionId, e) as SessionRow & { etag: string };
+        const e = await client.getEntity<TableEntity<Record<string, unknown>>>(sessionId, SESSION_ROW);
+        return fromEntity(sessionId, e);
       } catch (err) {
         if (isStorageStatus(err, 404)) return undefined;
         throw err;
       }
     },
     async update(sessionId, patch, etag) {
-      await client.updateEntity({ partitionKey: sessionId, rowKey: ROW, ...defined(patch) }, 'Merge', {
+      await client.updateEntity({ partitionKey: sessionId, rowKey: SESSION_ROW, ...defined(patch) }, 'Merge', {
         etag: etag ?? '*',
       });
     },
     async listActive() {
       const rows: SessionRow[] = [];
       const iter = client.listEntities<TableEntity<Record<string, unknown>>>({
-        queryOptions: { filter: odata`state ne ${'ended'} and state ne ${'failed'}` },
+        // Other rows share a session's partition (its lifecycle record): only the session row itself.
+        queryOptions: { filter: odata`RowKey eq ${SESSION_ROW} and state ne ${'ended'} and state ne ${'failed'}` },
       });
       for await (const e of iter) rows.push(fromEntity(e.partitionKey, e));
       return rows;
     },
     async remove(sessionId) {
       try {
-        await client.deleteEntity(sessionId, ROW);
+        await client.deleteEntity(sessionId, SESSION_ROW);
       } catch (err) {
         if (!isStorageStatus(err, 404)) throw err;
       }
