@@ -120,6 +120,59 @@ describe('the openai package LiveWS and SidebandWS against the live profile', ()
     expect((await side.events.waitFor('session.closed')).reason).toBe('remote_hangup');
   });
 
+  it('lets session.update change the delegation settings only, not the type, voice, instructions or permissions', async () => {
+    const { ws, events } = openLive(openai);
+    ws.send({ type: 'session.start', session: support });
+    const id = ((await events.waitFor('session.started')).session as { id: string }).id;
+    const side = await attachSideband(openai, id);
+    const update = (session: unknown, event_id: string) =>
+      side.ws.send({ type: 'session.update', event_id, session } as never);
+    const refusal = (event_id: string) =>
+      side.events.waitFor('error', (e) => (e.error as { client_event_id?: string }).client_event_id === event_id);
+    update({ delegation: { type: 'client', acknowledgement_delay_ms: 250 } }, 'evt_ok');
+    const updated = await side.events.waitFor('session.updated');
+    expect(updated).toMatchObject({
+      client_event_id: 'evt_ok',
+      session: { delegation: { type: 'client', acknowledgement_delay_ms: 250 } },
+    });
+    update({ delegation: { type: 'responses', responses: { model: 'gpt-5' } } }, 'evt_type');
+    expect((await refusal('evt_type')).error).toMatchObject({ param: 'session.delegation.type' });
+    for (const [field, value] of [
+      ['instructions', 'x'],
+      ['audio', { output: { voice: 'ash' } }],
+      ['client', { data_channel: {} }],
+      ['model', 'gpt-live-1'],
+    ] as const) {
+      update({ [field]: value }, `evt_${field}`);
+      expect((await refusal(`evt_${field}`)).error).toMatchObject({
+        code: 'unknown_parameter',
+        param: `session.${field}`,
+      });
+    }
+    ws.close();
+  });
+
+  it('speaks G.711 μ-law on a primary WebSocket that asked for it, and plays an audio fixture', async () => {
+    const { ws, events } = openLive(openai);
+    ws.send({ type: 'session.start', session: { ...support, audio: { format: { type: 'audio/pcmu', rate: 8000 } } } });
+    const started = await events.waitFor('session.started');
+    expect((started.session as { audio: unknown }).audio).toMatchObject({ format: { type: 'audio/pcmu' } });
+    const pcm = new Int16Array(24_000).map((_, i) => Math.round(8000 * Math.sin(i / 10)));
+    ws.send({
+      type: 'session.output_audio.fixture.play',
+      event_id: 'evt_fx',
+      audio: Buffer.from(pcm.buffer).toString('base64'),
+    });
+    await events.waitFor('session.output_audio.fixture.playing');
+    expect((await events.waitFor('session.output_audio.fixture.played')).client_event_id).toBe('evt_fx');
+    // One second of 24 kHz PCM16 in; the deltas out are 8 kHz, one byte a sample.
+    const bytes = events.events
+      .filter((e) => e.type === 'session.output_audio.delta')
+      .reduce((n, e) => n + Buffer.from(String(e.delta), 'base64').length, 0);
+    expect(bytes).toBe(8000);
+    ws.close();
+  });
+
   it('refuses a session.start with unknown fields or without a model, and anything sent before it', async () => {
     const { ws, events } = openLive(openai);
     ws.send({ type: 'session.input_audio.mute' });
