@@ -27,6 +27,8 @@ export type SessionEvent =
       durationMs: number;
       at: number;
     }
+  /** A handoff: another agent speaks from now on. */
+  | { type: 'agent'; sessionId: string; agentId: string; displayName: string; from: string; at: number }
   | { type: 'transcript'; sessionId: string; itemId: string; role: 'user' | 'assistant'; text: string; at: number }
   /** A service event the page's filtered data channel leaves out, reduced to what the page shows. */
   | { type: 'realtime'; sessionId: string; event: PageRealtimeEvent; at: number };

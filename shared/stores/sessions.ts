@@ -10,6 +10,8 @@ import { isStorageStatus, tableClient, TABLES, type StorageConfig } from '../sto
 export interface SessionRow {
   sessionId: string;
   agentId: string;
+  /** The agent speaking now, once a handoff passed the caller on (absent: still `agentId`). */
+  currentAgentId?: string;
   transport: Transport;
   /** Signed-in owner; absent for phone callers. */
   userId?: string;
@@ -63,6 +65,7 @@ export interface SessionStore {
 const ROW = '';
 const FIELDS: (keyof SessionRow)[] = [
   'agentId',
+  'currentAgentId',
   'transport',
   'userId',
   'historyPartition',

@@ -87,6 +87,7 @@ async function start(opts: { withMic: boolean; resumeSessionId?: string }) {
     const agentId = opts.resumeSessionId && grant?.agent?.id ? grant.agent.id : els.agent.value;
     grant = await api.createSession(agentId, opts.resumeSessionId);
     els.sessionId.textContent = grant.sessionId;
+    els.currentAgent.textContent = grant.agent?.displayName ?? agentId;
     progress('Connecting audio…');
     call = await RealtimeCall.connect({
       webrtcUrl: grant.webrtcUrl,
@@ -204,6 +205,11 @@ function onPush(e: PushEvent) {
     case 'tool.finished':
       els.toolsEmpty.hidden = true;
       tools.finished(e);
+      break;
+    case 'agent':
+      // A handoff: the worker applied another agent to the call.
+      els.currentAgent.textContent = e.displayName;
+      els.currentAgent.dataset.agentId = e.agentId;
       break;
     case 'transcript':
       // The persisted text is authoritative; it also fills in anything the data channel missed.
