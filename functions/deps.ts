@@ -15,6 +15,7 @@ import { createTableRateLimiter } from '../shared/ratelimit/table-counter';
 import { createTokenBucket, type RateLimiter, type SharedRateLimiter } from '../shared/ratelimit/token-bucket';
 import { tableClient, TABLES } from '../shared/storage/tables';
 import { createToolRunCleanup, type ToolRunCleanup } from '../shared/stores/tool-run-cleanup';
+import { createSessionPartition } from '../shared/lifecycle/session-partition';
 import { createSessionStore, type SessionStore } from '../shared/stores/sessions';
 import { createDeliveryStore, type DeliveryStore } from '../shared/stores/webhook-deliveries';
 import { createWebhookVerifier, type WebhookVerifier } from '../shared/webhooks/standard-webhooks';
@@ -64,11 +65,17 @@ export interface AppDeps {
 
 export async function createDeps(config: FunctionsConfig): Promise<AppDeps> {
   const provider = createProvider(config);
-  // Durable: signals the `session` entity; local: the in-process lifecycle over Table Storage.
-  const sessions = createSessionStore(config);
+  // Durable: signals the `session` entity; local: the in-process lifecycle, its records beside the session rows.
+  const partition = config.LIFECYCLE_MODE === 'local' ? createSessionPartition(config) : undefined;
+  const sessions = partition?.sessions ?? createSessionStore(config);
   const history = createHistoryStore(config);
   const sessionEvents = createSessionEvents(config, { sessions, history });
-  const lifecycle = await createLifecycle(config, { provider, publisher: sessionEvents, log: (l) => console.log(l) });
+  const lifecycle = await createLifecycle(config, {
+    provider,
+    publisher: sessionEvents,
+    store: partition?.lifecycle,
+    log: (l) => console.log(l),
+  });
   return {
     config,
     agents: createAgentStore(config),
@@ -76,7 +83,7 @@ export async function createDeps(config: FunctionsConfig): Promise<AppDeps> {
     sessions,
     history,
     provider,
-    toolGateway: createLazyToolGateway(config, { urlPolicy: policyFrom(config) }),
+    toolGateway: createLazyToolGateway(config, { urlPolicy: policyFrom(config), secrets: config.mcpSecrets }),
     buildSessionConfig,
     deliveries: createDeliveryStore(config),
     toolRunCleanup: createToolRunCleanup(config),

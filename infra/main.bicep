@@ -139,7 +139,6 @@ var appTables = [
   'history'
   'agents'
   'webhookdeliveries'
-  'lifecycle'
   'ratelimits'
   'orders'
   'tickets'

@@ -57,6 +57,8 @@ export interface WorkerCoreDeps {
     attempt: number;
     partition: string;
     traceparent?: string;
+    /** The model or deployment the session config names (what the call is priced as). */
+    model?: string;
   }): SessionObserver | undefined;
   /** Signs each session's caller token for the MCP servers (WORKER_AUTH_SECRET); no caller identity without it. */
   identitySecret?: string;
@@ -232,6 +234,7 @@ export class WorkerCore {
     if (caller) this.callers.set(body.sessionId, caller);
     const seed = this.deps.seed;
     const memory = verifiedMemory({ caller, partition, seed: seed && ((s) => seed.call(this.deps, s)) });
+    const sessionConfig = this.deps.sessionConfig(agent, tools, body.sessionId, body.transport);
     // traceparent: the session row's trace (POST /api/sessions or the SIP webhook), so worker spans join it.
     const observer = this.deps.observe?.({
       sessionId: body.sessionId,
@@ -240,6 +243,7 @@ export class WorkerCore {
       attempt: body.attempt,
       partition,
       traceparent: info?.traceparent,
+      model: typeof sessionConfig.model === 'string' ? sessionConfig.model : undefined,
     });
     const session = new SidebandSession(
       {
@@ -271,12 +275,7 @@ export class WorkerCore {
         stats: this.stats,
       },
       body,
-      {
-        agent,
-        session: this.deps.sessionConfig(agent, tools, body.sessionId, body.transport),
-        partition,
-        resume: info?.resume,
-      },
+      { agent, session: sessionConfig, partition, resume: info?.resume },
     );
     try {
       await session.start();

@@ -9,7 +9,7 @@ import { createToolGateway } from '../shared/mcp/gateway';
 import { createWorkerSeeder } from '../shared/memory/context';
 import { createHistoryStore } from '../shared/memory/history-store';
 import { createProvider } from '../shared/providers/index';
-import { createUsageRecorder } from '../shared/memory/usage';
+import { createCostRecorder } from '../shared/cost/recorder';
 import { createSessionStore } from '../shared/stores/sessions';
 import { voiceMetrics } from '../shared/telemetry/metrics';
 import { SessionTelemetry } from '../shared/telemetry/session';
@@ -43,9 +43,15 @@ async function main() {
   const history = createHistoryStore(config);
   const toolRuns = createTableToolRunStore(config);
   const sessions = createSessionStore(config);
-  const usage = createUsageRecorder(sessions, log);
   await toolRuns.ensureTable();
   const publisher = createPublisher(config, { onError: (err) => log(`publish failed: ${(err as Error).message}`) });
+  const costs = createCostRecorder({
+    sessions,
+    publisher,
+    prices: config.PRICE_TABLE,
+    alertUsd: config.COST_ALERT_USD,
+    log,
+  });
   // The page's data channel is filtered (Azure `webrtcfilter=on`): what it leaves out reaches the page from here.
   const filtered = (() => {
     try {
@@ -66,6 +72,7 @@ async function main() {
     agents: createAgentStore(config),
     // MCP requests carry the active tool span's traceparent, so the MCP server's spans join the session trace.
     gateway: createToolGateway(config, {
+      secrets: config.mcpSecrets,
       log,
       headers: () => injectTraceHeaders({}),
       urlPolicy: policyFrom(config),
@@ -98,20 +105,21 @@ async function main() {
     seed: createWorkerSeeder({ history, sessions, config }),
     // The same row gives the history partition; the core passes its `resume` on to the seeder.
     sessionInfo: (id) => sessions.get(id),
-    // Per session: OpenTelemetry span/turn latency/tool spans (no-ops until telemetry is initialised) and token
-    // usage, merged into the session row once when the worker lets the session go.
+    // Per session: OpenTelemetry span/turn latency/tool spans (no-ops until telemetry is initialised) and the
+    // call's usage and cost (pushed to the page, on the session row while it runs and at the end, as a metric).
     observe: (ids): SessionObserver => {
       const telemetry = new SessionTelemetry(ids);
+      const cost = costs({ sessionId: ids.sessionId, agentId: ids.agentId, model: ids.model ?? config.REALTIME_MODEL });
       return {
         onServerEvent: (event, at) => {
           telemetry.onServerEvent(event, at);
-          if (event.type === 'response.done') usage.add(ids.sessionId, event.response as never);
+          cost.onServerEvent(event);
         },
         toolCall: (call, fn) => telemetry.toolCall(call, fn),
         reconnected: (reason) => telemetry.reconnected(reason),
         end: async (outcome) => {
           telemetry.end(outcome);
-          await usage.end(ids.sessionId);
+          await cost.end();
         },
       };
     },

@@ -6,7 +6,7 @@ import { logFailure } from '../shared/telemetry/log';
 import type { SessionConfig } from '../shared/providers/types';
 import { ServerEventBus } from '../shared/realtime/dispatch';
 import type { ObservedEvent, RealtimeClientEvent } from '../shared/realtime/events';
-import { deltaMatcher, gaProtocol, type RealtimeProtocol } from '../shared/realtime/protocol';
+import { decodedList, deltaMatcher, gaProtocol, type RealtimeProtocol } from '../shared/realtime/protocol';
 import type { AttachBody, WorkerReport } from '../shared/worker-client/api';
 import { CallNotBoundError, verifyCallBinding, type VerifiedSideband } from './call-binding';
 import { ResponseGate } from './response-gate';
@@ -93,8 +93,8 @@ export interface PreparedAgent {
 }
 
 /** Deltas are the bulk of sideband traffic and carry nothing the worker needs: skip them before JSON.parse. */
-const skipFor = new Map<RealtimeProtocol, RegExp>();
-const skipper = (p: RealtimeProtocol) => skipFor.get(p) ?? skipFor.set(p, deltaMatcher(p)).get(p)!;
+const skipFor = new Map<string, RegExp>();
+const skipper = (p: RealtimeProtocol) => skipFor.get(p.name) ?? skipFor.set(p.name, deltaMatcher(p)).get(p.name)!;
 
 export { outputItemId } from './tool-turns';
 
@@ -153,6 +153,8 @@ export class SidebandSession {
       transcript: this.transcript,
       send: (e, onSent, onDropped) => this.send(e, onSent, onDropped),
       closed: () => this.closed,
+      // A service that acknowledges delegated calls itself says its own "one moment".
+      progressLines: !this.protocol.acknowledgesDelegations,
     });
     this.events.on('response.function_call_arguments.done', (e) => void this.tools.onFunctionCall(e));
     this.events.on('error', (e) =>
@@ -247,6 +249,8 @@ export class SidebandSession {
     ws.on('close', () => {
       if (this.ws !== ws) return;
       this.ws = undefined;
+      // An item the connection ended in the middle of is complete as far as anyone will hear.
+      for (const ev of this.protocol.flush?.() ?? []) this.events.emit(ev);
       this.gate.disconnected();
       if (!this.closed && !this.endExpected) void this.reconnect();
     });
@@ -258,7 +262,8 @@ export class SidebandSession {
   /** On the first connection only; a reconnect is to the call already proven ours. */
   private async verifyBinding(ws: WebSocket): Promise<VerifiedSideband | undefined> {
     if (this.bound) return undefined;
-    const verified = await verifyCallBinding(ws, this.sessionId);
+    const verified =
+      this.protocol.bindsCallByReference === false ? undefined : await verifyCallBinding(ws, this.sessionId);
     const owner = await this.deps.claimCall?.(this.attach.callId, this.sessionId);
     if (owner && owner !== this.sessionId) {
       ws.close(1000);
@@ -351,9 +356,9 @@ export class SidebandSession {
     } catch {
       return;
     }
-    const ev = this.protocol.decode(raw);
-    if (!ev) return;
-    this.deps.observer?.onServerEvent?.(ev, at);
-    this.events.emit(ev);
+    for (const ev of decodedList(this.protocol.decode(raw))) {
+      this.deps.observer?.onServerEvent?.(ev, at);
+      this.events.emit(ev);
+    }
   }
 }

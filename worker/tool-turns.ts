@@ -32,6 +32,8 @@ export interface ToolTurnsDeps {
   transcript: SessionTranscript;
   send(event: RealtimeClientEvent, onSent?: () => void, onDropped?: () => void): void;
   closed(): boolean;
+  /** Ask for a "one moment" line when a tool is slow (false: the service says its own). */
+  progressLines?: boolean;
 }
 
 /**
@@ -54,10 +56,17 @@ export class ToolTurns {
     this.running++;
     deps.stats.toolCalls++;
     // Long tool: let the model say "one moment" — only if nothing else is talking or waiting to.
-    const progress = setTimeout(() => {
-      if (!this.d.closed())
-        gate.request({ kind: 'progress', response: toolProgressResponse(name, prepared.agent), onlyIfIdle: true });
-    }, TOOL_PROGRESS_AFTER_MS);
+    const progress =
+      this.d.progressLines === false
+        ? undefined
+        : setTimeout(() => {
+            if (!this.d.closed())
+              gate.request({
+                kind: 'progress',
+                response: toolProgressResponse(name, prepared.agent),
+                onlyIfIdle: true,
+              });
+          }, TOOL_PROGRESS_AFTER_MS);
     try {
       const builtin = this.builtinFor(name);
       if (builtin) {

@@ -5,7 +5,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import type { RealtimeSessionCreateRequest } from 'openai/resources/realtime/realtime';
 import { KeyStore, type Principal } from './auth';
 import { credentialOf, routeOf, type EmulatorProfile } from './profile';
-import { Calls, type CallState } from './calls';
+import { Calls } from './calls';
 import type { EmulatorContext, Recognizer, Sink } from './context';
 import { Faults, type FaultSpec } from './faults';
 import { errorEvent, newId } from './protocol';
@@ -18,11 +18,14 @@ import { espeak, Speech, toneFor } from './tts';
 import { RATE } from './audio';
 import { VoiceLiveCodec } from './voice-live';
 import { answerOffer } from './webrtc';
+import { createLiveSurface } from './live/index';
+import { callSummaries as summarizeCalls, sessionSummaries, type CallSummary, type SessionSummary } from './summary';
 
 export type { FaultSpec } from './faults';
 export { PROFILES, parseProfile, type EmulatorProfile } from './profile';
 export { registerTextRule, type TextRule } from './text-model';
 export { signWebhook } from './webhooks';
+export type { CallSummary, SessionSummary } from './summary';
 
 export interface RealtimeEmulatorOptions {
   /** The service it stands in for: its paths, auth and request shapes (README.md, "Rules"). Default azure-openai. */
@@ -42,35 +45,11 @@ export interface RealtimeEmulatorOptions {
   useEspeak?: boolean;
   /** Maximum session duration; the service's is 60 minutes. */
   maxSessionMs?: number;
+  /** How often a Live session sends `session.usage.updated` (the service: about every 15 s). */
+  liveUsageIntervalMs?: number;
   /** Clock for ephemeral-key expiry (tests move it forward instead of waiting). */
   now?: () => number;
   log?: (line: string) => void;
-}
-
-export interface SessionSummary {
-  id: string;
-  kind: 'direct' | 'webrtc' | 'sip';
-  callId?: string;
-  callState?: CallState;
-  model: string;
-  instructions: string;
-  tools: string[];
-  connections: number;
-  eventsSent: number;
-  ended: boolean;
-  transcript: { role: string; type: string; text: string }[];
-}
-
-export interface CallSummary {
-  id: string;
-  kind: 'webrtc' | 'sip';
-  state: CallState;
-  sipHeaders: { name: string; value: string }[];
-  endedReason?: string;
-  referredTo?: string;
-  rejectStatus?: number;
-  webhooks: { webhookId: string; delivered: boolean; attempts: { status?: number; error?: string }[] }[];
-  sessionId?: string;
 }
 
 export interface RealtimeEmulator {
@@ -91,6 +70,8 @@ export interface RealtimeEmulator {
    * leg in the emulator, so this is how a test speaks on one.
    */
   simulateCallerSpeech(callId: string, text: string, opts?: { realTime?: boolean }): Promise<void>;
+  /** A SIP caller presses a key on a Live call (`transport.dtmf.received` to its sidebands); live profile only. */
+  simulateDtmf(sessionId: string, key: string): void;
   /** Resolves once spoken samples of every scenario are ready for recognition. */
   ready(): Promise<void>;
 }
@@ -147,10 +128,11 @@ export async function startRealtimeEmulator(opts: RealtimeEmulatorOptions = {}):
       }
     },
     async simulateIncomingSipCall(o) {
-      return { callId: calls.incomingSip(o).id };
+      return live ? live.simulateIncomingSipCall(o) : { callId: calls.incomingSip(o).id };
     },
     simulateCallerSpeech,
     summary: () => ({ sessions: sessions(), calls: callSummaries() }),
+    live: (req, res, url, path) => live?.handleRest(req, res, url, path) ?? Promise.resolve(false),
   };
 
   const server = createServer((req, res) => {
@@ -185,6 +167,14 @@ export async function startRealtimeEmulator(opts: RealtimeEmulatorOptions = {}):
     // Browsers authenticate with subprotocols; answer with the plain `realtime` one, never echo the key.
     handleProtocols: (protocols) => (protocols.has('realtime') ? 'realtime' : false),
   });
+  const live =
+    profile === 'live'
+      ? createLiveSurface(ctx, keys, wss, {
+          webhook: opts.webhook,
+          callExpiryMs: opts.callExpiryMs ?? 30_000,
+          usageIntervalMs: opts.liveUsageIntervalMs,
+        })
+      : undefined;
 
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     // The HTTP server stops listening for errors on an upgraded socket: a client resetting a refused
@@ -203,7 +193,10 @@ export async function startRealtimeEmulator(opts: RealtimeEmulatorOptions = {}):
     };
     const route = routeOf(profile, url.pathname);
     const voiceLive = profile === 'voice-live';
-    if (route !== (voiceLive ? '/voice-live/realtime' : '/v1/realtime'))
+    const served = live
+      ? route?.startsWith('/v1/live/')
+      : route === (voiceLive ? '/voice-live/realtime' : '/v1/realtime');
+    if (!route || !served)
       return refuse(404, 'not_found', `No WebSocket endpoint at ${url.pathname} (${profile} profile).`);
     const failure = faults.restFailure(route);
     if (failure)
@@ -213,6 +206,7 @@ export async function startRealtimeEmulator(opts: RealtimeEmulatorOptions = {}):
         'Refused (injected by the emulator).',
         failure.retryAfterSeconds,
       );
+    if (live) return live.handleUpgrade(req, socket, head, url, route, refuse);
     const callId = voiceLive ? null : url.searchParams.get('call_id');
     const model = url.searchParams.get('model');
     if (voiceLive) {
@@ -243,6 +237,7 @@ export async function startRealtimeEmulator(opts: RealtimeEmulatorOptions = {}):
   });
 
   async function simulateCallerSpeech(callId: string, text: string, o: { realTime?: boolean } = {}): Promise<void> {
+    if (live) return live.simulateCallerSpeech(callId, text, o);
     const call = calls.get(callId);
     if (!call?.session || call.state !== 'active')
       throw new HttpFailure(404, 'call_not_found', `No active call with id '${callId}'.`);
@@ -297,55 +292,11 @@ export async function startRealtimeEmulator(opts: RealtimeEmulatorOptions = {}):
   }
 
   function sessions(): SessionSummary[] {
-    return allSessions().map((s) => ({
-      id: s.id,
-      kind: s.kind,
-      callId: s.callId,
-      callState: s.callId ? calls.get(s.callId)?.state : undefined,
-      model: String(s.config.model ?? ''),
-      instructions: s.config.instructions ?? '',
-      tools: (s.config.tools ?? []).map((t) => ('name' in t ? (t.name ?? '') : '')).filter(Boolean),
-      connections: s.sinks.size,
-      eventsSent: s.eventsSent,
-      ended: s.ended,
-      transcript: s.items.map((it) => ({
-        role: it.type === 'message' ? it.role : 'tool',
-        type: it.type,
-        text:
-          it.type === 'message'
-            ? it.content
-                .map(
-                  (c) =>
-                    ('text' in c && c.text) ||
-                    ('transcript' in c && c.transcript) ||
-                    (c.type === 'input_image' ? '[image]' : ''),
-                )
-                .join(' ')
-            : it.type === 'function_call'
-              ? `${it.name}(${it.arguments})`
-              : it.type === 'function_call_output'
-                ? it.output
-                : '',
-      })),
-    }));
+    return [...sessionSummaries(allSessions(), calls), ...(live?.sessions() ?? [])];
   }
 
   function callSummaries(): CallSummary[] {
-    return [...calls.byId.values()].map((c) => ({
-      id: c.id,
-      kind: c.kind,
-      state: c.state,
-      sipHeaders: c.sipHeaders,
-      endedReason: c.endedReason,
-      referredTo: c.referredTo,
-      rejectStatus: c.rejectStatus,
-      webhooks: c.deliveries.map((d) => ({
-        webhookId: d.webhookId,
-        delivered: d.delivered,
-        attempts: d.attempts.map(({ status, error }) => ({ status, error })),
-      })),
-      sessionId: c.session?.id,
-    }));
+    return [...summarizeCalls(calls), ...(live?.calls() ?? [])];
   }
 
   await new Promise<void>((resolve, reject) => {
@@ -363,11 +314,16 @@ export async function startRealtimeEmulator(opts: RealtimeEmulatorOptions = {}):
     faults: { set: (f) => faults.set(f), clear: () => faults.clear() },
     simulateIncomingSipCall: deps.simulateIncomingSipCall,
     simulateCallerSpeech,
+    simulateDtmf(sessionId, key) {
+      if (!live) throw new Error('DTMF is emulated on the live profile only.');
+      live.service.dtmf(sessionId, key);
+    },
     sessions,
     calls: callSummaries,
     ready: () => recognizer.prepare(),
     async stop() {
       calls.stop();
+      live?.stop();
       for (const s of [...direct]) s.end('emulator stopped', 1001);
       for (const c of wss.clients) c.terminate();
       wss.close();

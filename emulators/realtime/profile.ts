@@ -4,7 +4,7 @@ import type { IncomingHttpHeaders } from 'node:http';
  * Which real service the emulator stands in for. Each accepts only that service's paths and credentials
  * (sources in README.md, "Rules"); `azure-openai` is the default because the `emulator` provider speaks it.
  */
-export const PROFILES = ['azure-openai', 'openai', 'voice-live'] as const;
+export const PROFILES = ['azure-openai', 'openai', 'voice-live', 'live'] as const;
 export type EmulatorProfile = (typeof PROFILES)[number];
 
 export function parseProfile(value: string | undefined): EmulatorProfile {
@@ -20,6 +20,12 @@ export function parseProfile(value: string | undefined): EmulatorProfile {
 export function routeOf(profile: EmulatorProfile, pathname: string): string | undefined {
   const p = pathname.replace(/\/+$/, '') || '/';
   if (p.startsWith('/_emulator/')) return p;
+  if (profile === 'live') {
+    // OpenAI's Live API under /v1, Azure's under /openai/v1; the text model on both. No Realtime surface.
+    const q = p.startsWith('/openai/v1/') ? p.slice('/openai'.length) : p.startsWith('/v1/') ? p : undefined;
+    if (/^\/openai\/deployments\/[^/]+\/chat\/completions$/.test(p)) return '/v1/chat/completions';
+    return q === '/v1/chat/completions' || q?.startsWith('/v1/live/') ? q : undefined;
+  }
   if (profile === 'openai') return p.startsWith('/v1/') || p === '/v1' ? p : undefined;
   // Azure OpenAI and Foundry (Voice Live) resources serve the v1 data plane under /openai/v1, plus the
   // classic deployment path for chat completions.
@@ -30,6 +36,15 @@ export function routeOf(profile: EmulatorProfile, pathname: string): string | un
     return p === '/openai/v1/chat/completions' ? '/v1/chat/completions' : undefined;
   }
   return p.startsWith('/openai/v1/') ? p.slice('/openai'.length) : undefined;
+}
+
+/**
+ * The service whose credential rules a request follows: under `live`, OpenAI's for `/v1/…` and Azure's for
+ * `/openai/…`; every other profile is one service.
+ */
+export function serviceProfileOf(profile: EmulatorProfile, pathname: string): EmulatorProfile {
+  if (profile !== 'live') return profile;
+  return pathname.startsWith('/openai/') ? 'azure-openai' : 'openai';
 }
 
 /** A credential as the request carried it; where it came from decides what it may be. */
@@ -46,6 +61,7 @@ export function credentialOf(
   url: URL,
   websocket: boolean,
 ): Credential | undefined {
+  profile = serviceProfileOf(profile, url.pathname);
   const auth = headers.authorization;
   const bearer = typeof auth === 'string' ? /^Bearer\s+(.+)$/i.exec(auth.trim())?.[1] : undefined;
   if (profile !== 'openai') {
@@ -69,6 +85,7 @@ const ENTRA_AUDIENCES: Record<EmulatorProfile, string[]> = {
   'azure-openai': ['https://cognitiveservices.azure.com', 'https://ai.azure.com'],
   'voice-live': ['https://ai.azure.com', 'https://cognitiveservices.azure.com'],
   openai: [],
+  live: ['https://cognitiveservices.azure.com', 'https://ai.azure.com'],
 };
 
 /**

@@ -6,7 +6,7 @@ import type { KeyStore, Principal } from './auth';
 import { CallError, type Calls } from './calls';
 import type { EmulatorContext } from './context';
 import { faultSpecSchema } from './faults';
-import { credentialOf, routeOf, type EmulatorProfile } from './profile';
+import { credentialOf, routeOf, serviceProfileOf, type EmulatorProfile } from './profile';
 import { newId, sessionSchema } from './protocol';
 import { normalizeSession } from './session-config';
 import { acceptProblem, clientSecretProblem, unknownSessionField, type ParamProblem } from './strict';
@@ -112,6 +112,8 @@ export interface RestDeps {
   simulateIncomingSipCall(o: { from: string; to: string }): Promise<{ callId: string }>;
   simulateCallerSpeech(callId: string, text: string, o?: { realTime?: boolean }): Promise<void>;
   summary(): unknown;
+  /** The Live surface (live profile): serves a route under `/v1/live/` and says so. */
+  live?(req: IncomingMessage, res: ServerResponse, url: URL, path: string): Promise<boolean>;
 }
 
 const refuseWith = (p: ParamProblem | undefined): void => {
@@ -147,11 +149,13 @@ export async function handleRest(d: RestDeps, req: IncomingMessage, res: ServerR
   const auth = (allowEphemeral: boolean): Principal => {
     const r = d.keys.authenticate(credentialOf(d.profile, req.headers, url, false), {
       allowEphemeral,
-      profile: d.profile,
+      profile: serviceProfileOf(d.profile, url.pathname),
     });
     if (!r.ok) throw new HttpFailure(r.status, r.code, r.message);
     return r.principal;
   };
+
+  if (d.live && (await d.live(req, res, url, path))) return;
 
   if (method === 'POST' && path === '/v1/realtime/client_secrets') {
     auth(false);

@@ -59,7 +59,7 @@ export async function answerOffer(
   offer: string,
   session: RealtimeSession,
   ctx: EmulatorContext,
-  opts: { filterEvents?: boolean } = {},
+  opts: { filterEvents?: boolean; onChannel?: (dc: RTCDataChannel) => void } = {},
 ): Promise<{ sdp: string; close(): Promise<void> }> {
   if (!/^v=0/m.test(offer) || !/m=audio /.test(offer)) throw new Error('the offer has no audio m-line');
   const pc = new RTCPeerConnection(loopbackPeerConfig());
@@ -83,6 +83,8 @@ export async function answerOffer(
 
   pc.onDataChannel.subscribe((dc) => {
     if (dc.label !== 'oai-events') return;
+    // A Live session speaks its own protocol on the channel; the media leg is the same.
+    if (opts.onChannel) return opts.onChannel(dc);
     attachChannel(dc, session, ctx, opts.filterEvents ?? false);
   });
 

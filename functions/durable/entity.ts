@@ -45,70 +45,74 @@ const MAX_INSTANCES = 64;
  * supervision of a session that is over and deletes its state (the record is only needed for a resume).
  */
 export function sessionEntityOperation(
-  state: SessionEntityState,
+  stored: SessionEntityState,
   operation: string | undefined,
   input: unknown,
   opts: { sessionId: string; maxReattachAttempts: number },
-): { state: SessionEntityState | null; changed: boolean; result: unknown; holder?: HolderChange } {
-  const unchanged = (result: unknown) => ({ state, changed: false, result });
+): { next: SessionEntityState | null; changed: boolean; result: unknown; holder?: HolderChange } {
+  const unchanged = (result: unknown) => ({ next: stored, changed: false, result });
   switch (operation) {
     case 'get':
-      return unchanged(state.record);
+      return unchanged(stored.record);
     case 'watch':
-      return { state: { ...state, watched: true }, changed: !state.watched, result: state.record };
+      return { next: { ...stored, watched: true }, changed: !stored.watched, result: stored.record };
     case 'retire':
-      if (state.record && !isTerminal(state.record.state)) return unchanged({ retired: false });
-      return { state: null, changed: true, result: { retired: true, instances: state.instances ?? [] } };
+      if (stored.record && !isTerminal(stored.record.state)) return unchanged({ retired: false });
+      return { next: null, changed: true, result: { retired: true, instances: stored.instances ?? [] } };
     case 'apply':
       break;
     default:
-      return unchanged({ state: state.record?.state ?? null, effects: [], rejected: `unknown operation ${operation}` });
+      return unchanged({
+        state: stored.record?.state ?? null,
+        effects: [],
+        rejected: `unknown operation ${operation}`,
+      });
   }
   const { op: raw, instanceId } = (input ?? {}) as Partial<ApplyInput>;
   const parsed = lifecycleOperationSchema.safeParse(raw);
   if (!parsed.success) {
     return unchanged({
-      state: state.record?.state ?? null,
+      state: stored.record?.state ?? null,
       effects: [],
       rejected: `invalid operation: ${parsed.error.issues[0]?.message ?? 'bad input'}`,
     });
   }
   const instances =
-    instanceId && !(state.instances ?? []).includes(instanceId)
-      ? [...(state.instances ?? []), instanceId].slice(-MAX_INSTANCES)
-      : state.instances;
-  const r = reduce(state.record, parsed.data, opts);
+    instanceId && !(stored.instances ?? []).includes(instanceId)
+      ? [...(stored.instances ?? []), instanceId].slice(-MAX_INSTANCES)
+      : stored.instances;
+  const r = reduce(stored.record, parsed.data, opts);
   if (r.rejected) {
     const result: EntityApplyResult = {
-      state: state.record?.state ?? null,
+      state: stored.record?.state ?? null,
       effects: [],
       rejected: r.rejected.reason,
-      missing: state.record === null,
-      watched: state.watched ?? false,
+      missing: stored.record === null,
+      watched: stored.watched ?? false,
     };
-    return { state: { ...state, instances }, changed: instances !== state.instances, result };
+    return { next: { ...stored, instances }, changed: instances !== stored.instances, result };
   }
-  const before = state.record?.workerId;
-  const after = r.state?.workerId;
+  const before = stored.record?.workerId;
+  const after = r.record?.workerId;
   const holder: HolderChange | undefined =
     before === after ? undefined : { ...(before ? { release: before } : {}), ...(after ? { hold: after } : {}) };
-  const next: SessionEntityState = { ...state, record: r.state, instances };
-  const result: EntityApplyResult = { state: r.state!.state, effects: r.effects, watched: state.watched ?? false };
-  return { state: next, changed: true, result, holder };
+  const next: SessionEntityState = { ...stored, record: r.record, instances };
+  const result: EntityApplyResult = { state: r.record!.state, effects: r.effects, watched: stored.watched ?? false };
+  return { next, changed: true, result, holder };
 }
 
 export function sessionEntity(opts: { maxReattachAttempts: number }) {
   return (context: EntityContext<SessionEntityState>) => {
-    const state = context.df.getState(() => ({ record: null })) ?? { record: null };
-    const out = sessionEntityOperation(state, context.df.operationName, context.df.getInput(), {
+    const stored = context.df.getState(() => ({ record: null })) ?? { record: null };
+    const out = sessionEntityOperation(stored, context.df.operationName, context.df.getInput(), {
       sessionId: context.df.entityKey,
       maxReattachAttempts: opts.maxReattachAttempts,
     });
-    // The library's `return` marks the entity as existing: answer first, then delete the state.
+    // The library's `return` marks the entity as existing: answer first, then delete what it stores.
     context.df.return(out.result);
     if (out.changed) {
-      if (out.state === null) context.df.destructOnExit();
-      else context.df.setState(out.state);
+      if (out.next === null) context.df.destructOnExit();
+      else context.df.setState(out.next);
     }
     // Liveness is per worker: a session touches a worker entity only when its holder changes.
     const sessionId = context.df.entityKey;
@@ -139,10 +143,10 @@ const MAX_RELEASED = 1000;
 const emptyWorker = (): WorkerEntityState => ({ held: [], released: [] });
 
 export function workerEntityOperation(
-  state: WorkerEntityState,
+  stored: WorkerEntityState,
   operation: string | undefined,
   input: unknown,
-): { state: WorkerEntityState | null; result: unknown } {
+): { next: WorkerEntityState | null; result: unknown } {
   const without = (list: string[], ids: Iterable<string>) => {
     const drop = new Set(ids);
     return list.filter((id) => !drop.has(id));
@@ -150,46 +154,49 @@ export function workerEntityOperation(
   switch (operation) {
     case 'beat': {
       const { at, ack } = (input ?? {}) as { at?: number; ack?: string[] };
-      const lastBeatAt = Math.max(state.lastBeatAt ?? 0, typeof at === 'number' ? at : 0);
-      return { state: { ...state, lastBeatAt, released: without(state.released, ack ?? []) }, result: null };
+      const lastBeatAt = Math.max(stored.lastBeatAt ?? 0, typeof at === 'number' ? at : 0);
+      return { next: { ...stored, lastBeatAt, released: without(stored.released, ack ?? []) }, result: null };
     }
     case 'hold': {
-      if (typeof input !== 'string') return { state, result: null };
-      const held = state.held.includes(input) ? state.held : [...state.held, input];
-      return { state: { ...state, held, released: without(state.released, [input]) }, result: null };
+      if (typeof input !== 'string') return { next: stored, result: null };
+      const held = stored.held.includes(input) ? stored.held : [...stored.held, input];
+      return { next: { ...stored, held, released: without(stored.released, [input]) }, result: null };
     }
     case 'release': {
-      if (typeof input !== 'string') return { state, result: null };
-      const released = state.released.includes(input) ? state.released : [...state.released, input];
+      if (typeof input !== 'string') return { next: stored, result: null };
+      const released = stored.released.includes(input) ? stored.released : [...stored.released, input];
       return {
-        state: { ...state, held: without(state.held, [input]), released: released.slice(-MAX_RELEASED) },
+        next: { ...stored, held: without(stored.held, [input]), released: released.slice(-MAX_RELEASED) },
         result: null,
       };
     }
     case 'lost': {
       const { at } = (input ?? {}) as { at?: number };
-      const released = [...state.released, ...state.held.filter((id) => !state.released.includes(id))];
-      return { state: { ...state, held: [], released: released.slice(-MAX_RELEASED), lostAt: at }, result: state.held };
+      const released = [...stored.released, ...stored.held.filter((id) => !stored.released.includes(id))];
+      return {
+        next: { ...stored, held: [], released: released.slice(-MAX_RELEASED), lostAt: at },
+        result: stored.held,
+      };
     }
     case 'watch':
-      return { state: state.watched ? state : { ...state, watched: true }, result: state };
+      return { next: stored.watched ? stored : { ...stored, watched: true }, result: stored };
     case 'retire': {
       // Only an idle worker's supervisor stops: nothing held. Its state goes once nothing is left to tell it.
-      if (state.held.length > 0) return { state, result: { retired: false } };
-      return { state: state.released.length ? { ...state, watched: false } : null, result: { retired: true } };
+      if (stored.held.length > 0) return { next: stored, result: { retired: false } };
+      return { next: stored.released.length ? { ...stored, watched: false } : null, result: { retired: true } };
     }
     default:
-      return { state, result: state };
+      return { next: stored, result: stored };
   }
 }
 
 export function workerEntity() {
   return (context: EntityContext<WorkerEntityState>) => {
-    const state = context.df.getState(emptyWorker) ?? emptyWorker();
-    const out = workerEntityOperation(state, context.df.operationName, context.df.getInput());
+    const stored = context.df.getState(emptyWorker) ?? emptyWorker();
+    const out = workerEntityOperation(stored, context.df.operationName, context.df.getInput());
     context.df.return(out.result);
-    if (out.state === null) context.df.destructOnExit();
-    else if (out.state !== state) context.df.setState(out.state);
+    if (out.next === null) context.df.destructOnExit();
+    else if (out.next !== stored) context.df.setState(out.next);
   };
 }
 

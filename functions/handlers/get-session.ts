@@ -1,11 +1,12 @@
 import type { HttpHandler } from '@azure/functions';
+import { costView } from '../../shared/cost/session-cost';
 import { notFound } from '../../shared/http/errors';
 import type { HistoryStore } from '../../shared/memory/types';
 import type { AppDeps } from '../deps';
 import { ok } from '../edge';
 import { ownedSession, sessionIdParam } from './session-owner';
 
-/** GET /api/sessions/{id} — state, timings and transcript summary; owner only (others get 404, not 403). */
+/** GET /api/sessions/{id} — state, timings, transcript summary, usage and cost; owner only (others get 404, not 403). */
 export const getSessionHandler =
   (
     deps: Pick<AppDeps, 'authenticate' | 'sessions' | 'lifecycle'> & {
@@ -46,7 +47,7 @@ export const getSessionHandler =
         assistantTurns: count('assistant'),
         toolCalls: count('tool'),
       },
-      usage:
-        row.inputTokens === undefined ? undefined : { inputTokens: row.inputTokens, outputTokens: row.outputTokens },
+      // Tokens by modality and the cost so far (written by the worker while the call runs and when it ends).
+      ...costView(row),
     });
   };

@@ -3,12 +3,15 @@ import type { HttpHandler } from '@azure/functions';
 import { z } from 'zod';
 import { enforceRateLimit, rateLimitKey } from '../../shared/auth/caller';
 import { HttpError } from '../../shared/http/errors';
+import { requestedOperation } from '../../shared/lifecycle/session-partition';
 import { canResume } from '../../shared/memory/resume';
 import { historyPartition } from '../../shared/memory/types';
 import { viaProvider } from '../../shared/providers/http-errors';
+import type { SessionRow } from '../../shared/stores/sessions';
 import { currentTraceparent } from '../../shared/telemetry/tracing';
 import type { AppDeps } from '../deps';
 import { ownedSession } from './session-owner';
+import { startBrokeredSession } from './brokered-session';
 import { ok, readJson } from '../edge';
 
 /**
@@ -22,6 +25,15 @@ export const startSessionBody = z.strictObject({
   resumeSessionId: z.string().uuid().optional(),
   /** false: start without earlier conversations in context. */
   resume: z.boolean().default(true),
+  /**
+   * The page's WebRTC SDP offer, for a provider that brokers the SDP (Live): the backend creates the session with
+   * its own credential and answers with the SDP answer. Refused for a provider that mints browser tokens.
+   */
+  sdp: z
+    .string()
+    .max(32_000)
+    .regex(/^v=0\r?\n/, 'an SDP offer (starts with v=0)')
+    .optional(),
 });
 
 export type StartSessionDeps = Pick<
@@ -87,10 +99,15 @@ export const startSessionHandler =
       }
     }
 
+    const brokered = Boolean(deps.provider.startWebrtcSession);
+    if (brokered && !input.sdp)
+      throw new HttpError(400, 'sdp_required', `the ${deps.provider.name} provider takes the page's SDP offer (sdp)`);
+    if (!brokered && input.sdp)
+      throw new HttpError(400, 'sdp_not_brokered', `the ${deps.provider.name} provider mints a browser token instead`);
+
     const model = agent.model ?? config.REALTIME_MODEL;
     const sessionId = previous?.sessionId ?? randomUUID();
     const session = deps.buildSessionConfig(agent, await deps.toolGateway.toolsFor(agent), { model, sessionId });
-    const { webrtcUrl, websocketUrl } = await viaProvider(async () => deps.provider.connectUrls(model));
     const at = Date.now();
     const context = previous
       ? { historyPartition: previous.historyPartition, resume: input.resume, traceparent: previous.traceparent }
@@ -100,13 +117,27 @@ export const startSessionHandler =
           resume: input.resume,
           traceparent: currentTraceparent(),
         };
+    if (input.sdp)
+      return startBrokeredSession(deps, ctx, {
+        sdp: input.sdp,
+        session,
+        sessionId,
+        agent,
+        previous,
+        caller,
+        model,
+        context,
+        at,
+        resume: input.resume,
+      });
+    const { webrtcUrl, websocketUrl } = await viaProvider(async () => deps.provider.connectUrls(model));
     // The row is written while the upstream mints (the mint is the long pole): a failed mint removes the new row
     // again, and a failed write only strands a key that expires within the TTL. The lifecycle hears of the
     // session only once both are done.
     const tokenExpiresAt = Math.floor(at / 1000) + config.SESSION_TOKEN_TTL_SECONDS;
-    const row = previous
+    const newRow: SessionRow | undefined = previous
       ? undefined
-      : deps.sessions.create({
+      : {
           sessionId,
           agentId: agent.id,
           transport: 'webrtc',
@@ -118,7 +149,8 @@ export const startSessionHandler =
           resume: input.resume,
           tokenExpiresAt,
           traceparent: context.traceparent,
-        });
+        };
+    const row = newRow && deps.sessions.create(newRow);
     const [minted, written] = await Promise.allSettled([
       viaProvider(() => deps.provider.mintClientSecret(session, config.SESSION_TOKEN_TTL_SECONDS)),
       row,
@@ -144,14 +176,14 @@ export const startSessionHandler =
     }
     // A resumed (ended) session starts over in the lifecycle (`requested` again) so the new call can register; for
     // a session whose call never connected the lifecycle ignores it (it is still `requested`).
-    await deps.lifecycle.port(ctx).signal(sessionId, {
-      type: 'requested',
-      agentId: agent.id,
-      userId: caller.userId,
-      transport: 'webrtc',
-      at,
-      context,
-    });
+    await deps.lifecycle
+      .port(ctx)
+      .signal(
+        sessionId,
+        newRow
+          ? requestedOperation(newRow)
+          : { type: 'requested', agentId: agent.id, userId: caller.userId, transport: 'webrtc', at, context },
+      );
     ctx.log(`session ${sessionId} ${previous ? 'resumed' : 'requested'} agent=${agent.id} via=${caller.via}`);
     return ok(
       {

@@ -2,7 +2,7 @@ import type { HttpHandler } from '@azure/functions';
 import { z } from 'zod';
 import { HttpError } from '../../shared/http/errors';
 import { viaProvider } from '../../shared/providers/http-errors';
-import { handleIncomingCall, incomingCallSchema } from '../../shared/webhooks/incoming-call';
+import { handleIncomingCall, parseIncomingCall } from '../../shared/webhooks/incoming-call';
 import { WebhookVerificationError } from '../../shared/webhooks/standard-webhooks';
 import type { AppDeps } from '../deps';
 import { ok } from '../edge';
@@ -12,7 +12,8 @@ import { logFailure } from '../../shared/telemetry/log';
 const envelope = z.object({ id: z.string(), type: z.string().min(1), data: z.unknown() });
 
 /**
- * POST /api/webhooks/realtime — Standard Webhooks over the raw body, exactly-once per `webhook-id`.
+ * POST /api/webhooks/realtime — Standard Webhooks over the raw body, exactly-once per `webhook-id`, for both
+ * incoming-call events: Realtime's `realtime.call.incoming` and Live's `live.transport.incoming`.
  * Nothing is written before the signature, timestamp and payload are all valid.
  */
 export const realtimeWebhookHandler =
@@ -50,13 +51,17 @@ export const realtimeWebhookHandler =
     }
     const env = envelope.safeParse(json);
     if (!env.success) throw new HttpError(400, 'webhook_malformed', 'webhook body is not an event');
-    if (env.data.type !== 'realtime.call.incoming') {
+    if (env.data.type !== 'realtime.call.incoming' && env.data.type !== 'live.transport.incoming') {
       // Verified but not ours to act on: acknowledge so the sender stops retrying.
       return ok({ status: 'ignored', type: env.data.type });
     }
-    const event = incomingCallSchema.safeParse(json);
-    if (!event.success)
-      throw new HttpError(400, 'webhook_malformed', 'realtime.call.incoming without data.call_id / sip_headers');
+    const incoming = parseIncomingCall(json);
+    if (!incoming)
+      throw new HttpError(
+        400,
+        'webhook_malformed',
+        `${env.data.type} without ${env.data.type === 'live.transport.incoming' ? 'data.session_id' : 'data.call_id'} / sip_headers`,
+      );
 
     const claim = await deps.deliveries.claim(delivery.id, env.data.type);
     if (claim === 'processed') return ok({ status: 'duplicate', webhookId: delivery.id });
@@ -68,8 +73,14 @@ export const realtimeWebhookHandler =
     try {
       const outcome = await viaProvider(() =>
         handleIncomingCall(
-          { ...deps, lifecycle: deps.lifecycle.port(ctx), model: deps.config.REALTIME_MODEL, log: (l) => ctx.warn(l) },
-          event.data,
+          {
+            ...deps,
+            lifecycle: deps.lifecycle.port(ctx),
+            model: deps.config.REALTIME_MODEL,
+            surface: { event: incoming.surface, provider: deps.provider.name === 'live' ? 'live' : 'realtime' },
+            log: (l) => ctx.warn(l),
+          },
+          incoming.event,
         ),
       );
       await deps.deliveries.complete(delivery.id, outcome.action);

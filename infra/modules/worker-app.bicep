@@ -85,6 +85,12 @@ param workerAuthSecretUri string
 @description('Key Vault secret URI of the host key for the Function app built-in MCP server.')
 param mcpBuiltinKeyUri string
 
+@description('Prices per model as JSON, merged over the defaults in shared/cost/prices.ts; empty keeps the defaults.')
+param priceTable string = ''
+
+@description('USD a call may cost before it is logged and counted as a cost alert; empty: no alert.')
+param costAlertUsd string = ''
+
 // Exactly the settings shared/config reads for the worker (WORKER_SETTINGS); test/infra/config-contract.test.ts
 // fails on drift. Secrets are Container App secrets backed by Key Vault, exposed through secretRef.
 var plainSettings = {
@@ -115,6 +121,9 @@ var plainSettings = {
   // Conversation memory seeded into a resumed session: token budget and earlier-message cap.
   MEMORY_SEED_TOKENS: '2000'
   MEMORY_SEED_TURNS: '20'
+  // What a call costs (session row, page, voice.session.cost) and when one is reported as expensive.
+  PRICE_TABLE: priceTable
+  COST_ALERT_USD: costAlertUsd
 }
 
 var secretSettings = {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MCP_SECRET_SETTING } from '../config/index';
 
 /**
  * An agent definition (agents/*.json, seeded into Table Storage). Everything that shapes the realtime session
@@ -12,7 +13,7 @@ export const mcpAuthSchema = z.discriminatedUnion('type', [
   z.object({
     type: z.literal('header'),
     header: z.string().min(1),
-    setting: z.string().regex(/^MCP_SECRET_[A-Z0-9_]+$/, 'an MCP_SECRET_* setting'),
+    setting: z.string().regex(MCP_SECRET_SETTING, 'an MCP_SECRET_* setting'),
   }),
 ]);
 
@@ -28,9 +29,7 @@ export const mcpServerRefSchema = z.object({
    * Send this (external) server a signed token naming the session's caller, signed with the key in the named
    * `MCP_SECRET_*` setting. The built-in server always gets one; external servers only when this is set.
    */
-  callerIdentity: z
-    .object({ setting: z.string().regex(/^MCP_SECRET_[A-Z0-9_]+$/, 'an MCP_SECRET_* setting') })
-    .optional(),
+  callerIdentity: z.object({ setting: z.string().regex(MCP_SECRET_SETTING, 'an MCP_SECRET_* setting') }).optional(),
   /** Pass through as a Realtime native `type: "mcp"` tool (the model calls the server directly). */
   public: z.boolean().default(false),
   /**
@@ -96,7 +95,16 @@ export const agentSchema = z.object({
   greeting: z.string().max(500).optional(),
   mcpServers: z.array(mcpServerRefSchema).default([]),
   sip: z
-    .object({ numbers: z.array(z.string().regex(/^\+?[0-9]{3,20}$/, 'E.164 number')).default([]) })
+    .object({
+      numbers: z.array(z.string().regex(/^\+?[0-9]{3,20}$/, 'E.164 number')).default([]),
+      /**
+       * Which API answers this agent's numbers. A ringing call can be offered on both (`realtime.call.incoming` and
+       * `live.transport.incoming`) and the first accept decides, so exactly one surface may answer: the other
+       * webhook is acknowledged and left alone. Unset: the surface of REALTIME_PROVIDER (`live` for the Live
+       * provider, `realtime` for every other).
+       */
+      surface: z.enum(['realtime', 'live']).optional(),
+    })
     .default({ numbers: [] }),
   /** Rubric file (evals/rubrics/*.md) used by the LLM-as-judge. */
   rubric: z.string().optional(),

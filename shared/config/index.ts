@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DEFAULT_PRICE_TABLE, priceTableSetting } from '../cost/prices';
 
 /**
  * One typed configuration, read from environment variables. The keys are the setting names exactly as they
@@ -17,7 +18,7 @@ const csv = z.string().transform((v) =>
     .filter(Boolean),
 );
 
-export const PROVIDERS = ['emulator', 'azure-openai', 'voice-live', 'openai'] as const;
+export const PROVIDERS = ['emulator', 'azure-openai', 'voice-live', 'openai', 'live'] as const;
 export type ProviderName = (typeof PROVIDERS)[number];
 
 /** Settings both the Function app and the worker read. */
@@ -28,7 +29,10 @@ const common = {
   STORAGE_TABLE_ENDPOINT: z.string().url().optional(),
   /** Which realtime service to talk to. */
   REALTIME_PROVIDER: z.enum(PROVIDERS).default('emulator'),
-  /** Base URL of the realtime service: https://{resource}.openai.azure.com, https://api.openai.com, the emulator. */
+  /**
+   * Base URL of the realtime service: https://{resource}.openai.azure.com, https://api.openai.com, the emulator. For
+   * `live`, an Azure host (or an `/openai` path) selects Azure's `/openai/v1/live/…`, anything else OpenAI's `/v1/live/…`.
+   */
   REALTIME_ENDPOINT: z.string().url(),
   /** API key; when unset, Azure providers authenticate with managed identity (DefaultAzureCredential). */
   REALTIME_API_KEY: z.string().min(1).optional(),
@@ -115,6 +119,10 @@ const workerShape = {
   MCP_TOOL_CALLS_PER_SESSION: int(1, 10_000).default(40),
   /** Push raw tool output to the page (debugging only; off in Azure). Otherwise the page gets a short summary. */
   DEBUG_TOOL_OUTPUT_TO_PAGE: bool.default(false),
+  /** Prices per model (JSON, merged over shared/cost/prices.ts DEFAULT_PRICE_TABLE): what a call costs. */
+  PRICE_TABLE: priceTableSetting.default(DEFAULT_PRICE_TABLE),
+  /** A call whose cost passes this many USD is logged and counted (voice.session.cost_alerts); unset: never. */
+  COST_ALERT_USD: z.coerce.number().positive().optional(),
 };
 
 const storageRequired = (c: { STORAGE_CONNECTION_STRING?: string; STORAGE_TABLE_ENDPOINT?: string }) =>
@@ -140,8 +148,12 @@ export const functionsConfigSchema = z
 
 export const workerConfigSchema = z.object(workerShape).refine(storageRequired, storageMessage);
 
-export type FunctionsConfig = z.infer<typeof functionsConfigSchema>;
-export type WorkerConfig = z.infer<typeof workerConfigSchema>;
+/** Beside the typed settings: the MCP_SECRET_* family, whose names come from agent definitions. */
+interface SecretSettings {
+  readonly mcpSecrets?: Readonly<Record<string, string>>;
+}
+export type FunctionsConfig = z.infer<typeof functionsConfigSchema> & SecretSettings;
+export type WorkerConfig = z.infer<typeof workerConfigSchema> & SecretSettings;
 export type CommonConfig = Pick<FunctionsConfig, keyof typeof common>;
 
 /** Every setting name each app reads: the infra contract test compares these with the Bicep app settings. */
@@ -173,13 +185,25 @@ function parse<T>(app: string, schema: z.ZodType<T>, env: NodeJS.ProcessEnv): T 
 }
 
 /**
+ * The `MCP_SECRET_*` settings, the only ones an agent definition may name (MCP header values and caller-identity
+ * keys). Their names are data, so they are read once here beside the typed settings instead of by the MCP code.
+ */
+export const MCP_SECRET_SETTING = /^MCP_SECRET_[A-Z0-9_]+$/;
+export const mcpSecrets = (env: NodeJS.ProcessEnv = process.env): Readonly<Record<string, string>> =>
+  Object.freeze(
+    Object.fromEntries(
+      Object.entries(env).filter((e): e is [string, string] => MCP_SECRET_SETTING.test(e[0]) && Boolean(e[1])),
+    ),
+  );
+
+/**
  * Easy Auth headers are trustworthy only when the platform's authentication runs in front of the app (it strips
  * client-sent copies). App Service sets WEBSITE_AUTH_ENABLED itself when it does; nothing in the app sets it.
  */
 const platformAuthOn = (env: NodeJS.ProcessEnv) => /^true$/i.test(env.WEBSITE_AUTH_ENABLED ?? '');
 
 export const loadFunctionsConfig = (env: NodeJS.ProcessEnv = process.env): FunctionsConfig => {
-  const config = parse('Function app', functionsConfigSchema, env);
+  const config = { ...parse('Function app', functionsConfigSchema, env), mcpSecrets: mcpSecrets(env) };
   if (config.AUTH_MODE === 'easyauth' && !platformAuthOn(env))
     throw new ConfigError('Function app', [
       {
@@ -190,5 +214,7 @@ export const loadFunctionsConfig = (env: NodeJS.ProcessEnv = process.env): Funct
   return config;
 };
 
-export const loadWorkerConfig = (env: NodeJS.ProcessEnv = process.env): WorkerConfig =>
-  parse('worker', workerConfigSchema, env);
+export const loadWorkerConfig = (env: NodeJS.ProcessEnv = process.env): WorkerConfig => ({
+  ...parse('worker', workerConfigSchema, env),
+  mcpSecrets: mcpSecrets(env),
+});

@@ -30,6 +30,18 @@ export type SessionEvent =
   /** A handoff: another agent speaks from now on. */
   | { type: 'agent'; sessionId: string; agentId: string; displayName: string; from: string; at: number }
   | { type: 'transcript'; sessionId: string; itemId: string; role: 'user' | 'assistant'; text: string; at: number }
+  /** The call's running cost (usd null: the model has no price), after each response the service bills. */
+  | {
+      type: 'cost';
+      sessionId: string;
+      usd: number | null;
+      currency: 'USD';
+      inputTokens: number;
+      outputTokens: number;
+      /** The cost has passed COST_ALERT_USD. */
+      alert: boolean;
+      at: number;
+    }
   /** A service event the page's filtered data channel leaves out, reduced to what the page shows. */
   | { type: 'realtime'; sessionId: string; event: PageRealtimeEvent; at: number };
 

@@ -110,7 +110,7 @@ export class LocalLifecycle implements LifecyclePort {
     await Promise.all(
       sessionIds.map(async (id) => {
         const r = await this.apply(id, { type: 'heartbeat', workerId, at });
-        const s = r.state;
+        const s = r.record;
         if (workerShouldDrop(s, workerId)) {
           drop.push(id);
         }
@@ -135,7 +135,7 @@ export class LocalLifecycle implements LifecyclePort {
           this.log(`lifecycle ${sessionId}: rejected ${op.type} (${logField(result.rejected.reason)})`);
         return result;
       }
-      const next = result.state!;
+      const next = result.record!;
       let etag = current?.etag;
       if (result.effects.some((e) => e.type === 'persist')) {
         try {

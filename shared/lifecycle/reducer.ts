@@ -69,7 +69,7 @@ export type LifecycleEffect =
 
 export interface ReduceResult {
   /** The record after the operation; on rejection, the very same object that came in. */
-  state: LifecycleRecord | null;
+  record: LifecycleRecord | null;
   effects: LifecycleEffect[];
   rejected?: { reason: string };
 }
@@ -83,8 +83,8 @@ export const TERMINAL_STATES: readonly LifecycleState[] = ['ended', 'failed'];
 export const ACTIVE_STATES: readonly LifecycleState[] = ['requested', 'accepting', 'attaching', 'live', 'ending'];
 export const isTerminal = (s: LifecycleState) => TERMINAL_STATES.includes(s);
 
-const reject = (state: LifecycleRecord | null, reason: string): ReduceResult => ({
-  state,
+const reject = (record: LifecycleRecord | null, reason: string): ReduceResult => ({
+  record,
   effects: [],
   rejected: { reason },
 });
@@ -107,7 +107,7 @@ export function reduce(current: LifecycleRecord | null, op: LifecycleOperation, 
       version: 1,
       path: ['requested'],
     };
-    return { state: rec, effects: [{ type: 'persist' }, emit(rec)] };
+    return { record: rec, effects: [{ type: 'persist' }, emit(rec)] };
   }
   if (
     op.type === 'requested' &&
@@ -165,7 +165,7 @@ export function reduce(current: LifecycleRecord | null, op: LifecycleOperation, 
       if (s.state !== 'live') return reject(s, `heartbeat: not valid in ${s.state}`);
       if (op.workerId !== s.workerId) return reject(s, `heartbeat: worker ${op.workerId} does not hold the session`);
       // Not persisted: a heartbeat only moves the watchdog's deadline, which the host keeps in memory.
-      return { state: { ...s, lastHeartbeatAt: op.at }, effects: [] };
+      return { record: { ...s, lastHeartbeatAt: op.at }, effects: [] };
     }
 
     case 'workerLost': {
@@ -258,7 +258,7 @@ function next_(
 
 /** persist + emit come first: the record is durable before anything acts on it. */
 function withEffects(next: LifecycleRecord, extra: LifecycleEffect[]): ReduceResult {
-  return { state: next, effects: [{ type: 'persist' }, emit(next), ...extra] };
+  return { record: next, effects: [{ type: 'persist' }, emit(next), ...extra] };
 }
 
 function move(s: LifecycleRecord, state: LifecycleState, at: number, patch: Partial<LifecycleRecord>): ReduceResult {

@@ -13,6 +13,7 @@ import type { ToolCall, ToolGateway, ToolResult } from './types';
 export interface GatewayConfig {
   MCP_BUILTIN_URL?: string;
   MCP_TOOL_TIMEOUT_MS?: number;
+  MCP_BUILTIN_KEY?: string;
   /** Caller tokens for the built-in server are signed with a key derived from it (both apps hold it). */
   WORKER_AUTH_SECRET?: string;
 }
@@ -21,8 +22,8 @@ export type ToolOutcome =
   'ok' | 'tool_error' | 'not_allowed' | 'invalid_args' | 'timeout' | 'unavailable' | 'cancelled' | 'over_budget';
 
 export interface GatewayOptions {
-  /** Where `header` auth reads its named settings (default process.env). */
-  env?: Record<string, string | undefined>;
+  /** The MCP_SECRET_* settings (`mcpSecrets()` in shared/config); none when unset. */
+  secrets?: Readonly<Record<string, string | undefined>>;
   credential?: TokenCredential;
   /** Extra headers on every MCP HTTP request, e.g. `traceparent` read from the caller's async context. */
   headers?: () => Record<string, string>;
@@ -76,7 +77,8 @@ export function createToolGateway(config: GatewayConfig, opts: GatewayOptions = 
   const timeoutMs = config.MCP_TOOL_TIMEOUT_MS ?? 8000;
   const pool = new McpPool({
     builtinUrl: config.MCP_BUILTIN_URL,
-    env: opts.env,
+    secrets: opts.secrets ?? {},
+    builtinKey: config.MCP_BUILTIN_KEY,
     credential: opts.credential,
     headers: opts.headers,
     toolsTtlMs: opts.toolsTtlMs ?? 60_000,
@@ -214,29 +216,20 @@ export function createToolGateway(config: GatewayConfig, opts: GatewayOptions = 
         return done('over_budget', messages.budgetExhausted(t.exposed, caller.maxCalls), server);
       caller.calls++;
     }
-    const controller = new AbortController();
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      controller.abort(new Error('timeout'));
-    }, timeoutMs);
-    const onAbort = () => controller.abort(new Error('cancelled'));
-    signal?.addEventListener('abort', onAbort, { once: true });
-    const aborted = new Promise<never>((_, reject) =>
-      controller.signal.addEventListener('abort', () => reject(controller.signal.reason), { once: true }),
-    );
-    // Only ever raced below, where its rejection is handled; until then it must not count as unhandled.
-    aborted.catch(() => undefined);
+    // The SDK owns the deadline and the cancel: its RequestOptions reject at once and send the server
+    // notifications/cancelled. Connecting counts against the same budget (bounded by the pool's connect timeout).
     try {
-      const client = await Promise.race([t.pooled.client(), aborted]);
-      // The SDK sends notifications/cancelled to the server when the signal fires. The caller rides in async
-      // context: the pooled client's fetch signs its token into the request.
+      const client = await t.pooled.client();
+      if (signal?.aborted) return done('cancelled', messages.cancelled(t.exposed), server);
+      const budget = Math.max(1, timeoutMs - (now() - started));
+      // The caller rides in async context: the pooled client's fetch signs its token into the request.
       const callTool = () =>
         client.callTool({ name: t.tool.name, arguments: args as Record<string, unknown> }, undefined, {
-          signal: controller.signal,
-          timeout: timeoutMs + 1000,
+          signal,
+          timeout: budget,
+          maxTotalTimeout: budget,
         });
-      const result = await Promise.race([caller ? currentCaller.run(caller, callTool) : callTool(), aborted]);
+      const result = await (caller ? currentCaller.run(caller, callTool) : callTool());
       const r = result as {
         content?: unknown;
         structuredContent?: unknown;
@@ -248,10 +241,11 @@ export function createToolGateway(config: GatewayConfig, opts: GatewayOptions = 
       if (caller && t.server.url === 'builtin' && typeof grant === 'string') await caller.acceptGrant(grant);
       return done(r.isError ? 'tool_error' : 'ok', renderCallResult(t.exposed, r), server);
     } catch (err) {
-      if (timedOut || (err instanceof McpError && err.code === ErrorCode.RequestTimeout)) {
+      // The SDK reports a cancel as RequestTimeout too: the caller's signal tells them apart.
+      if (signal?.aborted) return done('cancelled', messages.cancelled(t.exposed), server);
+      if (err instanceof McpError && err.code === ErrorCode.RequestTimeout) {
         return done('timeout', messages.timeout(t.exposed, timeoutMs), server);
       }
-      if (signal?.aborted) return done('cancelled', messages.cancelled(t.exposed), server);
       if (err instanceof McpError && err.code !== ErrorCode.ConnectionClosed) {
         // The server answered with a JSON-RPC error (unknown tool, invalid params): the connection is fine.
         return done(
@@ -262,9 +256,6 @@ export function createToolGateway(config: GatewayConfig, opts: GatewayOptions = 
       }
       t.pooled.reset(`tools/call failed: ${(err as Error).message}`);
       return done('unavailable', messages.unavailable(t.exposed), server);
-    } finally {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
     }
   }
 

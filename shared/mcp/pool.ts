@@ -7,14 +7,17 @@ import type { McpServerRef } from '../agents/schema';
 import { BUILTIN_AUDIENCE, CALLER_HEADER, currentCaller, signCallerToken } from './identity';
 import { cappedFetch } from './capped-fetch';
 import { logFailure } from '../telemetry/log';
+import { MCP_SECRET_SETTING } from '../config/index';
 
 export type McpAuth = McpServerRef['auth'];
 
 export interface PoolOptions {
   /** Base URL of the Function app's own MCP endpoint (`url: "builtin"`). */
   builtinUrl?: string;
-  /** Where `header` auth reads its named settings (default process.env). */
-  env?: Record<string, string | undefined>;
+  /** The MCP_SECRET_* settings (`mcpSecrets()` in shared/config): header values and caller-identity keys. */
+  secrets: Readonly<Record<string, string | undefined>>;
+  /** MCP_BUILTIN_KEY: the built-in server's function key in Azure. */
+  builtinKey?: string;
   credential?: TokenCredential;
   /** Extra headers per HTTP request, e.g. W3C `traceparent` from the caller's async context. */
   headers?: () => Record<string, string>;
@@ -40,9 +43,6 @@ export interface PooledServer {
   reset(reason: string): void;
   close(): Promise<void>;
 }
-
-/** The only settings an agent definition may name as an MCP header or identity key. */
-export const SECRET_SETTING = /^MCP_SECRET_[A-Z0-9_]+$/;
 
 export class McpPool {
   private readonly servers = new Map<string, PooledServer>();
@@ -74,8 +74,9 @@ export class McpPool {
   async authHeaders(auth: McpAuth): Promise<Record<string, string>> {
     if (auth.type === 'header') {
       // Only settings meant for MCP servers can leave the process, whatever a stored definition says.
-      if (!SECRET_SETTING.test(auth.setting)) throw new Error(`setting ${auth.setting} is not an MCP_SECRET_* setting`);
-      const value = (this.opts.env ?? process.env)[auth.setting];
+      if (!MCP_SECRET_SETTING.test(auth.setting))
+        throw new Error(`setting ${auth.setting} is not an MCP_SECRET_* setting`);
+      const value = this.opts.secrets[auth.setting];
       if (!value) {
         if (!this.warned.has(auth.setting)) {
           this.warned.add(auth.setting);
@@ -105,7 +106,7 @@ export class McpPool {
 
   /** The built-in server is a `function`-level route in Azure: its key comes from MCP_BUILTIN_KEY when set. */
   private builtinHeaders(): Record<string, string> {
-    const key = (this.opts.env ?? process.env).MCP_BUILTIN_KEY;
+    const key = this.opts.builtinKey;
     return key ? { 'x-functions-key': key } : {};
   }
 
@@ -125,8 +126,8 @@ export class McpPool {
       return { [CALLER_HEADER]: token };
     }
     if (!ref.callerIdentity || !caller) return {};
-    const secret = (this.opts.env ?? process.env)[ref.callerIdentity.setting];
-    if (!secret || !SECRET_SETTING.test(ref.callerIdentity.setting)) return {};
+    const secret = this.opts.secrets[ref.callerIdentity.setting];
+    if (!secret || !MCP_SECRET_SETTING.test(ref.callerIdentity.setting)) return {};
     return { [CALLER_HEADER]: await caller.token(ref.name, new TextEncoder().encode(secret)) };
   }
 

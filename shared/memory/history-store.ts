@@ -66,6 +66,8 @@ export const RECENT_SESSION_IDS = 20;
 export interface HistoryStoreOptions {
   /** Use this client (tests wrap it to count requests); default: `history` table from config. */
   client?: TableClient;
+  /** How many session starts to remember (default 5,000); tests lower it to see the oldest go. */
+  maxKnownStarts?: number;
 }
 
 /**
@@ -128,7 +130,7 @@ export function createHistoryStore(config: StorageConfig, opts: HistoryStoreOpti
   const rememberStart = (key: string, at: number) => {
     starts.delete(key);
     starts.set(key, at);
-    if (starts.size > MAX_KNOWN_STARTS) starts.delete(starts.keys().next().value!);
+    if (starts.size > (opts.maxKnownStarts ?? MAX_KNOWN_STARTS)) starts.delete(starts.keys().next().value!);
   };
 
   async function readStart(pk: string, sessionId: string): Promise<number | undefined> {

@@ -2,6 +2,7 @@ import type { TokenCredential } from '@azure/identity';
 import type { CommonConfig } from '../config/index';
 import { apiKeyAuth, authHeaders, bearerKeyAuth, entraAuth } from '../providers/credentials';
 import { httpClient, trimSlash, type RealtimeClientOptions } from '../providers/realtime-client';
+import { liveApiBase } from '../providers/live/endpoint';
 import { UpstreamError } from '../providers/types';
 
 export type TextModelConfig = Pick<
@@ -31,8 +32,12 @@ export function createTextModel(
   const endpoint = trimSlash(config.REALTIME_ENDPOINT);
   let base: string;
   let auth;
-  if (config.REALTIME_PROVIDER === 'openai') {
-    if (!config.REALTIME_API_KEY) throw new Error('REALTIME_API_KEY: the openai provider needs an API key');
+  const onOpenAI =
+    config.REALTIME_PROVIDER === 'openai' ||
+    (config.REALTIME_PROVIDER === 'live' && !liveApiBase(config.REALTIME_ENDPOINT).azure);
+  if (onOpenAI) {
+    if (!config.REALTIME_API_KEY)
+      throw new Error(`REALTIME_API_KEY: the ${config.REALTIME_PROVIDER} provider on OpenAI needs an API key`);
     base = `${endpoint.replace(/\/v1$/i, '')}/v1`;
     auth = authHeaders(bearerKeyAuth(config.REALTIME_API_KEY));
   } else {

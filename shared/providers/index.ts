@@ -1,6 +1,7 @@
 import type { ProviderName } from '../config/index';
 import { azureOpenAIProvider } from './azure-openai/index';
 import { emulatorProvider } from './emulator/index';
+import { liveProvider } from './live/index';
 import { openAIProvider } from './openai/index';
 import type { ProviderConfig, ProviderOptions } from './options';
 import type { RealtimeProvider } from './types';
@@ -15,6 +16,7 @@ const factories: Record<ProviderName, (c: ProviderConfig, o: ProviderOptions) =>
   'azure-openai': azureOpenAIProvider,
   'voice-live': voiceLiveProvider,
   openai: openAIProvider,
+  live: liveProvider,
 };
 
 /** The provider named by REALTIME_PROVIDER; adding one means a folder here and a line in this table. */

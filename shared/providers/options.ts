@@ -6,7 +6,9 @@ import type { RealtimeClientOptions } from './realtime-client';
 export type ProviderConfig = Pick<
   CommonConfig,
   'REALTIME_PROVIDER' | 'REALTIME_ENDPOINT' | 'REALTIME_API_KEY' | 'REALTIME_MODEL' | 'REALTIME_API_VERSION'
->;
+> &
+  /** The Live provider's delegation model. */
+  Partial<Pick<CommonConfig, 'TEXT_MODEL'>>;
 
 export interface ProviderOptions extends RealtimeClientOptions {
   /** Overrides DefaultAzureCredential for keyless Azure auth (tests, or a specific managed identity). */

@@ -19,6 +19,27 @@ export interface RealtimeRest {
  * retries: callers (the webhook sender, the page) retry, and a retried accept must not double up.
  */
 export function realtimeRest(baseURL: string, auth: ProviderAuth, opts: RealtimeClientOptions = {}): RealtimeRest {
+  const { client, call } = sdkClient(baseURL, auth, opts);
+  return {
+    async mintClientSecret(session, ttlSeconds) {
+      const body = await call(() =>
+        client.realtime.clientSecrets.create({ expires_after: { anchor: 'created_at', seconds: ttlSeconds }, session }),
+      );
+      return parseClientSecret(body);
+    },
+    accept: (callId, session) => call(() => client.realtime.calls.accept(callId, session)),
+    reject: (callId, statusCode) =>
+      call(() => client.realtime.calls.reject(callId, statusCode === undefined ? {} : { status_code: statusCode })),
+    refer: (callId, targetUri) => call(() => client.realtime.calls.refer(callId, { target_uri: targetUri })),
+    hangup: (callId) => call(() => client.realtime.calls.hangup(callId)),
+  };
+}
+
+/**
+ * One `openai` client over a base URL with our auth and no retries, and `call`, which runs one SDK request and maps
+ * what it throws onto UpstreamError. Shared by the Realtime and the Live providers.
+ */
+export function sdkClient(baseURL: string, auth: ProviderAuth, opts: RealtimeClientOptions = {}) {
   const timeoutMs = opts.timeoutMs ?? 10_000;
   const client = new OpenAI({
     baseURL,
@@ -36,19 +57,7 @@ export function realtimeRest(baseURL: string, auth: ProviderAuth, opts: Realtime
       throw upstreamError(err, timeoutMs);
     }
   };
-  return {
-    async mintClientSecret(session, ttlSeconds) {
-      const body = await call(() =>
-        client.realtime.clientSecrets.create({ expires_after: { anchor: 'created_at', seconds: ttlSeconds }, session }),
-      );
-      return parseClientSecret(body);
-    },
-    accept: (callId, session) => call(() => client.realtime.calls.accept(callId, session)),
-    reject: (callId, statusCode) =>
-      call(() => client.realtime.calls.reject(callId, statusCode === undefined ? {} : { status_code: statusCode })),
-    refer: (callId, targetUri) => call(() => client.realtime.calls.refer(callId, { target_uri: targetUri })),
-    hangup: (callId) => call(() => client.realtime.calls.hangup(callId)),
-  };
+  return { client, call };
 }
 
 /** Maps the SDK's errors onto UpstreamError: the status, a secret-free message, the upstream's Retry-After. */

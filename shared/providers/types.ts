@@ -58,4 +58,17 @@ export interface RealtimeProvider {
   openSideband(callId: string): Promise<WebSocket>;
   /** Opens a direct (server-to-service) WebSocket session. */
   openDirect(model: string): Promise<WebSocket>;
+  /**
+   * Brokered WebRTC (the Live API): the backend creates the session with its own credential from the page's SDP
+   * offer and returns the answer. Only providers without ephemeral keys have it; the page then never holds a
+   * credential, and the returned id is the call the sideband attaches to.
+   */
+  startWebrtcSession?(session: SessionConfig, sdpOffer: string): Promise<BrokeredWebrtcSession>;
+}
+
+export interface BrokeredWebrtcSession {
+  /** The service's session id (`live_…`): what the sideband attaches to and call control names. */
+  callId: string;
+  /** The SDP answer for the page. */
+  sdp: string;
 }

@@ -1,5 +1,6 @@
 import type { ProviderName } from '../config/index';
 import { DELTA_TYPES, toServerEvent, type DeltaType, type RealtimeClientEvent, type ServerEvent } from './events';
+import { createLiveProtocol } from './live';
 import { voiceLiveProtocol } from './voice-live';
 
 /**
@@ -7,11 +8,24 @@ import { voiceLiveProtocol } from './voice-live';
  * telemetry) sends and receives GA events; the protocol translates at the edge.
  */
 export interface RealtimeProtocol {
-  readonly name: 'ga' | 'voice-live';
+  readonly name: 'ga' | 'voice-live' | 'live';
   /** A GA client event as this provider takes it; undefined when the provider has no such event. */
   encode(event: RealtimeClientEvent): Record<string, unknown> | undefined;
-  /** A decoded JSON frame from this provider as a GA server event (unknown types pass as `unknown`). */
-  decode(wire: unknown): ServerEvent | undefined;
+  /**
+   * A decoded JSON frame from this provider as GA server events (unknown types pass as `unknown`): one, or several
+   * when a frame completes something the provider never reports as such (Live's transcript items).
+   */
+  decode(wire: unknown): ServerEvent | readonly ServerEvent[] | undefined;
+  /** What a stateful decoder still holds when the connection ends (a transcript item being spoken). */
+  flush?(): readonly ServerEvent[];
+  /**
+   * The call id came from an untrusted page, so the sideband must prove the call is this session's (the session
+   * reference in `session.created`). false where the backend itself created the session or the id came from a
+   * verified webhook (Live). Default true.
+   */
+  readonly bindsCallByReference?: boolean;
+  /** The service speaks its own "one moment" while a delegated tool runs (Live): the worker asks for none. */
+  readonly acknowledgesDelegations?: boolean;
   /** The wire `type` of each high-volume delta, and the GA type it stands for: skippable before parsing. */
   readonly deltas: ReadonlyMap<string, DeltaType>;
 }
@@ -23,10 +37,18 @@ export const gaProtocol: RealtimeProtocol = {
   deltas: new Map<string, DeltaType>(DELTA_TYPES.map((t) => [t, t])),
 };
 
-/** The protocol a provider speaks: Voice Live its beta-shaped one, every other provider GA Realtime. */
+/**
+ * The protocol a provider speaks: Voice Live its beta-shaped one, Live its own (a new instance per session: its
+ * decoder holds state), every other provider GA Realtime.
+ */
 export function protocolFor(provider: ProviderName | undefined): RealtimeProtocol {
+  if (provider === 'live') return createLiveProtocol();
   return provider === 'voice-live' ? voiceLiveProtocol : gaProtocol;
 }
+
+/** A decode result as a list. */
+export const decodedList = (d: ServerEvent | readonly ServerEvent[] | undefined): readonly ServerEvent[] =>
+  d === undefined ? [] : Array.isArray(d) ? d : [d as ServerEvent];
 
 /** A regular expression that finds a skippable delta by its wire type in the head of a frame. */
 export function deltaMatcher(protocol: RealtimeProtocol): RegExp {

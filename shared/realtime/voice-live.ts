@@ -182,15 +182,17 @@ function decode(wire: unknown): ServerEvent | undefined {
   return toServerEvent(out);
 }
 
-export const voiceLiveProtocol: RealtimeProtocol = {
-  name: 'voice-live',
-  encode,
-  decode,
-  deltas: new Map<string, DeltaType>([
-    ['response.audio.delta', 'response.output_audio.delta'],
-    ['response.audio_transcript.delta', 'response.output_audio_transcript.delta'],
-    ['response.text.delta', 'response.output_text.delta'],
-    ['response.function_call_arguments.delta', 'response.function_call_arguments.delta'],
-    ['conversation.item.input_audio_transcription.delta', 'conversation.item.input_audio_transcription.delta'],
-  ]),
-};
+/** One event per frame: typed so callers of this protocol alone get a single event. */
+export const voiceLiveProtocol: Omit<RealtimeProtocol, 'decode'> & { decode(wire: unknown): ServerEvent | undefined } =
+  {
+    name: 'voice-live',
+    encode,
+    decode,
+    deltas: new Map<string, DeltaType>([
+      ['response.audio.delta', 'response.output_audio.delta'],
+      ['response.audio_transcript.delta', 'response.output_audio_transcript.delta'],
+      ['response.text.delta', 'response.output_text.delta'],
+      ['response.function_call_arguments.delta', 'response.function_call_arguments.delta'],
+      ['conversation.item.input_audio_transcription.delta', 'conversation.item.input_audio_transcription.delta'],
+    ]),
+  };

@@ -46,7 +46,6 @@ export const TABLES = {
   history: 'history',
   agents: 'agents',
   webhooks: 'webhookdeliveries',
-  lifecycle: 'lifecycle',
   ratelimits: 'ratelimits',
   orders: 'orders',
   tickets: 'tickets',

@@ -39,6 +39,21 @@ export interface SessionRow {
   transcriptItems?: number;
   inputTokens?: number;
   outputTokens?: number;
+  /** Usage by modality and the cost so far (shared/cost): written while the call runs and when it ends. */
+  textInputTokens?: number;
+  textCachedTokens?: number;
+  textOutputTokens?: number;
+  audioInputTokens?: number;
+  audioCachedTokens?: number;
+  audioOutputTokens?: number;
+  imageInputTokens?: number;
+  imageCachedTokens?: number;
+  liveSeconds?: number;
+  costUsd?: number;
+  /** The price-table entry the cost used. */
+  costPricedAs?: string;
+  /** When the cost first passed COST_ALERT_USD (Unix ms). */
+  costAlertAt?: number;
   /** W3C traceparent of the request that created the session: later hops (the worker) join its trace. */
   traceparent?: string;
 }
@@ -62,7 +77,8 @@ export interface SessionStore {
   remove(sessionId: string): Promise<void>;
 }
 
-const ROW = '';
+/** The session row's RowKey in its partition (PartitionKey = sessionId). */
+export const SESSION_ROW = '';
 const FIELDS: (keyof SessionRow)[] = [
   'agentId',
   'currentAgentId',
@@ -86,11 +102,29 @@ const FIELDS: (keyof SessionRow)[] = [
   'transcriptItems',
   'inputTokens',
   'outputTokens',
+  'textInputTokens',
+  'textCachedTokens',
+  'textOutputTokens',
+  'audioInputTokens',
+  'audioCachedTokens',
+  'audioOutputTokens',
+  'imageInputTokens',
+  'imageCachedTokens',
+  'liveSeconds',
+  'costUsd',
+  'costPricedAs',
+  'costAlertAt',
   'traceparent',
 ];
 
 const defined = (o: Record<string, unknown>) =>
   Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
+
+/** The Table entity a new session row is inserted as. */
+export function sessionEntity(record: SessionRow) {
+  const { sessionId, ...rest } = record;
+  return { partitionKey: sessionId, rowKey: SESSION_ROW, ...defined(rest) };
+}
 
 export function createSessionStore(
   config: StorageConfig,
@@ -98,17 +132,16 @@ export function createSessionStore(
 ): SessionStore {
   return {
     async create(record) {
-      const { sessionId, ...rest } = record;
       try {
-        await client.createEntity({ partitionKey: sessionId, rowKey: ROW, ...defined(rest) });
+        await client.createEntity(sessionEntity(record));
       } catch (err) {
-        if (isStorageStatus(err, 409)) throw new SessionExistsError(sessionId);
+        if (isStorageStatus(err, 409)) throw new SessionExistsError(record.sessionId);
         throw err;
       }
     },
     async get(sessionId) {
       try {
-        const e = await client.getEntity<TableEntity<Record<string, unknown>>>(sessionId, ROW);
+        const e = await client.getEntity<TableEntity<Record<string, unknown>>>(sessionId, SESSION_ROW);
         const out: Record<string, unknown> = { sessionId, etag: e.etag };
         for (const f of FIELDS) if (e[f] !== undefined && e[f] !== null && e[f] !== '') out[f] = e[f];
         return out as unknown as SessionRow & { etag: string };
@@ -118,13 +151,13 @@ export function createSessionStore(
       }
     },
     async update(sessionId, patch, etag) {
-      await client.updateEntity({ partitionKey: sessionId, rowKey: ROW, ...defined(patch) }, 'Merge', {
+      await client.updateEntity({ partitionKey: sessionId, rowKey: SESSION_ROW, ...defined(patch) }, 'Merge', {
         etag: etag ?? '*',
       });
     },
     async remove(sessionId) {
       try {
-        await client.deleteEntity(sessionId, ROW);
+        await client.deleteEntity(sessionId, SESSION_ROW);
       } catch (err) {
         if (!isStorageStatus(err, 404)) throw err;
       }

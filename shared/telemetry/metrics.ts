@@ -17,6 +17,12 @@ export interface VoiceMetrics {
   toolErrors: Counter;
   tokensIn: Counter;
   tokensOut: Counter;
+  /** Cached input tokens (a part of tokensIn), by modality. */
+  tokensCached: Counter;
+  /** USD a call has cost, added as it accrues (attributes: agent, model): sums per agent and day. */
+  sessionCost: Counter;
+  /** Calls whose cost passed COST_ALERT_USD. */
+  costAlerts: Counter;
   reconnects: Counter;
   /** A page changed the agent's session settings: restored, or the call hung up. */
   sessionOverrides: Counter;
@@ -35,6 +41,9 @@ export const METRIC_NAMES = {
   toolErrors: 'voice.tool.errors',
   tokensIn: 'voice.tokens.input',
   tokensOut: 'voice.tokens.output',
+  tokensCached: 'voice.tokens.cached',
+  sessionCost: 'voice.session.cost',
+  costAlerts: 'voice.session.cost_alerts',
   reconnects: 'voice.sideband.reconnects',
   sessionOverrides: 'voice.session.overrides',
   judgeScore: 'voice.judge.score',
@@ -83,6 +92,18 @@ export function voiceMetrics(): VoiceMetrics {
     tokensOut: meter.createCounter(METRIC_NAMES.tokensOut, {
       description: 'Output tokens (response.done usage)',
       unit: '{token}',
+    }),
+    tokensCached: meter.createCounter(METRIC_NAMES.tokensCached, {
+      description: 'Cached input tokens (response.done usage), part of the input tokens',
+      unit: '{token}',
+    }),
+    sessionCost: meter.createCounter(METRIC_NAMES.sessionCost, {
+      description: 'Cost of calls from their usage and the price table, added as it accrues',
+      unit: 'USD',
+    }),
+    costAlerts: meter.createCounter(METRIC_NAMES.costAlerts, {
+      description: 'Calls whose cost passed COST_ALERT_USD',
+      unit: '{session}',
     }),
     reconnects: meter.createCounter(METRIC_NAMES.reconnects, {
       description: 'Sideband reconnects',
@@ -157,8 +178,22 @@ export function recordJudgeScore(
 export interface RealtimeUsage {
   input_tokens?: number;
   output_tokens?: number;
-  input_token_details?: { text_tokens?: number; audio_tokens?: number; cached_tokens?: number };
+  input_token_details?: {
+    text_tokens?: number;
+    audio_tokens?: number;
+    cached_tokens?: number;
+    cached_tokens_details?: { text_tokens?: number; audio_tokens?: number };
+  };
   output_token_details?: { text_tokens?: number; audio_tokens?: number };
+}
+
+/** A call's cost grew by `usd` (never negative); `model` is the price-table entry. */
+export function recordCost(usd: number, a: { agentId?: string; model?: string }): void {
+  if (usd > 0) voiceMetrics().sessionCost.add(usd, clean(a));
+}
+
+export function recordCostAlert(a: { agentId?: string; model?: string }): void {
+  voiceMetrics().costAlerts.add(1, clean(a));
 }
 
 /** Counts tokens by modality; returns what was counted (for span attributes). */
@@ -180,6 +215,12 @@ export function recordUsage(
     if (rest) counter.add(rest, clean({ ...a, modality: 'unknown' }));
   };
   split(input, usage.input_token_details, m.tokensIn);
+  const cached = usage.input_token_details?.cached_tokens ?? 0;
+  const cd = usage.input_token_details?.cached_tokens_details;
+  if (cd?.text_tokens) m.tokensCached.add(cd.text_tokens, clean({ ...a, modality: 'text' }));
+  if (cd?.audio_tokens) m.tokensCached.add(cd.audio_tokens, clean({ ...a, modality: 'audio' }));
+  const cachedRest = cached - (cd?.text_tokens ?? 0) - (cd?.audio_tokens ?? 0);
+  if (cachedRest > 0) m.tokensCached.add(cachedRest, clean({ ...a, modality: cd ? 'image' : 'unknown' }));
   split(output, usage.output_token_details, m.tokensOut);
   return { input, output };
 }

@@ -2,9 +2,10 @@ import type { RealtimeFunctionTool, RealtimeToolsConfigUnion } from 'openai/reso
 import { z } from 'zod';
 import type { AgentDefinition } from '../agents/schema';
 import type { LifecyclePort } from '../lifecycle/operations';
+import { requestedOperation } from '../lifecycle/session-partition';
 import { historyPartition } from '../memory/types';
 import { UpstreamError, type RealtimeProvider, type SessionConfig } from '../providers/types';
-import { SessionExistsError, type SessionStore } from '../stores/sessions';
+import { SessionExistsError, type SessionRow, type SessionStore } from '../stores/sessions';
 import { currentTraceparent } from '../telemetry/tracing';
 import { sessionIdForCall, sipHeader, sipNumber } from './sip';
 import { logFailure } from '../telemetry/log';
@@ -21,6 +22,42 @@ export const incomingCallSchema = z.object({
 });
 export type IncomingCallEvent = z.infer<typeof incomingCallSchema>;
 
+/**
+ * Live's `live.transport.incoming` (openai-node `LiveTransportIncomingWebhookEvent`): the pending SIP session's
+ * `live_…` id stands where Realtime has the call id; the SIP headers are the same untrusted metadata.
+ */
+export const liveTransportIncomingSchema = z.object({
+  id: z.string().min(1),
+  type: z.literal('live.transport.incoming'),
+  created_at: z.number(),
+  data: z.object({
+    type: z.literal('sip'),
+    session_id: z.string().min(1).max(256),
+    sip_headers: incomingCallSchema.shape.data.shape.sip_headers,
+  }),
+});
+
+/** The API a phone call is answered on. */
+export type CallSurface = 'realtime' | 'live';
+
+/** The incoming-call events we answer, by webhook type, read as one shape (`call_id` = Live's session id). */
+export function parseIncomingCall(json: unknown): { surface: CallSurface; event: IncomingCallEvent } | undefined {
+  const realtime = incomingCallSchema.safeParse(json);
+  if (realtime.success) return { surface: 'realtime', event: realtime.data };
+  const live = liveTransportIncomingSchema.safeParse(json);
+  if (!live.success) return undefined;
+  const { session_id, sip_headers } = live.data.data;
+  return {
+    surface: 'live',
+    event: {
+      id: live.data.id,
+      type: 'realtime.call.incoming',
+      created_at: live.data.created_at,
+      data: { call_id: session_id, sip_headers },
+    },
+  };
+}
+
 export interface IncomingCallDeps {
   provider: Pick<RealtimeProvider, 'acceptCall' | 'rejectCall'>;
   agents: { bySipNumber(to: string): Promise<AgentDefinition | undefined> };
@@ -33,6 +70,8 @@ export interface IncomingCallDeps {
   sessions: SessionStore;
   lifecycle: LifecyclePort;
   model: string;
+  /** The webhook's surface and the one this deployment's provider speaks (REALTIME_PROVIDER). */
+  surface?: { event: CallSurface; provider: CallSurface };
   now?: () => number;
   log?: (line: string) => void;
 }
@@ -43,7 +82,9 @@ export const NO_AGENT_SIP_STATUS = 404;
 export type IncomingCallOutcome =
   | { action: 'accepted'; sessionId: string; agentId: string; callId: string }
   | { action: 'rejected'; callId: string; sipStatus: number; reason: string }
-  | { action: 'gone'; callId: string; reason: string };
+  | { action: 'gone'; callId: string; reason: string }
+  /** Another surface answers this call: neither accepted nor rejected here (the first accept decides). */
+  | { action: 'ignored'; callId: string; reason: string };
 
 /**
  * The service no longer knows the call (it expired, or the caller hung up while we were deciding). Retrying the
@@ -66,6 +107,16 @@ export async function handleIncomingCall(
   const to = sipNumber(sipHeader(event.data.sip_headers, 'To'));
   const from = sipNumber(sipHeader(event.data.sip_headers, 'From'));
   const agent = to ? await deps.agents.bySipNumber(to) : undefined;
+  const surface = deps.surface ?? { event: 'realtime', provider: 'realtime' };
+  // Exactly one surface answers a number: the agent's, which must be the one this deployment speaks.
+  const answeredOn = agent?.sip.surface ?? surface.provider;
+  if (surface.event !== answeredOn || answeredOn !== surface.provider) {
+    return {
+      action: 'ignored',
+      callId,
+      reason: `${agent ? `agent ${agent.id}` : 'unrouted calls'} answered on ${answeredOn}, not ${surface.event}`,
+    };
+  }
   if (!agent) {
     try {
       await deps.provider.rejectCall(callId, NO_AGENT_SIP_STATUS);
@@ -90,22 +141,23 @@ export async function handleIncomingCall(
   const partition = historyPartition({ sipFrom: from, sessionId });
   const at = now();
   const traceparent = currentTraceparent();
+  const row: SessionRow = {
+    sessionId,
+    agentId: agent.id,
+    transport: 'sip',
+    historyPartition: partition,
+    state: 'requested',
+    createdAt: at,
+    model,
+    resume: true,
+    callId,
+    sipFrom: from,
+    sipTo: to,
+    // The webhook's trace: the worker's sideband and tool spans join it (shared/telemetry).
+    traceparent,
+  };
   try {
-    await deps.sessions.create({
-      sessionId,
-      agentId: agent.id,
-      transport: 'sip',
-      historyPartition: partition,
-      state: 'requested',
-      createdAt: at,
-      model,
-      resume: true,
-      callId,
-      sipFrom: from,
-      sipTo: to,
-      // The webhook's trace: the worker's sideband and tool spans join it (shared/telemetry).
-      traceparent,
-    });
+    await deps.sessions.create(row);
   } catch (err) {
     // A retry of a delivery whose accept failed last time: the row is already there.
     if (!(err instanceof SessionExistsError)) throw err;
@@ -113,14 +165,7 @@ export async function handleIncomingCall(
   // The lifecycle knows the session before the accept: if every accept fails and the service gives up on the
   // call, its watchdog ends the session (idle timeout) instead of the row staying `requested` for good.
   // A retried delivery signals `requested` again; the reducer rejects the repeat and changes nothing.
-  await deps.lifecycle.signal(sessionId, {
-    type: 'requested',
-    agentId: agent.id,
-    userId: partition,
-    transport: 'sip',
-    at,
-    context: { historyPartition: partition, resume: true, traceparent },
-  });
+  await deps.lifecycle.signal(sessionId, requestedOperation(row));
   try {
     await deps.provider.acceptCall(callId, session);
   } catch (err) {

@@ -181,6 +181,7 @@ describe('agent store on Azurite and GET /api/agents', () => {
     expect(body.agents.map((a) => a.id)).toEqual(['concierge', 'customer-support']);
     for (const a of body.agents) {
       expect(Object.keys(a).sort()).toEqual([
+        'connect',
         'description',
         'displayName',
         'greeting',
@@ -189,6 +190,8 @@ describe('agent store on Azurite and GET /api/agents', () => {
         'voice',
       ]);
     }
+    // The emulator provider mints browser tokens: the page takes the token flow.
+    expect(new Set(body.agents.map((a) => a.connect))).toEqual(new Set(['token']));
     const raw = JSON.stringify(body);
     expect(raw).not.toMatch(/instructions|mcpServers|allowedTools|18005550100/);
     const one = await fetch(`${stack.url('functions')}/agents/concierge`);

@@ -13,7 +13,7 @@ const requested: LifecycleOperation = { type: 'requested', agentId: 'a', userId:
 
 function apply(state: SessionEntityState, op: LifecycleOperation, instanceId = 'op-1') {
   const out = sessionEntityOperation(state, 'apply', { op, instanceId }, opts);
-  return { ...out, state: out.state ?? { record: null } };
+  return { ...out, state: out.next ?? { record: null } };
 }
 
 describe('session entity', () => {
@@ -41,10 +41,10 @@ describe('session entity', () => {
       result: { retired: false },
     });
     const watched = sessionEntityOperation(s, 'watch', undefined, opts);
-    expect(watched.state).toMatchObject({ watched: true });
-    s = apply(watched.state!, { type: 'ended', reason: 'x', at: 2 }).state;
+    expect(watched.next).toMatchObject({ watched: true });
+    s = apply(watched.next!, { type: 'ended', reason: 'x', at: 2 }).state;
     expect(sessionEntityOperation(s, 'retire', undefined, opts)).toMatchObject({
-      state: null,
+      next: null,
       result: { retired: true, instances: ['op-1'] },
     });
     expect(apply({ record: null }, requested).result).toMatchObject({ watched: false });
@@ -55,18 +55,18 @@ describe('worker entity', () => {
   const run = (s: WorkerEntityState, op: string, input?: unknown) => workerEntityOperation(s, op, input);
   it('holds, releases, beats, answers drops until acknowledged, and hands over exactly what it held when lost', () => {
     let s: WorkerEntityState = { held: [], released: [] };
-    s = run(s, 'hold', 'a').state!;
-    s = run(s, 'hold', 'b').state!;
-    s = run(s, 'release', 'a').state!;
+    s = run(s, 'hold', 'a').next!;
+    s = run(s, 'hold', 'b').next!;
+    s = run(s, 'release', 'a').next!;
     expect(s).toMatchObject({ held: ['b'], released: ['a'] });
-    s = run(s, 'beat', { at: 10, ack: ['a'] }).state!;
+    s = run(s, 'beat', { at: 10, ack: ['a'] }).next!;
     expect(s).toMatchObject({ lastBeatAt: 10, released: [] });
     const lost = run(s, 'lost', { at: 20 });
     expect(lost.result).toEqual(['b']);
-    expect(lost.state).toMatchObject({ held: [], released: ['b'], lostAt: 20 });
-    expect(run(lost.state!, 'retire').result).toEqual({ retired: true });
+    expect(lost.next).toMatchObject({ held: [], released: ['b'], lostAt: 20 });
+    expect(run(lost.next!, 'retire').result).toEqual({ retired: true });
     expect(run({ held: ['x'], released: [] }, 'retire').result).toEqual({ retired: false });
-    expect(run({ held: [], released: [] }, 'retire').state).toBeNull();
+    expect(run({ held: [], released: [] }, 'retire').next).toBeNull();
   });
 
   it('the fleet entity sums what the worker supervisors report and forgets retired workers', () => {

@@ -129,7 +129,7 @@ describe('local lifecycle', () => {
       timeouts,
     });
     const r = await fresh.apply('s7', req());
-    expect(r.state).toMatchObject({ state: 'requested', resumes: 1, path: ['requested', 'ended', 'requested'] });
+    expect(r.record).toMatchObject({ state: 'requested', resumes: 1, path: ['requested', 'ended', 'requested'] });
     expect(fresh.stats.conflicts).toBe(1);
     await lc.stop();
   });

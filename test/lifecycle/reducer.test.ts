@@ -30,7 +30,7 @@ function run(ops: LifecycleOperation[], start: LifecycleRecord | null = null) {
   for (const op of ops) {
     const r = reduce(s, op, opts);
     if (r.rejected) throw new Error(`unexpected rejection: ${r.rejected.reason}`);
-    s = r.state;
+    s = r.record;
     all.push(r.effects);
   }
   return { state: s!, effects: all };
@@ -114,11 +114,11 @@ describe('lifecycle reducer: the full transition table', () => {
           const r = reduce(before, sample(type, 'w1', transport), opts);
           if (expected) {
             expect(r.rejected).toBeUndefined();
-            expect(r.state?.state).toBe(expected);
-            expect(invariantViolations(r.state!, opts.maxReattachAttempts)).toEqual([]);
+            expect(r.record?.state).toBe(expected);
+            expect(invariantViolations(r.record!, opts.maxReattachAttempts)).toEqual([]);
           } else {
             expect(r.rejected?.reason).toMatch(new RegExp(`^${type}:`));
-            expect(r.state).toBe(before); // the same object: nothing changed
+            expect(r.record).toBe(before); // the same object: nothing changed
             expect(r.effects).toEqual([]);
           }
           expect(before).toEqual(snapshot); // never mutates its input
@@ -130,7 +130,7 @@ describe('lifecycle reducer: the full transition table', () => {
   it('rejects every operation but requested on a missing session', () => {
     for (const type of OP_TYPES.filter((t) => t !== 'requested')) {
       const r = reduce(null, sample(type), opts);
-      expect(r).toEqual({ state: null, effects: [], rejected: { reason: `${type}: no such session` } });
+      expect(r).toEqual({ record: null, effects: [], rejected: { reason: `${type}: no such session` } });
     }
   });
 });
@@ -190,7 +190,7 @@ describe('lifecycle reducer: effects', () => {
     const live = recordIn('live', 'webrtc');
     const r = reduce(live, { type: 'heartbeat', workerId: 'w1', at: 99 }, opts);
     expect(r.effects).toEqual([]);
-    expect(r.state).toMatchObject({ lastHeartbeatAt: 99, version: live.version });
+    expect(r.record).toMatchObject({ lastHeartbeatAt: 99, version: live.version });
     expect(reduce(live, { type: 'heartbeat', workerId: 'w2', at: 99 }, opts).rejected?.reason).toMatch(/does not hold/);
   });
 
@@ -198,12 +198,12 @@ describe('lifecycle reducer: effects', () => {
     let s = recordIn('live', 'webrtc');
     for (let i = 1; i <= opts.maxReattachAttempts; i++) {
       const lost = reduce(s, { type: 'workerLost', workerId: `w${i}`, reason: 'heartbeat missed', at: 10 * i }, opts);
-      expect(lost.state).toMatchObject({ state: 'attaching', reattachAttempts: i, workerId: undefined });
+      expect(lost.record).toMatchObject({ state: 'attaching', reattachAttempts: i, workerId: undefined });
       const re = lost.effects.find((e) => e.type === 'reattach');
       expect(re).toMatchObject({
         request: { attempt: i, avoidWorkers: Array.from({ length: i }, (_, k) => `w${k + 1}`) },
       });
-      s = reduce(lost.state, { type: 'attached', workerId: `w${i + 1}`, at: 10 * i + 1 }, opts).state!;
+      s = reduce(lost.record, { type: 'attached', workerId: `w${i + 1}`, at: 10 * i + 1 }, opts).record!;
       expect(s.state).toBe('live');
     }
     const last = reduce(
@@ -211,20 +211,20 @@ describe('lifecycle reducer: effects', () => {
       { type: 'workerLost', workerId: `w${opts.maxReattachAttempts + 1}`, reason: 'heartbeat missed', at: 100 },
       opts,
     );
-    expect(last.state).toMatchObject({ state: 'failed', reason: expect.stringMatching(/exhausted/) });
+    expect(last.record).toMatchObject({ state: 'failed', reason: expect.stringMatching(/exhausted/) });
     expect(last.effects).toContainEqual({ type: 'hangup', callId: 'c1' });
   });
 
   it('stale reports from a lost worker are rejected', () => {
     const live = recordIn('live', 'webrtc');
-    const attaching = reduce(live, { type: 'workerLost', workerId: 'w1', reason: 'x', at: 20 }, opts).state!;
+    const attaching = reduce(live, { type: 'workerLost', workerId: 'w1', reason: 'x', at: 20 }, opts).record!;
     expect(reduce(attaching, { type: 'attached', workerId: 'w1', at: 21 }, opts).rejected?.reason).toMatch(/was lost/);
     expect(
       reduce(attaching, { type: 'workerLost', workerId: 'w1', reason: 'again', at: 21 }, opts).rejected?.reason,
     ).toMatch(/already lost/);
     // An attach that failed before any worker took it (no worker id) counts as another attempt.
     expect(
-      reduce(attaching, { type: 'workerLost', workerId: '', reason: 'attach failed', at: 21 }, opts).state
+      reduce(attaching, { type: 'workerLost', workerId: '', reason: 'attach failed', at: 21 }, opts).record
         ?.reattachAttempts,
     ).toBe(2);
   });
@@ -250,11 +250,11 @@ describe('lifecycle reducer: effects', () => {
       { type: 'detach', sessionId: 's1', workerId: 'w1' },
       { type: 'complete', reason: 'user hung up' },
     ]);
-    const ended = reduce(ending.state, { type: 'ended', reason: 'hung up', at: 31 }, opts);
-    expect(ended.state).toMatchObject({ state: 'ended', reason: 'user hung up', workerId: undefined });
+    const ended = reduce(ending.record, { type: 'ended', reason: 'hung up', at: 31 }, opts);
+    expect(ended.record).toMatchObject({ state: 'ended', reason: 'user hung up', workerId: undefined });
     const failed = reduce(live, { type: 'failed', reason: 'boom', at: 30 }, opts);
     expect(failed.effects.map((e) => e.type)).toEqual(['persist', 'emit', 'hangup', 'detach']);
-    expect(reduce(ending.state, { type: 'failed', reason: 'x', at: 31 }, opts).effects.map((e) => e.type)).toEqual([
+    expect(reduce(ending.record, { type: 'failed', reason: 'x', at: 31 }, opts).effects.map((e) => e.type)).toEqual([
       'persist',
       'emit',
     ]);
@@ -263,14 +263,14 @@ describe('lifecycle reducer: effects', () => {
   it('an ended browser session can be resumed: requested again, with a clean slate for the new call', () => {
     const ended = recordIn('ended', 'webrtc');
     const r = reduce(ended, { type: 'requested', agentId: 'a', userId: 'u', transport: 'webrtc', at: 50 }, opts);
-    expect(r.state).toMatchObject({
+    expect(r.record).toMatchObject({
       state: 'requested',
       callId: undefined,
       workerId: undefined,
       reattachAttempts: 0,
       resumes: 1,
     });
-    expect(r.state?.path.slice(-2)).toEqual(['ended', 'requested']);
+    expect(r.record?.path.slice(-2)).toEqual(['ended', 'requested']);
     expect(
       reduce(
         recordIn('failed', 'webrtc'),
@@ -286,7 +286,7 @@ describe('lifecycle reducer: effects', () => {
 
   it('a session that never got a call ends without hanging anything up', () => {
     const r = reduce(recordIn('requested', 'webrtc'), { type: 'ended', reason: 'expired', at: 9 }, opts);
-    expect(r.state?.state).toBe('ended');
+    expect(r.record?.state).toBe('ended');
     expect(r.effects.map((e) => e.type)).toEqual(['persist', 'emit']);
   });
 });
@@ -300,7 +300,7 @@ describe('lifecycle reducer: watchdog', () => {
       type: 'workerLost',
       workerId: '',
     });
-    const live = reduce(recordIn('live', 'webrtc'), { type: 'heartbeat', workerId: 'w1', at: 500 }, opts).state!;
+    const live = reduce(recordIn('live', 'webrtc'), { type: 'heartbeat', workerId: 'w1', at: 500 }, opts).record!;
     expect(watchDeadline(live, 1000)).toBe(1500);
     expect(overdueOperation(live, 1500, 1000)).toMatchObject({
       type: 'workerLost',
@@ -343,11 +343,11 @@ describe('lifecycle reducer: properties', () => {
         for (const op of ops) {
           const r = reduce(s, op, opts);
           if (r.rejected) {
-            expect(r.state).toBe(s);
+            expect(r.record).toBe(s);
             expect(r.effects).toEqual([]);
             continue;
           }
-          const next = r.state!;
+          const next = r.record!;
           expect(invariantViolations(next, opts.maxReattachAttempts)).toEqual([]);
           if (s && TERMINAL_STATES.includes(s.state) && !(op.type === 'requested' && s.state === 'ended'))
             throw new Error('terminal state changed');

@@ -266,7 +266,7 @@ describe('tool gateway behaviour with test MCP servers', () => {
     const g = gw(
       {},
       {
-        env: { MCP_SECRET_TEST_KEY: 'k-123' },
+        secrets: { MCP_SECRET_TEST_KEY: 'k-123' },
         headers: () => ({ traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' }),
       },
     );
@@ -281,7 +281,7 @@ describe('tool gateway behaviour with test MCP servers', () => {
   it('sends the function key (MCP_BUILTIN_KEY) to the builtin server only', async () => {
     const builtin = await fake([echo('a')]);
     const other = await fake([echo('b')]);
-    const g = gw({ MCP_BUILTIN_URL: builtin.url }, { env: { MCP_BUILTIN_KEY: 'fn-key' } });
+    const g = gw({ MCP_BUILTIN_URL: builtin.url, MCP_BUILTIN_KEY: 'fn-key' });
     const ag = agent([
       { name: 'builtin', url: 'builtin', allowedTools: ['a'] },
       { name: 'other', url: other.url, allowedTools: ['b'] },
@@ -317,7 +317,7 @@ describe('tool gateway behaviour with test MCP servers', () => {
 
   it('passes unauthenticated public servers through as native mcp tools, never a secret', async () => {
     const s = await fake([echo('a')]);
-    const g = gw({ MCP_BUILTIN_URL: s.url }, { env: { MCP_SECRET_K: 'secret-value' } });
+    const g = gw({ MCP_BUILTIN_URL: s.url }, { secrets: { MCP_SECRET_K: 'secret-value' } });
     const tools = await g.toolsFor(
       agent([
         { name: 'pub', url: 'https://mcp.example.com/mcp', allowedTools: ['search'], public: true },

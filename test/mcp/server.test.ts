@@ -169,12 +169,13 @@ describe('built-in MCP server (functions/mcp) checked with the official SDK clie
       const call = { callId: 'c1', name: 'get_weather', arguments: '{"city":"Tokyo"}' };
       const secret = stack.env.WORKER_AUTH_SECRET!;
       const caller = new SessionCaller(maya, identityKey(secret));
-      const without = createToolGateway({ MCP_BUILTIN_URL: url, WORKER_AUTH_SECRET: secret }, { env: {} });
+      const without = createToolGateway({ MCP_BUILTIN_URL: url, WORKER_AUTH_SECRET: secret });
       expect((await without.run(agent, call, undefined, caller)).output).toMatch(/could not be reached/);
-      const withKey = createToolGateway(
-        { MCP_BUILTIN_URL: url, WORKER_AUTH_SECRET: secret },
-        { env: { MCP_BUILTIN_KEY: 'test-function-key' } },
-      );
+      const withKey = createToolGateway({
+        MCP_BUILTIN_URL: url,
+        WORKER_AUTH_SECRET: secret,
+        MCP_BUILTIN_KEY: 'test-function-key',
+      });
       expect(JSON.parse((await withKey.run(agent, call, undefined, caller)).output)).toMatchObject({ city: 'Tokyo' });
       await Promise.all([without.close(), withKey.close()]);
     } finally {

@@ -51,6 +51,26 @@ describe('history store on Azurite', () => {
     expect(back[0]).toEqual(items[149]);
   });
 
+  it('remembers a bounded number of session starts: a forgotten one costs a 409 and a point read, never a wrong row', async () => {
+    await fresh();
+    store = createHistoryStore({ STORAGE_CONNECTION_STRING: azurite.connectionString }, { client, maxKnownStarts: 2 });
+    const p = historyPartition({ userId: 'dana' });
+    await store.append(p, [item('s1', 0)]);
+    count.reset();
+    await store.append(p, [item('s1', 1)]);
+    expect(count.byMethod).toEqual({ BATCH: 1 }); // known: no marker attempt, no read
+    for (const s of ['s2', 's3']) await store.append(p, [item(s, 0)]); // s1 is now the oldest beyond the cap
+    count.reset();
+    await store.append(p, [item('s1', 2, { at: T0 - 60_000 })]); // a guess earlier than the real start
+    // The marker create fails as a whole (409), the stored start is read, the item is written under it.
+    expect(count.byMethod).toEqual({ BATCH: 2, GET: 1 });
+    const back = await store.forSession(p, 's1');
+    expect(back.map((i) => i.itemId)).toEqual(['item_s1_0002', 'item_s1_0000', 'item_s1_0001']);
+    count.reset();
+    await store.append(p, [item('s1', 3)]);
+    expect(count.byMethod).toEqual({ BATCH: 1 }); // remembered again
+  });
+
   it('is idempotent by item id, even when the same item comes back with another time', async () => {
     await fresh();
     const p = historyPartition({ userId: 'bob' });

@@ -6,7 +6,7 @@ import { startRealtimeEmulator, type RealtimeEmulator } from '../../emulators/re
 import { agentSchema } from '../../shared/agents/schema';
 import { buildSessionConfig } from '../../shared/agents/session-config';
 import { createProvider } from '../../shared/providers/index';
-import { protocolFor } from '../../shared/realtime/protocol';
+import { decodedList, protocolFor } from '../../shared/realtime/protocol';
 import type { ServerEvent } from '../../shared/realtime/events';
 
 const KEY = 'vl-turn-key';
@@ -38,8 +38,7 @@ describe('Voice Live end to end: the provider, the GA ↔ Voice Live adapter and
     const ws = await provider.openDirect('gpt-realtime');
     const events: ServerEvent[] = [];
     ws.on('message', (d) => {
-      const e = protocol.decode(JSON.parse(d.toString()));
-      if (e) events.push(e);
+      events.push(...decodedList(protocol.decode(JSON.parse(d.toString()))));
     });
     const send = (e: RealtimeClientEvent) => {
       const wire = protocol.encode(e);

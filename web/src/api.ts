@@ -14,13 +14,18 @@ export interface AgentSummary {
   description?: string;
   voice?: string;
   greeting?: string;
+  /** `sdp`: the backend brokers the WebRTC offer (Live); `token`: the page gets an ephemeral key (Realtime). */
+  connect?: 'sdp' | 'token';
 }
 
 export interface SessionGrant {
   sessionId: string;
-  clientSecret: string;
-  expiresAt: number | string;
-  webrtcUrl: string;
+  /** Token flow only. */
+  clientSecret?: string;
+  expiresAt?: number | string;
+  webrtcUrl?: string;
+  /** Brokered flow only: the service's SDP answer. */
+  sdp?: string;
   websocketUrl?: string;
   agent?: AgentSummary;
 }
@@ -128,8 +133,12 @@ export class Api {
     return list as AgentSummary[];
   }
 
-  createSession(agentId: string, resumeSessionId?: string): Promise<SessionGrant> {
-    return this.call('POST', 'sessions', resumeSessionId ? { agentId, resumeSessionId } : { agentId });
+  createSession(agentId: string, resumeSessionId?: string, sdp?: string): Promise<SessionGrant> {
+    return this.call('POST', 'sessions', {
+      agentId,
+      ...(resumeSessionId ? { resumeSessionId } : {}),
+      ...(sdp ? { sdp } : {}),
+    });
   }
 
   reportCall(sessionId: string, callId: string): Promise<unknown> {

@@ -4,9 +4,12 @@ import { UserFacingError } from './failures';
 export type ServerEvent = { type: string; event_id?: string; [k: string]: unknown };
 
 export interface CallOptions {
-  webrtcUrl: string;
-  /** The short-lived ek_ secret: the only credential this page ever holds. */
-  clientSecret: string;
+  /**
+   * Where the SDP offer goes. Realtime: the service's `/calls` URL with the short-lived ek_ secret (the only
+   * credential this page ever holds). Live: the backend itself, which creates the session and answers; the page
+   * holds no credential and learns no call id.
+   */
+  offer: { webrtcUrl: string; clientSecret: string } | { exchange: (sdp: string) => Promise<string> };
   /** The microphone; without one the call is receive-only and the person types. */
   mic?: MediaStream;
   audio: HTMLAudioElement;
@@ -49,7 +52,11 @@ export class RealtimeCall {
 
       await pc.setLocalDescription(await pc.createOffer());
       await iceGathered(pc);
-      const { sdp, callId } = await postOffer(opts.webrtcUrl, opts.clientSecret, pc.localDescription!.sdp);
+      const offer = pc.localDescription!.sdp;
+      const { sdp, callId } =
+        'exchange' in opts.offer
+          ? { sdp: await opts.offer.exchange(offer), callId: '' }
+          : await postOffer(opts.offer.webrtcUrl, opts.offer.clientSecret, offer);
       await pc.setRemoteDescription({ type: 'answer', sdp });
       await channelOpen(channel, pc);
 

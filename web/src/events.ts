@@ -54,6 +54,14 @@ export function handleServerEvent(ev: ServerEvent, s: EventSinks) {
     case 'input_audio_buffer.speech_started':
       s.setActivity('you are speaking');
       break;
+    // Live: only transcript deltas reach the page (its data channel permissions); the finished items come from the
+    // backend over Web PubSub.
+    case 'session.input_transcript.delta':
+      s.setActivity('you are speaking');
+      break;
+    case 'session.output_transcript.delta':
+      s.setActivity('agent speaking');
+      break;
     case 'input_audio_buffer.speech_stopped':
       s.setActivity('thinking');
       s.turns.start('spoken');

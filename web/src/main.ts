@@ -1,9 +1,11 @@
 import { Api, loadConfig, type AgentSummary, type SessionGrant } from './api';
-import { RealtimeCall } from './call';
+import type { RealtimeCall } from './call';
 import { handleServerEvent, Turns, type EventSinks } from './events';
 import { describe, micError, UserFacingError } from './failures';
 import { imageToDataUrl } from './image';
+import { showCost } from './cost';
 import { subscribe, type PushEvent } from './push';
+import { openCall } from './session-flow';
 import { ToolCards } from './tools';
 import { Transcript } from './transcript';
 import { els, progress, showError, showPhase, type Phase } from './ui';
@@ -85,31 +87,24 @@ async function start(opts: { withMic: boolean; resumeSessionId?: string }) {
     progress(opts.resumeSessionId ? 'Resuming the session…' : 'Creating a session…');
     // A session resumes with its own agent, whatever the picker shows.
     const agentId = opts.resumeSessionId && grant?.agent?.id ? grant.agent.id : els.agent.value;
-    grant = await api.createSession(agentId, opts.resumeSessionId);
-    els.sessionId.textContent = grant.sessionId;
-    els.currentAgent.textContent = grant.agent?.displayName ?? agentId;
-    progress('Connecting audio…');
-    call = await RealtimeCall.connect({
-      webrtcUrl: grant.webrtcUrl,
-      clientSecret: grant.clientSecret,
-      mic,
-      audio: els.audio,
-      onEvent: (ev) => handleServerEvent(ev, eventSinks),
-      onDropped,
-    });
-    // The ephemeral key has done its job; nothing keeps it around.
-    grant.clientSecret = '';
+    if (!opts.resumeSessionId) showCost(els.callCost, undefined);
+    const opened = await openCall(
+      api,
+      {
+        agentId,
+        resumeSessionId: opts.resumeSessionId,
+        brokered: agents.find((a) => a.id === agentId)?.connect === 'sdp',
+        onGrant: (g) => {
+          grant = g;
+          els.sessionId.textContent = g.sessionId;
+          els.currentAgent.textContent = g.agent?.displayName ?? agentId;
+        },
+      },
+      { mic, audio: els.audio, onEvent: (ev) => handleServerEvent(ev, eventSinks), onDropped },
+    );
+    call = opened.call;
     call.setMuted(els.mute.getAttribute('aria-pressed') === 'true');
-    progress('Joining the backend to the call…');
-    const sessionId = grant.sessionId;
-    try {
-      await api.reportCall(sessionId, call.callId);
-    } catch (err) {
-      throw new UserFacingError(
-        'call_not_joined',
-        `The backend could not join the call, so tools will not work. ${describe(err)}`,
-      );
-    }
+    const sessionId = opened.grant.sessionId;
     // The backend's worker runs the tools over its sideband connection; a question asked before it has joined
     // would get a tool call nobody answers. Hold the microphone (and the text box stays disabled) until it has.
     progress('Waiting for the agent to join…');
@@ -214,6 +209,9 @@ function onPush(e: PushEvent) {
     case 'transcript':
       // The persisted text is authoritative; it also fills in anything the data channel missed.
       transcript.complete(e.itemId, e.role, e.text);
+      break;
+    case 'cost':
+      showCost(els.callCost, e);
       break;
     case 'realtime':
       // What a filtered data channel leaves out (answer started/done, barge-in, committed turns) comes this way.

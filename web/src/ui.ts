@@ -35,6 +35,7 @@ export const els = {
   pushStatus: $<HTMLElement>('push-status'),
   connectTime: $<HTMLElement>('connect-time'),
   audioIn: $<HTMLElement>('audio-in'),
+  callCost: $<HTMLElement>('call-cost'),
   timings: $<HTMLOListElement>('timings'),
   audio: $<HTMLAudioElement>('remote-audio'),
 };

@@ -1,0 +1,148 @@
+import { randomBytes } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import OpenAI from 'openai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startRealtimeEmulator, type RealtimeEmulator } from '../../emulators/realtime/index';
+import { attachSideband, type LiveEvent } from './live-helpers';
+
+const KEY = 'server-key';
+const SECRET = `whsec_${randomBytes(32).toString('base64')}`;
+let emu: RealtimeEmulator;
+let receiver: Server;
+let openai: OpenAI;
+const received: { headers: Record<string, string>; body: string }[] = [];
+
+beforeAll(async () => {
+  receiver = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => (body += c));
+    req.on('end', () => {
+      received.push({ headers: req.headers as Record<string, string>, body });
+      res.writeHead(200).end();
+    });
+  });
+  await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+  const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/api/webhooks/live`;
+  emu = await startRealtimeEmulator({
+    profile: 'live',
+    apiKeys: [KEY],
+    webhook: { url, secret: SECRET, backoffMs: 20 },
+    callExpiryMs: 3000,
+  });
+  await emu.ready();
+  openai = new OpenAI({ apiKey: KEY, baseURL: `${emu.url}/v1`, webhookSecret: SECRET });
+});
+afterAll(async () => {
+  await emu?.stop();
+  await new Promise((r) => receiver.close(r));
+});
+
+async function ring(from: string): Promise<{ sessionId: string; event: { data: Record<string, unknown> } }> {
+  const { callId } = await emu.simulateIncomingSipCall({ from, to: 'sip:+15550100@sip.example' });
+  const deadline = Date.now() + 5000;
+  for (;;) {
+    const hit = received.find((r) => r.body.includes(callId));
+    if (hit) {
+      // The SDK's own helper verifies the Standard Webhooks signature and parses the event.
+      const event = await openai.webhooks.unwrap(hit.body, hit.headers);
+      return { sessionId: callId, event: event as unknown as { data: Record<string, unknown> } };
+    }
+    if (Date.now() > deadline) throw new Error('no webhook');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+const tools = [
+  {
+    type: 'function' as const,
+    name: 'support__get_order',
+    parameters: { type: 'object', properties: { orderId: { type: 'string' } } },
+  },
+];
+
+describe('Live phone calls: live.transport.incoming and call control', () => {
+  it('signs the webhook, accepts with Responses delegation, and runs a function-call turn over the sideband', async () => {
+    const { sessionId, event } = await ring('sip:+15550123@carrier.example');
+    expect(event).toMatchObject({ type: 'live.transport.incoming', object: 'event', data: { type: 'sip' } });
+    expect(sessionId).toMatch(/^live_/);
+    expect(event.data.session_id).toBe(sessionId);
+    expect(event.data.sip_headers).toContainEqual({ name: 'From', value: 'sip:+15550123@carrier.example' });
+    const tampered = received.find((r) => r.body.includes(sessionId))!;
+    await expect(
+      openai.webhooks.unwrap(tampered.body.replace('+15550123', '+15550999'), tampered.headers),
+    ).rejects.toThrow();
+
+    await openai.live.sessions.accept(sessionId, {
+      session: {
+        type: 'live',
+        model: 'gpt-live-1',
+        instructions: 'You are a customer support agent.',
+        delegation: { type: 'responses', responses: { model: 'gpt-5', tools } },
+      },
+    });
+    const side = await attachSideband(openai, sessionId);
+    await emu.simulateCallerSpeech(sessionId, 'where is my order 1234');
+    const delegated = await side.events.waitFor('session.delegation.created');
+    const delegation = delegated.delegation as { id: string; target: string; response_id: string };
+    expect(delegation.target).toBe('responses');
+    const nested = (e: LiveEvent) => e.event as { type: string; [k: string]: unknown };
+    const call = await side.events.waitFor(
+      'response.event',
+      (e) => nested(e).type === 'response.function_call_arguments.done',
+    );
+    expect(call.delegation_id).toBe(delegation.id);
+    expect(nested(call)).toMatchObject({ name: 'support__get_order', arguments: JSON.stringify({ orderId: '1234' }) });
+    const added = await side.events.waitFor('response.event', (e) => nested(e).type === 'response.output_item.added');
+    const item = nested(added).item as { call_id: string; type: string };
+    expect(item.type).toBe('function_call');
+    const completed = await side.events.waitFor('response.event', (e) => nested(e).type === 'response.completed');
+    expect((nested(completed).response as { id: string; output: unknown[] }).id).toBe(delegation.response_id);
+
+    // Commentary for a delegation is refused under Responses delegation; the answer goes to the backend.
+    side.ws.send({ type: 'session.commentary.append', event_id: 'evt_c', delegation_id: delegation.id, content: 'x' });
+    await side.events.waitFor('error', (e) => (e.error as { param?: string }).param === 'delegation_id');
+    const mark = side.events.events.length;
+    side.ws.send({
+      type: 'response.item.create',
+      item: { type: 'function_call_output', call_id: item.call_id, output: JSON.stringify({ status: 'delivered' }) },
+    });
+    side.ws.send({ type: 'response.create' });
+    const text = await side.events.waitFor('response.event', (e) => nested(e).type === 'response.output_text.done', {
+      from: mark,
+    });
+    expect(nested(text).text).toBe('Order 1234 is delivered.');
+    await side.events.until('session.output_transcript.delta', 'Order 1234 is delivered.');
+
+    // Keypresses reach the sideband; the caller hangs up via the backend.
+    emu.simulateDtmf(sessionId, '5');
+    expect((await side.events.waitFor('transport.dtmf.received')).event).toBe('5');
+    side.ws.send({ type: 'transport.dtmf.send', event: '#', event_id: 'evt_dtmf' });
+    expect((await side.events.waitFor('transport.dtmf.sent')).client_event_id).toBe('evt_dtmf');
+    await openai.live.sessions.hangup(sessionId);
+    expect((await side.events.waitFor('session.closed')).reason).toBe('close_requested');
+    expect(emu.calls().find((c) => c.id === sessionId)?.state).toBe('ended');
+  }, 60_000);
+
+  it('rejects and refers ringing calls, and refuses bad call control requests', async () => {
+    const a = await ring('sip:+15550001@carrier.example');
+    await expect(openai.live.sessions.reject(a.sessionId, { status_code: 200 })).rejects.toMatchObject({ status: 400 });
+    await openai.live.sessions.reject(a.sessionId, { status_code: 486 });
+    expect(emu.calls().find((c) => c.id === a.sessionId)).toMatchObject({ state: 'rejected', rejectStatus: 486 });
+    await expect(
+      openai.live.sessions.accept(a.sessionId, { session: { type: 'live', model: 'gpt-live-1' } }),
+    ).rejects.toMatchObject({ status: 409 });
+
+    const b = await ring('sip:+15550002@carrier.example');
+    await expect(
+      openai.live.sessions.accept(b.sessionId, { session: { model: 'gpt-live-1' } as never }),
+    ).rejects.toMatchObject({ status: 400 });
+    await expect(openai.live.sessions.refer(b.sessionId, { target_uri: ' ' })).rejects.toMatchObject({ status: 400 });
+    await openai.live.sessions.refer(b.sessionId, { target_uri: 'tel:+14155550123' });
+    expect(emu.calls().find((c) => c.id === b.sessionId)).toMatchObject({
+      state: 'referred',
+      referredTo: 'tel:+14155550123',
+    });
+    await expect(openai.live.sessions.hangup('live_missing')).rejects.toMatchObject({ status: 404 });
+  });
+});
