@@ -15,6 +15,7 @@ import { createTableRateLimiter } from '../shared/ratelimit/table-counter';
 import { createTokenBucket, type RateLimiter, type SharedRateLimiter } from '../shared/ratelimit/token-bucket';
 import { tableClient, TABLES } from '../shared/storage/tables';
 import { createToolRunCleanup, type ToolRunCleanup } from '../shared/stores/tool-run-cleanup';
+import { createOperatorAudit, type OperatorAudit } from '../shared/stores/operator-audit';
 import { createSessionPartition } from '../shared/lifecycle/session-partition';
 import { createSessionStore, type SessionStore } from '../shared/stores/sessions';
 import { createDeliveryStore, type DeliveryStore } from '../shared/stores/webhook-deliveries';
@@ -44,6 +45,8 @@ export interface AppDeps {
   buildSessionConfig: typeof buildSessionConfig;
   /** Tool runs go with the history they belong to (forget-me, retention). */
   toolRunCleanup: ToolRunCleanup;
+  /** Every operator action (Table `operatoraudit`, and a log line with the operator hashed). */
+  audit: OperatorAudit;
   /** Webhook exactly-once bookkeeping (Table `webhookdeliveries`). */
   deliveries: DeliveryStore;
   /** Establishes the caller per AUTH_MODE. */
@@ -86,6 +89,7 @@ export async function createDeps(config: FunctionsConfig): Promise<AppDeps> {
     toolGateway: createLazyToolGateway(config, { urlPolicy: policyFrom(config), secrets: config.mcpSecrets }),
     buildSessionConfig,
     deliveries: createDeliveryStore(config),
+    audit: createOperatorAudit(config),
     toolRunCleanup: createToolRunCleanup(config),
     authenticate: createAuthenticator(config),
     webPubSub: createWebPubSubClient(config),

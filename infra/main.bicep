@@ -146,6 +146,7 @@ var appTables = [
   'scores'
   'toolruns'
   'calls'
+  'operatoraudit'
 ]
 
 resource rg 'Microsoft.Resources/resourceGroups@2025-04-01' = {

@@ -53,6 +53,7 @@ export const TABLES = {
   scores: 'scores',
   toolruns: 'toolruns',
   calls: 'calls',
+  operatorAudit: 'operatoraudit',
 } as const;
 
 export async function ensureTables(config: StorageConfig, names: readonly string[] = Object.values(TABLES)) {
