@@ -86,6 +86,8 @@ export interface PreparedAgent {
 const skipFor = new Map<string, RegExp>();
 const skipper = (p: RealtimeProtocol) => skipFor.get(p.name) ?? skipFor.set(p.name, deltaMatcher(p)).get(p.name)!;
 
+/** How long a speaker pauses before their transcript item counts as complete (the SDK's grouper waits 2 s). */
+const TRANSCRIPT_PAUSE_MS = 1500;
 /** Output items get ids we choose, so re-sending one after a takeover is recognisably the same item. */
 export const outputItemId = (callId: string) =>
   `fco_${createHash('sha256').update(callId).digest('base64url').slice(0, 24)}`;
@@ -284,6 +286,11 @@ export class SidebandSession {
     for (const q of this.outbox.splice(0)) q.onDropped?.();
   }
 
+  /** On the worker's tick: a transcript item whose speaker paused is complete (providers that send no "done"). */
+  settleTranscript(): void {
+    for (const ev of this.protocol.flush?.(TRANSCRIPT_PAUSE_MS) ?? []) this.events.emit(ev);
+  }
+
   private send(event: RealtimeClientEvent, onSent?: () => void, onDropped?: () => void) {
     const wire = this.protocol.encode(event);
     if (wire) this.sendRaw(JSON.stringify(wire), onSent, onDropped);
@@ -333,12 +340,9 @@ export class SidebandSession {
     this.toolsRunning++;
     this.deps.stats.toolCalls++;
     // Long tool: let the model say "one moment" — only if nothing else is talking or waiting to.
-    const progress = this.protocol.acknowledgesDelegations
-      ? undefined
-      : setTimeout(() => {
-          if (!this.closed)
-            this.gate.request({ kind: 'progress', response: toolProgressResponse(name), onlyIfIdle: true });
-        }, TOOL_PROGRESS_AFTER_MS);
+    const sayWait = () =>
+      !this.closed && this.gate.request({ kind: 'progress', response: toolProgressResponse(name), onlyIfIdle: true });
+    const progress = this.protocol.acknowledgesDelegations ? undefined : setTimeout(sayWait, TOOL_PROGRESS_AFTER_MS);
     try {
       // Before a tool with side effects runs, the turn that led to it is written (alongside the claim), so a
       // worker killed mid-tool loses no transcript item; a failed write stays pending for the next tick.
