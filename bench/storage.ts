@@ -74,7 +74,7 @@ async function main() {
               `${c.status} ${c.method} ${(c.path ?? '')
                 .replace(/^\/devstoreaccount1\//, '')
                 .replace(/\?.*$/, '')
-                .slice(0, 110)}`,
+                .slice(0, 110)}${c.kind === 'batch' ? ` (${c.table})` : ''}`,
           ),
         );
       durations.push(out.ms);

@@ -15,6 +15,8 @@ import { createTableRateLimiter } from '../shared/ratelimit/table-counter';
 import { createTokenBucket, type RateLimiter, type SharedRateLimiter } from '../shared/ratelimit/token-bucket';
 import { tableClient, TABLES } from '../shared/storage/tables';
 import { createToolRunCleanup, type ToolRunCleanup } from '../shared/stores/tool-run-cleanup';
+import { createOperatorAudit, type OperatorAudit } from '../shared/stores/operator-audit';
+import { createSessionPartition } from '../shared/lifecycle/session-partition';
 import { createSessionStore, type SessionStore } from '../shared/stores/sessions';
 import { createDeliveryStore, type DeliveryStore } from '../shared/stores/webhook-deliveries';
 import { createWebhookVerifier, type WebhookVerifier } from '../shared/webhooks/standard-webhooks';
@@ -43,6 +45,8 @@ export interface AppDeps {
   buildSessionConfig: typeof buildSessionConfig;
   /** Tool runs go with the history they belong to (forget-me, retention). */
   toolRunCleanup: ToolRunCleanup;
+  /** Every operator action (Table `operatoraudit`, and a log line with the operator hashed). */
+  audit: OperatorAudit;
   /** Webhook exactly-once bookkeeping (Table `webhookdeliveries`). */
   deliveries: DeliveryStore;
   /** Establishes the caller per AUTH_MODE. */
@@ -64,11 +68,17 @@ export interface AppDeps {
 
 export async function createDeps(config: FunctionsConfig): Promise<AppDeps> {
   const provider = createProvider(config);
-  // Durable: signals the `session` entity; local: the in-process lifecycle over Table Storage.
-  const sessions = createSessionStore(config);
+  // Durable: signals the `session` entity; local: the in-process lifecycle, its records beside the session rows.
+  const partition = config.LIFECYCLE_MODE === 'local' ? createSessionPartition(config) : undefined;
+  const sessions = partition?.sessions ?? createSessionStore(config);
   const history = createHistoryStore(config);
   const sessionEvents = createSessionEvents(config, { sessions, history });
-  const lifecycle = await createLifecycle(config, { provider, publisher: sessionEvents, log: (l) => console.log(l) });
+  const lifecycle = await createLifecycle(config, {
+    provider,
+    publisher: sessionEvents,
+    store: partition?.lifecycle,
+    log: (l) => console.log(l),
+  });
   return {
     config,
     agents: createAgentStore(config),
@@ -79,6 +89,7 @@ export async function createDeps(config: FunctionsConfig): Promise<AppDeps> {
     toolGateway: createLazyToolGateway(config, { urlPolicy: policyFrom(config), secrets: config.mcpSecrets }),
     buildSessionConfig,
     deliveries: createDeliveryStore(config),
+    audit: createOperatorAudit(config),
     toolRunCleanup: createToolRunCleanup(config),
     authenticate: createAuthenticator(config),
     webPubSub: createWebPubSubClient(config),

@@ -7,7 +7,8 @@ import { createWorkerClient } from '../shared/worker-client/client';
 import { ATTACH_BUDGET_MS, type EffectDeps } from '../shared/lifecycle/effects';
 import { LocalLifecycle } from '../shared/lifecycle/local';
 import type { LifecycleOperation, LifecyclePort, LifecycleState } from '../shared/lifecycle/operations';
-import { createTableLifecycleStore, type LifecycleStore } from '../shared/lifecycle/store';
+import { createTableLifecycleStore } from '../shared/lifecycle/session-partition';
+import type { LifecycleStore } from '../shared/lifecycle/store';
 import { supervisorTimeouts } from '../shared/lifecycle/supervisor';
 import {
   endOperation,

@@ -29,6 +29,8 @@ export function createSessionEvents(
     summarize: createSessionSummarizer(config, reads),
     sessions: stores.sessions,
     awaitWork,
+    // The local lifecycle's record sits beside the row and mirrors state and timings into it in the same write.
+    mirror: config.LIFECYCLE_MODE !== 'local',
     log,
   });
   return withSessionJudge(withSessionMetrics(publisher, { sessions: stores.sessions }), {

@@ -9,6 +9,7 @@ import { getSessionHandler } from './handlers/get-session';
 import { registerCallHandler } from './handlers/session-call';
 import { startSessionHandler } from './handlers/sessions';
 import { realtimeWebhookHandler } from './handlers/webhooks';
+import { hangupSessionHandler, listLiveSessionsHandler } from './handlers/operator-sessions';
 import { mcpHandler } from './mcp/handler';
 import { http } from './edge';
 import { traceRoute } from './trace-route';
@@ -98,6 +99,22 @@ export function buildRoutes(deps: AppDeps): Route[] {
       route: 'users/me/history',
       authLevel: 'anonymous',
       handler: deleteHistoryHandler(deps),
+      durableClient: true,
+    },
+    // Operators (the OPERATOR_APP_ROLE app role); every call is audited in Table `operatoraudit`.
+    {
+      name: 'operator-sessions-list',
+      methods: ['GET'],
+      route: 'operator/sessions',
+      authLevel: 'anonymous',
+      handler: listLiveSessionsHandler(deps),
+    },
+    {
+      name: 'operator-sessions-hangup',
+      methods: ['POST'],
+      route: 'operator/sessions/{id}/hangup',
+      authLevel: 'anonymous',
+      handler: hangupSessionHandler(deps),
       durableClient: true,
     },
     // Worker → lifecycle callbacks: anonymous at the host, authenticated by the WORKER_AUTH_SECRET bearer.

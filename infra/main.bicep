@@ -139,7 +139,6 @@ var appTables = [
   'history'
   'agents'
   'webhookdeliveries'
-  'lifecycle'
   'ratelimits'
   'orders'
   'tickets'
@@ -147,6 +146,7 @@ var appTables = [
   'scores'
   'toolruns'
   'calls'
+  'operatoraudit'
 ]
 
 resource rg 'Microsoft.Resources/resourceGroups@2025-04-01' = {

@@ -3,9 +3,11 @@ import type { HttpHandler } from '@azure/functions';
 import { z } from 'zod';
 import { enforceRateLimit, rateLimitKey } from '../../shared/auth/caller';
 import { HttpError } from '../../shared/http/errors';
+import { requestedOperation } from '../../shared/lifecycle/session-partition';
 import { canResume } from '../../shared/memory/resume';
 import { historyPartition } from '../../shared/memory/types';
 import { viaProvider } from '../../shared/providers/http-errors';
+import type { SessionRow } from '../../shared/stores/sessions';
 import { currentTraceparent } from '../../shared/telemetry/tracing';
 import type { AppDeps } from '../deps';
 import { ownedSession } from './session-owner';
@@ -133,9 +135,9 @@ export const startSessionHandler =
     // again, and a failed write only strands a key that expires within the TTL. The lifecycle hears of the
     // session only once both are done.
     const tokenExpiresAt = Math.floor(at / 1000) + config.SESSION_TOKEN_TTL_SECONDS;
-    const row = previous
+    const newRow: SessionRow | undefined = previous
       ? undefined
-      : deps.sessions.create({
+      : {
           sessionId,
           agentId: agent.id,
           transport: 'webrtc',
@@ -147,7 +149,8 @@ export const startSessionHandler =
           resume: input.resume,
           tokenExpiresAt,
           traceparent: context.traceparent,
-        });
+        };
+    const row = newRow && deps.sessions.create(newRow);
     const [minted, written] = await Promise.allSettled([
       viaProvider(() => deps.provider.mintClientSecret(session, config.SESSION_TOKEN_TTL_SECONDS)),
       row,
@@ -173,14 +176,14 @@ export const startSessionHandler =
     }
     // A resumed (ended) session starts over in the lifecycle (`requested` again) so the new call can register; for
     // a session whose call never connected the lifecycle ignores it (it is still `requested`).
-    await deps.lifecycle.port(ctx).signal(sessionId, {
-      type: 'requested',
-      agentId: agent.id,
-      userId: caller.userId,
-      transport: 'webrtc',
-      at,
-      context,
-    });
+    await deps.lifecycle
+      .port(ctx)
+      .signal(
+        sessionId,
+        newRow
+          ? requestedOperation(newRow)
+          : { type: 'requested', agentId: agent.id, userId: caller.userId, transport: 'webrtc', at, context },
+      );
     ctx.log(`session ${sessionId} ${previous ? 'resumed' : 'requested'} agent=${agent.id} via=${caller.via}`);
     return ok(
       {

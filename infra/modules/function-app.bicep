@@ -159,6 +159,9 @@ var appSettings = {
   // The delegated scope the API's app registration exposes; app-only callers need an app role listed here.
   ENTRA_SCOPES: 'access_as_user'
   ENTRA_APP_ROLES: ''
+  // The app role for /api/operator/* (define it in the API's app registration and assign it to operators).
+  OPERATOR_APP_ROLE: 'Voice.Operator'
+  DEV_OPERATOR_USERS: ''
   // Empty until a webhook secret is configured: the webhook endpoint then refuses every delivery.
   WEBHOOK_SECRETS: empty(webhookSecretsUri) ? '' : kvRef(webhookSecretsUri)
   CORS_ALLOWED_ORIGINS: corsAllowedOrigins

@@ -6,6 +6,8 @@ export interface Caller {
   userId: string;
   name?: string;
   via: 'entra' | 'easyauth' | 'dev';
+  /** App roles the identity holds (Entra `roles`, Easy Auth role claims; in dev mode from DEV_OPERATOR_USERS). */
+  roles?: readonly string[];
 }
 
 interface HeaderSource {
@@ -22,6 +24,10 @@ export interface AuthConfig {
   ENTRA_SCOPES?: readonly string[];
   /** App roles (`roles`) the API defines; an app-only token must carry one of them. */
   ENTRA_APP_ROLES?: readonly string[];
+  /** The app role that makes a caller an operator (also accepted as a permission on its own). */
+  OPERATOR_APP_ROLE?: string;
+  /** Dev mode only: the `x-user-id`s that hold the operator role. */
+  DEV_OPERATOR_USERS?: readonly string[];
 }
 
 export interface AuthOptions {
@@ -42,7 +48,7 @@ export function createAuthenticator(config: AuthConfig, opts: AuthOptions = {}):
     case 'easyauth':
       return easyAuth;
     case 'dev':
-      return dev;
+      return devAuth(new Set(config.DEV_OPERATOR_USERS ?? []), config.OPERATOR_APP_ROLE ?? OPERATOR_ROLE);
   }
 }
 
@@ -51,10 +57,16 @@ interface Permissions {
   roles: readonly string[];
 }
 
+/** The default name of the operator app role (OPERATOR_APP_ROLE). */
+export const OPERATOR_ROLE = 'Voice.Operator';
+
 const permissionsOf = (c: AuthConfig): Permissions => ({
   scopes: c.ENTRA_SCOPES ?? ['access_as_user'],
-  roles: c.ENTRA_APP_ROLES ?? [],
+  roles: [...(c.ENTRA_APP_ROLES ?? []), c.OPERATOR_APP_ROLE ?? OPERATOR_ROLE],
 });
+
+const rolesOf = (payload: Record<string, unknown>): string[] =>
+  Array.isArray(payload.roles) ? payload.roles.filter((r): r is string => typeof r === 'string') : [];
 
 /**
  * A token for our audience is not yet permission to call us: any app in the tenant can get one for itself
@@ -62,7 +74,7 @@ const permissionsOf = (c: AuthConfig): Permissions => ({
  */
 function permitted(payload: Record<string, unknown>, p: Permissions): boolean {
   const scp = typeof payload.scp === 'string' ? payload.scp.split(' ') : [];
-  const roles = Array.isArray(payload.roles) ? payload.roles.filter((r): r is string => typeof r === 'string') : [];
+  const roles = rolesOf(payload);
   return scp.some((s) => p.scopes.includes(s)) || roles.some((r) => p.roles.includes(r));
 }
 
@@ -102,7 +114,7 @@ function entra(tenant: string, audience: string, permissions: Permissions, jwks?
       const userId = typeof payload.oid === 'string' ? payload.oid : payload.sub;
       if (!userId || !USER_ID.test(userId)) throw unauthorized('token has no usable oid/sub claim');
       const name = typeof payload.preferred_username === 'string' ? payload.preferred_username : undefined;
-      return { userId, name, via: 'entra' };
+      return { userId, name, via: 'entra', roles: rolesOf(payload) };
     } catch (err) {
       if (err instanceof HttpError) throw err;
       if (err instanceof joseErrors.JWTExpired) throw unauthorized('token expired', 'token_expired');
@@ -116,6 +128,8 @@ function entra(tenant: string, audience: string, permissions: Permissions, jwks?
 }
 
 const OID_CLAIM = 'http://schemas.microsoft.com/identity/claims/objectidentifier';
+/** Easy Auth names an app role claim `roles` (Entra ID) or with the WS-Fed role type. */
+const ROLE_CLAIMS = ['roles', 'http://schemas.microsoft.com/ws/2008/06/identity/claims/role'];
 
 /**
  * App Service / Functions Easy Auth: the platform validates the session and injects `x-ms-client-principal`
@@ -138,13 +152,19 @@ const easyAuth: Authenticator = async (headers) => {
     throw unauthorized('Easy Auth principal has no usable user id', 'invalid_principal');
   const name =
     claim('name') ?? claim('preferred_username') ?? headers.get('x-ms-client-principal-name') ?? principal.userDetails;
-  return { userId, name: name ?? undefined, via: 'easyauth' };
+  const roles = (principal.claims ?? []).filter((c) => ROLE_CLAIMS.includes(c.typ)).map((c) => c.val);
+  return { userId, name: name ?? undefined, via: 'easyauth', roles };
 };
 
-/** Local development only: trusts `x-user-id` (default `dev-user`). Never configure this in Azure. */
-const dev: Authenticator = async (headers) => {
-  const userId = headers.get('x-user-id')?.trim() || 'dev-user';
-  if (!USER_ID.test(userId))
-    throw new HttpError(400, 'invalid_user_id', 'x-user-id: letters, digits and . _ @ : - only, at most 128');
-  return { userId, via: 'dev' };
-};
+/**
+ * Local development only: trusts `x-user-id` (default `dev-user`). Never configure this in Azure. The operator role
+ * goes only to the ids DEV_OPERATOR_USERS lists (none by default), so a local page is no operator unless asked.
+ */
+const devAuth =
+  (operators: ReadonlySet<string>, operatorRole: string): Authenticator =>
+  async (headers) => {
+    const userId = headers.get('x-user-id')?.trim() || 'dev-user';
+    if (!USER_ID.test(userId))
+      throw new HttpError(400, 'invalid_user_id', 'x-user-id: letters, digits and . _ @ : - only, at most 128');
+    return { userId, via: 'dev', roles: operators.has(userId) ? [operatorRole] : [] };
+  };

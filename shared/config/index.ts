@@ -82,6 +82,13 @@ const functionsShape = {
   /** Delegated scopes the API defines (a user token needs one) and app roles (an app-only token needs one). */
   ENTRA_SCOPES: csv.default(['access_as_user']),
   ENTRA_APP_ROLES: csv.default([]),
+  /** The app role (in `roles` of the token or the Easy Auth principal) that may use /api/operator/*. */
+  OPERATOR_APP_ROLE: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,120}$/, 'an app role value')
+    .default('Voice.Operator'),
+  /** AUTH_MODE=dev only: x-user-id values given the operator role (comma separated); none by default. */
+  DEV_OPERATOR_USERS: csv.default([]),
   /** Standard Webhooks secrets (whsec_...), comma separated; several during rotation. */
   WEBHOOK_SECRETS: csv.optional(),
   CORS_ALLOWED_ORIGINS: csv.default([]),
@@ -138,6 +145,10 @@ export const functionsConfigSchema = z
   .refine((c) => c.AUTH_MODE !== 'entra' || (c.ENTRA_TENANT_ID && c.ENTRA_AUDIENCE), {
     message: 'AUTH_MODE=entra needs ENTRA_TENANT_ID and ENTRA_AUDIENCE',
     path: ['ENTRA_TENANT_ID'],
+  })
+  .refine((c) => c.AUTH_MODE === 'dev' || c.DEV_OPERATOR_USERS.length === 0, {
+    message: 'only with AUTH_MODE=dev (operators are an app role otherwise)',
+    path: ['DEV_OPERATOR_USERS'],
   })
   // Every answer allows credentials (the page sends cookies under Easy Auth): a wildcard would let any site
   // call the API as the signed-in user.

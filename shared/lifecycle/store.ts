@@ -1,10 +1,8 @@
-import { odata, type TableClient } from '@azure/data-tables';
-import { isStorageStatus, safeKey, tableClient, TABLES, type StorageConfig } from '../storage/tables';
 import type { LifecycleRecord } from './reducer';
 
 /**
- * Session lifecycle records in Table Storage (table `lifecycle`, one row per session), written with ETag
- * checks: a write based on a stale read fails with 412 instead of overwriting. Used by the local lifecycle;
+ * Where the local lifecycle keeps its records, written with ETag checks: a write based on a stale read fails
+ * with 412 instead of overwriting. On Table Storage that is the session's own partition (./session-partition.ts);
  * in Azure the Durable entity keeps the same record as its state.
  */
 export interface Versioned {
@@ -25,51 +23,6 @@ export interface LifecycleStore {
   save(record: LifecycleRecord, etag: string | undefined): Promise<string>;
   /** Records not yet ended or failed (a restarted local runner re-arms their watchdogs). */
   active(): Promise<Versioned[]>;
-}
-
-const ROW = 'state';
-
-export function createTableLifecycleStore(
-  config: StorageConfig,
-  client: TableClient = tableClient(config, TABLES.lifecycle),
-): LifecycleStore {
-  const toEntity = (r: LifecycleRecord) => ({
-    partitionKey: safeKey(r.sessionId),
-    rowKey: ROW,
-    state: r.state,
-    record: JSON.stringify(r),
-  });
-  return {
-    async load(sessionId) {
-      try {
-        const e = await client.getEntity<{ record: string }>(safeKey(sessionId), ROW);
-        return { record: JSON.parse(e.record) as LifecycleRecord, etag: e.etag };
-      } catch (err) {
-        if (isStorageStatus(err, 404)) return undefined;
-        throw err;
-      }
-    },
-    async save(record, etag) {
-      try {
-        const res =
-          etag === undefined
-            ? await client.createEntity(toEntity(record))
-            : await client.updateEntity(toEntity(record), 'Replace', { etag });
-        return res.etag ?? '';
-      } catch (err) {
-        if (isStorageStatus(err, 409, 412)) throw new EtagConflict(record.sessionId);
-        throw err;
-      }
-    },
-    async active() {
-      const out: Versioned[] = [];
-      const iter = client.listEntities<{ record: string }>({
-        queryOptions: { filter: odata`state ne 'ended' and state ne 'failed'` },
-      });
-      for await (const e of iter) out.push({ record: JSON.parse(e.record) as LifecycleRecord, etag: e.etag });
-      return out;
-    },
-  };
 }
 
 /** Same contract in memory (unit tests). `writes` counts storage transactions. */

@@ -13,6 +13,11 @@ export interface SessionBookkeepingDeps {
    * lifecycle's transitions are not held up by Table writes or the text model.
    */
   awaitWork: boolean;
+  /**
+   * `false` (local lifecycle): the lifecycle writes the row's state, timings and end reason in the same transaction
+   * as its own record, so only the summary is left to write here.
+   */
+  mirror?: boolean;
 }
 
 /**
@@ -31,16 +36,19 @@ export function withSessionBookkeeping(
     const { sessionId, at, reason } = event;
     const fail = (err: unknown) =>
       log(`session ${sessionId} bookkeeping (${event.state}) failed: ${(err as Error).message}`);
+    const mirror = deps.mirror ?? true;
     switch (event.state) {
       case 'live':
+        if (!mirror) return undefined;
         return deps.sessions.update(sessionId, { state: 'live', liveAt: at }).catch(fail);
       case 'failed':
+        if (!mirror) return undefined;
         return deps.sessions
           .update(sessionId, { state: 'failed', endedAt: at, ...(reason ? { endReason: reason } : {}) })
           .catch(fail);
       case 'ended':
         return deps
-          .summarize(sessionId, { state: 'ended', endedAt: at, ...(reason ? { endReason: reason } : {}) })
+          .summarize(sessionId, mirror ? { state: 'ended', endedAt: at, ...(reason ? { endReason: reason } : {}) } : {})
           .then((r) => log(`session ${sessionId} summary: ${r.status}`), fail);
       default:
         return undefined;

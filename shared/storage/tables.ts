@@ -46,7 +46,6 @@ export const TABLES = {
   history: 'history',
   agents: 'agents',
   webhooks: 'webhookdeliveries',
-  lifecycle: 'lifecycle',
   ratelimits: 'ratelimits',
   orders: 'orders',
   tickets: 'tickets',
@@ -54,6 +53,7 @@ export const TABLES = {
   scores: 'scores',
   toolruns: 'toolruns',
   calls: 'calls',
+  operatorAudit: 'operatoraudit',
 } as const;
 
 export async function ensureTables(config: StorageConfig, names: readonly string[] = Object.values(TABLES)) {

@@ -1,4 +1,4 @@
-import type { TableClient, TableEntity } from '@azure/data-tables';
+import { odata, type TableClient, type TableEntity } from '@azure/data-tables';
 import type { LifecycleState, Transport } from '../lifecycle/operations';
 import { isStorageStatus, tableClient, TABLES, type StorageConfig } from '../storage/tables';
 
@@ -10,6 +10,8 @@ import { isStorageStatus, tableClient, TABLES, type StorageConfig } from '../sto
 export interface SessionRow {
   sessionId: string;
   agentId: string;
+  /** The agent definition's version the session started with (the worker loads exactly that one). */
+  agentVersion?: number;
   transport: Transport;
   /** Signed-in owner; absent for phone callers. */
   userId?: string;
@@ -73,11 +75,18 @@ export interface SessionStore {
   update(sessionId: string, patch: SessionPatch, etag?: string): Promise<void>;
   /** Deletes the row (a session whose token could not be minted); a missing row is not an error. */
   remove(sessionId: string): Promise<void>;
+  /**
+   * Rows not yet ended or failed (the operator's live list). A filtered scan of the table: sessions are keyed by
+   * id only, so this reads every partition; fine for an operator's page, not for a hot path.
+   */
+  listActive(): Promise<SessionRow[]>;
 }
 
-const ROW = '';
+/** The session row's RowKey in its partition (PartitionKey = sessionId). */
+export const SESSION_ROW = '';
 const FIELDS: (keyof SessionRow)[] = [
   'agentId',
+  'agentVersion',
   'transport',
   'userId',
   'historyPartition',
@@ -116,39 +125,57 @@ const FIELDS: (keyof SessionRow)[] = [
 const defined = (o: Record<string, unknown>) =>
   Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
 
+function fromEntity(sessionId: string, e: TableEntity<Record<string, unknown>>): SessionRow & { etag: string } {
+  const out: Record<string, unknown> = { sessionId, etag: e.etag };
+  for (const f of FIELDS) if (e[f] !== undefined && e[f] !== null && e[f] !== '') out[f] = e[f];
+  return out as unknown as SessionRow & { etag: string };
+}
+
+/** The Table entity a new session row is inserted as. */
+export function sessionEntity(record: SessionRow) {
+  const { sessionId, ...rest } = record;
+  return { partitionKey: sessionId, rowKey: SESSION_ROW, ...defined(rest) };
+}
+
 export function createSessionStore(
   config: StorageConfig,
   client: TableClient = tableClient(config, TABLES.sessions),
 ): SessionStore {
   return {
     async create(record) {
-      const { sessionId, ...rest } = record;
       try {
-        await client.createEntity({ partitionKey: sessionId, rowKey: ROW, ...defined(rest) });
+        await client.createEntity(sessionEntity(record));
       } catch (err) {
-        if (isStorageStatus(err, 409)) throw new SessionExistsError(sessionId);
+        if (isStorageStatus(err, 409)) throw new SessionExistsError(record.sessionId);
         throw err;
       }
     },
     async get(sessionId) {
       try {
-        const e = await client.getEntity<TableEntity<Record<string, unknown>>>(sessionId, ROW);
-        const out: Record<string, unknown> = { sessionId, etag: e.etag };
-        for (const f of FIELDS) if (e[f] !== undefined && e[f] !== null && e[f] !== '') out[f] = e[f];
-        return out as unknown as SessionRow & { etag: string };
+        const e = await client.getEntity<TableEntity<Record<string, unknown>>>(sessionId, SESSION_ROW);
+        return fromEntity(sessionId, e);
       } catch (err) {
         if (isStorageStatus(err, 404)) return undefined;
         throw err;
       }
     },
     async update(sessionId, patch, etag) {
-      await client.updateEntity({ partitionKey: sessionId, rowKey: ROW, ...defined(patch) }, 'Merge', {
+      await client.updateEntity({ partitionKey: sessionId, rowKey: SESSION_ROW, ...defined(patch) }, 'Merge', {
         etag: etag ?? '*',
       });
     },
+    async listActive() {
+      const rows: SessionRow[] = [];
+      const iter = client.listEntities<TableEntity<Record<string, unknown>>>({
+        // Other rows share a session's partition (its lifecycle record): only the session row itself.
+        queryOptions: { filter: odata`RowKey eq ${SESSION_ROW} and state ne ${'ended'} and state ne ${'failed'}` },
+      });
+      for await (const e of iter) rows.push(fromEntity(e.partitionKey, e));
+      return rows;
+    },
     async remove(sessionId) {
       try {
-        await client.deleteEntity(sessionId, ROW);
+        await client.deleteEntity(sessionId, SESSION_ROW);
       } catch (err) {
         if (!isStorageStatus(err, 404)) throw err;
       }

@@ -2,9 +2,10 @@ import type { RealtimeFunctionTool, RealtimeToolsConfigUnion } from 'openai/reso
 import { z } from 'zod';
 import type { AgentDefinition } from '../agents/schema';
 import type { LifecyclePort } from '../lifecycle/operations';
+import { requestedOperation } from '../lifecycle/session-partition';
 import { historyPartition } from '../memory/types';
 import { UpstreamError, type RealtimeProvider, type SessionConfig } from '../providers/types';
-import { SessionExistsError, type SessionStore } from '../stores/sessions';
+import { SessionExistsError, type SessionRow, type SessionStore } from '../stores/sessions';
 import { currentTraceparent } from '../telemetry/tracing';
 import { sessionIdForCall, sipHeader, sipNumber } from './sip';
 import { logFailure } from '../telemetry/log';
@@ -136,22 +137,23 @@ export async function handleIncomingCall(
   const partition = historyPartition({ sipFrom: from, sessionId });
   const at = now();
   const traceparent = currentTraceparent();
+  const row: SessionRow = {
+    sessionId,
+    agentId: agent.id,
+    transport: 'sip',
+    historyPartition: partition,
+    state: 'requested',
+    createdAt: at,
+    model,
+    resume: true,
+    callId,
+    sipFrom: from,
+    sipTo: to,
+    // The webhook's trace: the worker's sideband and tool spans join it (shared/telemetry).
+    traceparent,
+  };
   try {
-    await deps.sessions.create({
-      sessionId,
-      agentId: agent.id,
-      transport: 'sip',
-      historyPartition: partition,
-      state: 'requested',
-      createdAt: at,
-      model,
-      resume: true,
-      callId,
-      sipFrom: from,
-      sipTo: to,
-      // The webhook's trace: the worker's sideband and tool spans join it (shared/telemetry).
-      traceparent,
-    });
+    await deps.sessions.create(row);
   } catch (err) {
     // A retry of a delivery whose accept failed last time: the row is already there.
     if (!(err instanceof SessionExistsError)) throw err;
@@ -159,14 +161,7 @@ export async function handleIncomingCall(
   // The lifecycle knows the session before the accept: if every accept fails and the service gives up on the
   // call, its watchdog ends the session (idle timeout) instead of the row staying `requested` for good.
   // A retried delivery signals `requested` again; the reducer rejects the repeat and changes nothing.
-  await deps.lifecycle.signal(sessionId, {
-    type: 'requested',
-    agentId: agent.id,
-    userId: partition,
-    transport: 'sip',
-    at,
-    context: { historyPartition: partition, resume: true, traceparent },
-  });
+  await deps.lifecycle.signal(sessionId, requestedOperation(row));
   try {
     await deps.provider.acceptCall(callId, session);
   } catch (err) {

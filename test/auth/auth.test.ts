@@ -47,6 +47,7 @@ describe('authentication modes', () => {
       userId: 'user-oid-1',
       name: 'ada@contoso.com',
       via: 'entra',
+      roles: [],
     });
   });
 
@@ -99,6 +100,7 @@ describe('authentication modes', () => {
       userId: 'oid-42',
       name: 'Grace',
       via: 'easyauth',
+      roles: [],
     });
     expect(await fail(easy(h({})))).toMatchObject({ status: 401 });
     expect(await fail(easy(h({ 'x-ms-client-principal': '!!!' })))).toMatchObject({ status: 401 });

@@ -2,7 +2,7 @@ import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRealtimeEmulator, type RealtimeEmulator } from '../../emulators/realtime/index';
 import { espeak } from '../../emulators/realtime/tts';
-import { attachSideband, livePeer } from './live-helpers';
+import { attachSideband, livePeer, type LiveEvent } from './live-helpers';
 
 const KEY = 'server-key';
 let emu: RealtimeEmulator;
@@ -103,6 +103,50 @@ describe('Live WebRTC sessions brokered by a backend (client.live.create)', () =
     await events.until('session.output_transcript.delta', 'Hello from the backend.');
     expect(events.types()).not.toContain('session.commentary.appended');
     expect(events.types()).not.toContain('session.usage.updated');
+    await peer.close();
+  }, 60_000);
+
+  it('keeps tool names, arguments and results off a page that may only receive transcripts', async () => {
+    const page = ['session.input_transcript.delta', 'session.output_transcript.delta', 'error', 'info'];
+    const { peer, events, sessionId } = await livePeer(openai, {
+      ...base,
+      delegation: {
+        type: 'responses',
+        responses: {
+          model: 'gpt-5',
+          tools: [{ type: 'function', name: 'support__get_order', parameters: { type: 'object' } }],
+        },
+      },
+      client: {
+        data_channel: { allowed_client_events: [], allowed_server_events: page.map((type) => ({ type })) },
+      },
+    });
+    const side = await attachSideband(openai, sessionId);
+    const speech = await espeak('where is my order 1234');
+    await peer.speak(new Int16Array([...new Int16Array(4800), ...speech, ...new Int16Array(24_000)]));
+    const nested = (e: LiveEvent) => e.event as { type: string; call_id?: string; item?: { call_id: string } };
+    const added = await side.events.waitFor('response.event', (e) => nested(e).type === 'response.output_item.added');
+    side.ws.send({
+      type: 'response.item.create',
+      item: { type: 'function_call_output', call_id: nested(added).item!.call_id, output: '{"status":"packed"}' },
+    });
+    side.ws.send({ type: 'response.create' });
+    await events.until('session.output_transcript.delta', 'Order 1234 is packed.');
+    // The sideband heard the speech the page got on its track, reflected with timestamps.
+    await side.events.waitFor('session.output_audio.delta', (e) => typeof e.start_ms === 'number');
+
+    // Tried: every command is refused, so the page can neither change the session nor close it.
+    peer.send({ type: 'session.close', event_id: 'evt_close' });
+    peer.send({ type: 'response.create', event_id: 'evt_rc' });
+    for (const id of ['evt_close', 'evt_rc'])
+      await events.waitFor('error', (e) => (e.error as { client_event_id?: string }).client_event_id === id);
+    expect([...new Set(events.types())].every((t) => page.includes(t))).toBe(true);
+    const seen = JSON.stringify(events.events);
+    for (const secret of ['support__get_order', 'packed"', 'call_', 'response.event', 'gpt-5'])
+      expect(seen).not.toContain(secret);
+    expect(side.events.types()).not.toContain('session.closed');
+    await openai.live.sessions.hangup(sessionId);
+    await side.events.waitFor('session.closed');
     await peer.close();
   }, 60_000);
 

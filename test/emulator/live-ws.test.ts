@@ -120,6 +120,74 @@ describe('the openai package LiveWS and SidebandWS against the live profile', ()
     expect((await side.events.waitFor('session.closed')).reason).toBe('remote_hangup');
   });
 
+  it('lets session.update change the delegation settings only, not the type, voice, instructions or permissions', async () => {
+    const { ws, events } = openLive(openai);
+    ws.send({ type: 'session.start', session: support });
+    const id = ((await events.waitFor('session.started')).session as { id: string }).id;
+    const side = await attachSideband(openai, id);
+    const update = (session: unknown, event_id: string) =>
+      side.ws.send({ type: 'session.update', event_id, session } as never);
+    const refusal = (event_id: string) =>
+      side.events.waitFor('error', (e) => (e.error as { client_event_id?: string }).client_event_id === event_id);
+    update({ delegation: { type: 'client', acknowledgement_delay_ms: 250 } }, 'evt_ok');
+    const updated = await side.events.waitFor('session.updated');
+    expect(updated).toMatchObject({
+      client_event_id: 'evt_ok',
+      session: { delegation: { type: 'client', acknowledgement_delay_ms: 250 } },
+    });
+    update({ delegation: { type: 'responses', responses: { model: 'gpt-5' } } }, 'evt_type');
+    expect((await refusal('evt_type')).error).toMatchObject({ param: 'session.delegation.type' });
+    for (const [field, value] of [
+      ['instructions', 'x'],
+      ['audio', { output: { voice: 'ash' } }],
+      ['client', { data_channel: {} }],
+      ['model', 'gpt-live-1'],
+    ] as const) {
+      update({ [field]: value }, `evt_${field}`);
+      expect((await refusal(`evt_${field}`)).error).toMatchObject({
+        code: 'unknown_parameter',
+        param: `session.${field}`,
+      });
+    }
+    ws.close();
+  });
+
+  it('speaks G.711 μ-law on a primary WebSocket that asked for it, and plays an audio fixture', async () => {
+    const { ws, events } = openLive(openai);
+    ws.send({ type: 'session.start', session: { ...support, audio: { format: { type: 'audio/pcmu', rate: 8000 } } } });
+    const started = await events.waitFor('session.started');
+    expect((started.session as { audio: unknown }).audio).toMatchObject({ format: { type: 'audio/pcmu' } });
+    const pcm = new Int16Array(24_000).map((_, i) => Math.round(8000 * Math.sin(i / 10)));
+    ws.send({
+      type: 'session.output_audio.fixture.play',
+      event_id: 'evt_fx',
+      audio: Buffer.from(pcm.buffer).toString('base64'),
+    });
+    await events.waitFor('session.output_audio.fixture.playing');
+    expect((await events.waitFor('session.output_audio.fixture.played')).client_event_id).toBe('evt_fx');
+    // One second of 24 kHz PCM16 in; the deltas out are 8 kHz, one byte a sample.
+    const bytes = events.events
+      .filter((e) => e.type === 'session.output_audio.delta')
+      .reduce((n, e) => n + Buffer.from(String(e.delta), 'base64').length, 0);
+    expect(bytes).toBe(8000);
+    ws.close();
+  });
+
+  it('ends a WebSocket session whose primary connection drops (connection_lost)', async () => {
+    const { ws, events } = openLive(openai);
+    ws.send({ type: 'session.start', session: support });
+    const id = ((await events.waitFor('session.started')).session as { id: string }).id;
+    const closed = new Promise<number>((r) => ws.socket.platformSocket.once('close', (code) => r(code)));
+    emu.faults.set({ drop: { sessionId: id } });
+    expect(await closed).toBe(1011);
+    emu.faults.clear();
+    const deadline = Date.now() + 5000;
+    while (!emu.sessions().find((s) => s.id === id)?.ended && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 20));
+    expect(emu.sessions().find((s) => s.id === id)).toMatchObject({ ended: true, closeReason: 'connection_lost' });
+    await expect(attachSideband(openai, id)).rejects.toThrow('HTTP 404');
+  });
+
   it('refuses a session.start with unknown fields or without a model, and anything sent before it', async () => {
     const { ws, events } = openLive(openai);
     ws.send({ type: 'session.input_audio.mute' });
@@ -147,6 +215,22 @@ describe('the openai package LiveWS and SidebandWS against the live profile', ()
     onAzure.ws.send({ type: 'session.start', session: support });
     await onAzure.events.waitFor('session.started');
     onAzure.ws.close();
+    const jwt = (aud: string) =>
+      ['{"alg":"none"}', JSON.stringify({ aud, exp: Math.floor(Date.now() / 1000) + 600 }), '']
+        .map((p) => Buffer.from(p).toString('base64url'))
+        .join('.');
+    const hangup = (prefix: string, headers: Record<string, string>) =>
+      fetch(`${emu.url}${prefix}/live/sessions/live_missing/hangup`, { method: 'POST', headers });
+    // An Entra token is a credential on Azure's path (404: authenticated, no such session), not on OpenAI's.
+    expect(
+      (await hangup('/openai/v1', { authorization: `Bearer ${jwt('https://cognitiveservices.azure.com')}` })).status,
+    ).toBe(404);
+    expect((await hangup('/openai/v1', { authorization: `Bearer ${jwt('https://graph.microsoft.com')}` })).status).toBe(
+      401,
+    );
+    expect(
+      (await hangup('/v1', { authorization: `Bearer ${jwt('https://cognitiveservices.azure.com')}` })).status,
+    ).toBe(401);
     const refused = await fetch(`${emu.url}/v1/live/sessions/live_x/hangup`, {
       method: 'POST',
       headers: { 'api-key': KEY },

@@ -1,5 +1,5 @@
 import { startStack, type Stack } from '../../dev/stack';
-import { createTableLifecycleStore } from '../../shared/lifecycle/store';
+import { createTableLifecycleStore } from '../../shared/lifecycle/session-partition';
 import type { LifecycleRecord } from '../../shared/lifecycle/reducer';
 import { createHistoryStore } from '../../shared/memory/history-store';
 import { createTableToolRunStore } from '../../shared/stores/tool-runs';

@@ -40,6 +40,25 @@ describe('withSessionBookkeeping', () => {
     ]);
   });
 
+  it('leaves state and timings to the lifecycle when it mirrors them itself (local lifecycle): only the summary', async () => {
+    const updates: unknown[] = [];
+    const summarized: [string, SessionEndPatch][] = [];
+    const p = withSessionBookkeeping(
+      { publish: async () => {} },
+      {
+        summarize: async (id, end) => (summarized.push([id, end]), { status: 'empty' }),
+        sessions: { update: async (_id, patch) => void updates.push(patch) },
+        awaitWork: true,
+        mirror: false,
+      },
+    );
+    await p.publish(state('live'));
+    await p.publish(state('failed', 'attach refused'));
+    await p.publish(state('ended', 'user hung up'));
+    expect(updates).toEqual([]);
+    expect(summarized).toEqual([['s1', {}]]);
+  });
+
   it('logs a failing summary instead of failing the lifecycle, and does not wait when told not to', async () => {
     const lines: string[] = [];
     let release!: () => void;

@@ -1,6 +1,6 @@
 import { azuriteConnectionString } from '../../dev/azurite';
 import type { Stack } from '../../dev/stack';
-import { createTableLifecycleStore } from '../../shared/lifecycle/store';
+import { createTableLifecycleStore } from '../../shared/lifecycle/session-partition';
 import { createHistoryStore } from '../../shared/memory/history-store';
 import { createTableToolRunStore } from '../../shared/stores/tool-runs';
 import { sessionIdForCall } from '../../shared/webhooks/sip';

@@ -1,7 +1,7 @@
 import { pcmToBase64, RATE } from '../audio';
 import { newId } from '../protocol';
 import { mergeSession } from '../session-config';
-import { decodeInput } from './audio-format';
+import { decodeInput, encodeOutput } from './audio-format';
 import { applyUpdate, updateProblem } from './config';
 import { delegationTools } from './engine';
 import type { LiveClientMessage } from './events';
@@ -144,7 +144,7 @@ function playFixture(
   }
   for (let i = 0; i < pcm.length; i += RATE / 10) {
     const chunk = pcmToBase64(pcm.subarray(i, i + RATE / 10));
-    s.emitTo(['primary'], { type: 'session.output_audio.delta', delta: chunk }, false);
+    s.emitTo(['primary'], { type: 'session.output_audio.delta', delta: encodeOutput(chunk, s.resource) }, false);
   }
   s.outputAudioMs += (pcm.length / RATE) * 1000;
   played();

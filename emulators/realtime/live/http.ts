@@ -135,6 +135,7 @@ async function createWebRtc(svc: LiveService, req: IncomingMessage, res: ServerR
       onChannel: (dc) => attachDataChannel(dc, session),
     });
     session.onClose(() => void peer.close());
+    session.reflectMedia();
     sdp = peer.sdp;
   } catch (err) {
     session.close('connection_lost');

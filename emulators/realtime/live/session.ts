@@ -2,7 +2,7 @@ import type { RealtimeServerEvent } from 'openai/resources/realtime/realtime';
 import type { SessionClosedEvent, SessionResource } from 'openai/resources/live/live';
 import type { EmulatorContext, Sink } from '../context';
 import { newId } from '../protocol';
-import { pcmToBase64 } from '../audio';
+import { pcmToBase64, RATE } from '../audio';
 import { resourceOf, type LiveTransport, type StartupConfig } from './config';
 import { Delegations } from './delegation';
 import { handleLiveCommand } from './commands';
@@ -238,6 +238,30 @@ export class LiveSession {
     // The peer connection carries the data channel: `session.closed` has to leave before it goes.
     if (this.transport === 'webrtc' && !this.engine.ended) setTimeout(teardown, 200).unref();
     else teardown();
+  }
+
+  /**
+   * Speech on the media leg (WebRTC) is reflected to sidebands as timestamped PCM, as the service reflects it;
+   * the page hears it on its track.
+   */
+  reflectMedia(): void {
+    const media = this.engine.media;
+    if (!media) return;
+    this.engine.media = {
+      play: (pcm, isCancelled) => {
+        if (this.hasSideband) {
+          const start = this.elapsedMs;
+          for (let i = 0, n = 0; i < pcm.length; i += RATE / 10, n++)
+            this.emitTo(['sideband'], {
+              type: 'session.output_audio.delta',
+              delta: pcmToBase64(pcm.subarray(i, i + RATE / 10)),
+              start_ms: start + n * 100,
+              end_ms: start + Math.min((n + 1) * 100, Math.round((pcm.length / RATE) * 1000)),
+            });
+        }
+        return media.play(pcm, isCancelled);
+      },
+    };
   }
 
   /** Whether a sideband is attached: reflected audio is only worth encoding then. */
