@@ -313,6 +313,7 @@ export class WorkerCore {
 
   /** One pass of the shared tick: transcript batches always, heartbeats when due. */
   async tick(): Promise<void> {
+    for (const s of this.sessions.values()) s.settleTranscript();
     const flush = this.transcripts.flush();
     if (this.now() - this.lastHeartbeat >= this.deps.heartbeatIntervalMs) {
       this.lastHeartbeat = this.now();

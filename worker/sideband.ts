@@ -96,6 +96,8 @@ export interface PreparedAgent {
 const skipFor = new Map<string, RegExp>();
 const skipper = (p: RealtimeProtocol) => skipFor.get(p.name) ?? skipFor.set(p.name, deltaMatcher(p)).get(p.name)!;
 
+/** How long a speaker pauses before their transcript item counts as complete (the SDK's grouper waits 2 s). */
+const TRANSCRIPT_PAUSE_MS = 1500;
 export { outputItemId } from './tool-turns';
 
 /**
@@ -319,6 +321,11 @@ export class SidebandSession {
     this.ws = undefined;
     this.deps.executor.forget(this.sessionId);
     for (const q of this.outbox.splice(0)) q.onDropped?.();
+  }
+
+  /** On the worker's tick: a transcript item whose speaker paused is complete (providers that send no "done"). */
+  settleTranscript(): void {
+    for (const ev of this.protocol.flush?.(TRANSCRIPT_PAUSE_MS) ?? []) this.events.emit(ev);
   }
 
   private send(event: RealtimeClientEvent, onSent?: () => void, onDropped?: () => void) {
