@@ -108,7 +108,7 @@ export interface RestDeps {
     principal: Principal,
     opts: { filterEvents: boolean },
   ): Promise<{ callId: string; sdp: string }>;
-  simulateIncomingSipCall(o: { from: string; to: string }): Promise<{ callId: string }>;
+  simulateIncomingSipCall(o: { from: string; to: string }): Promise<{ callId: string; realtimeCallId?: string }>;
   simulateCallerSpeech(callId: string, text: string, o?: { realTime?: boolean }): Promise<void>;
   summary(): unknown;
   /** The Live surface (live profile): serves a route under `/v1/live/` and says so. */
@@ -145,10 +145,12 @@ export async function handleRest(d: RestDeps, req: IncomingMessage, res: ServerR
     );
   }
 
+  // Under `live` the path prefix names the service (OpenAI or Azure) whose Realtime rules apply.
+  const service = serviceProfileOf(d.profile, url.pathname);
   const auth = (allowEphemeral: boolean): Principal => {
     const r = d.keys.authenticate(credentialOf(d.profile, req.headers, url, false), {
       allowEphemeral,
-      profile: serviceProfileOf(d.profile, url.pathname),
+      profile: service,
     });
     if (!r.ok) throw new HttpFailure(r.status, r.code, r.message);
     return r.principal;
@@ -181,9 +183,9 @@ export async function handleRest(d: RestDeps, req: IncomingMessage, res: ServerR
 
   if (method === 'POST' && path === '/v1/realtime/calls') {
     const principal = auth(true);
-    const { offer, session } = await readOffer(req, d.profile);
+    const { offer, session } = await readOffer(req, service);
     // Azure keeps the session config off the browser's data channel when asked to.
-    const filterEvents = d.profile === 'azure-openai' && url.searchParams.get('webrtcfilter') === 'on';
+    const filterEvents = service === 'azure-openai' && url.searchParams.get('webrtcfilter') === 'on';
     const { callId, sdp } = await d.createWebRtcCall(offer, session, principal, { filterEvents });
     res.writeHead(201, { 'content-type': 'application/sdp', location: `/v1/realtime/calls/${callId}` });
     res.end(sdp);
@@ -201,7 +203,7 @@ export async function handleRest(d: RestDeps, req: IncomingMessage, res: ServerR
         if (status)
           throw new HttpFailure(status, 'accept_failed', 'Accepting the call failed (injected by the emulator).');
         const json = readJson(body);
-        refuseWith(acceptProblem(d.profile, json));
+        refuseWith(acceptProblem(service, json));
         const cfg = parseJsonBody({ json }, sessionRequestSchema) as Partial<RealtimeSessionCreateRequest>;
         if (cfg.type !== 'realtime')
           throw new HttpFailure(400, 'invalid_value', "Invalid value for 'type': only 'realtime' calls.", 'type');
