@@ -19,6 +19,7 @@ import { RATE } from './audio';
 import { VoiceLiveCodec } from './voice-live';
 import { answerOffer } from './webrtc';
 import { createLiveSurface } from './live/index';
+import { LiveError } from './live/service';
 import { callSummaries as summarizeCalls, sessionSummaries, type CallSummary, type SessionSummary } from './summary';
 
 export type { FaultSpec } from './faults';
@@ -76,8 +77,11 @@ export interface RealtimeEmulator {
    * leg in the emulator, so this is how a test speaks on one.
    */
   simulateCallerSpeech(callId: string, text: string, opts?: { realTime?: boolean }): Promise<void>;
-  /** A SIP caller presses a key on a Live call (`transport.dtmf.received` to its sidebands); live profile only. */
-  simulateDtmf(sessionId: string, key: string): void;
+  /**
+   * A SIP caller presses `keys` (0-9, *, #, A-D): `input_audio_buffer.dtmf_event_received` on a Realtime call,
+   * `transport.dtmf.received` to a Live session's sidebands.
+   */
+  simulateDtmf(callId: string, keys: string): void;
   /** Resolves once spoken samples of every scenario are ready for recognition. */
   ready(): Promise<void>;
 }
@@ -145,6 +149,15 @@ export async function startRealtimeEmulator(opts: RealtimeEmulatorOptions = {}):
     },
     simulateCallerSpeech,
     summary: () => ({ sessions: sessions(), calls: callSummaries() }),
+    simulateDtmf(id, keys) {
+      if (!live?.service.get(id)) return void calls.dtmf(id, keys);
+      try {
+        for (const key of keys) live.service.dtmf(id, key);
+      } catch (e) {
+        if (e instanceof LiveError) throw new HttpFailure(e.status, e.code, e.message);
+        throw e;
+      }
+    },
     live: (req, res, url, path) => live?.handleRest(req, res, url, path) ?? Promise.resolve(false),
   };
 
@@ -330,10 +343,7 @@ export async function startRealtimeEmulator(opts: RealtimeEmulatorOptions = {}):
     faults: { set: (f) => faults.set(f), clear: () => faults.clear() },
     simulateIncomingSipCall: deps.simulateIncomingSipCall,
     simulateCallerSpeech,
-    simulateDtmf(sessionId, key) {
-      if (!live) throw new Error('DTMF is emulated on the live profile only.');
-      live.service.dtmf(sessionId, key);
-    },
+    simulateDtmf: deps.simulateDtmf,
     sessions,
     calls: callSummaries,
     ready: () => recognizer.prepare(),

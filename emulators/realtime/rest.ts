@@ -112,6 +112,8 @@ export interface RestDeps {
   simulateIncomingSipCall(o: { from: string; to: string }): Promise<{ callId: string; realtimeCallId?: string }>;
   simulateCallerSpeech(callId: string, text: string, o?: { realTime?: boolean }): Promise<void>;
   summary(): unknown;
+  /** The caller presses `keys` on an active SIP call (a Realtime call, or a Live session on the live profile). */
+  simulateDtmf(id: string, keys: string): void;
   /** The Live surface (live profile): serves a route under `/v1/live/` and says so. */
   live?(req: IncomingMessage, res: ServerResponse, url: URL, path: string): Promise<boolean>;
 }
@@ -299,7 +301,7 @@ async function handleDev(
   if (keypad && method === 'POST') {
     const { keys } = parseJsonBody(await readBody(req), dtmfSchema);
     try {
-      d.calls.dtmf(keypad[1]!, keys);
+      d.simulateDtmf(keypad[1]!, keys);
     } catch (e) {
       if (e instanceof CallError) throw new HttpFailure(e.status, e.code, e.message);
       throw e;

@@ -117,6 +117,18 @@ describe('Live phone calls: live.transport.incoming and call control', () => {
     // Keypresses reach the sideband; the caller hangs up via the backend.
     emu.simulateDtmf(sessionId, '5');
     expect((await side.events.waitFor('transport.dtmf.received')).event).toBe('5');
+    const keypad = await fetch(`${emu.url}/_emulator/calls/${sessionId}/dtmf`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ keys: '12' }),
+    });
+    expect(keypad.status).toBe(202);
+    await side.events.waitFor('transport.dtmf.received', (e) => e.event === '2');
+    expect(side.events.events.filter((e) => e.type === 'transport.dtmf.received').map((e) => e.event)).toEqual([
+      '5',
+      '1',
+      '2',
+    ]);
     side.ws.send({ type: 'transport.dtmf.send', event: '#', event_id: 'evt_dtmf' });
     expect((await side.events.waitFor('transport.dtmf.sent')).client_event_id).toBe('evt_dtmf');
     await openai.live.sessions.hangup(sessionId);
