@@ -26,7 +26,11 @@ export interface WorkerCoreDeps {
   /** The realtime provider this worker talks to (REALTIME_PROVIDER); attaches naming another are refused. */
   provider?: string;
   openSideband(callId: string): Promise<WebSocket>;
-  agents: { get(id: string): Promise<AgentDefinition | undefined> };
+  agents: {
+    get(id: string): Promise<AgentDefinition | undefined>;
+    /** The version a session started with (it keeps it when the agent changes or is retired meanwhile). */
+    getVersion?(id: string, version: number): Promise<AgentDefinition | undefined>;
+  };
   gateway: ToolGateway;
   sessionConfig(
     agent: AgentDefinition,
@@ -175,7 +179,11 @@ export class WorkerCore {
   }
 
   private async open(body: AttachBody): Promise<SidebandSession> {
-    const agent = await this.deps.agents.get(body.agentId);
+    const version = body.context?.agentVersion;
+    const agent =
+      version && this.deps.agents.getVersion
+        ? await this.deps.agents.getVersion(body.agentId, version)
+        : await this.deps.agents.get(body.agentId);
     if (!agent) throw new AttachError(422, 'unknown_agent', `agent ${body.agentId} does not exist`);
     const [tools, info] = await Promise.all([
       this.deps.gateway.toolsFor(agent),

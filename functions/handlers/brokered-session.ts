@@ -44,6 +44,7 @@ export async function startBrokeredSession(
       await deps.sessions.create({
         sessionId: s.sessionId,
         agentId: s.agent.id,
+        agentVersion: s.context.agentVersion,
         transport: 'webrtc',
         userId: s.caller.userId,
         historyPartition: s.context.historyPartition,
