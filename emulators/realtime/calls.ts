@@ -129,6 +129,25 @@ export class Calls {
     return call;
   }
 
+  /**
+   * The caller presses keys on an active SIP call: one `input_audio_buffer.dtmf_event_received` per key, as the
+   * service reports them (SIP only; a WebRTC call has no keypad signalling).
+   */
+  dtmf(id: string, keys: string): Call {
+    const call = this.require(id);
+    if (call.kind !== 'sip')
+      throw new CallError(400, 'invalid_request', `Call ${id} is a WebRTC call; DTMF is only received on SIP calls.`);
+    if (call.state !== 'active' || !call.session)
+      throw new CallError(409, 'call_not_active', `Call ${id} is ${call.state}.`);
+    for (const key of keys)
+      call.session.emit({
+        type: 'input_audio_buffer.dtmf_event_received',
+        event: key,
+        received_at: Math.floor(Date.now() / 1000),
+      });
+    return call;
+  }
+
   hangup(id: string): Call {
     const call = this.require(id);
     if (call.state === 'ended' || call.state === 'rejected' || call.state === 'referred' || call.state === 'expired') {

@@ -88,6 +88,7 @@ export async function startRealtimeEmulator(opts: RealtimeEmulatorOptions = {}):
       for (const sink of [...s.sinks])
         if (sink.kind === 'websocket') sink.close(drop.code, 'connection dropped (fault injection)');
     }
+    live?.dropSockets(drop);
   });
   const ctx: EmulatorContext = {
     scenarios,

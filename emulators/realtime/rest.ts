@@ -89,6 +89,7 @@ const chatSchema = z.looseObject({
   model: z.string().min(1),
   messages: z.array(z.looseObject({ role: z.string() })).min(1),
 });
+const dtmfSchema = z.object({ keys: z.string().regex(/^[0-9*#A-D]{1,32}$/, 'keypad keys: 0-9, *, #, A-D') });
 const speakSchema = z.object({ text: z.string().min(1).max(500), realTime: z.boolean().optional() });
 const sipSchema = z.object({
   from: z.string().min(1),
@@ -290,6 +291,17 @@ async function handleDev(
     // Real-time speech plays on after the answer; an unknown call still fails at once.
     await (body.realTime ? new Promise((r) => setImmediate(r)) : done);
     if (failed) throw failed;
+    return sendJson(res, 202, { ok: true });
+  }
+  const keypad = /^\/_emulator\/calls\/([^/]+)\/dtmf$/.exec(path);
+  if (keypad && method === 'POST') {
+    const { keys } = parseJsonBody(await readBody(req), dtmfSchema);
+    try {
+      d.calls.dtmf(keypad[1]!, keys);
+    } catch (e) {
+      if (e instanceof CallError) throw new HttpFailure(e.status, e.code, e.message);
+      throw e;
+    }
     return sendJson(res, 202, { ok: true });
   }
   if (path === '/_emulator/faults' && method === 'POST') {

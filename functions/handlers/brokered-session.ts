@@ -2,6 +2,7 @@ import type { HttpResponseInit, InvocationContext } from '@azure/functions';
 import type { AgentDefinition } from '../../shared/agents/schema';
 import type { Caller } from '../../shared/auth/index';
 import type { SessionContext } from '../../shared/lifecycle/operations';
+import { requestedOperation } from '../../shared/lifecycle/session-partition';
 import { viaProvider } from '../../shared/providers/http-errors';
 import type { SessionConfig } from '../../shared/providers/types';
 import type { SessionRow } from '../../shared/stores/sessions';
@@ -37,11 +38,9 @@ export async function startBrokeredSession(
 ): Promise<HttpResponseInit> {
   const created = await viaProvider(() => deps.provider.startWebrtcSession!(s.session, s.sdp));
   const { callId } = created;
-  try {
-    if (s.previous) {
-      await deps.sessions.update(s.sessionId, { resume: s.resume, callId, resumedAt: s.at });
-    } else {
-      await deps.sessions.create({
+  const row: SessionRow | undefined = s.previous
+    ? undefined
+    : {
         sessionId: s.sessionId,
         agentId: s.agent.id,
         agentVersion: s.context.agentVersion,
@@ -54,8 +53,10 @@ export async function startBrokeredSession(
         resume: s.resume,
         callId,
         traceparent: s.context.traceparent,
-      });
-    }
+      };
+  try {
+    if (row) await deps.sessions.create(row);
+    else await deps.sessions.update(s.sessionId, { resume: s.resume, callId, resumedAt: s.at });
   } catch (err) {
     // Nobody will attach to a session we could not record: end it rather than leave it running unattended.
     await deps.provider
@@ -64,14 +65,20 @@ export async function startBrokeredSession(
     throw err;
   }
   const port = deps.lifecycle.port(ctx);
-  await port.signal(s.sessionId, {
-    type: 'requested',
-    agentId: s.agent.id,
-    userId: s.caller.userId,
-    transport: 'webrtc',
-    at: s.at,
-    context: s.context,
-  });
+  // A new row already holds the record of its `requested` (local lifecycle): the same operation costs no write.
+  await port.signal(
+    s.sessionId,
+    row
+      ? requestedOperation(row)
+      : {
+          type: 'requested',
+          agentId: s.agent.id,
+          userId: s.caller.userId,
+          transport: 'webrtc',
+          at: s.at,
+          context: s.context,
+        },
+  );
   await port.signal(s.sessionId, { type: 'callRegistered', callId, at: Date.now() });
   ctx.log(`session ${s.sessionId} ${s.previous ? 'resumed' : 'requested'} agent=${s.agent.id} brokered`);
   return ok(

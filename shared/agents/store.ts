@@ -225,6 +225,15 @@ export async function loadAgentFiles(dir = 'agents'): Promise<AgentDefinition[]>
       numbers.set(normalizeNumber(n), def.id);
     });
   }
+  // A handoff to an agent that does not exist (or to itself) would strand the caller mid-call.
+  for (const def of defs) {
+    def.handoffs.forEach((to, i) => {
+      if (to === def.id || !ids.has(to)) {
+        const problem = to === def.id ? 'an agent cannot hand off to itself' : `no agent "${to}" is defined`;
+        throw new AgentDefinitionError(ids.get(def.id)!, [{ field: `handoffs.${i}`, problem }]);
+      }
+    });
+  }
   return defs;
 }
 

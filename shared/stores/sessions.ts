@@ -10,6 +10,8 @@ import { isStorageStatus, tableClient, TABLES, type StorageConfig } from '../sto
 export interface SessionRow {
   sessionId: string;
   agentId: string;
+  /** The agent speaking now, once a handoff passed the caller on (absent: still `agentId`). */
+  currentAgentId?: string;
   /** The agent definition's version the session started with (the worker loads exactly that one). */
   agentVersion?: number;
   transport: Transport;
@@ -86,6 +88,7 @@ export interface SessionStore {
 export const SESSION_ROW = '';
 const FIELDS: (keyof SessionRow)[] = [
   'agentId',
+  'currentAgentId',
   'agentVersion',
   'transport',
   'userId',

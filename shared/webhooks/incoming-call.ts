@@ -65,7 +65,7 @@ export interface IncomingCallDeps {
   buildSessionConfig(
     agent: AgentDefinition,
     tools: (RealtimeFunctionTool | RealtimeToolsConfigUnion)[],
-    opts: { model: string; sessionId?: string },
+    opts: { model: string; sessionId?: string; transport?: 'sip' },
   ): SessionConfig;
   sessions: SessionStore;
   lifecycle: LifecyclePort;
@@ -133,7 +133,11 @@ export async function handleIncomingCall(
   }
   const model = agent.model ?? deps.model;
   const sessionId = sessionIdForCall(callId);
-  const session = deps.buildSessionConfig(agent, await deps.toolGateway.toolsFor(agent), { model, sessionId });
+  const session = deps.buildSessionConfig(agent, await deps.toolGateway.toolsFor(agent), {
+    model,
+    sessionId,
+    transport: 'sip',
+  });
   const partition = historyPartition({ sipFrom: from, sessionId });
   const at = now();
   const traceparent = currentTraceparent();

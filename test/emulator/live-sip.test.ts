@@ -124,6 +124,21 @@ describe('Live phone calls: live.transport.incoming and call control', () => {
     expect(emu.calls().find((c) => c.id === sessionId)?.state).toBe('ended');
   }, 60_000);
 
+  it('keeps an accepted call when its sideband drops: a new sideband attaches and takes over', async () => {
+    const { sessionId } = await ring('sip:+15550003@carrier.example');
+    await openai.live.sessions.accept(sessionId, { session: { type: 'live', model: 'gpt-live-1' } });
+    const side = await attachSideband(openai, sessionId);
+    const dropped = new Promise<number>((r) => side.ws.socket.platformSocket.once('close', (code) => r(code)));
+    emu.faults.set({ drop: { sessionId } });
+    expect(await dropped).toBe(1011);
+    emu.faults.clear();
+    const again = await attachSideband(openai, sessionId);
+    again.ws.send({ type: 'session.commentary.append', delegation_id: null, content: 'Still here.' });
+    await again.events.until('session.output_transcript.delta', 'Still here.');
+    await openai.live.sessions.hangup(sessionId);
+    expect((await again.events.waitFor('session.closed')).reason).toBe('close_requested');
+  }, 30_000);
+
   it('rejects and refers ringing calls, and refuses bad call control requests', async () => {
     const a = await ring('sip:+15550001@carrier.example');
     await expect(openai.live.sessions.reject(a.sessionId, { status_code: 200 })).rejects.toMatchObject({ status: 400 });

@@ -173,6 +173,21 @@ describe('the openai package LiveWS and SidebandWS against the live profile', ()
     ws.close();
   });
 
+  it('ends a WebSocket session whose primary connection drops (connection_lost)', async () => {
+    const { ws, events } = openLive(openai);
+    ws.send({ type: 'session.start', session: support });
+    const id = ((await events.waitFor('session.started')).session as { id: string }).id;
+    const closed = new Promise<number>((r) => ws.socket.platformSocket.once('close', (code) => r(code)));
+    emu.faults.set({ drop: { sessionId: id } });
+    expect(await closed).toBe(1011);
+    emu.faults.clear();
+    const deadline = Date.now() + 5000;
+    while (!emu.sessions().find((s) => s.id === id)?.ended && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 20));
+    expect(emu.sessions().find((s) => s.id === id)).toMatchObject({ ended: true, closeReason: 'connection_lost' });
+    await expect(attachSideband(openai, id)).rejects.toThrow('HTTP 404');
+  });
+
   it('refuses a session.start with unknown fields or without a model, and anything sent before it', async () => {
     const { ws, events } = openLive(openai);
     ws.send({ type: 'session.input_audio.mute' });
@@ -200,6 +215,22 @@ describe('the openai package LiveWS and SidebandWS against the live profile', ()
     onAzure.ws.send({ type: 'session.start', session: support });
     await onAzure.events.waitFor('session.started');
     onAzure.ws.close();
+    const jwt = (aud: string) =>
+      ['{"alg":"none"}', JSON.stringify({ aud, exp: Math.floor(Date.now() / 1000) + 600 }), '']
+        .map((p) => Buffer.from(p).toString('base64url'))
+        .join('.');
+    const hangup = (prefix: string, headers: Record<string, string>) =>
+      fetch(`${emu.url}${prefix}/live/sessions/live_missing/hangup`, { method: 'POST', headers });
+    // An Entra token is a credential on Azure's path (404: authenticated, no such session), not on OpenAI's.
+    expect(
+      (await hangup('/openai/v1', { authorization: `Bearer ${jwt('https://cognitiveservices.azure.com')}` })).status,
+    ).toBe(404);
+    expect((await hangup('/openai/v1', { authorization: `Bearer ${jwt('https://graph.microsoft.com')}` })).status).toBe(
+      401,
+    );
+    expect(
+      (await hangup('/v1', { authorization: `Bearer ${jwt('https://cognitiveservices.azure.com')}` })).status,
+    ).toBe(401);
     const refused = await fetch(`${emu.url}/v1/live/sessions/live_x/hangup`, {
       method: 'POST',
       headers: { 'api-key': KEY },

@@ -50,6 +50,20 @@ describe('Live sideband protocol', () => {
       { itemId: 'live_out_900', role: 'assistant', text: 'Let me check.' },
       { itemId: 'live_in_3000', role: 'user', text: 'thanks' },
     ]);
+    // A pause completes an item too (the worker's tick asks), and an id is never given twice.
+    let t = 0;
+    const timed = createLiveProtocol({ now: () => t });
+    timed.decode(delta('output', 'One moment.', 0));
+    t = 1000;
+    expect(timed.flush!(1500)).toEqual([]);
+    t = 2600;
+    expect(timed.flush!(1500).map(utteranceOf)).toEqual([
+      { itemId: 'live_out_0', role: 'assistant', text: 'One moment.' },
+    ]);
+    timed.decode(delta('output', 'It is 8 degrees.', 0));
+    expect(timed.flush!().map(utteranceOf)).toEqual([
+      { itemId: 'live_out_0_2', role: 'assistant', text: 'It is 8 degrees.' },
+    ]);
     // A second decoder (another worker after a takeover) names the same items the same way.
     const again = createLiveProtocol();
     expect(decodedList(again.decode(delta('output', 'x', 900)))).toEqual([]);

@@ -94,7 +94,11 @@ async function start(opts: { withMic: boolean; resumeSessionId?: string }) {
         agentId,
         resumeSessionId: opts.resumeSessionId,
         brokered: agents.find((a) => a.id === agentId)?.connect === 'sdp',
-        onGrant: (g) => ((grant = g), (els.sessionId.textContent = g.sessionId)),
+        onGrant: (g) => {
+          grant = g;
+          els.sessionId.textContent = g.sessionId;
+          els.currentAgent.textContent = g.agent?.displayName ?? agentId;
+        },
       },
       { mic, audio: els.audio, onEvent: (ev) => handleServerEvent(ev, eventSinks), onDropped },
     );
@@ -196,6 +200,11 @@ function onPush(e: PushEvent) {
     case 'tool.finished':
       els.toolsEmpty.hidden = true;
       tools.finished(e);
+      break;
+    case 'agent':
+      // A handoff: the worker applied another agent to the call.
+      els.currentAgent.textContent = e.displayName;
+      els.currentAgent.dataset.agentId = e.agentId;
       break;
     case 'transcript':
       // The persisted text is authoritative; it also fills in anything the data channel missed.

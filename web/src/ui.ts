@@ -31,6 +31,7 @@ export const els = {
   toolsEmpty: $<HTMLParagraphElement>('tools-empty'),
   sessionId: $<HTMLElement>('session-id'),
   backendState: $<HTMLElement>('backend-state'),
+  currentAgent: $<HTMLElement>('current-agent'),
   pushStatus: $<HTMLElement>('push-status'),
   connectTime: $<HTMLElement>('connect-time'),
   audioIn: $<HTMLElement>('audio-in'),

@@ -32,6 +32,8 @@ export interface LiveSurface {
   simulateCallerSpeech(sessionId: string, text: string, o?: { realTime?: boolean }): Promise<void>;
   sessions(): (SessionSummary & { delegation: string; closeReason?: string })[];
   calls(): CallSummary[];
+  /** The `drop` fault: closes the WebSockets (primary, sidebands) of the matching Live sessions. */
+  dropSockets(drop: { callId?: string; sessionId?: string; code?: number }): void;
   stop(): void;
 }
 
@@ -108,6 +110,14 @@ export function createLiveSurface(
           sessionId: s.id,
         })),
     ],
+    dropSockets(drop) {
+      for (const s of service.sessions.values()) {
+        const id = drop.sessionId ?? drop.callId;
+        if (id && s.id !== id) continue;
+        for (const sink of [...s.sinks])
+          if (sink.role !== 'datachannel') sink.close(drop.code ?? 1011, 'connection dropped (fault injection)');
+      }
+    },
     stop: () => service.stop(),
   };
 }
