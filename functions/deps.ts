@@ -1,6 +1,7 @@
 import { createDailyMinutes, type DailyMinutes } from '../shared/stores/daily-minutes';
 import type { WebPubSubServiceClient } from '@azure/web-pubsub';
 import { policyFrom } from '../shared/agents/policy';
+import { createAgentManager, type AgentManager } from '../shared/agents/manage';
 import { createAgentStore, type AgentStore } from '../shared/agents/store';
 import { buildSessionConfig } from '../shared/agents/session-config';
 import { createAuthenticator, type Authenticator } from '../shared/auth/index';
@@ -33,6 +34,8 @@ export interface AppDeps {
   config: FunctionsConfig;
   /** Agent definitions (Table `agents`, cached in memory). */
   agents: AgentStore;
+  /** The operator's create / change / retire of agent definitions (each change a new version). */
+  agentManager: AgentManager;
   /** Orders, tickets and knowledge behind the built-in MCP server. */
   tools: ToolData;
   /** Session rows (Table `sessions`). */
@@ -71,6 +74,7 @@ export interface AppDeps {
 
 export async function createDeps(config: FunctionsConfig): Promise<AppDeps> {
   const provider = createProvider(config);
+  const agents = createAgentStore(config);
   // Durable: signals the `session` entity; local: the in-process lifecycle, its records beside the session rows.
   const partition = config.LIFECYCLE_MODE === 'local' ? createSessionPartition(config) : undefined;
   const sessions = partition?.sessions ?? createSessionStore(config);
@@ -84,7 +88,10 @@ export async function createDeps(config: FunctionsConfig): Promise<AppDeps> {
   });
   return {
     config,
-    agents: createAgentStore(config),
+    agents,
+    // A change made here is seen by this instance's next session start at once; other instances within the
+    // agent cache's TTL (30 s).
+    agentManager: createAgentManager(config, { onChange: () => agents.invalidate() }),
     tools: createToolData(config),
     sessions,
     history,

@@ -28,7 +28,11 @@ export interface WorkerCoreDeps {
   /** The realtime provider this worker talks to (REALTIME_PROVIDER); attaches naming another are refused. */
   provider?: string;
   openSideband(callId: string): Promise<WebSocket>;
-  agents: { get(id: string): Promise<AgentDefinition | undefined> };
+  agents: {
+    get(id: string): Promise<AgentDefinition | undefined>;
+    /** The version a session started with (it keeps it when the agent changes or is retired meanwhile). */
+    getVersion?(id: string, version: number): Promise<AgentDefinition | undefined>;
+  };
   gateway: ToolGateway;
   sessionConfig(
     agent: AgentDefinition,
@@ -181,7 +185,10 @@ export class WorkerCore {
     }
   }
 
-  /** The agent a session speaks as: the one it started with, or after a handoff (a takeover reads the row). */
+  /**
+   * The agent a session speaks as: the one it started with, or after a handoff (a takeover reads the row) the one it
+   * was handed to, at that agent's current version.
+   */
   private async currentAgent(body: AttachBody): Promise<AgentDefinition | undefined> {
     const handedTo =
       body.attempt > 0
@@ -190,7 +197,15 @@ export class WorkerCore {
             () => undefined,
           )
         : undefined;
-    return (handedTo && (await this.deps.agents.get(handedTo))) || this.deps.agents.get(body.agentId);
+    if (handedTo && handedTo !== body.agentId) {
+      const to = await this.deps.agents.get(handedTo);
+      if (to) return to;
+    }
+    // The agent the session started with, at the version it started with (it may have changed or retired since).
+    const version = body.context?.agentVersion;
+    return version && this.deps.agents.getVersion
+      ? this.deps.agents.getVersion(body.agentId, version)
+      : this.deps.agents.get(body.agentId);
   }
 
   private handoffs() {

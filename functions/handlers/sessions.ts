@@ -63,8 +63,9 @@ export const startSessionHandler =
     if (input.userId && input.userId !== caller.userId) {
       throw new HttpError(403, 'user_mismatch', 'body.userId must be the signed-in user (or be omitted)');
     }
-    const agent = await deps.agents.get(input.agentId);
-    if (!agent) throw new HttpError(404, 'agent_not_found', `agent ${input.agentId} not found`);
+    const current = await deps.agents.get(input.agentId);
+    if (!current) throw new HttpError(404, 'agent_not_found', `agent ${input.agentId} not found`);
+    let agent = current;
 
     // Another user's session looks exactly like a missing one: existence is not leaked.
     const previous = input.resumeSessionId
@@ -73,6 +74,9 @@ export const startSessionHandler =
     if (previous) {
       if (previous.agentId !== agent.id)
         throw new HttpError(409, 'resume_agent_mismatch', 'a session resumes with its own agent');
+      // A resumed session keeps the version of the agent it started with.
+      if (previous.agentVersion && previous.agentVersion !== current.version)
+        agent = (await deps.agents.getVersion(current.id, previous.agentVersion)) ?? current;
       const live = await deps.lifecycle.state?.(previous.sessionId).catch(() => undefined);
       const state = live?.state ?? previous.state;
       // The lifecycle knows when it ended even if the row was not updated yet.
@@ -113,12 +117,18 @@ export const startSessionHandler =
     const session = deps.buildSessionConfig(agent, await deps.toolGateway.toolsFor(agent), { model, sessionId });
     const at = Date.now();
     const context = previous
-      ? { historyPartition: previous.historyPartition, resume: input.resume, traceparent: previous.traceparent }
+      ? {
+          historyPartition: previous.historyPartition,
+          resume: input.resume,
+          traceparent: previous.traceparent,
+          agentVersion: agent.version,
+        }
       : // This request's trace: the worker's sideband and tool spans join it (shared/telemetry).
         {
           historyPartition: historyPartition({ userId: caller.userId }),
           resume: input.resume,
           traceparent: currentTraceparent(),
+          agentVersion: agent.version,
         };
     if (input.sdp)
       return startBrokeredSession(deps, ctx, {
@@ -143,6 +153,7 @@ export const startSessionHandler =
       : {
           sessionId,
           agentId: agent.id,
+          agentVersion: agent.version,
           transport: 'webrtc',
           userId: caller.userId,
           historyPartition: context.historyPartition,

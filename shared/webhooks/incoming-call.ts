@@ -60,7 +60,7 @@ export function parseIncomingCall(json: unknown): { surface: CallSurface; event:
 
 export interface IncomingCallDeps {
   provider: Pick<RealtimeProvider, 'acceptCall' | 'rejectCall'>;
-  agents: { bySipNumber(to: string): Promise<AgentDefinition | undefined> };
+  agents: { bySipNumber(to: string): Promise<(AgentDefinition & { version?: number }) | undefined> };
   toolGateway: { toolsFor(agent: AgentDefinition): Promise<(RealtimeFunctionTool | RealtimeToolsConfigUnion)[]> };
   buildSessionConfig(
     agent: AgentDefinition,
@@ -144,6 +144,7 @@ export async function handleIncomingCall(
   const row: SessionRow = {
     sessionId,
     agentId: agent.id,
+    agentVersion: agent.version,
     transport: 'sip',
     historyPartition: partition,
     state: 'requested',

@@ -236,10 +236,21 @@ describe('the openai package LiveWS and SidebandWS against the live profile', ()
       headers: { 'api-key': KEY },
     });
     expect(refused.status).toBe(401);
+    // The Realtime API stands beside Live on both services.
     const realtime = await fetch(`${emu.url}/v1/realtime/client_secrets`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${KEY}` },
+      headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ session: { type: 'realtime', model: 'gpt-realtime' } }),
     });
-    expect(realtime.status).toBe(404);
+    expect(realtime.status).toBe(200);
+    expect(((await realtime.json()) as { value: string }).value).toMatch(/^ek_/);
+    const secret = (prefix: string) =>
+      fetch(`${emu.url}${prefix}/realtime/client_secrets`, {
+        method: 'POST',
+        headers: { 'api-key': KEY, 'content-type': 'application/json' },
+        body: JSON.stringify({ session: { type: 'realtime' } }),
+      });
+    expect((await secret('/openai/v1')).status).toBe(200);
+    expect((await secret('/v1')).status).toBe(401);
   });
 });
