@@ -68,6 +68,10 @@ describe('web page in chromium on the live profile', () => {
     await expect
       .poll(async () => Number(await page.getAttribute('#audio-in', 'data-bytes')), { timeout: 10_000 })
       .toBeGreaterThan(2000);
+    // Speech only: the page offers no typed message or barge-in command its channel would refuse.
+    expect(await page.isEnabled('#message')).toBe(false);
+    expect(await page.isEnabled('#interrupt')).toBe(false);
+    expect(await page.isEnabled('#mute')).toBe(true);
     await screenshot(page, 'web-live-call.png');
 
     await page.click('#end');
