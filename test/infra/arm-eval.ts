@@ -226,7 +226,9 @@ class Scope {
       case 'trim':
         return str(a(0)).trim();
       case 'replace':
-        return str(a(0)).split(str(a(1))).join(str(a(2)));
+        return str(a(0))
+          .split(str(a(1)))
+          .join(str(a(2)));
       case 'toLower':
         return str(a(0)).toLowerCase();
       case 'string':
