@@ -104,6 +104,8 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     appEnv.REALTIME_PROVIDER = profile === 'azure-openai' ? 'emulator' : profile;
     appEnv.REALTIME_ENDPOINT = urlOf('emulator');
     appEnv.REALTIME_API_KEY = env.REALTIME_API_KEY ?? 'emulator-dev-key';
+    // The Live API takes Live models only; the Realtime default would be refused.
+    if (profile === 'live') appEnv.REALTIME_MODEL = env.REALTIME_MODEL ?? 'gpt-live-1';
   }
   const emulated = appEnv.REALTIME_PROVIDER === 'emulator' || profile !== undefined;
   // Validate the settings before anything starts: a bad setting is one clear error, not a half-up stack.

@@ -10,11 +10,13 @@ import { createToolGateway, type McpToolGateway } from '../../shared/mcp/gateway
 import { callerIdentityFor, identityKey, SessionCaller } from '../../shared/mcp/identity';
 import { createTextModel } from '../../shared/memory/text-model';
 import type { TranscriptItem } from '../../shared/memory/types';
+import type { ToolCall } from '../../shared/mcp/types';
 import { createProvider } from '../../shared/providers/index';
 import { protocolFor } from '../../shared/realtime/protocol';
 import { percentile } from '../../shared/telemetry/turn-latency';
 import { checkTurn, type Check, type TurnRecord } from './checks';
 import { Conversation } from './conversation';
+import { LiveConversation } from './live-conversation';
 import type { Scenario, Suite } from './suite';
 
 export type TargetConfig = Pick<
@@ -25,7 +27,13 @@ export type TargetConfig = Pick<
   | 'REALTIME_MODEL'
   | 'REALTIME_API_VERSION'
   | 'JUDGE_MODEL'
-> & { MCP_BUILTIN_URL?: string; MCP_TOOL_TIMEOUT_MS?: number; WORKER_AUTH_SECRET?: string };
+> & {
+  MCP_BUILTIN_URL?: string;
+  MCP_TOOL_TIMEOUT_MS?: number;
+  WORKER_AUTH_SECRET?: string;
+  /** `live`: the Responses model its delegation runs tools with. */
+  TEXT_MODEL?: string;
+};
 
 export interface TurnResult extends TurnRecord {
   checks: Check[];
@@ -138,7 +146,7 @@ async function runScenario(
   ctx: RunOptions & { provider: ReturnType<typeof createProvider>; gateway: McpToolGateway },
 ): Promise<ScenarioResult> {
   const t0 = performance.now();
-  let conversation: Conversation | undefined;
+  let conversation: Conversation | LiveConversation | undefined;
   const turns: TurnResult[] = [];
   try {
     const tools = await ctx.gateway.toolsFor(agent);
@@ -156,14 +164,19 @@ async function runScenario(
           identityKey(ctx.config.WORKER_AUTH_SECRET),
         )
       : undefined;
-    conversation = new Conversation(ws, {
+    const options = {
       agent,
       session,
-      runTool: (call) => ctx.gateway.run(agent, call, undefined, caller),
+      runTool: (call: ToolCall) => ctx.gateway.run(agent, call, undefined, caller),
       realtimePacing: ctx.realtimePacing,
       protocol: protocolFor(ctx.config.REALTIME_PROVIDER),
       turnTimeoutMs: ctx.turnTimeoutMs,
-    });
+    };
+    // Live: the primary WebSocket with its own session start; typed turns are spoken (Live takes audio only).
+    conversation =
+      ctx.config.REALTIME_PROVIDER === 'live'
+        ? new LiveConversation(ws, { ...options, delegationModel: ctx.config.TEXT_MODEL ?? 'gpt-4.1-mini' })
+        : new Conversation(ws, options);
     await conversation.start();
     for (const turn of scenario.turns) {
       const record =

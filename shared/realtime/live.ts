@@ -27,6 +27,9 @@ type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 const s = (v: unknown) => (typeof v === 'string' ? v : undefined);
 
+/** Session-time silence (ms) after which the same speaker starts a new transcript item. */
+const SAME_TURN_GAP_MS = 1500;
+
 const RESPONSE_END = new Set(['response.completed', 'response.failed', 'response.incomplete', 'response.cancelled']);
 
 type Side = 'user' | 'assistant';
@@ -105,7 +108,7 @@ function responseEvent(outer: Obj): ServerEvent[] {
  * closing an item nobody has added to for a while (the service sends no "done").
  */
 function createDecoder(now: () => number) {
-  let pending: (Pending & { lastAt: number }) | undefined;
+  let pending: (Pending & { lastAt: number; endMs?: number }) | undefined;
   const used = new Set<string>();
   const close = (idleForMs?: number): ServerEvent[] => {
     const p = pending;
@@ -114,16 +117,23 @@ function createDecoder(now: () => number) {
     return itemDone(p);
   };
   const delta = (side: Side, e: Obj): ServerEvent[] => {
-    const out = pending && pending.side !== side ? close() : [];
+    const start = typeof e.start_ms === 'number' ? e.start_ms : undefined;
+    const gap = pending?.endMs !== undefined && start !== undefined ? start - pending.endMs : 0;
+    // The other side speaks, or this one starts again after a long pause: the item so far is complete.
+    const out = pending && (pending.side !== side || gap >= SAME_TURN_GAP_MS) ? close() : [];
+    let text = s(e.delta) ?? '';
     if (!pending) {
-      const base = `live_${side === 'user' ? 'in' : 'out'}_${typeof e.start_ms === 'number' ? e.start_ms : 0}`;
+      const base = `live_${side === 'user' ? 'in' : 'out'}_${start ?? 0}`;
       let id = base;
       for (let n = 2; used.has(id); n++) id = `${base}_${n}`;
       used.add(id);
       pending = { side, id, text: '', lastAt: now() };
+    } else if (gap > 0 && !/\s$/.test(pending.text) && !/^\s/.test(text)) {
+      text = ` ${text}`; // two utterances of one turn ("One moment." … "It is shipped.")
     }
-    pending.text += s(e.delta) ?? '';
+    pending.text += text;
     pending.lastAt = now();
+    if (typeof e.end_ms === 'number') pending.endMs = e.end_ms;
     return out;
   };
   const decode = (wire: unknown): ServerEvent[] | undefined => {

@@ -1,4 +1,4 @@
-import OpenAI from 'openai';
+import OpenAI, { AzureOpenAI } from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRealtimeEmulator, type RealtimeEmulator } from '../../emulators/realtime/index';
 import { attachSideband, openLive, speechAppends } from './live-helpers';
@@ -64,9 +64,10 @@ describe('the openai package LiveWS and SidebandWS against the live profile', ()
     });
     const ack = await side.events.waitFor('session.commentary.appended');
     expect(ack.client_event_id).toBe('evt_result');
-    expect(await events.until('session.output_transcript.delta', 'Order 1234 is shipped.')).toContain(
-      'Order 1234 is shipped.',
-    );
+    // The model acknowledged the delegation on its own (no delay configured), then spoke the result.
+    const said = await events.until('session.output_transcript.delta', 'Order 1234 is shipped.');
+    expect(said.indexOf('One moment, let me check.')).toBeGreaterThanOrEqual(0);
+    expect(said.indexOf('One moment, let me check.')).toBeLessThan(said.indexOf('Order 1234 is shipped.'));
     // Audio goes to the primary as raw PCM deltas; the sideband's copy carries timestamps.
     const primaryAudio = await events.waitFor('session.output_audio.delta');
     expect(primaryAudio).not.toHaveProperty('start_ms');
@@ -205,6 +206,16 @@ describe('the openai package LiveWS and SidebandWS against the live profile', ()
     ws.close();
   });
 
+  it("works with the SDK's AzureOpenAI client on Azure's v1 path (api-key on REST, bearer on the sockets)", async () => {
+    const azure = new AzureOpenAI({ apiKey: KEY, baseURL: `${emu.url}/openai/v1`, apiVersion: 'preview' });
+    const { ws, events } = openLive(azure);
+    ws.send({ type: 'session.start', session: support });
+    const id = ((await events.waitFor('session.started')).session as { id: string }).id;
+    const side = await attachSideband(azure, id);
+    await azure.live.sessions.hangup(id);
+    expect((await side.events.waitFor('session.closed')).reason).toBe('close_requested');
+  });
+
   it('accepts Azure credentials on /openai/v1 and only a bearer on /v1', async () => {
     const azure = new OpenAI({
       apiKey: 'unused',
@@ -236,10 +247,21 @@ describe('the openai package LiveWS and SidebandWS against the live profile', ()
       headers: { 'api-key': KEY },
     });
     expect(refused.status).toBe(401);
+    // The Realtime API stands beside Live on both services.
     const realtime = await fetch(`${emu.url}/v1/realtime/client_secrets`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${KEY}` },
+      headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ session: { type: 'realtime', model: 'gpt-realtime' } }),
     });
-    expect(realtime.status).toBe(404);
+    expect(realtime.status).toBe(200);
+    expect(((await realtime.json()) as { value: string }).value).toMatch(/^ek_/);
+    const secret = (prefix: string) =>
+      fetch(`${emu.url}${prefix}/realtime/client_secrets`, {
+        method: 'POST',
+        headers: { 'api-key': KEY, 'content-type': 'application/json' },
+        body: JSON.stringify({ session: { type: 'realtime' } }),
+      });
+    expect((await secret('/openai/v1')).status).toBe(200);
+    expect((await secret('/v1')).status).toBe(401);
   });
 });

@@ -50,6 +50,16 @@ describe('Live sideband protocol', () => {
       { itemId: 'live_out_900', role: 'assistant', text: 'Let me check.' },
       { itemId: 'live_in_3000', role: 'user', text: 'thanks' },
     ]);
+    // One speaker's utterances a moment apart are one item, with a space between; a long pause starts another.
+    const gaps = createLiveProtocol();
+    const said = [
+      delta('output', 'One moment.', 0),
+      delta('output', 'It is shipped.', 500),
+      delta('output', 'Bye.', 5000),
+    ]
+      .flatMap((w) => decodedList(gaps.decode(w)))
+      .concat(gaps.flush!());
+    expect(said.map(utteranceOf).map((u) => u?.text)).toEqual(['One moment. It is shipped.', 'Bye.']);
     // A pause completes an item too (the worker's tick asks), and an id is never given twice.
     let t = 0;
     const timed = createLiveProtocol({ now: () => t });

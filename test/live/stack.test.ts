@@ -146,5 +146,12 @@ describe('the local stack on the live profile', () => {
       throw e;
     });
     expect(items.filter((i) => i.role === 'tool').map((i) => i.toolName)).toEqual(['get_weather']);
+    // The caller hangs up (the service ends the call): the session ends.
+    const hangup = await fetch(emulator(`/v1/live/sessions/${callId}/hangup`), {
+      method: 'POST',
+      headers: { authorization: `Bearer ${stack.env.REALTIME_API_KEY}` },
+    });
+    expect(hangup.ok).toBe(true);
+    await until('the phone session ended', async () => (await sessions().get(sessionId))?.state === 'ended');
   }, 120_000);
 });
