@@ -136,6 +136,8 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
         port: ports.emulator,
         apiKeys: [appEnv.REALTIME_API_KEY ?? 'emulator-dev-key'],
         webhook: secret ? { url: `${functionsUrl}/api/webhooks/realtime`, secret } : undefined,
+        // `both` (live profile): a ringing call is offered on the Realtime and the Live API, as the services may.
+        sipSurfaces: env.REALTIME_EMULATOR_SIP_SURFACES === 'both' ? 'both' : undefined,
         log,
       });
       services.push({ name: 'realtime emulator', url: rt.url, stop: rt.stop });

@@ -4,6 +4,7 @@ import { espeak } from '../../emulators/realtime/tts';
 import { loopbackOnly } from '../../emulators/realtime/webrtc';
 import { createHistoryStore } from '../../shared/memory/history-store';
 import type { TranscriptItem } from '../../shared/memory/types';
+import { tableClient, TABLES } from '../../shared/storage/tables';
 import { createSessionStore } from '../../shared/stores/sessions';
 import { sessionIdForCall } from '../../shared/webhooks/sip';
 import { Recorder, type LiveEvent } from '../emulator/live-helpers';
@@ -20,7 +21,13 @@ const USER = { 'x-user-id': 'live-tester' };
 beforeAll(async () => {
   stack = await startStack({
     ports: 'free',
-    env: { REALTIME_EMULATOR_PROFILE: 'live', REALTIME_MODEL: 'gpt-live-1', WORKER_REPLICAS: '1' },
+    // Each ringing call is offered on both APIs (realtime.call.incoming and live.transport.incoming).
+    env: {
+      REALTIME_EMULATOR_PROFILE: 'live',
+      REALTIME_EMULATOR_SIP_SURFACES: 'both',
+      REALTIME_MODEL: 'gpt-live-1',
+      WORKER_REPLICAS: '1',
+    },
   });
 }, 120_000);
 afterAll(async () => stack?.stop());
@@ -120,17 +127,29 @@ describe('the local stack on the live profile', () => {
     }
   }, 120_000);
 
-  it('a phone call: live.transport.incoming accepted once, a tool turn, the history kept', async () => {
+  it('a phone call offered on both APIs: answered on Live only, a tool turn, the history kept, hung up', async () => {
     const res = await fetch(emulator('/_emulator/sip/incoming'), {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ from: '+14155550123', to: '+18005550199' }),
     });
     expect(res.status).toBe(201);
-    const { callId } = (await res.json()) as { callId: string };
+    const { callId, realtimeCallId } = (await res.json()) as { callId: string; realtimeCallId: string };
     expect(callId).toMatch(/^live_/);
     const sessionId = sessionIdForCall(callId);
     await until('the phone session live', async () => (await sessions().get(sessionId))?.state === 'live');
+    // The number's surface is Live (the agent's default on this deployment): the Realtime offer of the same call
+    // was acknowledged and left alone — no session for it, and the Live accept won.
+    expect(realtimeCallId).toMatch(/^rtc_/);
+    await until('the Realtime offer acknowledged as ignored', async () => {
+      for await (const d of tableClient(stack.env as never, TABLES.webhooks).listEntities<{
+        type: string;
+        outcome?: string;
+      }>())
+        if (d.type === 'realtime.call.incoming' && d.outcome === 'ignored') return true;
+      return false;
+    });
+    expect(await sessions().get(sessionIdForCall(realtimeCallId))).toBeUndefined();
     const speak = await fetch(emulator(`/_emulator/calls/${callId}/speak`), {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
