@@ -104,6 +104,8 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     appEnv.REALTIME_PROVIDER = profile === 'azure-openai' ? 'emulator' : profile;
     appEnv.REALTIME_ENDPOINT = urlOf('emulator');
     appEnv.REALTIME_API_KEY = env.REALTIME_API_KEY ?? 'emulator-dev-key';
+    // The Live API takes Live models only; the Realtime default would be refused.
+    if (profile === 'live') appEnv.REALTIME_MODEL = env.REALTIME_MODEL ?? 'gpt-live-1';
   }
   const emulated = appEnv.REALTIME_PROVIDER === 'emulator' || profile !== undefined;
   // Validate the settings before anything starts: a bad setting is one clear error, not a half-up stack.
@@ -134,6 +136,8 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
         port: ports.emulator,
         apiKeys: [appEnv.REALTIME_API_KEY ?? 'emulator-dev-key'],
         webhook: secret ? { url: `${functionsUrl}/api/webhooks/realtime`, secret } : undefined,
+        // `both` (live profile): a ringing call is offered on the Realtime and the Live API, as the services may.
+        sipSurfaces: env.REALTIME_EMULATOR_SIP_SURFACES === 'both' ? 'both' : undefined,
         log,
       });
       services.push({ name: 'realtime emulator', url: rt.url, stop: rt.stop });

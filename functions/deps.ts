@@ -1,5 +1,7 @@
+import { createDailyMinutes, type DailyMinutes } from '../shared/stores/daily-minutes';
 import type { WebPubSubServiceClient } from '@azure/web-pubsub';
 import { policyFrom } from '../shared/agents/policy';
+import { createAgentManager, type AgentManager } from '../shared/agents/manage';
 import { createAgentStore, type AgentStore } from '../shared/agents/store';
 import { buildSessionConfig } from '../shared/agents/session-config';
 import { createAuthenticator, type Authenticator } from '../shared/auth/index';
@@ -32,6 +34,8 @@ export interface AppDeps {
   config: FunctionsConfig;
   /** Agent definitions (Table `agents`, cached in memory). */
   agents: AgentStore;
+  /** The operator's create / change / retire of agent definitions (each change a new version). */
+  agentManager: AgentManager;
   /** Orders, tickets and knowledge behind the built-in MCP server. */
   tools: ToolData;
   /** Session rows (Table `sessions`). */
@@ -53,6 +57,8 @@ export interface AppDeps {
   authenticate: Authenticator;
   /** Per-caller token bucket for POST /api/sessions (in-process). */
   sessionLimiter: RateLimiter | SharedRateLimiter;
+  /** Each user's call minutes today (DAILY_MINUTES_PER_USER). */
+  dailyMinutes: DailyMinutes;
   /** Standard Webhooks verifier over WEBHOOK_SECRETS; undefined when no secret is configured. */
   verifyWebhook?: WebhookVerifier;
   /** Web PubSub for GET /api/negotiate; undefined when neither WEBPUBSUB_ENDPOINT nor a connection string is set. */
@@ -68,6 +74,7 @@ export interface AppDeps {
 
 export async function createDeps(config: FunctionsConfig): Promise<AppDeps> {
   const provider = createProvider(config);
+  const agents = createAgentStore(config);
   // Durable: signals the `session` entity; local: the in-process lifecycle, its records beside the session rows.
   const partition = config.LIFECYCLE_MODE === 'local' ? createSessionPartition(config) : undefined;
   const sessions = partition?.sessions ?? createSessionStore(config);
@@ -81,7 +88,10 @@ export async function createDeps(config: FunctionsConfig): Promise<AppDeps> {
   });
   return {
     config,
-    agents: createAgentStore(config),
+    agents,
+    // A change made here is seen by this instance's next session start at once; other instances within the
+    // agent cache's TTL (30 s).
+    agentManager: createAgentManager(config, { onChange: () => agents.invalidate() }),
     tools: createToolData(config),
     sessions,
     history,
@@ -93,6 +103,7 @@ export async function createDeps(config: FunctionsConfig): Promise<AppDeps> {
     toolRunCleanup: createToolRunCleanup(config),
     authenticate: createAuthenticator(config),
     webPubSub: createWebPubSubClient(config),
+    dailyMinutes: createDailyMinutes(config),
     sessionLimiter:
       config.RATE_LIMIT_STORE === 'table'
         ? createTableRateLimiter({

@@ -23,7 +23,7 @@ function corsHeaders(req: HttpRequest, origins: readonly string[]): Record<strin
     'access-control-allow-origin': origin,
     'access-control-allow-credentials': 'true',
     'access-control-allow-headers': 'authorization, content-type, x-user-id',
-    'access-control-allow-methods': 'GET, POST, DELETE, OPTIONS',
+    'access-control-allow-methods': 'GET, POST, PUT, DELETE, OPTIONS',
     'access-control-max-age': '600',
     vary: 'origin',
   };
@@ -85,4 +85,13 @@ export async function readText(req: HttpRequest, maxBytes: number): Promise<stri
     throw new HttpError(413, 'body_too_large', `request body exceeds ${maxBytes} bytes`);
   }
   return buf.toString('utf8');
+}
+
+/** One route, one handler per method (the route table lists the methods; anything else never reaches here). */
+export function byMethod(handlers: Partial<Record<string, HttpHandler>>): HttpHandler {
+  return async (req, ctx) => {
+    const h = handlers[req.method];
+    if (!h) throw new HttpError(405, 'method_not_allowed', `${req.method} is not allowed here`);
+    return h(req, ctx);
+  };
 }

@@ -9,9 +9,15 @@ import { getSessionHandler } from './handlers/get-session';
 import { registerCallHandler } from './handlers/session-call';
 import { startSessionHandler } from './handlers/sessions';
 import { realtimeWebhookHandler } from './handlers/webhooks';
+import {
+  createAgentHandler,
+  listManagedAgentsHandler,
+  retireAgentHandler,
+  updateAgentHandler,
+} from './handlers/operator-agents';
 import { hangupSessionHandler, listLiveSessionsHandler } from './handlers/operator-sessions';
 import { mcpHandler } from './mcp/handler';
-import { http } from './edge';
+import { byMethod, http } from './edge';
 import { traceRoute } from './trace-route';
 
 export type AuthLevel = 'anonymous' | 'function' | 'admin';
@@ -116,6 +122,20 @@ export function buildRoutes(deps: AppDeps): Route[] {
       authLevel: 'anonymous',
       handler: hangupSessionHandler(deps),
       durableClient: true,
+    },
+    {
+      name: 'operator-agents',
+      methods: ['GET', 'POST'],
+      route: 'operator/agents',
+      authLevel: 'anonymous',
+      handler: byMethod({ GET: listManagedAgentsHandler(deps), POST: createAgentHandler(deps) }),
+    },
+    {
+      name: 'operator-agents-change',
+      methods: ['PUT', 'DELETE'],
+      route: 'operator/agents/{id}',
+      authLevel: 'anonymous',
+      handler: byMethod({ PUT: updateAgentHandler(deps), DELETE: retireAgentHandler(deps) }),
     },
     // Worker → lifecycle callbacks: anonymous at the host, authenticated by the WORKER_AUTH_SECRET bearer.
     {

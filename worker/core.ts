@@ -20,19 +20,28 @@ import { TranscriptBatcher } from './transcripts';
 import { callRef } from '../shared/calls/binding';
 import type { CallStore } from '../shared/stores/calls';
 import { CallNotBoundError } from './call-binding';
+import { handoffs } from './handoff';
+import type { Transport } from '../shared/lifecycle/operations';
 
 export interface WorkerCoreDeps {
   workerId: string;
   /** The realtime provider this worker talks to (REALTIME_PROVIDER); attaches naming another are refused. */
   provider?: string;
   openSideband(callId: string): Promise<WebSocket>;
-  agents: { get(id: string): Promise<AgentDefinition | undefined> };
+  agents: {
+    get(id: string): Promise<AgentDefinition | undefined>;
+    /** The version a session started with (it keeps it when the agent changes or is retired meanwhile). */
+    getVersion?(id: string, version: number): Promise<AgentDefinition | undefined>;
+  };
   gateway: ToolGateway;
   sessionConfig(
     agent: AgentDefinition,
     tools: Awaited<ReturnType<ToolGateway['toolsFor']>>,
     sessionId: string,
+    transport?: Transport,
   ): SessionConfig;
+  /** The session's current agent, written on the session row when a handoff changes it. */
+  onAgentChanged?(sessionId: string, agentId: string): Promise<void>;
   history: Pick<HistoryStore, 'append'>;
   publisher: SessionEventPublisher;
   toolRuns: ToolRunStore;
@@ -41,7 +50,9 @@ export interface WorkerCoreDeps {
   /** The session row written by the HTTP side (history partition, resume choice); one read per attach. */
   sessionInfo?(
     sessionId: string,
-  ): Promise<{ historyPartition?: string; resume?: boolean; traceparent?: string } | undefined>;
+  ): Promise<
+    { historyPartition?: string; resume?: boolean; traceparent?: string; currentAgentId?: string } | undefined
+  >;
   /** Per-session telemetry / accounting hooks (turn latency, tokens, tool spans); see SessionObserver. */
   observe?(s: {
     sessionId: string;
@@ -174,8 +185,53 @@ export class WorkerCore {
     }
   }
 
+  /**
+   * The agent a session speaks as: the one it started with, or after a handoff (a takeover reads the row) the one it
+   * was handed to, at that agent's current version.
+   */
+  private async currentAgent(body: AttachBody): Promise<AgentDefinition | undefined> {
+    const handedTo =
+      body.attempt > 0
+        ? await this.deps.sessionInfo?.(body.sessionId).then(
+            (row) => row?.currentAgentId,
+            () => undefined,
+          )
+        : undefined;
+    if (handedTo && handedTo !== body.agentId) {
+      const to = await this.deps.agents.get(handedTo);
+      if (to) return to;
+    }
+    // The agent the session started with, at the version it started with (it may have changed or retired since).
+    const version = body.context?.agentVersion;
+    return version && this.deps.agents.getVersion
+      ? this.deps.agents.getVersion(body.agentId, version)
+      : this.deps.agents.get(body.agentId);
+  }
+
+  private handoffs() {
+    return handoffs({
+      agents: this.deps.agents,
+      sessionFor: async (agent, sessionId, transport) =>
+        this.deps.sessionConfig(agent, await this.deps.gateway.toolsFor(agent), sessionId, transport),
+      changed: async (e) => {
+        const at = this.now();
+        await Promise.all([
+          this.deps.onAgentChanged?.(e.sessionId, e.to),
+          this.deps.publisher.publish({
+            type: 'agent',
+            sessionId: e.sessionId,
+            agentId: e.to,
+            displayName: e.displayName,
+            from: e.from,
+            at,
+          }),
+        ]);
+      },
+    });
+  }
+
   private async open(body: AttachBody): Promise<SidebandSession> {
-    const agent = await this.deps.agents.get(body.agentId);
+    const agent = await this.currentAgent(body);
     if (!agent) throw new AttachError(422, 'unknown_agent', `agent ${body.agentId} does not exist`);
     const [tools, info] = await Promise.all([
       this.deps.gateway.toolsFor(agent),
@@ -193,7 +249,7 @@ export class WorkerCore {
     if (caller) this.callers.set(body.sessionId, caller);
     const seed = this.deps.seed;
     const memory = verifiedMemory({ caller, partition, seed: seed && ((s) => seed.call(this.deps, s)) });
-    const sessionConfig = this.deps.sessionConfig(agent, tools, body.sessionId);
+    const sessionConfig = this.deps.sessionConfig(agent, tools, body.sessionId, body.transport);
     // traceparent: the session row's trace (POST /api/sessions or the SIP webhook), so worker spans join it.
     const observer = this.deps.observe?.({
       sessionId: body.sessionId,
@@ -207,7 +263,7 @@ export class WorkerCore {
     const session = new SidebandSession(
       {
         observer,
-        extensions: memory.extension ? [...(this.deps.extensions ?? []), memory.extension] : this.deps.extensions,
+        extensions: [this.handoffs(), ...(this.deps.extensions ?? []), ...(memory.extension ? [memory.extension] : [])],
         claimCall: this.deps.calls ? (callId, sessionId) => this.deps.calls!.claim(callId, sessionId) : undefined,
         protocol: protocolFor(this.deps.provider as ProviderName | undefined),
         workerId: this.deps.workerId,
@@ -272,6 +328,7 @@ export class WorkerCore {
 
   /** One pass of the shared tick: transcript batches always, heartbeats when due. */
   async tick(): Promise<void> {
+    for (const s of this.sessions.values()) s.settleTranscript();
     const flush = this.transcripts.flush();
     if (this.now() - this.lastHeartbeat >= this.deps.heartbeatIntervalMs) {
       this.lastHeartbeat = this.now();

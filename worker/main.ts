@@ -23,6 +23,10 @@ import { createWorkerLifecycle } from './lifecycle-client';
 import { startWorkerServer } from './server';
 import { filtersDataChannel, pageRelay } from './page-relay';
 import { sessionLock } from './session-lock';
+import { transfers } from './transfer';
+import { dtmf } from './dtmf';
+import { callLimits } from './call-limits';
+import { phoneGreeting } from './phone-greeting';
 import type { SessionObserver } from './sideband';
 
 /**
@@ -75,8 +79,9 @@ async function main() {
       headers: () => injectTraceHeaders({}),
       urlPolicy: policyFrom(config),
     }),
-    sessionConfig: (agent, tools, sessionId) =>
-      buildSessionConfig(agent, tools, { model: config.REALTIME_MODEL, sessionId }),
+    sessionConfig: (agent, tools, sessionId, transport) =>
+      buildSessionConfig(agent, tools, { model: config.REALTIME_MODEL, sessionId, transport }),
+    onAgentChanged: (sessionId, agentId) => sessions.update(sessionId, { currentAgentId: agentId }),
     history,
     publisher,
     extensions: [
@@ -86,6 +91,18 @@ async function main() {
         report: (sessionId, report) => lifecycle.report(sessionId, report),
         onOverride: (e) => voiceMetrics().sessionOverrides.add(1, { agent: e.agentId, outcome: e.outcome }),
         log,
+      }),
+      transfers({
+        workerId,
+        refer: (callId, uri) => provider.referCall(callId, uri),
+        report: (sessionId, report) => lifecycle.report(sessionId, report),
+      }),
+      dtmf(),
+      phoneGreeting(),
+      callLimits({
+        workerId,
+        report: (sessionId, report) => lifecycle.report(sessionId, report),
+        onLimit: (e) => log(`limit reached for agent ${e.agentId}: ${e.outcome}`),
       }),
     ],
     toolRuns,

@@ -53,22 +53,25 @@ export function foreignChanges(expected: SessionConfig, reported: unknown): Guar
 export function sessionLock(opts: SessionLockOptions): SidebandExtension {
   const maxRestores = opts.maxRestores ?? 2;
   return (ctx) => {
-    const expected = ctx.prepared.session;
-    const audio = (expected.audio ?? {}) as { input?: Json; output?: Json };
     let restores = 0;
     let done = false;
-    const restore = {
-      type: 'session.update',
-      session: {
-        type: 'realtime',
-        instructions: expected.instructions,
-        tools: expected.tools,
-        tool_choice: expected.tool_choice,
-        audio: { input: { turn_detection: audio.input?.turn_detection }, output: { voice: audio.output?.voice } },
-      },
-    } as const;
+    // Read at each check: after a handoff the session is the new agent's.
+    const restoreOf = (expected: SessionConfig) => {
+      const audio = (expected.audio ?? {}) as { input?: Json; output?: Json };
+      return {
+        type: 'session.update',
+        session: {
+          type: 'realtime',
+          instructions: expected.instructions,
+          tools: expected.tools,
+          tool_choice: expected.tool_choice,
+          audio: { input: { turn_detection: audio.input?.turn_detection }, output: { voice: audio.output?.voice } },
+        },
+      } as const;
+    };
     return ctx.events.on('session.updated', (e) => {
       if (done) return;
+      const expected = ctx.prepared.session;
       const fields = foreignChanges(expected, e.session);
       if (!fields.length) return;
       if (restores >= maxRestores) {
@@ -89,7 +92,7 @@ export function sessionLock(opts: SessionLockOptions): SidebandExtension {
       restores++;
       opts.log(`session ${ctx.sessionId}: ${fields.join(', ')} changed by someone else; restoring the agent's`);
       opts.onOverride?.({ agentId: ctx.attach.agentId, fields, outcome: 'restored' });
-      ctx.send(restore as never);
+      ctx.send(restoreOf(expected) as never);
     });
   };
 }

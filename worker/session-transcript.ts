@@ -23,8 +23,12 @@ const isSeeded = (id: string) => id.startsWith('mem_');
  */
 export class SessionTranscript {
   private readonly recorded = new Set<string>();
+  /** The agent speaking now (a handoff changes it); each item is stored under the agent that said it. */
+  agentId: string;
 
-  constructor(private readonly deps: SessionTranscriptDeps) {}
+  constructor(private readonly deps: SessionTranscriptDeps) {
+    this.agentId = deps.agentId;
+  }
 
   /** Records what a server event completes, if anything. */
   onServerEvent(ev: ServerEvent): void {
@@ -40,7 +44,8 @@ export class SessionTranscript {
   ): void {
     if (!itemId || isSeeded(itemId) || this.recorded.has(itemId)) return;
     this.recorded.add(itemId);
-    const { sessionId, agentId, partition } = this.deps;
+    const { sessionId, partition } = this.deps;
+    const agentId = this.agentId;
     const at = this.deps.now();
     this.deps.transcripts.add(partition, { itemId, sessionId, agentId, role, text, at, ...extra });
     if (this.deps.logTranscripts) this.deps.log(`[${sessionId}] ${role}: ${text}`);

@@ -1,20 +1,19 @@
-import { createHash } from 'node:crypto';
 import type WebSocket from 'ws';
 import type { AgentDefinition } from '../shared/agents/schema';
 import type { SessionEventPublisher } from '../shared/events/types';
-import { TOOL_PROGRESS_AFTER_MS, toolProgressResponse } from '../shared/mcp/output';
 import { historyPartitionForCaller } from '../shared/memory/types';
 import { logFailure } from '../shared/telemetry/log';
 import type { SessionConfig } from '../shared/providers/types';
 import { ServerEventBus } from '../shared/realtime/dispatch';
-import { str, type ObservedEvent, type RealtimeClientEvent, type ServerEventOf } from '../shared/realtime/events';
+import type { ObservedEvent, RealtimeClientEvent } from '../shared/realtime/events';
 import { decodedList, deltaMatcher, gaProtocol, type RealtimeProtocol } from '../shared/realtime/protocol';
 import type { AttachBody, WorkerReport } from '../shared/worker-client/api';
 import { CallNotBoundError, verifyCallBinding, type VerifiedSideband } from './call-binding';
 import { ResponseGate } from './response-gate';
 import { SessionTranscript } from './session-transcript';
 import type { TranscriptBatcher } from './transcripts';
-import type { DeliverableOutput, ToolExecutor } from './tools';
+import type { ToolExecutor } from './tools';
+import { ToolTurns, type BuiltinTool } from './tool-turns';
 
 /**
  * Per-session hooks for telemetry and accounting (turn latency, token usage, tool spans). Deltas are not
@@ -68,6 +67,17 @@ export interface SidebandContext {
   send(event: RealtimeClientEvent): void;
   stop(reason: string, failed?: boolean): void;
   log(line: string): void;
+  /** Answers the function calls of this name here (only while the current agent's session declares the tool). */
+  builtin(name: string, tool: BuiltinTool): void;
+  /** Adds a line to the transcript (history and page) that no server event carries, a keypad entry say. */
+  record(itemId: string, role: 'user' | 'assistant', text: string): void;
+  /**
+   * Makes another agent the session's: its instructions and tools (and voice where the caller has heard none
+   * yet) go to the service at once and on every reconnect; tool calls and the session lock follow it.
+   */
+  switchAgent(agent: AgentDefinition, session: SessionConfig): void;
+  /** The service is about to end the call on purpose (a transfer): a closing socket is no drop to reconnect. */
+  expectCallEnd(expected: boolean): void;
 }
 
 /** A feature's hook; what it returns is called when the session stops. */
@@ -86,9 +96,9 @@ export interface PreparedAgent {
 const skipFor = new Map<string, RegExp>();
 const skipper = (p: RealtimeProtocol) => skipFor.get(p.name) ?? skipFor.set(p.name, deltaMatcher(p)).get(p.name)!;
 
-/** Output items get ids we choose, so re-sending one after a takeover is recognisably the same item. */
-export const outputItemId = (callId: string) =>
-  `fco_${createHash('sha256').update(callId).digest('base64url').slice(0, 24)}`;
+/** How long a speaker pauses before their transcript item counts as complete (the SDK's grouper waits 2 s). */
+const TRANSCRIPT_PAUSE_MS = 1500;
+export { outputItemId } from './tool-turns';
 
 /**
  * One session's sideband socket: applies the agent's settings, dispatches server events (typed as GA Realtime
@@ -99,15 +109,15 @@ export class SidebandSession {
   private ws: WebSocket | undefined;
   private closed = false;
   private outbox: { data: string; onSent?: () => void; onDropped?: () => void }[] = [];
-  private toolsRunning = 0;
-  private resultsPending = false;
   private extensionsStarted = false;
   private bound = false;
+  private endExpected = false;
   private readonly cleanups: (() => void)[] = [];
   readonly partition: string;
   readonly events: ServerEventBus;
   readonly gate: ResponseGate;
   private readonly transcript: SessionTranscript;
+  private readonly tools: ToolTurns;
   private readonly protocol: RealtimeProtocol;
   private readonly skip: RegExp;
   lastEventAt = 0;
@@ -136,7 +146,19 @@ export class SidebandSession {
     });
     this.events.onAny((e) => this.gate.onServerEvent(e));
     this.events.onAny((e) => this.transcript.onServerEvent(e));
-    this.events.on('response.function_call_arguments.done', (e) => void this.onFunctionCall(e));
+    this.tools = new ToolTurns({
+      sessionId: attach.sessionId,
+      partition: this.partition,
+      prepared,
+      sidebandDeps: deps,
+      gate: this.gate,
+      transcript: this.transcript,
+      send: (e, onSent, onDropped) => this.send(e, onSent, onDropped),
+      closed: () => this.closed,
+      // A service that acknowledges delegated calls itself says its own "one moment".
+      progressLines: !this.protocol.acknowledgesDelegations,
+    });
+    this.events.on('response.function_call_arguments.done', (e) => void this.tools.onFunctionCall(e));
     this.events.on('error', (e) =>
       deps.log(`sideband ${this.sessionId} server error ${e.error?.code ?? ''}: ${e.error?.message ?? ''}`),
     );
@@ -171,7 +193,7 @@ export class SidebandSession {
     } else {
       // A takeover: deliver what the lost worker ran but never sent (or mark it interrupted).
       const outputs = await this.deps.executor.recover(this.sessionId);
-      if (outputs.length) this.deliver(outputs);
+      if (outputs.length) this.tools.deliver(outputs);
     }
   }
 
@@ -187,11 +209,30 @@ export class SidebandSession {
       send: (e) => this.send(e),
       stop: (reason, failed) => this.stop(reason, failed),
       log: this.deps.log,
+      builtin: (name, tool) => this.tools.builtins.set(name, tool),
+      record: (itemId, role, text) => this.transcript.record(itemId, role, text),
+      switchAgent: (agent, session) => this.switchAgent(agent, session),
+      expectCallEnd: (expected) => {
+        this.endExpected = expected;
+      },
     };
     for (const ext of this.deps.extensions ?? []) {
       const cleanup = ext(ctx);
       if (cleanup) this.cleanups.push(cleanup);
     }
+  }
+
+  private switchAgent(agent: AgentDefinition, session: SessionConfig) {
+    this.prepared.agent = agent;
+    this.prepared.session = session;
+    this.transcript.agentId = agent.id;
+    this.sendSession();
+  }
+
+  /** `model` is fixed when the call starts; everything else is (re)applied from the server-side agent. */
+  private sendSession() {
+    const { model: _model, ...session } = this.prepared.session as SessionConfig & { model?: string };
+    this.send({ type: 'session.update', session });
   }
 
   private async connect(): Promise<void> {
@@ -213,11 +254,9 @@ export class SidebandSession {
       // An item the connection ended in the middle of is complete as far as anyone will hear.
       for (const ev of this.protocol.flush?.() ?? []) this.events.emit(ev);
       this.gate.disconnected();
-      if (!this.closed) void this.reconnect();
+      if (!this.closed && !this.endExpected) void this.reconnect();
     });
-    // `model` is fixed when the call starts; everything else is (re)applied from the server-side agent.
-    const { model: _model, ...session } = this.prepared.session as SessionConfig & { model?: string };
-    this.send({ type: 'session.update', session });
+    this.sendSession();
     const queued = this.outbox.splice(0);
     for (const q of queued) this.sendRaw(q.data, q.onSent, q.onDropped);
     this.gate.connected();
@@ -284,6 +323,11 @@ export class SidebandSession {
     for (const q of this.outbox.splice(0)) q.onDropped?.();
   }
 
+  /** On the worker's tick: a transcript item whose speaker paused is complete (providers that send no "done"). */
+  settleTranscript(): void {
+    for (const ev of this.protocol.flush?.(TRANSCRIPT_PAUSE_MS) ?? []) this.events.emit(ev);
+  }
+
   private send(event: RealtimeClientEvent, onSent?: () => void, onDropped?: () => void) {
     const wire = this.protocol.encode(event);
     if (wire) this.sendRaw(JSON.stringify(wire), onSent, onDropped);
@@ -323,74 +367,5 @@ export class SidebandSession {
       this.deps.observer?.onServerEvent?.(ev, at);
       this.events.emit(ev);
     }
-  }
-
-  private async onFunctionCall(ev: ServerEventOf<'response.function_call_arguments.done'>) {
-    const callId = str(ev.call_id);
-    const name = str(ev.name);
-    if (!callId || !name) return;
-    const call = { callId, name, arguments: str(ev.arguments) ?? '' };
-    this.toolsRunning++;
-    this.deps.stats.toolCalls++;
-    // Long tool: let the model say "one moment" — only if nothing else is talking or waiting to.
-    const progress = this.protocol.acknowledgesDelegations
-      ? undefined
-      : setTimeout(() => {
-          if (!this.closed)
-            this.gate.request({ kind: 'progress', response: toolProgressResponse(name), onlyIfIdle: true });
-        }, TOOL_PROGRESS_AFTER_MS);
-    try {
-      // Before a tool with side effects runs, the turn that led to it is written (alongside the claim), so a
-      // worker killed mid-tool loses no transcript item; a failed write stays pending for the next tick.
-      const durable = () => this.deps.transcripts.flushPartition(this.partition);
-      const run = () => this.deps.executor.run(this.sessionId, this.prepared.agent, call, undefined, durable);
-      const observer = this.deps.observer;
-      const out = observer?.toolCall ? await observer.toolCall(call, run) : await run();
-      if (out) this.sendOutputs([out]);
-    } catch (err) {
-      // Storage failed around the run; the next worker's recovery (or a retry of the call) deals with it.
-      this.deps.log(`tool ${name} (${callId}) in ${this.sessionId} failed: ${(err as Error).message}`);
-    } finally {
-      clearTimeout(progress);
-      this.toolsRunning--;
-      this.askForAnswer();
-    }
-  }
-
-  private deliver(outputs: DeliverableOutput[]) {
-    this.sendOutputs(outputs);
-    this.askForAnswer();
-  }
-
-  /**
-   * Sends outputs as items now (a response already running took its input when it started, so it does not
-   * answer them); the gate asks for one response once no tool is still running.
-   */
-  private sendOutputs(outputs: DeliverableOutput[]) {
-    this.resultsPending = true;
-    for (const o of outputs) {
-      const id = outputItemId(o.callId);
-      this.send(
-        {
-          type: 'conversation.item.create',
-          item: { id, type: 'function_call_output', call_id: o.callId, output: o.output },
-        },
-        () => {
-          void this.deps.executor
-            .delivered(this.sessionId, o)
-            .catch((err) => this.deps.log(`marking ${o.callId} delivered failed: ${(err as Error).message}`));
-        },
-        // Never sent (the session closed first): stored for the next worker to deliver.
-        () => void this.deps.executor.undeliverable(this.sessionId, o),
-      );
-      this.transcript.record(id, 'tool', o.output, { callId: o.callId, toolName: o.name });
-    }
-  }
-
-  /** The last tool to finish asks for the answer: one response covers every output sent meanwhile. */
-  private askForAnswer() {
-    if (!this.resultsPending || this.toolsRunning > 0 || this.closed) return;
-    this.resultsPending = false;
-    this.gate.request({ kind: 'tool-result', coalesce: true });
   }
 }

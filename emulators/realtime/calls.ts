@@ -21,6 +21,29 @@ export interface Call {
   /** Closes the media leg (WebRTC peer connection). */
   closeMedia?: () => Promise<void>;
   expiry?: NodeJS.Timeout;
+  /** Set when the same call is also offered on the Live API. */
+  claim?: SurfaceClaim;
+}
+
+/**
+ * One ringing SIP call offered on both the Realtime and the Live API: the first call control on either surface
+ * (accept, reject, refer) decides which one serves it, and the other stops ringing.
+ */
+export class SurfaceClaim {
+  by?: 'realtime' | 'live';
+  private readonly listeners: ((by: 'realtime' | 'live') => void)[] = [];
+
+  onClaim(fn: (by: 'realtime' | 'live') => void): void {
+    this.listeners.push(fn);
+  }
+
+  /** False when the other surface already has the call. */
+  take(by: 'realtime' | 'live'): boolean {
+    if (this.by) return this.by === by;
+    this.by = by;
+    for (const fn of this.listeners) fn(by);
+    return true;
+  }
 }
 
 export class CallError extends Error {
@@ -65,7 +88,10 @@ export class Calls {
   }
 
   /** Simulates an INVITE reaching the SIP trunk: a ringing call and a signed `realtime.call.incoming` webhook. */
-  incomingSip(o: { from: string; to: string; headers?: { name: string; value: string }[] }): Call {
+  incomingSip(
+    o: { from: string; to: string; headers?: { name: string; value: string }[] },
+    claim?: SurfaceClaim,
+  ): Call {
     this.prune();
     const id = newId('rtc', 24);
     const callIdHeader = `${newId('sip', 16)}@emulator.invalid`;
@@ -75,8 +101,11 @@ export class Calls {
       { name: 'Call-ID', value: callIdHeader },
       ...(o.headers ?? []),
     ];
-    const call: Call = { id, kind: 'sip', state: 'ringing', sipHeaders, createdAt: Date.now(), deliveries: [] };
+    const call: Call = { id, kind: 'sip', state: 'ringing', sipHeaders, createdAt: Date.now(), deliveries: [], claim };
     this.byId.set(id, call);
+    claim?.onClaim((by) => {
+      if (by === 'live') this.finish(call, 'ended', 'answered on the Live API');
+    });
     call.expiry = setTimeout(() => {
       if (call.state === 'ringing') this.finish(call, 'expired', 'not accepted in time');
     }, this.opts.callExpiryMs);
@@ -103,6 +132,7 @@ export class Calls {
       throw new CallError(400, 'invalid_request', `Call ${id} is a WebRTC call; only SIP calls are accepted.`);
     if (call.state !== 'ringing')
       throw new CallError(409, 'call_not_ringing', `Call ${id} is ${call.state} and cannot be accepted.`);
+    this.claimFor(call);
     clearTimeout(call.expiry);
     call.state = 'active';
     call.session = this.newSession(call, 'sip', config, false);
@@ -113,6 +143,7 @@ export class Calls {
     const call = this.require(id);
     if (call.state !== 'ringing')
       throw new CallError(409, 'call_not_ringing', `Call ${id} is ${call.state} and cannot be rejected.`);
+    this.claimFor(call);
     call.rejectStatus = statusCode;
     this.finish(call, 'rejected', `rejected with SIP ${statusCode}`);
     return call;
@@ -124,8 +155,28 @@ export class Calls {
       throw new CallError(400, 'invalid_request', `Call ${id} is a WebRTC call; only SIP calls can be referred.`);
     if (call.state !== 'active' && call.state !== 'ringing')
       throw new CallError(409, 'call_ended', `Call ${id} is ${call.state}.`);
+    if (call.state === 'ringing') this.claimFor(call);
     call.referredTo = targetUri;
     this.finish(call, 'referred', `referred to ${targetUri}`);
+    return call;
+  }
+
+  /**
+   * The caller presses keys on an active SIP call: one `input_audio_buffer.dtmf_event_received` per key, as the
+   * service reports them (SIP only; a WebRTC call has no keypad signalling).
+   */
+  dtmf(id: string, keys: string): Call {
+    const call = this.require(id);
+    if (call.kind !== 'sip')
+      throw new CallError(400, 'invalid_request', `Call ${id} is a WebRTC call; DTMF is only received on SIP calls.`);
+    if (call.state !== 'active' || !call.session)
+      throw new CallError(409, 'call_not_active', `Call ${id} is ${call.state}.`);
+    for (const key of keys)
+      call.session.emit({
+        type: 'input_audio_buffer.dtmf_event_received',
+        event: key,
+        received_at: Math.floor(Date.now() / 1000),
+      });
     return call;
   }
 
@@ -152,6 +203,11 @@ export class Calls {
   stop(): void {
     this.stopped = true;
     for (const c of this.byId.values()) this.finish(c, 'ended', 'emulator stopped');
+  }
+
+  private claimFor(call: Call): void {
+    if (call.claim && !call.claim.take('realtime'))
+      throw new CallError(409, 'call_not_ringing', `Call ${call.id} is being answered on the Live API.`);
   }
 
   private require(id: string): Call {

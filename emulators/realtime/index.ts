@@ -4,8 +4,8 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { RealtimeSessionCreateRequest } from 'openai/resources/realtime/realtime';
 import { KeyStore, type Principal } from './auth';
-import { credentialOf, routeOf, type EmulatorProfile } from './profile';
-import { Calls } from './calls';
+import { credentialOf, routeOf, serviceProfileOf, type EmulatorProfile } from './profile';
+import { Calls, SurfaceClaim } from './calls';
 import type { EmulatorContext, Recognizer, Sink } from './context';
 import { Faults, type FaultSpec } from './faults';
 import { errorEvent, newId } from './protocol';
@@ -19,6 +19,7 @@ import { RATE } from './audio';
 import { VoiceLiveCodec } from './voice-live';
 import { answerOffer } from './webrtc';
 import { createLiveSurface } from './live/index';
+import { LiveError } from './live/service';
 import { callSummaries as summarizeCalls, sessionSummaries, type CallSummary, type SessionSummary } from './summary';
 
 export type { FaultSpec } from './faults';
@@ -45,6 +46,12 @@ export interface RealtimeEmulatorOptions {
   useEspeak?: boolean;
   /** Maximum session duration; the service's is 60 minutes. */
   maxSessionMs?: number;
+  /**
+   * Live profile: which webhooks a ringing SIP call raises. `live` (default): `live.transport.incoming` only;
+   * `both`: also `realtime.call.incoming` for the same call, and the first accept (or reject, refer) on either
+   * API decides which one serves it, as the service does.
+   */
+  sipSurfaces?: 'live' | 'both';
   /** How often a Live session sends `session.usage.updated` (the service: about every 15 s). */
   liveUsageIntervalMs?: number;
   /** Clock for ephemeral-key expiry (tests move it forward instead of waiting). */
@@ -61,7 +68,7 @@ export interface RealtimeEmulator {
     from: string;
     to: string;
     headers?: { name: string; value: string }[];
-  }): Promise<{ callId: string }>;
+  }): Promise<{ callId: string; realtimeCallId?: string }>;
   sessions(): SessionSummary[];
   calls(): CallSummary[];
   /**
@@ -70,8 +77,11 @@ export interface RealtimeEmulator {
    * leg in the emulator, so this is how a test speaks on one.
    */
   simulateCallerSpeech(callId: string, text: string, opts?: { realTime?: boolean }): Promise<void>;
-  /** A SIP caller presses a key on a Live call (`transport.dtmf.received` to its sidebands); live profile only. */
-  simulateDtmf(sessionId: string, key: string): void;
+  /**
+   * A SIP caller presses `keys` (0-9, *, #, A-D): `input_audio_buffer.dtmf_event_received` on a Realtime call,
+   * `transport.dtmf.received` to a Live session's sidebands.
+   */
+  simulateDtmf(callId: string, keys: string): void;
   /** Resolves once spoken samples of every scenario are ready for recognition. */
   ready(): Promise<void>;
 }
@@ -88,6 +98,7 @@ export async function startRealtimeEmulator(opts: RealtimeEmulatorOptions = {}):
       for (const sink of [...s.sinks])
         if (sink.kind === 'websocket') sink.close(drop.code, 'connection dropped (fault injection)');
     }
+    live?.dropSockets(drop);
   });
   const ctx: EmulatorContext = {
     scenarios,
@@ -128,10 +139,25 @@ export async function startRealtimeEmulator(opts: RealtimeEmulatorOptions = {}):
       }
     },
     async simulateIncomingSipCall(o) {
-      return live ? live.simulateIncomingSipCall(o) : { callId: calls.incomingSip(o).id };
+      if (!live) return { callId: calls.incomingSip(o).id };
+      if (opts.sipSurfaces !== 'both') return live.simulateIncomingSipCall(o);
+      // The same INVITE offered on both APIs; whichever is answered first serves it.
+      const claim = new SurfaceClaim();
+      const realtime = calls.incomingSip(o, claim);
+      const { callId } = live.simulateIncomingSipCall(o, { claim, sipHeaders: realtime.sipHeaders });
+      return { callId, realtimeCallId: realtime.id };
     },
     simulateCallerSpeech,
     summary: () => ({ sessions: sessions(), calls: callSummaries() }),
+    simulateDtmf(id, keys) {
+      if (!live?.service.get(id)) return void calls.dtmf(id, keys);
+      try {
+        for (const key of keys) live.service.dtmf(id, key);
+      } catch (e) {
+        if (e instanceof LiveError) throw new HttpFailure(e.status, e.code, e.message);
+        throw e;
+      }
+    },
     live: (req, res, url, path) => live?.handleRest(req, res, url, path) ?? Promise.resolve(false),
   };
 
@@ -194,7 +220,7 @@ export async function startRealtimeEmulator(opts: RealtimeEmulatorOptions = {}):
     const route = routeOf(profile, url.pathname);
     const voiceLive = profile === 'voice-live';
     const served = live
-      ? route?.startsWith('/v1/live/')
+      ? route?.startsWith('/v1/live/') || route === '/v1/realtime'
       : route === (voiceLive ? '/voice-live/realtime' : '/v1/realtime');
     if (!route || !served)
       return refuse(404, 'not_found', `No WebSocket endpoint at ${url.pathname} (${profile} profile).`);
@@ -206,7 +232,7 @@ export async function startRealtimeEmulator(opts: RealtimeEmulatorOptions = {}):
         'Refused (injected by the emulator).',
         failure.retryAfterSeconds,
       );
-    if (live) return live.handleUpgrade(req, socket, head, url, route, refuse);
+    if (live && route.startsWith('/v1/live/')) return live.handleUpgrade(req, socket, head, url, route, refuse);
     const callId = voiceLive ? null : url.searchParams.get('call_id');
     const model = url.searchParams.get('model');
     if (voiceLive) {
@@ -214,7 +240,10 @@ export async function startRealtimeEmulator(opts: RealtimeEmulatorOptions = {}):
       if (problem) return refuse(400, problem.code, problem.message);
     }
     const credential = credentialOf(profile, req.headers, url, true);
-    const auth = keys.authenticate(credential, { allowEphemeral: !callId, profile });
+    const auth = keys.authenticate(credential, {
+      allowEphemeral: !callId,
+      profile: serviceProfileOf(profile, url.pathname),
+    });
     if (!auth.ok) return refuse(401, auth.code, auth.message);
     let session: RealtimeSession;
     if (callId) {
@@ -314,10 +343,7 @@ export async function startRealtimeEmulator(opts: RealtimeEmulatorOptions = {}):
     faults: { set: (f) => faults.set(f), clear: () => faults.clear() },
     simulateIncomingSipCall: deps.simulateIncomingSipCall,
     simulateCallerSpeech,
-    simulateDtmf(sessionId, key) {
-      if (!live) throw new Error('DTMF is emulated on the live profile only.');
-      live.service.dtmf(sessionId, key);
-    },
+    simulateDtmf: deps.simulateDtmf,
     sessions,
     calls: callSummaries,
     ready: () => recognizer.prepare(),

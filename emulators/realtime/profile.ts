@@ -21,10 +21,15 @@ export function routeOf(profile: EmulatorProfile, pathname: string): string | un
   const p = pathname.replace(/\/+$/, '') || '/';
   if (p.startsWith('/_emulator/')) return p;
   if (profile === 'live') {
-    // OpenAI's Live API under /v1, Azure's under /openai/v1; the text model on both. No Realtime surface.
+    // OpenAI's APIs under /v1, Azure's under /openai/v1: Live, and Realtime beside it (the services have both).
     const q = p.startsWith('/openai/v1/') ? p.slice('/openai'.length) : p.startsWith('/v1/') ? p : undefined;
     if (/^\/openai\/deployments\/[^/]+\/chat\/completions$/.test(p)) return '/v1/chat/completions';
-    return q === '/v1/chat/completions' || q?.startsWith('/v1/live/') ? q : undefined;
+    return q === '/v1/chat/completions' ||
+      q === '/v1/realtime' ||
+      q?.startsWith('/v1/live/') ||
+      q?.startsWith('/v1/realtime/')
+      ? q
+      : undefined;
   }
   if (profile === 'openai') return p.startsWith('/v1/') || p === '/v1' ? p : undefined;
   // Azure OpenAI and Foundry (Voice Live) resources serve the v1 data plane under /openai/v1, plus the

@@ -89,6 +89,7 @@ const chatSchema = z.looseObject({
   model: z.string().min(1),
   messages: z.array(z.looseObject({ role: z.string() })).min(1),
 });
+const dtmfSchema = z.object({ keys: z.string().regex(/^[0-9*#A-D]{1,32}$/, 'keypad keys: 0-9, *, #, A-D') });
 const speakSchema = z.object({ text: z.string().min(1).max(500), realTime: z.boolean().optional() });
 const sipSchema = z.object({
   from: z.string().min(1),
@@ -108,9 +109,11 @@ export interface RestDeps {
     principal: Principal,
     opts: { filterEvents: boolean },
   ): Promise<{ callId: string; sdp: string }>;
-  simulateIncomingSipCall(o: { from: string; to: string }): Promise<{ callId: string }>;
+  simulateIncomingSipCall(o: { from: string; to: string }): Promise<{ callId: string; realtimeCallId?: string }>;
   simulateCallerSpeech(callId: string, text: string, o?: { realTime?: boolean }): Promise<void>;
   summary(): unknown;
+  /** The caller presses `keys` on an active SIP call (a Realtime call, or a Live session on the live profile). */
+  simulateDtmf(id: string, keys: string): void;
   /** The Live surface (live profile): serves a route under `/v1/live/` and says so. */
   live?(req: IncomingMessage, res: ServerResponse, url: URL, path: string): Promise<boolean>;
 }
@@ -145,10 +148,12 @@ export async function handleRest(d: RestDeps, req: IncomingMessage, res: ServerR
     );
   }
 
+  // Under `live` the path prefix names the service (OpenAI or Azure) whose Realtime rules apply.
+  const service = serviceProfileOf(d.profile, url.pathname);
   const auth = (allowEphemeral: boolean): Principal => {
     const r = d.keys.authenticate(credentialOf(d.profile, req.headers, url, false), {
       allowEphemeral,
-      profile: serviceProfileOf(d.profile, url.pathname),
+      profile: service,
     });
     if (!r.ok) throw new HttpFailure(r.status, r.code, r.message);
     return r.principal;
@@ -181,9 +186,9 @@ export async function handleRest(d: RestDeps, req: IncomingMessage, res: ServerR
 
   if (method === 'POST' && path === '/v1/realtime/calls') {
     const principal = auth(true);
-    const { offer, session } = await readOffer(req, d.profile);
+    const { offer, session } = await readOffer(req, service);
     // Azure keeps the session config off the browser's data channel when asked to.
-    const filterEvents = d.profile === 'azure-openai' && url.searchParams.get('webrtcfilter') === 'on';
+    const filterEvents = service === 'azure-openai' && url.searchParams.get('webrtcfilter') === 'on';
     const { callId, sdp } = await d.createWebRtcCall(offer, session, principal, { filterEvents });
     res.writeHead(201, { 'content-type': 'application/sdp', location: `/v1/realtime/calls/${callId}` });
     res.end(sdp);
@@ -201,7 +206,7 @@ export async function handleRest(d: RestDeps, req: IncomingMessage, res: ServerR
         if (status)
           throw new HttpFailure(status, 'accept_failed', 'Accepting the call failed (injected by the emulator).');
         const json = readJson(body);
-        refuseWith(acceptProblem(d.profile, json));
+        refuseWith(acceptProblem(service, json));
         const cfg = parseJsonBody({ json }, sessionRequestSchema) as Partial<RealtimeSessionCreateRequest>;
         if (cfg.type !== 'realtime')
           throw new HttpFailure(400, 'invalid_value', "Invalid value for 'type': only 'realtime' calls.", 'type');
@@ -290,6 +295,17 @@ async function handleDev(
     // Real-time speech plays on after the answer; an unknown call still fails at once.
     await (body.realTime ? new Promise((r) => setImmediate(r)) : done);
     if (failed) throw failed;
+    return sendJson(res, 202, { ok: true });
+  }
+  const keypad = /^\/_emulator\/calls\/([^/]+)\/dtmf$/.exec(path);
+  if (keypad && method === 'POST') {
+    const { keys } = parseJsonBody(await readBody(req), dtmfSchema);
+    try {
+      d.simulateDtmf(keypad[1]!, keys);
+    } catch (e) {
+      if (e instanceof CallError) throw new HttpFailure(e.status, e.code, e.message);
+      throw e;
+    }
     return sendJson(res, 202, { ok: true });
   }
   if (path === '/_emulator/faults' && method === 'POST') {

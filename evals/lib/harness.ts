@@ -32,6 +32,7 @@ const envTargetSchema = z.object({
   REALTIME_MODEL: z.string().min(1).default('gpt-realtime'),
   REALTIME_API_VERSION: z.string().min(1).default('2025-10-01'),
   JUDGE_MODEL: z.string().min(1).default('gpt-4.1-mini'),
+  TEXT_MODEL: z.string().min(1).optional(),
   MCP_BUILTIN_URL: z.string().url().optional(),
   /** The built-in MCP server runs tools only for a caller signed with the apps' shared secret. */
   WORKER_AUTH_SECRET: z.string().min(16).optional(),
@@ -76,6 +77,7 @@ export async function runHarness(opts: HarnessOptions = {}): Promise<HarnessResu
       JUDGE_MODEL: stack.env.JUDGE_MODEL ?? 'gpt-4.1-mini',
       MCP_BUILTIN_URL: stack.env.MCP_BUILTIN_URL,
       WORKER_AUTH_SECRET: stack.env.WORKER_AUTH_SECRET,
+      TEXT_MODEL: stack.env.TEXT_MODEL,
     };
     log(`local stack up: realtime emulator ${config.REALTIME_ENDPOINT}, MCP ${config.MCP_BUILTIN_URL}`);
   }

@@ -43,6 +43,7 @@ export async function startBrokeredSession(
     : {
         sessionId: s.sessionId,
         agentId: s.agent.id,
+        agentVersion: s.context.agentVersion,
         transport: 'webrtc',
         userId: s.caller.userId,
         historyPartition: s.context.historyPartition,

@@ -27,6 +27,7 @@ export const getSessionHandler =
     return ok({
       sessionId: row.sessionId,
       agentId: row.agentId,
+      currentAgentId: row.currentAgentId ?? row.agentId,
       transport: row.transport,
       state: live?.state ?? row.state,
       reason: live?.reason ?? row.endReason,

@@ -51,7 +51,14 @@ export const internalReportHandler =
     const op: LifecycleOperation =
       report.type === 'workerLost'
         ? { type: 'workerLost', workerId: report.workerId, reason: report.reason, at }
-        : { type: report.type, workerId: report.workerId, reason: `${report.reason} (worker ${report.workerId})`, at };
+        : report.type === 'ended' && report.outcome
+          ? { type: 'ended', workerId: report.workerId, reason: report.outcome, at }
+          : {
+              type: report.type,
+              workerId: report.workerId,
+              reason: `${report.reason} (worker ${report.workerId})`,
+              at,
+            };
     await deps.lifecycle.port(ctx).signal(sessionId, op);
     ctx.log(
       `worker ${logField(report.workerId)} reported ${report.type} for ${logField(sessionId)}: ${logField(report.reason)}`,

@@ -57,8 +57,27 @@ export const turnDetectionSchema = z.union([
   z.null(),
 ]);
 
+const agentIdSchema = z.string().regex(/^[a-z][a-z0-9-]{1,47}$/, 'lowercase letters, digits and -, 2 to 48');
+
+export const transferTargetSchema = z.object({
+  /** What the model says and picks ("billing desk"); the URI stays server-side. */
+  name: z.string().regex(/^[a-z][a-z0-9_-]{0,31}$/, 'lowercase letters, digits, _ or -, at most 32'),
+  sipUri: z.string().regex(/^(sip:[^\s@]+@[^\s@]+|tel:\+?[0-9]{3,20})$/, 'a sip: or tel: URI'),
+  description: z.string().max(200).default(''),
+});
+
+/** What the backend enforces on every call of the agent, whatever the model or the page does. */
+export const limitsSchema = z.object({
+  /** Longest call; a spoken goodbye, then the call is hung up. */
+  maxCallSeconds: z.number().int().min(5).max(3600).default(1800),
+  /** Silence (no speech, no keypad, nothing said) before a reprompt. */
+  idleSeconds: z.number().int().min(2).max(600).default(30),
+  /** Reprompts before an idle call is hung up with a goodbye. */
+  idleReprompts: z.number().int().min(0).max(5).default(1),
+});
+
 export const agentSchema = z.object({
-  id: z.string().regex(/^[a-z][a-z0-9-]{1,47}$/, 'lowercase letters, digits and -, 2 to 48'),
+  id: agentIdSchema,
   displayName: z.string().min(1).max(80),
   description: z.string().max(500).default(''),
   instructions: z.string().min(1).max(16_000),
@@ -89,7 +108,21 @@ export const agentSchema = z.object({
     .default({ numbers: [] }),
   /** Rubric file (evals/rubrics/*.md) used by the LLM-as-judge. */
   rubric: z.string().optional(),
+  /** Agents this one may pass the caller to with the built-in `handoff` tool (their ids). */
+  handoffs: z.array(agentIdSchema).max(16).default([]),
+  /** People a phone call may be passed to with the built-in `transfer_call` tool; the model only ever names one. */
+  transferTargets: z.array(transferTargetSchema).max(16).default([]),
+  /** BCP 47 language the agent speaks: the default of its phrases below. */
+  language: z
+    .string()
+    .regex(/^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$/, 'a BCP 47 language tag')
+    .default('en'),
+  /** What it says while a slow tool runs; from `language` when unset. */
+  progressPhrase: z.string().min(1).max(200).optional(),
+  limits: limitsSchema.prefault({}),
 });
 
 export type AgentDefinition = z.infer<typeof agentSchema>;
 export type McpServerRef = z.infer<typeof mcpServerRefSchema>;
+export type TransferTarget = z.infer<typeof transferTargetSchema>;
+export type AgentLimits = z.infer<typeof limitsSchema>;

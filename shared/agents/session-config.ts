@@ -1,6 +1,8 @@
 import type { RealtimeFunctionTool, RealtimeToolsConfigUnion } from 'openai/resources/realtime/realtime';
 import { withSessionReference } from '../calls/binding';
 import type { SessionConfig } from '../providers/types';
+import type { Transport } from '../lifecycle/operations';
+import { CALL_TOOL_NAMES, callControlTools } from './call-tools';
 import type { AgentDefinition } from './schema';
 
 export interface SessionConfigOptions {
@@ -8,6 +10,8 @@ export interface SessionConfigOptions {
   model: string;
   /** Our session this config is for: its reference goes into the instructions (shared/calls/binding.ts). */
   sessionId?: string;
+  /** Which call-control tools apply (transfer needs a phone leg); a browser call when unset. */
+  transport?: Transport;
 }
 
 /** 24 kHz 16-bit mono PCM: the only PCM rate the GA Realtime API accepts, in both directions. */
@@ -36,7 +40,10 @@ export function buildSessionConfig(
       },
       output: { voice: agent.voice, format: { ...PCM24K } },
     },
-    tools: tools.map((t) => ({ ...t })) as SessionConfig['tools'],
+    tools: [
+      ...tools.filter((t) => t.type !== 'function' || !CALL_TOOL_NAMES.includes(t.name ?? '')).map((t) => ({ ...t })),
+      ...callControlTools(agent, opts.transport ?? 'webrtc'),
+    ] as SessionConfig['tools'],
     tool_choice: 'auto',
   };
 }

@@ -1,15 +1,28 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { odata, type TableEntity } from '@azure/data-tables';
+import { odata } from '@azure/data-tables';
 import { isStorageStatus, tableClient, TABLES, type StorageConfig } from '../storage/tables';
 import { agentPolicyIssues, policyFrom, type AgentPolicy, type PolicySettings } from './policy';
+import { putVersion } from './manage';
+import { normalizeNumber } from './numbers';
+import { PARTITION, VERSIONS, versionKey, type AgentEntity } from './rows';
 import { agentSchema, type AgentDefinition } from './schema';
 
+/** A live definition with the version it is at (each change is a new version; see shared/agents/manage.ts). */
+export type VersionedAgent = AgentDefinition & { version: number };
+
+export { normalizeNumber };
+
 export interface AgentStore {
-  get(id: string): Promise<AgentDefinition | undefined>;
-  list(): Promise<AgentDefinition[]>;
+  /** The agent's current version, unless retired. */
+  get(id: string): Promise<VersionedAgent | undefined>;
+  /** One version of an agent, retired or not: a session keeps the version it started with. */
+  getVersion(id: string, version: number): Promise<VersionedAgent | undefined>;
+  list(): Promise<VersionedAgent[]>;
   /** The agent a SIP call reaches, by the called number (`+1800…`, `sip:+1800…@host`, `tel:…`). */
-  bySipNumber(to: string): Promise<AgentDefinition | undefined>;
+  bySipNumber(to: string): Promise<VersionedAgent | undefined>;
+  /** Forgets the cached copy (after this process changed an agent), so the next read sees the change. */
+  invalidate(): void;
   /** Upserts definitions (validated again: the table never holds an invalid agent). */
   seed(defs: AgentDefinition[]): Promise<void>;
 }
@@ -19,14 +32,6 @@ export interface AgentStoreOptions {
   ttlMs?: number;
   now?: () => number;
   log?: (line: string) => void;
-}
-
-const PARTITION = 'agent';
-
-interface AgentEntity extends TableEntity {
-  definition: string;
-  sipNumbers: string;
-  updatedAt: string;
 }
 
 /** A definition that failed validation: names the file and the field so the fix is obvious. */
@@ -40,13 +45,6 @@ export class AgentDefinitionError extends Error {
   }
 }
 
-/** Digits of the called number: `sip:+18005550100@sip.example;user=phone` → `18005550100`. */
-export function normalizeNumber(to: string): string {
-  let s = to.trim().replace(/^(sips?|tel):/i, '');
-  s = s.split('@')[0]!.split(';')[0]!;
-  return s.replace(/[^0-9]/g, '');
-}
-
 /**
  * Agents in the `agents` table, one entity each (the whole definition as JSON). The table is small, so the
  * store reads it whole and serves get/list/bySipNumber from memory for `ttlMs`.
@@ -58,21 +56,29 @@ export function createAgentStore(config: StorageConfig & PolicySettings, opts: A
   const now = opts.now ?? Date.now;
   const log = opts.log ?? (() => {});
   const client = tableClient(config, TABLES.agents);
-  let cache: { at: number; agents: Map<string, AgentDefinition> } | undefined;
-  let loading: Promise<Map<string, AgentDefinition>> | undefined;
+  let cache: { at: number; agents: Map<string, VersionedAgent> } | undefined;
+  let loading: Promise<Map<string, VersionedAgent>> | undefined;
+  // Versions never change once written: kept without a TTL (bounded).
+  const versions = new Map<string, VersionedAgent>();
 
-  async function load(): Promise<Map<string, AgentDefinition>> {
-    const agents = new Map<string, AgentDefinition>();
+  const fromEntity = (e: AgentEntity): VersionedAgent | undefined => {
+    const parsed = safeParse(e.definition);
+    return parsed && { ...parsed, version: e.version ?? 1 };
+  };
+
+  async function load(): Promise<Map<string, VersionedAgent>> {
+    const agents = new Map<string, VersionedAgent>();
     const iter = client.listEntities<AgentEntity>({ queryOptions: { filter: odata`PartitionKey eq '${PARTITION}'` } });
     for await (const e of iter) {
-      const parsed = safeParse(e.definition);
+      if (e.retired) continue;
+      const parsed = fromEntity(e);
       if (parsed) agents.set(parsed.id, parsed);
       else log(`agents: ignoring a stored definition that is invalid or breaks the agent policy: ${e.rowKey}`);
     }
     return agents;
   }
 
-  async function all(): Promise<Map<string, AgentDefinition>> {
+  async function all(): Promise<Map<string, VersionedAgent>> {
     if (cache && now() - cache.at < ttlMs) return cache.agents;
     // Past the TTL the cached copy is still served (up to ten TTLs) while one read refreshes it behind the
     // caller: a session start never waits for the agents table once it has been read.
@@ -83,7 +89,7 @@ export function createAgentStore(config: StorageConfig & PolicySettings, opts: A
     return refresh();
   }
 
-  function refresh(): Promise<Map<string, AgentDefinition>> {
+  function refresh(): Promise<Map<string, VersionedAgent>> {
     // Concurrent callers share one read instead of each paying a transaction.
     loading ??= load().then(
       (agents) => {
@@ -103,12 +109,13 @@ export function createAgentStore(config: StorageConfig & PolicySettings, opts: A
   // An id missing from the cached list may have been seeded since: one point read finds it, and a miss is
   // remembered for the TTL so unknown ids cannot turn every request into a storage read.
   const misses = new Map<string, number>();
-  async function pointRead(id: string): Promise<AgentDefinition | undefined> {
+  async function pointRead(id: string): Promise<VersionedAgent | undefined> {
     const missedAt = misses.get(id);
     if (missedAt !== undefined && now() - missedAt < ttlMs) return undefined;
-    let def: AgentDefinition | undefined;
+    let def: VersionedAgent | undefined;
     try {
-      def = safeParse((await client.getEntity<AgentEntity>(PARTITION, id)).definition);
+      const e = await client.getEntity<AgentEntity>(PARTITION, id);
+      def = e.retired ? undefined : fromEntity(e);
     } catch (err) {
       if (!isStorageStatus(err, 404)) throw err;
     }
@@ -126,8 +133,35 @@ export function createAgentStore(config: StorageConfig & PolicySettings, opts: A
       if (!/^[a-z][a-z0-9-]{1,47}$/.test(id)) return undefined;
       return (await all()).get(id) ?? pointRead(id);
     },
+    async getVersion(id, version) {
+      if (!/^[a-z][a-z0-9-]{1,47}$/.test(id) || !Number.isInteger(version) || version < 1) return undefined;
+      const key = versionKey(id, version);
+      const known = versions.get(key);
+      if (known) return known;
+      // The current row holds the current version; superseded ones were archived before they were replaced.
+      const read = async (pk: string, rk: string) => {
+        try {
+          return await client.getEntity<AgentEntity>(pk, rk);
+        } catch (err) {
+          if (isStorageStatus(err, 404)) return undefined;
+          throw err;
+        }
+      };
+      const current = await read(PARTITION, id);
+      const e = (current?.version ?? 1) === version ? current : await read(VERSIONS, key);
+      const def = e && fromEntity({ ...e, version });
+      if (def) {
+        if (versions.size > 1000) versions.clear();
+        versions.set(key, def);
+      }
+      return def;
+    },
     async list() {
       return [...(await all()).values()].sort((a, b) => a.id.localeCompare(b.id));
+    },
+    invalidate() {
+      cache = undefined;
+      misses.clear();
     },
     async bySipNumber(to) {
       const digits = normalizeNumber(to);
@@ -142,16 +176,10 @@ export function createAgentStore(config: StorageConfig & PolicySettings, opts: A
         const def = agentSchema.parse(raw);
         const issues = agentPolicyIssues(def, policy);
         if (issues.length) throw new AgentDefinitionError(def.id, issues);
-        await client.upsertEntity<AgentEntity>(
-          {
-            partitionKey: PARTITION,
-            rowKey: def.id,
-            definition: JSON.stringify(def),
-            sipNumbers: def.sip.numbers.join(','),
-            updatedAt: new Date(now()).toISOString(),
-          },
-          'Replace',
-        );
+        // A file is one more way to change an agent: a changed definition is a new version, an unchanged one
+        // nothing; an agent an operator retired stays retired (a redeploy does not undo that).
+        const { outcome } = await putVersion(client, def, { now, ifRetired: 'skip' });
+        if (outcome === 'retired') log(`agents: ${def.id} is retired; its file was not seeded`);
       }
       cache = undefined;
       misses.clear();
@@ -195,6 +223,15 @@ export async function loadAgentFiles(dir = 'agents'): Promise<AgentDefinition[]>
         ]);
       }
       numbers.set(normalizeNumber(n), def.id);
+    });
+  }
+  // A handoff to an agent that does not exist (or to itself) would strand the caller mid-call.
+  for (const def of defs) {
+    def.handoffs.forEach((to, i) => {
+      if (to === def.id || !ids.has(to)) {
+        const problem = to === def.id ? 'an agent cannot hand off to itself' : `no agent "${to}" is defined`;
+        throw new AgentDefinitionError(ids.get(def.id)!, [{ field: `handoffs.${i}`, problem }]);
+      }
     });
   }
   return defs;

@@ -27,6 +27,8 @@ export type SessionEvent =
       durationMs: number;
       at: number;
     }
+  /** A handoff: another agent speaks from now on. */
+  | { type: 'agent'; sessionId: string; agentId: string; displayName: string; from: string; at: number }
   | { type: 'transcript'; sessionId: string; itemId: string; role: 'user' | 'assistant'; text: string; at: number }
   /** The call's running cost (usd null: the model has no price), after each response the service bills. */
   | {

@@ -9,6 +9,8 @@ export const sessionContextSchema = z.object({
   historyPartition: z.string().max(300).optional(),
   resume: z.boolean().optional(),
   traceparent: z.string().max(128).optional(),
+  /** The agent definition's version the session started with: the worker loads exactly that one. */
+  agentVersion: z.number().int().positive().optional(),
 });
 
 /** Runtime check for operations crossing a process boundary (entity input, orchestration input). */

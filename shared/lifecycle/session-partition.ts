@@ -29,7 +29,12 @@ export function requestedOperation(row: SessionRow): Extract<LifecycleOperation,
     userId: row.userId ?? row.historyPartition,
     transport: row.transport,
     at: row.createdAt,
-    context: { historyPartition: row.historyPartition, resume: row.resume, traceparent: row.traceparent },
+    context: {
+      historyPartition: row.historyPartition,
+      resume: row.resume,
+      traceparent: row.traceparent,
+      ...(row.agentVersion ? { agentVersion: row.agentVersion } : {}),
+    },
   };
 }
 

@@ -71,11 +71,34 @@ export const messages = {
  */
 export const TOOL_PROGRESS_AFTER_MS = 1500;
 
-export function toolProgressResponse(tool: string): RealtimeResponseCreateParams {
+/** The "one moment" line by language, for agents that do not set their own `progressPhrase`. */
+const PROGRESS_PHRASES: Record<string, string> = {
+  en: 'One moment, I am still looking into that.',
+  de: 'Einen Moment bitte, ich sehe noch nach.',
+  fr: 'Un instant, je vérifie encore.',
+  es: 'Un momento, todavía lo estoy comprobando.',
+  it: 'Un attimo, sto ancora controllando.',
+  nl: 'Een ogenblik, ik kijk het nog na.',
+  pt: 'Um momento, ainda estou a verificar.',
+};
+
+/** The agent's own words for "one moment": its `progressPhrase`, else its language's, else English. */
+export function progressPhraseOf(agent: { language?: string; progressPhrase?: string }): string {
+  const lang = (agent.language ?? 'en').toLowerCase();
+  return (
+    agent.progressPhrase ?? PROGRESS_PHRASES[lang] ?? PROGRESS_PHRASES[lang.split('-')[0]!] ?? PROGRESS_PHRASES.en!
+  );
+}
+
+export function toolProgressResponse(
+  tool: string,
+  agent: { language?: string; progressPhrase?: string } = {},
+): RealtimeResponseCreateParams {
   return {
+    // Said word for word: the caller hears the agent's phrase in its language, not the model's improvisation.
     instructions:
-      `You are waiting for the ${tool} tool to finish. In one short sentence, tell the user you are still ` +
-      'looking into it. Do not guess the result and do not call any tool.',
+      `You are waiting for the ${tool} tool to finish. Say: "${progressPhraseOf(agent)}" ` +
+      'Say nothing else, do not guess the result and do not call any tool.',
     tool_choice: 'none',
     metadata: { purpose: 'tool_progress', tool: tool.slice(0, 64) },
   };

@@ -12,7 +12,8 @@ import type { RealtimeProtocol } from './protocol';
  *   `response.function_call_arguments.done` (so the tool path runs it once per call id);
  * - the transcript comes as `session.input_transcript.delta` / `session.output_transcript.delta` with no "done":
  *   consecutive deltas of one side are one item, complete when the other side speaks, a delegation starts or the
- *   session closes (`session.closed`), as `conversation.item.input_audio_transcription.completed` and an assistant
+ *   session closes (`session.closed`), or after a pause in which nothing was added (`flush(idleForMs)`, asked by the
+ *   worker's tick), as `conversation.item.input_audio_transcription.completed` and an assistant
  *   `response.output_item.done`. Item ids come from the session timeline (`start_ms` of the first delta), so a
  *   worker that takes over names the same items the same way;
  * - `session.started` is GA `session.created`; `session.updated` stays unknown (on Live only the delegation can
@@ -25,6 +26,9 @@ import type { RealtimeProtocol } from './protocol';
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 const s = (v: unknown) => (typeof v === 'string' ? v : undefined);
+
+/** Session-time silence (ms) after which the same speaker starts a new transcript item. */
+const SAME_TURN_GAP_MS = 1500;
 
 const RESPONSE_END = new Set(['response.completed', 'response.failed', 'response.incomplete', 'response.cancelled']);
 
@@ -99,19 +103,37 @@ function responseEvent(outer: Obj): ServerEvent[] {
   return [{ type: 'unknown', originalType: `response.event:${type}`, raw: outer }];
 }
 
-/** One sideband connection's decoder: it holds the transcript item being spoken. */
-function createDecoder() {
-  let pending: Pending | undefined;
-  const close = (): ServerEvent[] => {
+/**
+ * One sideband connection's decoder: it holds the transcript item being spoken. `now` is wall-clock time, for
+ * closing an item nobody has added to for a while (the service sends no "done").
+ */
+function createDecoder(now: () => number) {
+  let pending: (Pending & { lastAt: number; endMs?: number }) | undefined;
+  const used = new Set<string>();
+  const close = (idleForMs?: number): ServerEvent[] => {
     const p = pending;
+    if (!p || (idleForMs !== undefined && now() - p.lastAt < idleForMs)) return [];
     pending = undefined;
-    return p ? itemDone(p) : [];
+    return itemDone(p);
   };
   const delta = (side: Side, e: Obj): ServerEvent[] => {
-    const out = pending && pending.side !== side ? close() : [];
-    const start = typeof e.start_ms === 'number' ? e.start_ms : 0;
-    pending ??= { side, id: `live_${side === 'user' ? 'in' : 'out'}_${start}`, text: '' };
-    pending.text += s(e.delta) ?? '';
+    const start = typeof e.start_ms === 'number' ? e.start_ms : undefined;
+    const gap = pending?.endMs !== undefined && start !== undefined ? start - pending.endMs : 0;
+    // The other side speaks, or this one starts again after a long pause: the item so far is complete.
+    const out = pending && (pending.side !== side || gap >= SAME_TURN_GAP_MS) ? close() : [];
+    let text = s(e.delta) ?? '';
+    if (!pending) {
+      const base = `live_${side === 'user' ? 'in' : 'out'}_${start ?? 0}`;
+      let id = base;
+      for (let n = 2; used.has(id); n++) id = `${base}_${n}`;
+      used.add(id);
+      pending = { side, id, text: '', lastAt: now() };
+    } else if (gap > 0 && !/\s$/.test(pending.text) && !/^\s/.test(text)) {
+      text = ` ${text}`; // two utterances of one turn ("One moment." … "It is shipped.")
+    }
+    pending.text += text;
+    pending.lastAt = now();
+    if (typeof e.end_ms === 'number') pending.endMs = e.end_ms;
     return out;
   };
   const decode = (wire: unknown): ServerEvent[] | undefined => {
@@ -136,7 +158,7 @@ function createDecoder() {
         return [{ type: 'unknown', originalType: type ?? '', raw: wire }];
     }
   };
-  return { decode, flush: close };
+  return { decode, flush: (idleForMs?: number) => close(idleForMs) };
 }
 
 function encode(event: RealtimeClientEvent): Record<string, unknown> | undefined {
@@ -154,8 +176,8 @@ function encode(event: RealtimeClientEvent): Record<string, unknown> | undefined
 }
 
 /** A Live protocol for one session (its decoder keeps the transcript item in progress). */
-export function createLiveProtocol(): RealtimeProtocol {
-  const decoder = createDecoder();
+export function createLiveProtocol(opts: { now?: () => number } = {}): RealtimeProtocol {
+  const decoder = createDecoder(opts.now ?? Date.now);
   return {
     name: 'live',
     encode,

@@ -16,8 +16,11 @@ export interface RealtimeProtocol {
    * when a frame completes something the provider never reports as such (Live's transcript items).
    */
   decode(wire: unknown): ServerEvent | readonly ServerEvent[] | undefined;
-  /** What a stateful decoder still holds when the connection ends (a transcript item being spoken). */
-  flush?(): readonly ServerEvent[];
+  /**
+   * What a stateful decoder still holds (a transcript item being spoken): everything when the connection ends; with
+   * `idleForMs`, only an item nothing was added to for that long (the speaker paused).
+   */
+  flush?(idleForMs?: number): readonly ServerEvent[];
   /**
    * The call id came from an untrusted page, so the sideband must prove the call is this session's (the session
    * reference in `session.created`). false where the backend itself created the session or the id came from a

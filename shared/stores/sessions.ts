@@ -10,6 +10,8 @@ import { isStorageStatus, tableClient, TABLES, type StorageConfig } from '../sto
 export interface SessionRow {
   sessionId: string;
   agentId: string;
+  /** The agent speaking now, once a handoff passed the caller on (absent: still `agentId`). */
+  currentAgentId?: string;
   /** The agent definition's version the session started with (the worker loads exactly that one). */
   agentVersion?: number;
   transport: Transport;
@@ -54,6 +56,8 @@ export interface SessionRow {
   costPricedAs?: string;
   /** When the cost first passed COST_ALERT_USD (Unix ms). */
   costAlertAt?: number;
+  /** The end (Unix ms) already counted into the user's daily minutes. */
+  minutesCountedAt?: number;
   /** W3C traceparent of the request that created the session: later hops (the worker) join its trace. */
   traceparent?: string;
 }
@@ -86,6 +90,7 @@ export interface SessionStore {
 export const SESSION_ROW = '';
 const FIELDS: (keyof SessionRow)[] = [
   'agentId',
+  'currentAgentId',
   'agentVersion',
   'transport',
   'userId',
@@ -120,6 +125,7 @@ const FIELDS: (keyof SessionRow)[] = [
   'costPricedAs',
   'costAlertAt',
   'traceparent',
+  'minutesCountedAt',
 ];
 
 const defined = (o: Record<string, unknown>) =>

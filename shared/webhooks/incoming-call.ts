@@ -60,12 +60,12 @@ export function parseIncomingCall(json: unknown): { surface: CallSurface; event:
 
 export interface IncomingCallDeps {
   provider: Pick<RealtimeProvider, 'acceptCall' | 'rejectCall'>;
-  agents: { bySipNumber(to: string): Promise<AgentDefinition | undefined> };
+  agents: { bySipNumber(to: string): Promise<(AgentDefinition & { version?: number }) | undefined> };
   toolGateway: { toolsFor(agent: AgentDefinition): Promise<(RealtimeFunctionTool | RealtimeToolsConfigUnion)[]> };
   buildSessionConfig(
     agent: AgentDefinition,
     tools: (RealtimeFunctionTool | RealtimeToolsConfigUnion)[],
-    opts: { model: string; sessionId?: string },
+    opts: { model: string; sessionId?: string; transport?: 'sip' },
   ): SessionConfig;
   sessions: SessionStore;
   lifecycle: LifecyclePort;
@@ -133,13 +133,18 @@ export async function handleIncomingCall(
   }
   const model = agent.model ?? deps.model;
   const sessionId = sessionIdForCall(callId);
-  const session = deps.buildSessionConfig(agent, await deps.toolGateway.toolsFor(agent), { model, sessionId });
+  const session = deps.buildSessionConfig(agent, await deps.toolGateway.toolsFor(agent), {
+    model,
+    sessionId,
+    transport: 'sip',
+  });
   const partition = historyPartition({ sipFrom: from, sessionId });
   const at = now();
   const traceparent = currentTraceparent();
   const row: SessionRow = {
     sessionId,
     agentId: agent.id,
+    agentVersion: agent.version,
     transport: 'sip',
     historyPartition: partition,
     state: 'requested',

@@ -46,10 +46,22 @@ export type HeartbeatBody = z.infer<typeof heartbeatBodySchema>;
 export const heartbeatResponseSchema = z.object({ drop: z.array(z.string()) });
 export type HeartbeatResponse = z.infer<typeof heartbeatResponseSchema>;
 
+/**
+ * How a call the worker ended on purpose ended: the session's end reason as written, with no worker detail (the
+ * session row and `GET /api/sessions/{id}` show it).
+ */
+export const CALL_OUTCOMES = ['transferred', 'max_call_length', 'idle_timeout'] as const;
+export type CallOutcome = (typeof CALL_OUTCOMES)[number];
+
 /** Worker → Function app: operations the worker reports about one session. */
 export const workerReportSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('workerLost'), workerId: z.string().min(1).max(256), reason: z.string().max(500) }),
-  z.object({ type: z.literal('ended'), workerId: z.string().min(1).max(256), reason: z.string().max(500) }),
+  z.object({
+    type: z.literal('ended'),
+    workerId: z.string().min(1).max(256),
+    reason: z.string().max(500),
+    outcome: z.enum(CALL_OUTCOMES).optional(),
+  }),
   z.object({ type: z.literal('failed'), workerId: z.string().min(1).max(256), reason: z.string().max(500) }),
 ]);
 export type WorkerReport = z.infer<typeof workerReportSchema>;

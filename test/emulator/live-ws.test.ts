@@ -1,6 +1,7 @@
-import OpenAI from 'openai';
+import OpenAI, { AzureOpenAI } from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRealtimeEmulator, type RealtimeEmulator } from '../../emulators/realtime/index';
+import { RawClient } from './helpers';
 import { attachSideband, openLive, speechAppends } from './live-helpers';
 
 const KEY = 'server-key';
@@ -64,9 +65,10 @@ describe('the openai package LiveWS and SidebandWS against the live profile', ()
     });
     const ack = await side.events.waitFor('session.commentary.appended');
     expect(ack.client_event_id).toBe('evt_result');
-    expect(await events.until('session.output_transcript.delta', 'Order 1234 is shipped.')).toContain(
-      'Order 1234 is shipped.',
-    );
+    // The model acknowledged the delegation on its own (no delay configured), then spoke the result.
+    const said = await events.until('session.output_transcript.delta', 'Order 1234 is shipped.');
+    expect(said.indexOf('One moment, let me check.')).toBeGreaterThanOrEqual(0);
+    expect(said.indexOf('One moment, let me check.')).toBeLessThan(said.indexOf('Order 1234 is shipped.'));
     // Audio goes to the primary as raw PCM deltas; the sideband's copy carries timestamps.
     const primaryAudio = await events.waitFor('session.output_audio.delta');
     expect(primaryAudio).not.toHaveProperty('start_ms');
@@ -173,6 +175,21 @@ describe('the openai package LiveWS and SidebandWS against the live profile', ()
     ws.close();
   });
 
+  it('ends a WebSocket session whose primary connection drops (connection_lost)', async () => {
+    const { ws, events } = openLive(openai);
+    ws.send({ type: 'session.start', session: support });
+    const id = ((await events.waitFor('session.started')).session as { id: string }).id;
+    const closed = new Promise<number>((r) => ws.socket.platformSocket.once('close', (code) => r(code)));
+    emu.faults.set({ drop: { sessionId: id } });
+    expect(await closed).toBe(1011);
+    emu.faults.clear();
+    const deadline = Date.now() + 5000;
+    while (!emu.sessions().find((s) => s.id === id)?.ended && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 20));
+    expect(emu.sessions().find((s) => s.id === id)).toMatchObject({ ended: true, closeReason: 'connection_lost' });
+    await expect(attachSideband(openai, id)).rejects.toThrow('HTTP 404');
+  });
+
   it('refuses a session.start with unknown fields or without a model, and anything sent before it', async () => {
     const { ws, events } = openLive(openai);
     ws.send({ type: 'session.input_audio.mute' });
@@ -190,6 +207,16 @@ describe('the openai package LiveWS and SidebandWS against the live profile', ()
     ws.close();
   });
 
+  it("works with the SDK's AzureOpenAI client on Azure's v1 path (api-key on REST, bearer on the sockets)", async () => {
+    const azure = new AzureOpenAI({ apiKey: KEY, baseURL: `${emu.url}/openai/v1`, apiVersion: 'preview' });
+    const { ws, events } = openLive(azure);
+    ws.send({ type: 'session.start', session: support });
+    const id = ((await events.waitFor('session.started')).session as { id: string }).id;
+    const side = await attachSideband(azure, id);
+    await azure.live.sessions.hangup(id);
+    expect((await side.events.waitFor('session.closed')).reason).toBe('close_requested');
+  });
+
   it('accepts Azure credentials on /openai/v1 and only a bearer on /v1', async () => {
     const azure = new OpenAI({
       apiKey: 'unused',
@@ -200,15 +227,48 @@ describe('the openai package LiveWS and SidebandWS against the live profile', ()
     onAzure.ws.send({ type: 'session.start', session: support });
     await onAzure.events.waitFor('session.started');
     onAzure.ws.close();
+    const jwt = (aud: string) =>
+      ['{"alg":"none"}', JSON.stringify({ aud, exp: Math.floor(Date.now() / 1000) + 600 }), '']
+        .map((p) => Buffer.from(p).toString('base64url'))
+        .join('.');
+    const hangup = (prefix: string, headers: Record<string, string>) =>
+      fetch(`${emu.url}${prefix}/live/sessions/live_missing/hangup`, { method: 'POST', headers });
+    // An Entra token is a credential on Azure's path (404: authenticated, no such session), not on OpenAI's.
+    expect(
+      (await hangup('/openai/v1', { authorization: `Bearer ${jwt('https://cognitiveservices.azure.com')}` })).status,
+    ).toBe(404);
+    expect((await hangup('/openai/v1', { authorization: `Bearer ${jwt('https://graph.microsoft.com')}` })).status).toBe(
+      401,
+    );
+    expect(
+      (await hangup('/v1', { authorization: `Bearer ${jwt('https://cognitiveservices.azure.com')}` })).status,
+    ).toBe(401);
+    // The model goes in session.start, never in the URL.
+    await expect(
+      RawClient.open(`${emu.url.replace('http', 'ws')}/v1/live/sessions?model=gpt-live-1`, {
+        authorization: `Bearer ${KEY}`,
+      }),
+    ).rejects.toMatchObject({ status: 400 });
     const refused = await fetch(`${emu.url}/v1/live/sessions/live_x/hangup`, {
       method: 'POST',
       headers: { 'api-key': KEY },
     });
     expect(refused.status).toBe(401);
+    // The Realtime API stands beside Live on both services.
     const realtime = await fetch(`${emu.url}/v1/realtime/client_secrets`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${KEY}` },
+      headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ session: { type: 'realtime', model: 'gpt-realtime' } }),
     });
-    expect(realtime.status).toBe(404);
+    expect(realtime.status).toBe(200);
+    expect(((await realtime.json()) as { value: string }).value).toMatch(/^ek_/);
+    const secret = (prefix: string) =>
+      fetch(`${emu.url}${prefix}/realtime/client_secrets`, {
+        method: 'POST',
+        headers: { 'api-key': KEY, 'content-type': 'application/json' },
+        body: JSON.stringify({ session: { type: 'realtime' } }),
+      });
+    expect((await secret('/openai/v1')).status).toBe(200);
+    expect((await secret('/v1')).status).toBe(401);
   });
 });

@@ -50,6 +50,30 @@ describe('Live sideband protocol', () => {
       { itemId: 'live_out_900', role: 'assistant', text: 'Let me check.' },
       { itemId: 'live_in_3000', role: 'user', text: 'thanks' },
     ]);
+    // One speaker's utterances a moment apart are one item, with a space between; a long pause starts another.
+    const gaps = createLiveProtocol();
+    const said = [
+      delta('output', 'One moment.', 0),
+      delta('output', 'It is shipped.', 500),
+      delta('output', 'Bye.', 5000),
+    ]
+      .flatMap((w) => decodedList(gaps.decode(w)))
+      .concat(gaps.flush!());
+    expect(said.map(utteranceOf).map((u) => u?.text)).toEqual(['One moment. It is shipped.', 'Bye.']);
+    // A pause completes an item too (the worker's tick asks), and an id is never given twice.
+    let t = 0;
+    const timed = createLiveProtocol({ now: () => t });
+    timed.decode(delta('output', 'One moment.', 0));
+    t = 1000;
+    expect(timed.flush!(1500)).toEqual([]);
+    t = 2600;
+    expect(timed.flush!(1500).map(utteranceOf)).toEqual([
+      { itemId: 'live_out_0', role: 'assistant', text: 'One moment.' },
+    ]);
+    timed.decode(delta('output', 'It is 8 degrees.', 0));
+    expect(timed.flush!().map(utteranceOf)).toEqual([
+      { itemId: 'live_out_0_2', role: 'assistant', text: 'It is 8 degrees.' },
+    ]);
     // A second decoder (another worker after a takeover) names the same items the same way.
     const again = createLiveProtocol();
     expect(decodedList(again.decode(delta('output', 'x', 900)))).toEqual([]);

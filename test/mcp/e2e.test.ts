@@ -66,6 +66,9 @@ beforeAll(async () => {
       id: 'e2e-narrow',
       sip: { numbers: ['+18005550133'] },
       mcpServers: [{ ...support.mcpServers[0]!, allowedTools: ['get_order'] }],
+      // Only its one MCP tool: no call-control tools either.
+      handoffs: [],
+      transferTargets: [],
     },
   ]);
 });

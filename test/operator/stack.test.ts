@@ -6,6 +6,8 @@ import type { SessionEvent } from '../../shared/events/types';
 import { createOperatorAudit } from '../../shared/stores/operator-audit';
 import { emulatorSession, waitUntil } from '../lifecycle/helpers';
 import { webUser } from '../security/attackers';
+import { TestPeer } from '../emulator/webrtc-peer';
+import { readFileSync } from 'node:fs';
 
 /** Cost, the operator's API and managed agents, end to end through the local stack (WebRTC test peers). */
 let stack: Stack;
@@ -87,9 +89,12 @@ describe('the operator API', () => {
     await jonas.turn('where is my order 1001');
     const listed = await waitUntil('the live session listed', async () => {
       const body = (await (await operator('sessions')).json()) as { sessions: Record<string, any>[] };
-      return body.sessions.find((s) => s.sessionId === jonas.sessionId && s.state === 'live');
+      // Live, with the cost of the answered turn (the worker writes the row on the first billed response).
+      return body.sessions.find((s) => s.sessionId === jonas.sessionId && s.state === 'live' && s.cost?.usd > 0);
     });
-    expect(listed).toMatchObject({ agentId: 'customer-support', transport: 'webrtc', caller: 'user' });
+    expect(listed).toMatchObject({ agentId: 'customer-support', transport: 'webrtc', caller: 'user', agentVersion: 1 });
+    expect(listed.cost).toMatchObject({ currency: 'USD', pricedAs: 'gpt-realtime' });
+    expect(listed.usage.inputTokens).toBeGreaterThan(0);
     expect(listed.since).toBeGreaterThan(Date.now() - 120_000);
     expect(listed).not.toHaveProperty('userId');
     expect(JSON.stringify(listed)).not.toContain('jonas');
@@ -122,4 +127,173 @@ describe('the operator API', () => {
     expect(mine.map((e) => e.outcome).sort()).toEqual(['conflict', 'not_found', 'not_found', 'ok']);
     expect(mine.find((e) => e.outcome === 'ok')?.target).toBe(jonas.sessionId);
   });
+});
+
+const concierge = JSON.parse(readFileSync('agents/concierge.json', 'utf8')) as Record<string, unknown>;
+const nightDesk = (instructions: string) => ({
+  ...concierge,
+  id: 'night-desk',
+  displayName: 'Night desk',
+  instructions,
+  sip: { numbers: [] },
+});
+const json = (body: unknown) => ({ headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+const errorOf = async (res: Response) => ((await res.json()) as { error: { code: string; message: string } }).error;
+const V1 = 'You are the night desk, first edition. Keep answers short.';
+const V2 = 'You are the night desk, second edition. Keep answers very short.';
+
+describe('agents managed by operators', () => {
+  it('refuses definitions the schema or the policy refuses, naming the field', async () => {
+    const bad = [
+      [{ ...nightDesk(V1), extra: 1 }, 400, /^extra: unknown field/],
+      [{ ...nightDesk(V1), voice: 'robot' }, 400, /^voice:/],
+      [
+        { ...nightDesk(V1), mcpServers: [{ name: 'x', url: 'https://10.0.0.8/mcp', allowedTools: ['a'] }] },
+        400,
+        /^mcpServers\.0\.url: 10\.0\.0\.8 is a private or link-local address/,
+      ],
+      [
+        {
+          ...nightDesk(V1),
+          mcpServers: [
+            {
+              name: 'x',
+              url: 'https://tools.example.com/mcp',
+              auth: { type: 'header', header: 'x-key', setting: 'WORKER_AUTH_SECRET' },
+              allowedTools: ['a'],
+            },
+          ],
+        },
+        400,
+        /^mcpServers\.0\.auth\.setting: an MCP_SECRET_\* setting/,
+      ],
+      [
+        {
+          ...nightDesk(V1),
+          mcpServers: [
+            {
+              name: 'x',
+              url: 'https://tools.example.com/mcp',
+              auth: { type: 'managedIdentity', scope: 'https://graph.microsoft.com/.default' },
+              allowedTools: ['a'],
+            },
+          ],
+        },
+        400,
+        /^mcpServers\.0\.auth\.scope: .* is not in MCP_MANAGED_IDENTITY_SCOPES/,
+      ],
+      [{ ...nightDesk(V1), sip: { numbers: ['+18005550199'] } }, 409, /already routes to concierge/],
+      [{ ...concierge }, 409, /exists/],
+    ] as const;
+    for (const [body, status, message] of bad) {
+      const res = await operator('agents', { method: 'POST', ...json(body) });
+      expect(res.status, JSON.stringify(body).slice(0, 80)).toBe(status);
+      expect((await errorOf(res)).message).toMatch(message);
+    }
+    expect((await operator('agents', { method: 'POST', as: 'maya', ...json(nightDesk(V1)) })).status).toBe(403);
+    expect((await operator('agents/nobody-here', { method: 'DELETE' })).status).toBe(404);
+    const audited = (await auditToday()).filter((e) => e.action === 'agents.create' && e.operator === 'ops');
+    expect(audited.map((e) => e.outcome).sort()).toEqual([
+      'conflict',
+      'conflict',
+      'invalid',
+      'invalid',
+      'invalid',
+      'invalid',
+      'invalid',
+    ]);
+  });
+
+  it(
+    'versions every change; a session keeps its version, new ones get the new one, retired agents vanish',
+    {
+      timeout: 90_000,
+    },
+    async () => {
+      const created = await operator('agents', { method: 'POST', ...json(nightDesk(V1)) });
+      expect(created.status).toBe(201);
+      expect(await created.json()).toEqual({ id: 'night-desk', version: 1 });
+      const listed = (await (await fetch(`${api()}/agents`)).json()) as { agents: { id: string }[] };
+      expect(listed.agents.map((a) => a.id)).toContain('night-desk');
+
+      // A session minted on version 1; the agent changes before the worker attaches.
+      const start = await fetch(`${api()}/sessions`, {
+        method: 'POST',
+        headers: { ...asUser('ada'), 'content-type': 'application/json' },
+        body: JSON.stringify({ agentId: 'night-desk' }),
+      });
+      const first = (await start.json()) as { sessionId: string; clientSecret: string; webrtcUrl: string };
+      const updated = await operator('agents/night-desk', { method: 'PUT', ...json(nightDesk(V2)) });
+      expect(await updated.json()).toEqual({ id: 'night-desk', version: 2 });
+      const peer = new TestPeer();
+      try {
+        expect((await peer.connect(first.webrtcUrl, first.clientSecret)).status).toBe(201);
+        await fetch(`${api()}/sessions/${first.sessionId}/call`, {
+          method: 'POST',
+          headers: { ...asUser('ada'), 'content-type': 'application/json' },
+          body: JSON.stringify({ callId: peer.callId }),
+        });
+        await waitUntil(
+          'the first session live',
+          async () => (await sessionOf('ada', first.sessionId)).state === 'live',
+        );
+        // The worker applied version 1 on the sideband, not the newer one: after a turn (a round trip through the
+        // service since the worker's session.update), the session still has version 1's instructions.
+        peer.send({
+          type: 'conversation.item.create',
+          item: { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'hello' }] },
+        });
+        peer.send({ type: 'response.create' });
+        await waitUntil('an answer', async () => peer.answers().length > 0, 30_000);
+        const summary = (await emulatorSession(stack, peer.callId)) as SessionSummary;
+        expect(summary.instructions.startsWith(V1)).toBe(true);
+        const live = (await (await operator('sessions')).json()) as { sessions: Record<string, unknown>[] };
+        expect(live.sessions.find((s) => s.sessionId === first.sessionId)).toMatchObject({ agentVersion: 1 });
+
+        // A new session gets version 2, without a redeploy.
+        const second = (await (
+          await fetch(`${api()}/sessions`, {
+            method: 'POST',
+            headers: { ...asUser('ada'), 'content-type': 'application/json' },
+            body: JSON.stringify({ agentId: 'night-desk' }),
+          })
+        ).json()) as { sessionId: string };
+        expect(second.sessionId).toBeTruthy();
+        const row = await waitUntil('the second session row', async () => {
+          const r = await fetch(`${api()}/operator/sessions`, { headers: asUser('ops') });
+          const body = (await r.json()) as { sessions: Record<string, unknown>[] };
+          return body.sessions.find((s) => s.sessionId === second.sessionId);
+        });
+        expect(row.agentVersion).toBe(2);
+
+        // Retired: gone from the page's list and from new sessions; the running call keeps going.
+        const retired = await operator('agents/night-desk', { method: 'DELETE' });
+        expect(await retired.json()).toEqual({ id: 'night-desk', version: 2 });
+        const after = (await (await fetch(`${api()}/agents`)).json()) as { agents: { id: string }[] };
+        expect(after.agents.map((a) => a.id)).not.toContain('night-desk');
+        const refused = await fetch(`${api()}/sessions`, {
+          method: 'POST',
+          headers: { ...asUser('ada'), 'content-type': 'application/json' },
+          body: JSON.stringify({ agentId: 'night-desk' }),
+        });
+        expect(refused.status).toBe(404);
+        expect((await sessionOf('ada', first.sessionId)).state).toBe('live');
+        const all = (await (await operator('agents')).json()) as { agents: Record<string, unknown>[] };
+        expect(all.agents.find((a) => a.id === 'night-desk')).toMatchObject({ version: 2, retired: true });
+        const trail = (await auditToday())
+          .filter((e) => e.operator === 'ops' && e.outcome === 'ok' && e.action.startsWith('agents.'))
+          .map((e) => `${e.action} ${e.target}`)
+          .sort();
+        expect(trail).toEqual(
+          expect.arrayContaining([
+            'agents.create night-desk@1',
+            'agents.retire night-desk@2',
+            'agents.update night-desk@2',
+          ]),
+        );
+      } finally {
+        await peer.close();
+      }
+    },
+  );
 });

@@ -14,7 +14,7 @@ afterAll(async () => stack?.stop());
 describe(`load: ${SESSIONS} phone sessions with a tool call each through the whole local stack`, () => {
   it(
     'has 0 errors, 0 lost or duplicated transcript items, every session ended and every tool output delivered',
-    { timeout: 120_000 },
+    { timeout: 300_000 },
     async () => {
       const r = await runLoad(stack, { sessions: SESSIONS, concurrency: 25, stepTimeoutMs: 30_000 });
       console.log(

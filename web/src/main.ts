@@ -8,7 +8,7 @@ import { subscribe, type PushEvent } from './push';
 import { openCall } from './session-flow';
 import { ToolCards } from './tools';
 import { Transcript } from './transcript';
-import { els, progress, showError, showPhase, type Phase } from './ui';
+import { els, progress, setSpeechOnly, showError, showPhase, type Phase } from './ui';
 
 const transcript = new Transcript(els.transcript);
 const tools = new ToolCards(els.tools);
@@ -32,6 +32,13 @@ let phase: Phase = 'idle';
 let statsTimer: ReturnType<typeof setInterval> | undefined;
 let reconnectAttempts = 0;
 let lastStateAt = 0;
+
+/** Whether the agent's calls are brokered (Live), which makes them speech only on the page. */
+function setSpeechOnlyFor(agentId: string): boolean {
+  const brokered = agents.find((a) => a.id === agentId)?.connect === 'sdp';
+  setSpeechOnly(brokered);
+  return brokered;
+}
 
 function setPhase(p: Phase, activity?: string) {
   phase = p;
@@ -93,8 +100,12 @@ async function start(opts: { withMic: boolean; resumeSessionId?: string }) {
       {
         agentId,
         resumeSessionId: opts.resumeSessionId,
-        brokered: agents.find((a) => a.id === agentId)?.connect === 'sdp',
-        onGrant: (g) => ((grant = g), (els.sessionId.textContent = g.sessionId)),
+        brokered: setSpeechOnlyFor(agentId),
+        onGrant: (g) => {
+          grant = g;
+          els.sessionId.textContent = g.sessionId;
+          els.currentAgent.textContent = g.agent?.displayName ?? agentId;
+        },
       },
       { mic, audio: els.audio, onEvent: (ev) => handleServerEvent(ev, eventSinks), onDropped },
     );
@@ -196,6 +207,11 @@ function onPush(e: PushEvent) {
     case 'tool.finished':
       els.toolsEmpty.hidden = true;
       tools.finished(e);
+      break;
+    case 'agent':
+      // A handoff: the worker applied another agent to the call.
+      els.currentAgent.textContent = e.displayName;
+      els.currentAgent.dataset.agentId = e.agentId;
       break;
     case 'transcript':
       // The persisted text is authoritative; it also fills in anything the data channel missed.

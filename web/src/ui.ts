@@ -31,6 +31,7 @@ export const els = {
   toolsEmpty: $<HTMLParagraphElement>('tools-empty'),
   sessionId: $<HTMLElement>('session-id'),
   backendState: $<HTMLElement>('backend-state'),
+  currentAgent: $<HTMLElement>('current-agent'),
   pushStatus: $<HTMLElement>('push-status'),
   connectTime: $<HTMLElement>('connect-time'),
   audioIn: $<HTMLElement>('audio-in'),
@@ -51,6 +52,13 @@ const PHASE_TEXT: Record<Phase, string> = {
   failed: 'Failed',
 };
 
+/**
+ * A Live call is speech only: its data channel accepts nothing from the page (no typed messages, no barge-in
+ * command; the model hears interruptions itself), so those controls stay off.
+ */
+let speechOnly = false;
+export const setSpeechOnly = (on: boolean) => void (speechOnly = on);
+
 /** Enables exactly the controls that make sense in a phase. */
 export function showPhase(phase: Phase, activity?: string) {
   els.state.dataset.phase = phase;
@@ -62,11 +70,11 @@ export function showPhase(phase: Phase, activity?: string) {
   els.start.textContent = phase === 'ended' || phase === 'failed' ? 'Start a new call' : 'Start';
   els.agent.disabled = live || busy || phase === 'dropped' || noAgents;
   els.mute.disabled = !live;
-  els.interrupt.disabled = !live;
+  els.interrupt.disabled = !live || speechOnly;
   els.end.disabled = !(live || phase === 'dropped' || busy);
-  els.message.disabled = !live;
-  els.image.disabled = !live;
-  els.send.disabled = !live;
+  els.message.disabled = !live || speechOnly;
+  els.image.disabled = !live || speechOnly;
+  els.send.disabled = !live || speechOnly;
   els.reconnect.hidden = phase !== 'dropped';
   if (!busy) els.progress.textContent = '';
 }

@@ -3,7 +3,7 @@ import type { Duplex } from 'node:stream';
 import type { WebSocketServer } from 'ws';
 import { RATE } from '../audio';
 import type { KeyStore } from '../auth';
-import type { CallState } from '../calls';
+import type { CallState, SurfaceClaim } from '../calls';
 import type { EmulatorContext } from '../context';
 import { HttpFailure } from '../rest';
 import { transcriptLine, type CallSummary, type SessionSummary } from '../summary';
@@ -26,12 +26,15 @@ export interface LiveSurface {
     route: string,
     refuse: (status: number, code: string, message: string) => void,
   ): void;
-  simulateIncomingSipCall(o: { from: string; to: string; headers?: { name: string; value: string }[] }): {
-    callId: string;
-  };
+  simulateIncomingSipCall(
+    o: { from: string; to: string; headers?: { name: string; value: string }[] },
+    twin?: { claim: SurfaceClaim; sipHeaders: { name: string; value: string }[] },
+  ): { callId: string };
   simulateCallerSpeech(sessionId: string, text: string, o?: { realTime?: boolean }): Promise<void>;
   sessions(): (SessionSummary & { delegation: string; closeReason?: string })[];
   calls(): CallSummary[];
+  /** The `drop` fault: closes the WebSockets (primary, sidebands) of the matching Live sessions. */
+  dropSockets(drop: { callId?: string; sessionId?: string; code?: number }): void;
   stop(): void;
 }
 
@@ -54,7 +57,7 @@ export function createLiveSurface(
     handleUpgrade(req, socket, head, url, route, refuse) {
       handleLiveUpgrade(service, keys, wss, req, socket, head, url, route, refuse);
     },
-    simulateIncomingSipCall: (o) => ({ callId: service.incomingSip(o).id }),
+    simulateIncomingSipCall: (o, twin) => ({ callId: service.incomingSip(o, twin).id }),
     async simulateCallerSpeech(sessionId, text, o = {}) {
       const s = service.get(sessionId);
       if (!s || s.closed) throw new HttpFailure(404, 'call_not_found', `No active Live session '${sessionId}'.`);
@@ -108,6 +111,14 @@ export function createLiveSurface(
           sessionId: s.id,
         })),
     ],
+    dropSockets(drop) {
+      for (const s of service.sessions.values()) {
+        const id = drop.sessionId ?? drop.callId;
+        if (id && s.id !== id) continue;
+        for (const sink of [...s.sinks])
+          if (sink.role !== 'datachannel') sink.close(drop.code ?? 1011, 'connection dropped (fault injection)');
+      }
+    },
     stop: () => service.stop(),
   };
 }

@@ -1,3 +1,4 @@
+import type { SurfaceClaim } from '../calls';
 import type { EmulatorContext } from '../context';
 import { newId } from '../protocol';
 import { deliverWebhook, newWebhookId, type Delivery, type WebhookTarget } from '../webhooks';
@@ -18,6 +19,8 @@ export interface LiveSipCall {
   endedReason?: string;
   deliveries: Delivery[];
   expiry?: NodeJS.Timeout;
+  /** Set when the same call is also offered on the Realtime API (`realtime.call.incoming`). */
+  claim?: SurfaceClaim;
 }
 
 export class LiveError extends Error {
@@ -56,8 +59,12 @@ export class LiveService {
       // Closed sessions stay listed (tests read their transcripts) for a quarter of an hour.
       setTimeout(() => this.sessions.delete(s.id), 15 * 60_000).unref();
     });
-    if (transport === 'webrtc') this.notify('live.transport.connected', { session_id: s.id, type: 'webrtc' });
     return s;
+  }
+
+  /** A WebRTC session is up (its offer answered): `live.transport.connected` names it for sideband observers. */
+  connected(s: LiveSession): void {
+    this.notify('live.transport.connected', { session_id: s.id, type: 'webrtc' });
   }
 
   get(id: string): LiveSession | undefined {
@@ -65,16 +72,29 @@ export class LiveService {
   }
 
   /** An INVITE reached the trunk: a pending `live_…` session and a signed `live.transport.incoming`. */
-  incomingSip(o: { from: string; to: string; headers?: { name: string; value: string }[] }): LiveSipCall {
+  incomingSip(
+    o: { from: string; to: string; headers?: { name: string; value: string }[] },
+    twin?: { claim: SurfaceClaim; sipHeaders: { name: string; value: string }[] },
+  ): LiveSipCall {
     const id = newId('live', 32);
-    const sipHeaders = [
+    const sipHeaders = twin?.sipHeaders ?? [
       { name: 'From', value: o.from },
       { name: 'To', value: o.to },
       { name: 'Call-ID', value: `${newId('sip', 16)}@emulator.invalid` },
       ...(o.headers ?? []),
     ];
-    const call: LiveSipCall = { id, state: 'ringing', sipHeaders, createdAt: Date.now(), deliveries: [] };
+    const call: LiveSipCall = {
+      id,
+      state: 'ringing',
+      sipHeaders,
+      createdAt: Date.now(),
+      deliveries: [],
+      claim: twin?.claim,
+    };
     this.sip.set(id, call);
+    twin?.claim.onClaim((by) => {
+      if (by === 'realtime') this.end(call, 'closed', 'answered on the Realtime API');
+    });
     call.expiry = setTimeout(() => this.end(call, 'expired', 'not accepted in time'), this.opts.callExpiryMs);
     call.expiry.unref();
     const delivery = this.notify(
@@ -104,6 +124,8 @@ export class LiveService {
     }
     if (call.state !== 'ringing')
       throw new LiveError(409, 'session_not_ringing', `Session ${id} is ${call.state}; it cannot be ${action}.`);
+    if (call.claim && !call.claim.take('live'))
+      throw new LiveError(409, 'session_not_ringing', `Session ${id} is being answered on the Realtime API.`);
     return call;
   }
 
@@ -133,6 +155,7 @@ export class LiveService {
     if (!call) return void this.ringing(id, 'referred');
     if (call.state !== 'active' && call.state !== 'ringing')
       throw new LiveError(409, 'session_closed', `Session ${id} is ${call.state}; it cannot be referred.`);
+    if (call.state === 'ringing') this.ringing(id, 'referred');
     call.referredTo = targetUri;
     this.end(call, 'referred', `referred to ${targetUri}`);
   }

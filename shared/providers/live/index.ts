@@ -37,6 +37,7 @@ export function liveProvider(config: ProviderConfig, opts: ProviderOptions = {})
   const live: LiveSessionOptions = { delegationModel: config.TEXT_MODEL ?? DEFAULT_DELEGATION_MODEL };
   const sessionPath = (id: string) => `/live/sessions/${encodeURIComponent(id)}`;
   const refuse = (feature: string) => new UnsupportedByProvider('live', feature);
+  // The worker and the page only broker and attach; the evals run scenarios on the primary WebSocket (openDirect).
   return {
     name: 'live',
     capabilities: { webrtc: true, sip: true, clientSecrets: false, sideband: true },
@@ -61,6 +62,7 @@ export function liveProvider(config: ProviderConfig, opts: ProviderOptions = {})
     referCall: (id, targetUri) => call(() => client.live.sessions.refer(id, { target_uri: targetUri })),
     hangupCall: (id) => call(() => client.live.sessions.hangup(id)),
     openSideband: (id) => openSocket(`${toWs(base)}${sessionPath(id)}/attach`, wsAuth, opts),
-    openDirect: () => Promise.reject(refuse('direct WebSocket sessions (the worker only attaches)')),
+    // The primary WebSocket (`…/live/sessions`, no model in the URL: it goes in `session.start`), for the evals.
+    openDirect: () => openSocket(`${toWs(base)}/live/sessions`, wsAuth, opts),
   };
 }
