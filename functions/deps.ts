@@ -1,3 +1,4 @@
+import { createDailyMinutes, type DailyMinutes } from '../shared/stores/daily-minutes';
 import type { WebPubSubServiceClient } from '@azure/web-pubsub';
 import { policyFrom } from '../shared/agents/policy';
 import { createAgentManager, type AgentManager } from '../shared/agents/manage';
@@ -56,6 +57,8 @@ export interface AppDeps {
   authenticate: Authenticator;
   /** Per-caller token bucket for POST /api/sessions (in-process). */
   sessionLimiter: RateLimiter | SharedRateLimiter;
+  /** Each user's call minutes today (DAILY_MINUTES_PER_USER). */
+  dailyMinutes: DailyMinutes;
   /** Standard Webhooks verifier over WEBHOOK_SECRETS; undefined when no secret is configured. */
   verifyWebhook?: WebhookVerifier;
   /** Web PubSub for GET /api/negotiate; undefined when neither WEBPUBSUB_ENDPOINT nor a connection string is set. */
@@ -100,6 +103,7 @@ export async function createDeps(config: FunctionsConfig): Promise<AppDeps> {
     toolRunCleanup: createToolRunCleanup(config),
     authenticate: createAuthenticator(config),
     webPubSub: createWebPubSubClient(config),
+    dailyMinutes: createDailyMinutes(config),
     sessionLimiter:
       config.RATE_LIMIT_STORE === 'table'
         ? createTableRateLimiter({

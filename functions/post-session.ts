@@ -9,6 +9,7 @@ import { createSessionSummarizer } from '../shared/memory/summarize';
 import type { MemoryStore } from '../shared/memory/types';
 import type { SessionStore } from '../shared/stores/sessions';
 import { withSessionMetrics } from '../shared/telemetry/lifecycle-metrics';
+import { createDailyMinutes, withDailyMinutes } from '../shared/stores/daily-minutes';
 
 /**
  * What happens to each lifecycle state event, built once per process: Web PubSub push, the session row kept
@@ -33,7 +34,13 @@ export function createSessionEvents(
     mirror: config.LIFECYCLE_MODE !== 'local',
     log,
   });
-  return withSessionJudge(withSessionMetrics(publisher, { sessions: stores.sessions }), {
+  const counted = withDailyMinutes(publisher, {
+    minutes: createDailyMinutes(config),
+    sessions: stores.sessions,
+    awaitWork,
+    log,
+  });
+  return withSessionJudge(withSessionMetrics(counted, { sessions: stores.sessions }), {
     judge: createSessionJudge(config, reads),
     sampleRate: config.JUDGE_SAMPLE_RATE,
     awaitWork,

@@ -173,12 +173,13 @@ var worker = workerIdentity.outputs.principalId
 var sp = 'ServicePrincipal'
 
 // ---- observability ----
+var appInsightsName = 'appi-${resourceToken}'
 module monitoring 'modules/monitoring.bicep' = {
   scope: rg
   name: 'monitoring'
   params: {
     logAnalyticsName: 'log-${resourceToken}'
-    appInsightsName: 'appi-${resourceToken}'
+    appInsightsName: appInsightsName
     location: location
     tags: tags
     roleAssignments: [
@@ -186,6 +187,19 @@ module monitoring 'modules/monitoring.bicep' = {
       { principalId: worker, roleDefinitionId: roles.monitoringMetricsPublisher, principalType: sp }
     ]
   }
+}
+
+// The operator's view of live sessions, latency, tools, judge scores and cost (the app's metrics).
+module workbook 'modules/workbook.bicep' = {
+  scope: rg
+  name: 'workbook'
+  params: {
+    location: location
+    tags: tags
+    // The name, known before deployment (what-if can then predict the workbook); created after the component.
+    appInsightsName: appInsightsName
+  }
+  dependsOn: [monitoring]
 }
 
 // ---- data: tables, Durable task hub, deployment package ----

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { keypadNote } from '../shared/agents/call-tools';
 import type { SidebandExtension } from './sideband';
 
 export interface DtmfOptions {
@@ -33,7 +34,7 @@ export function dtmf(opts: DtmfOptions = {}): SidebandExtension {
           id,
           type: 'message',
           role: 'user',
-          content: [{ type: 'input_text', text: `(The caller pressed these keys on the phone keypad: ${entry})` }],
+          content: [{ type: 'input_text', text: keypadNote(entry) }],
         },
       });
       const digits = entry.replace(/#$/, '');

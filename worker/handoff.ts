@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { HANDOFF_TOOL } from '../shared/agents/call-tools';
+import { HANDOFF_TOOL, handoffOutput } from '../shared/agents/call-tools';
 import type { AgentDefinition } from '../shared/agents/schema';
 import type { Transport } from '../shared/lifecycle/operations';
 import type { SessionConfig } from '../shared/providers/types';
@@ -55,15 +55,7 @@ export function handoffs(opts: HandoffOptions): SidebandExtension {
         .catch((err: unknown) =>
           ctx.log(`session ${ctx.sessionId}: recording the handoff failed: ${(err as Error).message}`),
         );
-      return {
-        output: JSON.stringify({
-          handedOffTo: to.id,
-          note:
-            `The caller was passed to you, ${to.displayName}, by ${from.displayName}` +
-            (args.reason ? ` because: ${args.reason}` : '') +
-            '. Introduce yourself in one short sentence and help them.',
-        }),
-      };
+      return { output: handoffOutput(from, to, args.reason) };
     });
     return off;
   };

@@ -25,6 +25,8 @@ import { filtersDataChannel, pageRelay } from './page-relay';
 import { sessionLock } from './session-lock';
 import { transfers } from './transfer';
 import { dtmf } from './dtmf';
+import { callLimits } from './call-limits';
+import { phoneGreeting } from './phone-greeting';
 import type { SessionObserver } from './sideband';
 
 /**
@@ -96,6 +98,12 @@ async function main() {
         report: (sessionId, report) => lifecycle.report(sessionId, report),
       }),
       dtmf(),
+      phoneGreeting(),
+      callLimits({
+        workerId,
+        report: (sessionId, report) => lifecycle.report(sessionId, report),
+        onLimit: (e) => log(`limit reached for agent ${e.agentId}: ${e.outcome}`),
+      }),
     ],
     toolRuns,
     calls: createCallStore(config),

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { TRANSFER_TOOL } from '../shared/agents/call-tools';
+import { TRANSFER_TOOL, transferOutput } from '../shared/agents/call-tools';
 import type { WorkerReport } from '../shared/worker-client/api';
 import type { SidebandExtension } from './sideband';
 
@@ -38,10 +38,7 @@ export function transfers(opts: TransferOptions): SidebandExtension {
         return { output: `There is no transfer target by that name. The targets are: ${names}.`, isError: true };
       }
       return {
-        output: JSON.stringify({
-          transferringTo: target.name,
-          note: 'Tell the caller in one short sentence that you are transferring them now.',
-        }),
+        output: transferOutput(target.name),
         after: () => {
           const said = ctx.gate.request({ kind: 'transfer', response: { tool_choice: 'none' } });
           void said.outcome.then(async (outcome) => {

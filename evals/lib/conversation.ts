@@ -91,6 +91,12 @@ export class Conversation {
       throw new Error(`session.update refused: ${JSON.stringify(e.error ?? e).slice(0, 300)}`);
   }
 
+  /** Applies another agent's session mid-conversation, as the worker does after a handoff. */
+  async applySession(session: SessionConfig): Promise<void> {
+    const { model: _model, ...rest } = session as SessionConfig & { model?: string };
+    this.send({ type: 'session.update', session: rest });
+  }
+
   /** One user turn, typed. */
   async textTurn(text: string): Promise<TurnRecord> {
     const from = this.events.length;

@@ -16,6 +16,8 @@ import { protocolFor } from '../../shared/realtime/protocol';
 import { percentile } from '../../shared/telemetry/turn-latency';
 import { checkTurn, type Check, type TurnRecord } from './checks';
 import { Conversation } from './conversation';
+import { callControl } from './call-control';
+import { keypadNote } from '../../shared/agents/call-tools';
 import { LiveConversation } from './live-conversation';
 import type { Scenario, Suite } from './suite';
 
@@ -110,7 +112,7 @@ export async function runEvals(suites: Suite[], opts: RunOptions): Promise<EvalR
       const agent = agents.get(suite.agent);
       for (const scenario of suite.scenarios) {
         const r = agent
-          ? await runScenario(suite, scenario, agent, { ...opts, provider, gateway })
+          ? await runScenario(suite, scenario, agent, { ...opts, provider, gateway, agents })
           : failedScenario(suite, scenario, `agent ${suite.agent} not found in agents/`);
         log(
           `${r.ok ? 'ok  ' : 'FAIL'} ${suite.name} / ${scenario.id}${r.expectedFailure ? ' (expected to fail: ' + (r.passed ? 'passed!' : 'failed') + ')' : ''}`,
@@ -143,14 +145,22 @@ async function runScenario(
   suite: Suite,
   scenario: Scenario,
   agent: AgentDefinition,
-  ctx: RunOptions & { provider: ReturnType<typeof createProvider>; gateway: McpToolGateway },
+  ctx: RunOptions & {
+    provider: ReturnType<typeof createProvider>;
+    gateway: McpToolGateway;
+    agents: ReadonlyMap<string, AgentDefinition>;
+  },
 ): Promise<ScenarioResult> {
   const t0 = performance.now();
   let conversation: Conversation | LiveConversation | undefined;
   const turns: TurnResult[] = [];
   try {
-    const tools = await ctx.gateway.toolsFor(agent);
-    const session = buildSessionConfig(agent, tools, { model: ctx.config.REALTIME_MODEL });
+    const sessionFor = async (a: AgentDefinition) =>
+      buildSessionConfig(a, await ctx.gateway.toolsFor(a), {
+        model: ctx.config.REALTIME_MODEL,
+        transport: suite.transport,
+      });
+    const session = await sessionFor(agent);
     const ws = await ctx.provider.openDirect(session.model ?? ctx.config.REALTIME_MODEL);
     // Tools act for the scenario's signed-in caller, as they would in a real session (orders have owners).
     const caller = ctx.config.WORKER_AUTH_SECRET
@@ -159,15 +169,26 @@ async function runScenario(
             sessionId: randomUUID(),
             agentId: agent.id,
             userId: scenario.caller ?? suite.caller ?? 'eval-user',
-            transport: 'websocket',
+            // A phone suite's caller is a number, verified only by the agent's own check.
+            transport: suite.transport === 'sip' ? 'sip' : 'websocket',
           }),
           identityKey(ctx.config.WORKER_AUTH_SECRET),
         )
       : undefined;
+    const calls = callControl({
+      agents: ctx.agents,
+      start: agent,
+      apply: async (a) => {
+        const next = await sessionFor(a);
+        await (conversation as Conversation).applySession(next);
+        return next;
+      },
+      runTool: (a, call) => ctx.gateway.run(a, call, undefined, caller),
+    });
     const options = {
       agent,
       session,
-      runTool: (call: ToolCall) => ctx.gateway.run(agent, call, undefined, caller),
+      runTool: (call: ToolCall) => calls.run(call),
       realtimePacing: ctx.realtimePacing,
       protocol: protocolFor(ctx.config.REALTIME_PROVIDER),
       turnTimeoutMs: ctx.turnTimeoutMs,
@@ -181,8 +202,8 @@ async function runScenario(
     for (const turn of scenario.turns) {
       const record =
         scenario.mode === 'audio'
-          ? await conversation.audioTurn(turn.user, scenario.speech)
-          : await conversation.textTurn(turn.user);
+          ? await conversation.audioTurn(turn.user ?? '', scenario.speech)
+          : await conversation.textTurn(turn.keys ? keypadNote(turn.keys) : (turn.user ?? ''));
       const checks = checkTurn(turn.expect, record, scenario.forbiddenTools);
       turns.push({ ...record, checks, passed: checks.every((c) => c.passed) });
       if (record.error) break; // a broken session says nothing about later turns

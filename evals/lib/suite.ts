@@ -22,8 +22,13 @@ const toolExpectation = z.object({
 });
 
 const turnSchema = z.object({
-  /** What the user says (typed in text mode, spoken in audio mode). */
-  user: z.string().min(1),
+  /** What the user says (typed in text mode, spoken in audio mode); a keypad turn shows its keys here. */
+  user: z.string().min(1).optional(),
+  /** Keys pressed on the phone keypad instead of speaking (a `sip` suite): sent as the worker sends them. */
+  keys: z
+    .string()
+    .regex(/^[0-9*#A-D]{1,32}$/, 'keypad keys: 0-9, *, #, A-D')
+    .optional(),
   expect: z
     .object({
       toolCalls: z.array(toolExpectation).default([]),
@@ -79,6 +84,8 @@ export const suiteSchema = z.object({
   description: z.string().default(''),
   /** Agent id (agents/<id>.json): its instructions, voice, tools and turn detection are used as-is. */
   agent: z.string().regex(/^[a-z][a-z0-9-]{1,47}$/),
+  /** How the caller reaches the agent: a phone call (`sip`) also gets `transfer_call` and keypad turns. */
+  transport: z.enum(['webrtc', 'sip']).default('webrtc'),
   /** A suite expected to FAIL (wrong on purpose): the harness reports it separately and inverts its verdict. */
   expectFailure: z.boolean().default(false),
   /** The signed-in user the tools act for unless a scenario names another. */
@@ -119,6 +126,9 @@ export function parseSuite(file: string, text: string): Suite {
     if (ids.has(s.id)) throw new SuiteError(file, `duplicate scenario id ${s.id}`);
     ids.add(s.id);
     for (const [i, t] of s.turns.entries()) {
+      if (!t.user === !t.keys) throw new SuiteError(file, `scenarios.${s.id}.turns.${i}: one of \`user\` or \`keys\``);
+      if (t.keys && parsed.data.transport !== 'sip')
+        throw new SuiteError(file, `scenarios.${s.id}.turns.${i}: keypad turns need a "sip" suite`);
       if (t.expect.answer.matches) {
         try {
           new RegExp(t.expect.answer.matches, 'i');

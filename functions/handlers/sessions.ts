@@ -1,3 +1,4 @@
+import { nextUtcDay } from '../../shared/stores/daily-minutes';
 import { randomUUID } from 'node:crypto';
 import type { HttpHandler } from '@azure/functions';
 import { z } from 'zod';
@@ -41,6 +42,7 @@ export type StartSessionDeps = Pick<
   | 'config'
   | 'authenticate'
   | 'sessionLimiter'
+  | 'dailyMinutes'
   | 'agents'
   | 'toolGateway'
   | 'buildSessionConfig'
@@ -56,6 +58,7 @@ export const startSessionHandler =
     const { config } = deps;
     const caller = await deps.authenticate(req.headers);
     await enforceRateLimit(deps.sessionLimiter, rateLimitKey(caller, req.headers));
+    await enforceDailyMinutes(deps, caller.userId);
     const input = startSessionBody.parse(await readJson(req, config.MAX_BODY_BYTES));
     if (input.userId && input.userId !== caller.userId) {
       throw new HttpError(403, 'user_mismatch', 'body.userId must be the signed-in user (or be omitted)');
@@ -209,3 +212,29 @@ export const startSessionHandler =
       201,
     );
   };
+
+/**
+ * A user who used the day's call minutes gets no new session (429, until the next UTC midnight). Counted from
+ * ended sessions, so a call already running finishes; storage trouble lets the request through (the limit
+ * protects a budget, it must not turn an outage into refusals).
+ */
+async function enforceDailyMinutes(deps: Pick<StartSessionDeps, 'config' | 'dailyMinutes'>, userId: string) {
+  const limit = deps.config.DAILY_MINUTES_PER_USER;
+  if (!limit || !deps.dailyMinutes) return;
+  const at = Date.now();
+  const used = await deps.dailyMinutes.usedSeconds(userId, at).catch(() => 0);
+  if (used < limit * 60) return;
+  const resetsAt = nextUtcDay(at);
+  throw new HttpError(
+    429,
+    'daily_minutes_exceeded',
+    `the daily limit of ${limit} call minutes per user (DAILY_MINUTES_PER_USER) is used up; it resets at ${new Date(resetsAt).toISOString()}`,
+    {
+      limit: 'DAILY_MINUTES_PER_USER',
+      limitMinutes: limit,
+      usedMinutes: Math.floor(used / 60),
+      resetsAt: new Date(resetsAt).toISOString(),
+    },
+    { 'retry-after': String(Math.ceil((resetsAt - at) / 1000)) },
+  );
+}

@@ -167,6 +167,7 @@ var appSettings = {
   CORS_ALLOWED_ORIGINS: corsAllowedOrigins
   SESSION_TOKEN_TTL_SECONDS: '60'
   RATE_LIMIT_PER_MINUTE: '30'
+  DAILY_MINUTES_PER_USER: '120'
   // memory: per instance (the limit multiplies with instances); table: one counter shared by all instances.
   RATE_LIMIT_STORE: 'memory'
   MAX_BODY_BYTES: '65536'

@@ -50,3 +50,23 @@ export function callControlTools(agent: AgentDefinition, transport: Transport): 
   }
   return tools;
 }
+
+/** What the new agent reads after a handoff (the tool output): who it is now and why the caller came. */
+export const handoffOutput = (from: AgentDefinition, to: AgentDefinition, reason?: string) =>
+  JSON.stringify({
+    handedOffTo: to.id,
+    note:
+      `The caller was passed to you, ${to.displayName}, by ${from.displayName}` +
+      (reason ? ` because: ${reason}` : '') +
+      '. Introduce yourself in one short sentence and help them.',
+  });
+
+/** The output of a transfer the backend is about to make: the model says one line before the call leaves. */
+export const transferOutput = (target: string) =>
+  JSON.stringify({
+    transferringTo: target,
+    note: 'Tell the caller in one short sentence that you are transferring them now.',
+  });
+
+/** A keypad entry as the caller's message to the model (the service reports keys; the model hears none). */
+export const keypadNote = (entry: string) => `(The caller pressed these keys on the phone keypad: ${entry})`;

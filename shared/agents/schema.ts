@@ -69,9 +69,9 @@ export const transferTargetSchema = z.object({
 /** What the backend enforces on every call of the agent, whatever the model or the page does. */
 export const limitsSchema = z.object({
   /** Longest call; a spoken goodbye, then the call is hung up. */
-  maxCallSeconds: z.number().int().min(30).max(3600).default(1800),
+  maxCallSeconds: z.number().int().min(5).max(3600).default(1800),
   /** Silence (no speech, no keypad, nothing said) before a reprompt. */
-  idleSeconds: z.number().int().min(5).max(600).default(30),
+  idleSeconds: z.number().int().min(2).max(600).default(30),
   /** Reprompts before an idle call is hung up with a goodbye. */
   idleReprompts: z.number().int().min(0).max(5).default(1),
 });

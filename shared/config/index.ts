@@ -94,6 +94,8 @@ const functionsShape = {
   CORS_ALLOWED_ORIGINS: csv.default([]),
   SESSION_TOKEN_TTL_SECONDS: int(10, 60).default(60),
   RATE_LIMIT_PER_MINUTE: int(1, 100_000).default(30),
+  /** Call minutes a signed-in user may use per UTC day (ended sessions); 0 turns the limit off. */
+  DAILY_MINUTES_PER_USER: int(0, 100_000).default(120),
   /** `memory`: a bucket per instance (the limit multiplies with instances); `table`: one counter for all. */
   RATE_LIMIT_STORE: z.enum(['memory', 'table']).default('memory'),
   MAX_BODY_BYTES: int(1024, 4 * 1024 * 1024).default(64 * 1024),

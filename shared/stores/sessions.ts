@@ -56,6 +56,8 @@ export interface SessionRow {
   costPricedAs?: string;
   /** When the cost first passed COST_ALERT_USD (Unix ms). */
   costAlertAt?: number;
+  /** The end (Unix ms) already counted into the user's daily minutes. */
+  minutesCountedAt?: number;
   /** W3C traceparent of the request that created the session: later hops (the worker) join its trace. */
   traceparent?: string;
 }
@@ -123,6 +125,7 @@ const FIELDS: (keyof SessionRow)[] = [
   'costPricedAs',
   'costAlertAt',
   'traceparent',
+  'minutesCountedAt',
 ];
 
 const defined = (o: Record<string, unknown>) =>

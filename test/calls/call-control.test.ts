@@ -5,6 +5,7 @@ import { createSessionStore } from '../../shared/stores/sessions';
 import { TABLES, tableClient } from '../../shared/storage/tables';
 import { sessionIdForCall } from '../../shared/webhooks/sip';
 import type { RawClient } from '../emulator/helpers';
+import { TestPeer } from '../emulator/webrtc-peer';
 import { callerClient, emulatorSession, incomingSipCall, say, stateWatcher, waitUntil } from '../lifecycle/helpers';
 
 let stack: Stack;
@@ -143,5 +144,54 @@ describe('call control on the local stack (phone calls through the emulator)', (
     expect(JSON.stringify(items.filter((i) => i.role !== 'tool'))).not.toContain('2468');
     caller.close();
     await states.stop();
+  });
+
+  it('hands off on a browser call too (WebRTC test peer): GET /api/sessions/{id} shows the current agent', async () => {
+    const api = stack.url('functions');
+    const headers = { 'content-type': 'application/json', 'x-user-id': 'handoff-browser-user' };
+    const created = await fetch(`${api}/sessions`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ agentId: 'customer-support' }),
+    });
+    expect(created.status).toBe(201);
+    const { sessionId, clientSecret, webrtcUrl } = (await created.json()) as {
+      sessionId: string;
+      clientSecret: string;
+      webrtcUrl: string;
+    };
+    const states = stateWatcher(stack, sessionId);
+    const peer = new TestPeer();
+    try {
+      expect((await peer.connect(webrtcUrl, clientSecret)).status).toBe(201);
+      const reg = await fetch(`${api}/sessions/${sessionId}/call`, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({ callId: peer.callId }),
+      });
+      expect(reg.status).toBe(202);
+      await states.until('live');
+      peer.send({
+        type: 'conversation.item.create',
+        item: {
+          type: 'message',
+          role: 'user',
+          content: [{ type: 'input_text', text: 'put me through to the concierge' }],
+        },
+      });
+      peer.send({ type: 'response.create' });
+      await waitUntil('the concierge answering', async () => peer.answers().some((a) => a.includes('concierge desk')));
+      const info = await waitUntil('the current agent', async () => {
+        const body = (await (await fetch(`${api}/sessions/${sessionId}`, { headers })).json()) as {
+          agentId: string;
+          currentAgentId?: string;
+        };
+        return body.currentAgentId === 'concierge' ? body : undefined;
+      });
+      expect(info.agentId).toBe('customer-support');
+    } finally {
+      await peer.close();
+      await states.stop();
+    }
   });
 });

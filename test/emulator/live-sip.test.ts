@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRealtimeEmulator, type RealtimeEmulator } from '../../emulators/realtime/index';
-import { attachSideband, type LiveEvent } from './live-helpers';
+import { attachSideband, livePeer, type LiveEvent } from './live-helpers';
 
 const KEY = 'server-key';
 const SECRET = `whsec_${randomBytes(32).toString('base64')}`;
@@ -172,6 +172,20 @@ describe('Live phone calls: live.transport.incoming and call control', () => {
     });
     await expect(openai.live.sessions.hangup('live_missing')).rejects.toMatchObject({ status: 404 });
   });
+});
+
+describe('live.transport.connected', () => {
+  it('is posted, signed, once a WebRTC session is up', async () => {
+    const { peer, sessionId } = await livePeer(openai, { model: 'gpt-live-1' });
+    const deadline = Date.now() + 5000;
+    let hit: (typeof received)[number] | undefined;
+    while (!(hit = received.find((r) => r.body.includes(sessionId))) && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 20));
+    const event = await openai.webhooks.unwrap(hit!.body, hit!.headers);
+    expect(event).toMatchObject({ type: 'live.transport.connected', data: { session_id: sessionId, type: 'webrtc' } });
+    await openai.live.sessions.hangup(sessionId);
+    await peer.close();
+  }, 30_000);
 });
 
 describe('a ringing call offered on both APIs (sipSurfaces: both)', () => {

@@ -1,6 +1,7 @@
 import OpenAI, { AzureOpenAI } from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRealtimeEmulator, type RealtimeEmulator } from '../../emulators/realtime/index';
+import { RawClient } from './helpers';
 import { attachSideband, openLive, speechAppends } from './live-helpers';
 
 const KEY = 'server-key';
@@ -242,6 +243,12 @@ describe('the openai package LiveWS and SidebandWS against the live profile', ()
     expect(
       (await hangup('/v1', { authorization: `Bearer ${jwt('https://cognitiveservices.azure.com')}` })).status,
     ).toBe(401);
+    // The model goes in session.start, never in the URL.
+    await expect(
+      RawClient.open(`${emu.url.replace('http', 'ws')}/v1/live/sessions?model=gpt-live-1`, {
+        authorization: `Bearer ${KEY}`,
+      }),
+    ).rejects.toMatchObject({ status: 400 });
     const refused = await fetch(`${emu.url}/v1/live/sessions/live_x/hangup`, {
       method: 'POST',
       headers: { 'api-key': KEY },

@@ -225,6 +225,10 @@ class Scope {
         return str(a(0)).split(a(1));
       case 'trim':
         return str(a(0)).trim();
+      case 'replace':
+        return str(a(0))
+          .split(str(a(1)))
+          .join(str(a(2)));
       case 'toLower':
         return str(a(0)).toLowerCase();
       case 'string':

@@ -30,6 +30,7 @@ const API_VERSIONS: Record<string, string> = {
   // Preview: the only GA version (2016-09-01) has no categoryGroup (see container-apps-environment.bicep).
   'Microsoft.Insights/diagnosticSettings': '2021-05-01-preview',
   'Microsoft.Insights/components': '2020-02-02',
+  'Microsoft.Insights/workbooks': '2023-06-01',
   'Microsoft.KeyVault/vaults': '2026-05-15',
   'Microsoft.KeyVault/vaults/secrets': '2026-05-15',
   'Microsoft.ManagedIdentity/userAssignedIdentities': '2024-11-30',

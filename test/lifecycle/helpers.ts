@@ -92,7 +92,32 @@ export function say(client: RawClient, text: string) {
     type: 'conversation.item.create',
     item: { type: 'message', role: 'user', content: [{ type: 'input_text', text }] },
   });
-  client.send({ type: 'response.create' });
+  askWhenFree(client);
+}
+
+let asks = 0;
+/**
+ * `response.create` as a caller's turn: on a phone call the agent greets first, and the service refuses a
+ * second response while one is active — the ask is repeated once that response is done, as a caller would
+ * speak again after the agent stopped.
+ */
+export function askWhenFree(client: RawClient): void {
+  const id = `ask_${++asks}`;
+  let refused = false;
+  const onMessage = (data: unknown) => {
+    const e = JSON.parse(String(data)) as { type: string; error?: { code?: string; event_id?: string } };
+    if (e.type === 'error' && e.error?.event_id === id) {
+      if (e.error.code === 'conversation_already_has_active_response') refused = true;
+      else client.ws.off('message', onMessage);
+    } else if (e.type === 'response.done' && refused) {
+      client.ws.off('message', onMessage);
+      askWhenFree(client);
+    } else if (e.type === 'response.created' && !refused) {
+      client.ws.off('message', onMessage);
+    }
+  };
+  client.ws.on('message', onMessage);
+  client.send({ type: 'response.create', event_id: id });
 }
 
 export async function emulatorSession(stack: Stack, callId: string) {

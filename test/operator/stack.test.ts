@@ -89,9 +89,12 @@ describe('the operator API', () => {
     await jonas.turn('where is my order 1001');
     const listed = await waitUntil('the live session listed', async () => {
       const body = (await (await operator('sessions')).json()) as { sessions: Record<string, any>[] };
-      return body.sessions.find((s) => s.sessionId === jonas.sessionId && s.state === 'live');
+      // Live, with the cost of the answered turn (the worker writes the row on the first billed response).
+      return body.sessions.find((s) => s.sessionId === jonas.sessionId && s.state === 'live' && s.cost?.usd > 0);
     });
-    expect(listed).toMatchObject({ agentId: 'customer-support', transport: 'webrtc', caller: 'user' });
+    expect(listed).toMatchObject({ agentId: 'customer-support', transport: 'webrtc', caller: 'user', agentVersion: 1 });
+    expect(listed.cost).toMatchObject({ currency: 'USD', pricedAs: 'gpt-realtime' });
+    expect(listed.usage.inputTokens).toBeGreaterThan(0);
     expect(listed.since).toBeGreaterThan(Date.now() - 120_000);
     expect(listed).not.toHaveProperty('userId');
     expect(JSON.stringify(listed)).not.toContain('jonas');

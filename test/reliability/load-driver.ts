@@ -1,3 +1,4 @@
+import { askWhenFree } from '../lifecycle/helpers';
 import { azuriteConnectionString } from '../../dev/azurite';
 import type { Stack } from '../../dev/stack';
 import { createTableLifecycleStore } from '../../shared/lifecycle/session-partition';
@@ -147,7 +148,7 @@ export async function runLoad(stack: Stack, opts: LoadOptions): Promise<LoadResu
         type: 'conversation.item.create',
         item: { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'where is my order 1234' }] },
       });
-      caller.send({ type: 'response.create' });
+      askWhenFree(caller);
       // Load callers are strangers to the shop: get_order runs over MCP and refuses (orders have owners, a phone
       // caller must verify first), and the model's answer says so.
       await caller.waitFor(

@@ -85,6 +85,11 @@ describe('web page in chromium against the local stack', () => {
     await expect
       .poll(async () => Number(await page.getAttribute('#audio-in', 'data-bytes')), { timeout: 10_000 })
       .toBeGreaterThan(2000);
+    // The running cost of the call, pushed by the worker over Web PubSub after each billed response.
+    await expect
+      .poll(async () => Number(await page.getAttribute('#call-cost', 'data-usd')), { timeout: 10_000 })
+      .toBeGreaterThan(0);
+    expect(await page.textContent('#call-cost')).toMatch(/^\$0\.\d{4}$/);
     const t0 = await page.evaluate(() => (document.getElementById('remote-audio') as HTMLAudioElement).currentTime);
     await expect
       .poll(() => page.evaluate(() => (document.getElementById('remote-audio') as HTMLAudioElement).currentTime), {

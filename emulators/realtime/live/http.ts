@@ -146,6 +146,7 @@ async function createWebRtc(svc: LiveService, req: IncomingMessage, res: ServerR
       'transport.sdp',
     );
   }
+  svc.connected(session);
   sendJson(res, 200, { session: { id: session.id }, transport: { type: 'webrtc', sdp } });
 }
 

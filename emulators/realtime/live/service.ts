@@ -59,8 +59,12 @@ export class LiveService {
       // Closed sessions stay listed (tests read their transcripts) for a quarter of an hour.
       setTimeout(() => this.sessions.delete(s.id), 15 * 60_000).unref();
     });
-    if (transport === 'webrtc') this.notify('live.transport.connected', { session_id: s.id, type: 'webrtc' });
     return s;
+  }
+
+  /** A WebRTC session is up (its offer answered): `live.transport.connected` names it for sideband observers. */
+  connected(s: LiveSession): void {
+    this.notify('live.transport.connected', { session_id: s.id, type: 'webrtc' });
   }
 
   get(id: string): LiveSession | undefined {
