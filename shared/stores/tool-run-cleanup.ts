@@ -1,5 +1,6 @@
-import type { TableClient, TransactionAction } from '@azure/data-tables';
-import { safeKey, tableClient, TABLES, type StorageConfig } from '../storage/tables';
+import { odata, type TableClient, type TransactionAction } from '@azure/data-tables';
+import { tableClient, TABLES, type StorageConfig } from '../storage/tables';
+import { toolRunKeys } from './tool-runs';
 
 /**
  * Tool runs hold what the tools returned (orders, tickets: personal data), so they follow the history's rules:
@@ -44,8 +45,11 @@ export function createToolRunCleanup(
     async deleteSessions(sessionIds) {
       let n = 0;
       for (const id of new Set(sessionIds)) {
-        const pk = safeKey(id).replace(/'/g, "''");
-        n += await deleteKeys(client, await list(client, `PartitionKey eq '${pk}'`));
+        const { partitionKey } = toolRunKeys(id);
+        n += await deleteKeys(
+          client,
+          await list(client, odata`PartitionKey eq ${partitionKey} and sessionId eq ${id}`),
+        );
       }
       return n;
     },

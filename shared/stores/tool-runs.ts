@@ -1,5 +1,6 @@
 import { odata, type TableClient, type TransactionAction } from '@azure/data-tables';
 import { isStorageStatus, tableClient, safeKey, TABLES, type StorageConfig } from '../storage/tables';
+import { PartitionBatcher } from './partition-batcher';
 
 /**
  * Exactly one tool run per Realtime call id, across workers and re-attaches, for tools with side effects. A run
@@ -59,9 +60,12 @@ export interface ToolRunStore {
   takeOver(run: ToolRun, workerId: string, patch?: { output: string; isError: boolean }): Promise<boolean>;
 }
 
-interface Row {
+// A type, not an interface: transaction actions take rows as plain records.
+type Row = {
   partitionKey: string;
   rowKey: string;
+  sessionId: string;
+  callId: string;
   name: string;
   workerId: string;
   status: ToolRunStatus;
@@ -69,7 +73,7 @@ interface Row {
   isError?: boolean;
   durationMs?: number;
   startedAt: number;
-}
+};
 
 const outcome = (r: ToolOutcome) => ({
   output: r.output.slice(0, MAX_OUTPUT_CHARS),
@@ -79,42 +83,21 @@ const outcome = (r: ToolOutcome) => ({
 
 type Patch = { partitionKey: string; rowKey: string } & Partial<Row>;
 
+/** Partitions the runs are spread over: enough for Table's per-partition throughput, few enough to coalesce in. */
+export const TOOL_RUN_PARTITIONS = 16;
+
 /**
- * Merges the writes of one partition queued in the same turn of the event loop into one entity-group
- * transaction (a tool call's several outputs, a takeover's re-sent ones): one round trip instead of several.
+ * Where a session's runs live: one of TOOL_RUN_PARTITIONS partitions, shared by many sessions, so the claims and
+ * delivered marks of a worker's sessions coalesce into entity-group transactions; a session's runs are one RowKey
+ * range inside it (`<session>|<call>`), so recovery still reads them with one query.
  */
-class PartitionBatcher {
-  private readonly queued = new Map<string, { row: Patch; done: (err?: unknown) => void }[]>();
-
-  constructor(private readonly write: (partitionKey: string, rows: Patch[]) => Promise<void>) {}
-
-  add(partitionKey: string, row: Patch): Promise<void> {
-    return new Promise((resolve, reject) => {
-      let list = this.queued.get(partitionKey);
-      if (!list) {
-        list = [];
-        this.queued.set(partitionKey, list);
-        setImmediate(() => this.flush(partitionKey));
-      }
-      list.push({ row, done: (err) => (err ? reject(err) : resolve()) });
-    });
-  }
-
-  private flush(partitionKey: string) {
-    const list = this.queued.get(partitionKey) ?? [];
-    this.queued.delete(partitionKey);
-    // A transaction holds at most 100 operations, each row once.
-    const rows = new Map(list.map((q) => [q.row.rowKey, q.row]));
-    const chunks: Patch[][] = [];
-    for (const r of rows.values()) {
-      if (!chunks.length || chunks.at(-1)!.length === 100) chunks.push([]);
-      chunks.at(-1)!.push(r);
-    }
-    Promise.all(chunks.map((c) => this.write(partitionKey, c))).then(
-      () => list.forEach((q) => q.done()),
-      (err: unknown) => list.forEach((q) => q.done(err)),
-    );
-  }
+export function toolRunKeys(sessionId: string, callId = ''): { partitionKey: string; rowKey: string } {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < sessionId.length; i++) h = Math.imul(h ^ sessionId.charCodeAt(i), 0x01000193);
+  return {
+    partitionKey: `runs-${((h >>> 0) % TOOL_RUN_PARTITIONS).toString(16)}`,
+    rowKey: `${safeKey(sessionId)}|${safeKey(callId)}`,
+  };
 }
 
 export function createTableToolRunStore(
@@ -122,8 +105,8 @@ export function createTableToolRunStore(
   client: TableClient = tableClient(config, TOOL_RUNS_TABLE),
 ): ToolRunStore & { ensureTable(): Promise<void> } {
   const fromRow = (r: Row & { etag?: string }): ToolRun => ({
-    sessionId: r.partitionKey,
-    callId: r.rowKey,
+    sessionId: r.sessionId,
+    callId: r.callId,
     name: r.name,
     workerId: r.workerId,
     status: r.status,
@@ -133,11 +116,22 @@ export function createTableToolRunStore(
     startedAt: r.startedAt,
     etag: r.etag,
   });
-  const delivered = new PartitionBatcher((pk, rows) =>
-    rows.length === 1
-      ? client.updateEntity(rows[0]!, 'Merge').then(() => {})
-      : client.submitTransaction(rows.map((r): TransactionAction => ['update', r, 'Merge'])).then(() => {}),
-  );
+  const delivered = new PartitionBatcher<Patch>({
+    batch: (rows) =>
+      client.submitTransaction(rows.map((r): TransactionAction => ['update', r, 'Merge'])).then(() => {}),
+    single: (row) => client.updateEntity(row, 'Merge').then(() => {}),
+    // A row gone (deleted with the caller's history) fails only its own mark.
+    retryAloneOn: [404],
+    mergeSameRow: true,
+  });
+  // The one write before a tool with side effects runs: insert-only, so it succeeds for exactly one claimant.
+  const claims = new PartitionBatcher<Row>({
+    batch: (rows) => client.submitTransaction(rows.map((r): TransactionAction => ['create', r])).then(() => {}),
+    single: (row) => client.createEntity(row).then(() => {}),
+    // One row already claimed fails the whole transaction and writes nothing: the rows are claimed one by one.
+    retryAloneOn: [409],
+    mergeSameRow: false,
+  });
   return {
     async ensureTable() {
       try {
@@ -148,9 +142,10 @@ export function createTableToolRunStore(
     },
     async claim(run) {
       try {
-        await client.createEntity<Row>({
-          partitionKey: safeKey(run.sessionId),
-          rowKey: safeKey(run.callId),
+        await claims.add({
+          ...toolRunKeys(run.sessionId, run.callId),
+          sessionId: run.sessionId,
+          callId: run.callId,
           name: run.name,
           workerId: run.workerId,
           status: 'running',
@@ -164,8 +159,9 @@ export function createTableToolRunStore(
     },
     async complete(sessionId, callId, result, unclaimed) {
       const row = {
-        partitionKey: safeKey(sessionId),
-        rowKey: safeKey(callId),
+        ...toolRunKeys(sessionId, callId),
+        sessionId,
+        callId,
         status: 'done' as const,
         ...outcome(result),
         ...(unclaimed ? { name: unclaimed.name, workerId: unclaimed.workerId, startedAt: unclaimed.at } : {}),
@@ -173,18 +169,21 @@ export function createTableToolRunStore(
       await (unclaimed ? client.upsertEntity(row, 'Merge') : client.updateEntity(row, 'Merge'));
     },
     markDelivered(sessionId, callId, result) {
-      return delivered.add(safeKey(sessionId), {
-        partitionKey: safeKey(sessionId),
-        rowKey: safeKey(callId),
+      return delivered.add({
+        ...toolRunKeys(sessionId, callId),
         status: 'delivered',
         ...(result ? outcome(result) : {}),
       });
     },
     async undelivered(sessionId) {
-      const pk = safeKey(sessionId).replace(/'/g, "''");
+      const { partitionKey, rowKey } = toolRunKeys(sessionId);
       const out: ToolRun[] = [];
+      // The session's RowKey range (`<session>|…`; '}' follows '|'), and its id, in case a key was escaped alike.
+      const upper = `${rowKey.slice(0, -1)}}`;
       const iter = client.listEntities<Row>({
-        queryOptions: { filter: odata`PartitionKey eq '${pk}' and status ne 'delivered'` },
+        queryOptions: {
+          filter: odata`PartitionKey eq ${partitionKey} and RowKey ge ${rowKey} and RowKey lt ${upper} and sessionId eq ${sessionId} and status ne 'delivered'`,
+        },
       });
       for await (const r of iter) out.push(fromRow(r as Row & { etag?: string }));
       return out;
@@ -193,8 +192,7 @@ export function createTableToolRunStore(
       try {
         await client.updateEntity(
           {
-            partitionKey: safeKey(run.sessionId),
-            rowKey: safeKey(run.callId),
+            ...toolRunKeys(run.sessionId, run.callId),
             workerId,
             ...(patch ? { status: 'done' as const, output: patch.output, isError: patch.isError } : {}),
           },

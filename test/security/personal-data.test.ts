@@ -1,3 +1,4 @@
+import { odata } from '@azure/data-tables';
 import { WebPubSubClient } from '@azure/web-pubsub-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStack, type Stack } from '../../dev/stack';
@@ -6,6 +7,7 @@ import { createHistoryStore } from '../../shared/memory/history-store';
 import { tableClient, TABLES } from '../../shared/storage/tables';
 import { createSessionStore } from '../../shared/stores/sessions';
 import { createToolRunCleanup } from '../../shared/stores/tool-run-cleanup';
+import { toolRunKeys } from '../../shared/stores/tool-runs';
 import { waitUntil } from '../lifecycle/helpers';
 import { webUser } from './attackers';
 
@@ -41,7 +43,9 @@ async function pushEvents(userId: string, sessionId: string) {
 async function toolRunsOf(sessionId: string) {
   const rows: unknown[] = [];
   for await (const r of tableClient(storage(), TABLES.toolruns).listEntities({
-    queryOptions: { filter: `PartitionKey eq '${sessionId}'` },
+    queryOptions: {
+      filter: odata`PartitionKey eq ${toolRunKeys(sessionId).partitionKey} and sessionId eq ${sessionId}`,
+    },
   }))
     rows.push(r);
   return rows;
