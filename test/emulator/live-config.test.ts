@@ -35,6 +35,9 @@ describe('Live startup configuration checks', () => {
       'session.delegation.responses.temperature',
     );
     expect(startupProblem({ model, delegation: { type: 'agent' } }, 'webrtc')?.param).toBe('session.delegation.type');
+    expect(
+      startupProblem({ model, delegation: { type: 'client', acknowledgement_delay_ms: -1 } }, 'webrtc')?.param,
+    ).toBe('session.delegation.acknowledgement_delay_ms');
     const dc = (d: unknown) => ({ model, client: { data_channel: d } });
     expect(startupProblem(dc({ allowed_client_events: 'all', allowed_server_events: [] }), 'webrtc')).toBeUndefined();
     expect(startupProblem(dc({ allowed_server_events: [{ type: 'response.event' }] }), 'webrtc')?.param).toBe(

@@ -135,6 +135,9 @@ function delegationProblem(d: unknown, prefix: string, update = false): ParamPro
   if (!fields) return invalid(`${prefix}.type`, "expected 'client', 'responses' or 'decisions'");
   const f = unknownField(d, fields, prefix);
   if (f) return f;
+  const delay = d.acknowledgement_delay_ms;
+  if (delay !== undefined && (typeof delay !== 'number' || !Number.isInteger(delay) || delay < 0))
+    return invalid(`${prefix}.acknowledgement_delay_ms`, 'expected a non-negative integer');
   if (d.type === 'responses') {
     if (!isObject(d.responses)) return update && d.responses === undefined ? undefined : missing(`${prefix}.responses`);
     const r = unknownField(d.responses, RESPONSES, `${prefix}.responses`);
