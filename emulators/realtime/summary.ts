@@ -67,8 +67,19 @@ export function sessionSummaries(sessions: RealtimeSession[], calls: Calls): Ses
   }));
 }
 
-export function callSummaries(calls: Calls): CallSummary[] {
-  return [...calls.byId.values()].map((c) => ({
+/** One call as `/_emulator/calls` shows it, from either API's call record. */
+export function callSummary(c: {
+  id: string;
+  kind: CallSummary['kind'];
+  state: CallState;
+  sipHeaders: CallSummary['sipHeaders'];
+  endedReason?: string;
+  referredTo?: string;
+  rejectStatus?: number;
+  deliveries: { webhookId: string; delivered: boolean; attempts: { status?: number; error?: string }[] }[];
+  session?: { id: string };
+}): CallSummary {
+  return {
     id: c.id,
     kind: c.kind,
     state: c.state,
@@ -82,5 +93,9 @@ export function callSummaries(calls: Calls): CallSummary[] {
       attempts: d.attempts.map(({ status, error }) => ({ status, error })),
     })),
     sessionId: c.session?.id,
-  }));
+  };
+}
+
+export function callSummaries(calls: Calls): CallSummary[] {
+  return [...calls.byId.values()].map(callSummary);
 }

@@ -1,11 +1,9 @@
 import type { ErrorEvent } from 'openai/resources/live/live';
 import { newId } from '../protocol';
 
-/** Client events of a primary WebSocket (`ClientEvent` in the `openai` package). */
-export const PRIMARY_CLIENT_EVENTS = [
-  'session.start',
+/** What a primary connection and an attached sideband may both send (`ClientEvent` ∩ `ConnectClientEvent`). */
+const COMMON_CLIENT_EVENTS = [
   'session.update',
-  'session.input_audio.append',
   'session.input_audio.mute',
   'session.input_audio.unmute',
   'session.output_audio.fixture.play',
@@ -20,23 +18,11 @@ export const PRIMARY_CLIENT_EVENTS = [
   'session.close',
 ] as const;
 
-/** Client events an attached sideband may send (`ConnectClientEvent`): no start, no audio append. */
-export const SIDEBAND_CLIENT_EVENTS = [
-  'session.update',
-  'session.input_audio.mute',
-  'session.input_audio.unmute',
-  'session.output_audio.fixture.play',
-  'transport.dtmf.send',
-  'session.instructions.append',
-  'session.thinking.append',
-  'session.commentary.append',
-  'decision.create',
-  'decision.item.create',
-  'decision.item.delete',
-  'response.item.create',
-  'response.create',
-  'session.close',
-] as const;
+/** Client events of a primary WebSocket (`ClientEvent` in the `openai` package): it starts and carries audio. */
+export const PRIMARY_CLIENT_EVENTS = ['session.start', 'session.input_audio.append', ...COMMON_CLIENT_EVENTS] as const;
+
+/** Client events an attached sideband may send (`ConnectClientEvent`): no start, no audio append; DTMF out. */
+export const SIDEBAND_CLIENT_EVENTS = [...COMMON_CLIENT_EVENTS, 'transport.dtmf.send'] as const;
 
 /**
  * What a WebRTC data channel can carry at most (`OpenAILiveWebRTC`'s event type): the sideband set without

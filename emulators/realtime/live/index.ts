@@ -6,7 +6,7 @@ import type { KeyStore } from '../auth';
 import type { CallState, SurfaceClaim } from '../calls';
 import type { EmulatorContext } from '../context';
 import { HttpFailure } from '../rest';
-import { transcriptLine, type CallSummary, type SessionSummary } from '../summary';
+import { callSummary, transcriptLine, type CallSummary, type SessionSummary } from '../summary';
 import { espeak, toneFor } from '../tts';
 import type { WebhookTarget } from '../webhooks';
 import { delegationTools } from './engine';
@@ -84,21 +84,7 @@ export function createLiveSurface(
         closeReason: s.closed,
       })),
     calls: () => [
-      ...[...service.sip.values()].map((c) => ({
-        id: c.id,
-        kind: 'sip' as const,
-        state: callState(c.state),
-        sipHeaders: c.sipHeaders,
-        endedReason: c.endedReason,
-        referredTo: c.referredTo,
-        rejectStatus: c.rejectStatus,
-        webhooks: c.deliveries.map((d) => ({
-          webhookId: d.webhookId,
-          delivered: d.delivered,
-          attempts: d.attempts.map(({ status, error }) => ({ status, error })),
-        })),
-        sessionId: c.session?.id,
-      })),
+      ...[...service.sip.values()].map((c) => callSummary({ ...c, kind: 'sip', state: callState(c.state) })),
       ...[...service.sessions.values()]
         .filter((s) => s.transport === 'webrtc')
         .map((s) => ({
