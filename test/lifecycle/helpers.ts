@@ -104,20 +104,32 @@ let asks = 0;
 export function askWhenFree(client: RawClient): void {
   const id = `ask_${++asks}`;
   let refused = false;
+  // A response that ends while the refusal is on its way (a loaded machine) gets no later response.done to wait
+  // for: ask again at once then; if one is still active the service refuses again and its done comes later.
+  let doneSinceAsk = false;
   const onMessage = (data: unknown) => {
-    const e = JSON.parse(String(data)) as { type: string; error?: { code?: string; event_id?: string } };
+    const e = JSON.parse(String(data)) as {
+      type: string;
+      error?: { code?: string; event_id?: string };
+      response?: { metadata?: Record<string, string> | null };
+    };
     if (e.type === 'error' && e.error?.event_id === id) {
-      if (e.error.code === 'conversation_already_has_active_response') refused = true;
-      else client.ws.off('message', onMessage);
+      if (e.error.code !== 'conversation_already_has_active_response') client.ws.off('message', onMessage);
+      else if (doneSinceAsk) {
+        client.ws.off('message', onMessage);
+        askWhenFree(client);
+      } else refused = true;
+    } else if (e.type === 'response.done' && !refused) {
+      doneSinceAsk = true;
     } else if (e.type === 'response.done' && refused) {
       client.ws.off('message', onMessage);
       askWhenFree(client);
-    } else if (e.type === 'response.created' && !refused) {
-      client.ws.off('message', onMessage);
+    } else if (e.type === 'response.created' && e.response?.metadata?.ask === id) {
+      client.ws.off('message', onMessage); // ours (the service echoes a response's metadata), not the agent's
     }
   };
   client.ws.on('message', onMessage);
-  client.send({ type: 'response.create', event_id: id });
+  client.send({ type: 'response.create', event_id: id, response: { metadata: { ask: id } } });
 }
 
 export async function emulatorSession(stack: Stack, callId: string) {
