@@ -156,10 +156,15 @@ describe('the local stack on the live profile', () => {
       body: JSON.stringify({ text: 'what is the weather in paris' }),
     });
     expect(speak.status).toBe(202);
-    const items = await until('the phone tool turn in the history', async () => {
-      const all = await itemsOf('sip:+14155550123', sessionId);
-      return all.some((i) => i.role === 'assistant' && /degrees/.test(i.text)) && all;
-    }).catch(async (e) => {
+    const items = await until(
+      'the phone tool turn in the history',
+      async () => {
+        const all = await itemsOf('sip:+14155550123', sessionId);
+        // Speech in, recognition, a delegated tool with its "one moment", speech out: a minute beside a CPU hog.
+        return all.some((i) => i.role === 'assistant' && /degrees/.test(i.text)) && all;
+      },
+      60_000,
+    ).catch(async (e) => {
       console.log('EMU', JSON.stringify(await (await fetch(emulator('/_emulator/sessions'))).json()).slice(0, 3000));
       console.log('ITEMS', JSON.stringify(await itemsOf('sip:+14155550123', sessionId)));
       throw e;
