@@ -100,11 +100,8 @@ export async function speechAppends(text: string): Promise<{ type: 'session.inpu
   return out;
 }
 
-/** A browser stand-in whose offer goes through `client.live.create` (the backend's brokered SDP). */
-export async function livePeer(
-  client: OpenAI,
-  session: Record<string, unknown>,
-): Promise<{ peer: TestPeer; events: Recorder; sessionId: string }> {
+/** A WebRTC peer recording its data channel, with its offer ready (ICE gathered, loopback candidates only). */
+export async function offeringPeer(): Promise<{ peer: TestPeer; events: Recorder; sdp: string }> {
   const peer = new TestPeer();
   const events = new Recorder();
   peer.dc.onMessage.subscribe((m) => events.push(JSON.parse(m.toString()) as LiveEvent));
@@ -114,10 +111,16 @@ export async function livePeer(
       ? r()
       : peer.pc.iceGatheringStateChange.subscribe((s) => s === 'complete' && r()),
   );
-  const created = await client.live.create({
-    session: session as never,
-    transport: { type: 'webrtc', sdp: loopbackOnly(peer.pc.localDescription!.sdp) },
-  });
+  return { peer, events, sdp: loopbackOnly(peer.pc.localDescription!.sdp) };
+}
+
+/** A browser stand-in whose offer goes through `client.live.create` (the backend's brokered SDP). */
+export async function livePeer(
+  client: OpenAI,
+  session: Record<string, unknown>,
+): Promise<{ peer: TestPeer; events: Recorder; sessionId: string }> {
+  const { peer, events, sdp } = await offeringPeer();
+  const created = await client.live.create({ session: session as never, transport: { type: 'webrtc', sdp } });
   await peer.pc.setRemoteDescription({ type: 'answer', sdp: created.transport.sdp });
   await new Promise<void>((resolve, reject) => {
     const t = setTimeout(() => reject(new Error('data channel did not open')), 10_000);

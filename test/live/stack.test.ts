@@ -1,14 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStack, type Stack } from '../../dev/stack';
 import { espeak } from '../../emulators/realtime/tts';
-import { loopbackOnly } from '../../emulators/realtime/webrtc';
 import { createHistoryStore } from '../../shared/memory/history-store';
 import type { TranscriptItem } from '../../shared/memory/types';
 import { tableClient, TABLES } from '../../shared/storage/tables';
 import { createSessionStore } from '../../shared/stores/sessions';
 import { sessionIdForCall } from '../../shared/webhooks/sip';
-import { Recorder, type LiveEvent } from '../emulator/live-helpers';
-import { TestPeer } from '../emulator/webrtc-peer';
+import { offeringPeer } from '../emulator/live-helpers';
 
 /**
  * The whole local stack on the emulator's `live` profile (REALTIME_EMULATOR_PROFILE=live): the Function app and the
@@ -52,19 +50,11 @@ const itemsOf = (partition: string, sessionId: string): Promise<TranscriptItem[]
 
 /** A browser stand-in: its offer goes to the backend, as the page's does for an agent on a Live provider. */
 async function browser(agentId: string) {
-  const peer = new TestPeer();
-  const events = new Recorder();
-  peer.dc.onMessage.subscribe((m) => events.push(JSON.parse(m.toString()) as LiveEvent));
-  await peer.pc.setLocalDescription(await peer.pc.createOffer());
-  await new Promise<void>((r) =>
-    peer.pc.iceGatheringState === 'complete'
-      ? r()
-      : peer.pc.iceGatheringStateChange.subscribe((s) => s === 'complete' && r()),
-  );
+  const { peer, events, sdp } = await offeringPeer();
   const res = await fetch(api('/sessions'), {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...USER },
-    body: JSON.stringify({ agentId, sdp: loopbackOnly(peer.pc.localDescription!.sdp) }),
+    body: JSON.stringify({ agentId, sdp }),
   });
   expect(res.status).toBe(201);
   const grant = (await res.json()) as { sessionId: string; sdp: string };
