@@ -1,19 +1,49 @@
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 
-/** A port the OS says is free right now (tests never use fixed ports). */
-export function freePort(host = '127.0.0.1'): Promise<number> {
-  return new Promise((resolve, reject) => {
+/**
+ * Below the kernel's ephemeral range: a port picked here cannot be taken by an outgoing connection's local port
+ * between the pick and the service's bind (with port 0 it could, and a test then failed with EADDRINUSE).
+ */
+function pickRange(): [number, number] {
+  let low = 32768; // Linux's default ip_local_port_range start
+  try {
+    low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]) || low;
+  } catch {
+    // not Linux: keep the default
+  }
+  return [Math.max(1024, low - 12_000), low - 1];
+}
+
+const handedOut = new Set<number>();
+
+function bindable(port: number, host: string): Promise<boolean> {
+  return new Promise((resolve) => {
     const srv = createServer();
     srv.unref();
-    srv.once('error', reject);
-    srv.listen(0, host, () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
+    srv.once('error', () => resolve(false));
+    srv.listen(port, host, () => srv.close(() => resolve(true)));
   });
 }
 
+/**
+ * A port free right now, never handed out before by this process (tests never use fixed ports). Every port of a
+ * stack is known before anything starts so each service's settings can name the others, so the pick cannot be a
+ * bind to port 0 kept open; random picks below the ephemeral range leave only another process picking the same
+ * port in the same instant, which the bind check before each pick makes rarer still.
+ */
+export async function freePort(host = '127.0.0.1'): Promise<number> {
+  const [low, high] = pickRange();
+  for (let i = 0; i < 200; i++) {
+    const port = low + Math.floor(Math.random() * (high - low + 1));
+    if (handedOut.has(port)) continue;
+    if (await bindable(port, host)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
+  throw new Error(`no free port between ${low} and ${high} on ${host}`);
+}
 export class PortInUseError extends Error {
   constructor(
     readonly service: string,
