@@ -1,4 +1,4 @@
-import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError } from 'openai';
+import type OpenAI from 'openai';
 import type { ProviderAuth } from './credentials';
 import { parseRetryAfter, type RealtimeClientOptions } from './realtime-client';
 import { UpstreamError, type ClientSecret, type SessionConfig } from './types';
@@ -19,49 +19,66 @@ export interface RealtimeRest {
  * retries: callers (the webhook sender, the page) retry, and a retried accept must not double up.
  */
 export function realtimeRest(baseURL: string, auth: ProviderAuth, opts: RealtimeClientOptions = {}): RealtimeRest {
-  const { client, call } = sdkClient(baseURL, auth, opts);
+  const call = sdkClient(baseURL, auth, opts);
   return {
     async mintClientSecret(session, ttlSeconds) {
-      const body = await call(() =>
-        client.realtime.clientSecrets.create({ expires_after: { anchor: 'created_at', seconds: ttlSeconds }, session }),
+      const body = await call((c) =>
+        c.realtime.clientSecrets.create({ expires_after: { anchor: 'created_at', seconds: ttlSeconds }, session }),
       );
       return parseClientSecret(body);
     },
-    accept: (callId, session) => call(() => client.realtime.calls.accept(callId, session)),
+    accept: (callId, session) => call((c) => c.realtime.calls.accept(callId, session)),
     reject: (callId, statusCode) =>
-      call(() => client.realtime.calls.reject(callId, statusCode === undefined ? {} : { status_code: statusCode })),
-    refer: (callId, targetUri) => call(() => client.realtime.calls.refer(callId, { target_uri: targetUri })),
-    hangup: (callId) => call(() => client.realtime.calls.hangup(callId)),
+      call((c) => c.realtime.calls.reject(callId, statusCode === undefined ? {} : { status_code: statusCode })),
+    refer: (callId, targetUri) => call((c) => c.realtime.calls.refer(callId, { target_uri: targetUri })),
+    hangup: (callId) => call((c) => c.realtime.calls.hangup(callId)),
   };
 }
 
+type Sdk = typeof import('openai');
+let sdk: Promise<Sdk> | undefined;
 /**
- * One `openai` client over a base URL with our auth and no retries, and `call`, which runs one SDK request and maps
- * what it throws onto UpstreamError. Shared by the Realtime and the Live providers.
+ * The SDK (≈390 KiB minified) is imported on a provider's first request: only the mint and call control use it, so
+ * it stays out of the Function app's entry chunk, which every cold instance parses before serving anything.
+ */
+const loadSdk = () => (sdk ??= import('openai'));
+
+/**
+ * `call` runs one SDK request on one `openai` client over a base URL (our auth, no retries; made on first use) and
+ * maps what the SDK throws onto UpstreamError. Shared by the Realtime and the Live providers.
  */
 export function sdkClient(baseURL: string, auth: ProviderAuth, opts: RealtimeClientOptions = {}) {
   const timeoutMs = opts.timeoutMs ?? 10_000;
-  const client = new OpenAI({
-    baseURL,
-    ...(auth.kind === 'api-key'
-      ? { apiKey: auth.key, defaultHeaders: { 'api-key': auth.key, authorization: null } }
-      : { apiKey: auth.token }),
-    timeout: timeoutMs,
-    maxRetries: 0,
-    ...(opts.fetch ? { fetch: opts.fetch as unknown as typeof fetch } : {}),
-  });
-  const call = async <T>(fn: () => Promise<T>): Promise<T> => {
+  let client: Promise<{ client: OpenAI; mod: Sdk }> | undefined;
+  const open = () =>
+    (client ??= loadSdk().then((mod) => ({
+      mod,
+      client: new mod.default({
+        baseURL,
+        ...(auth.kind === 'api-key'
+          ? { apiKey: auth.key, defaultHeaders: { 'api-key': auth.key, authorization: null } }
+          : { apiKey: auth.token }),
+        timeout: timeoutMs,
+        maxRetries: 0,
+        ...(opts.fetch ? { fetch: opts.fetch as unknown as typeof fetch } : {}),
+      }),
+    })));
+  return async <T>(fn: (client: OpenAI) => Promise<T>): Promise<T> => {
+    const { client: c, mod } = await open();
     try {
-      return await fn();
+      return await fn(c);
     } catch (err) {
-      throw upstreamError(err, timeoutMs);
+      throw upstreamError(mod, err, timeoutMs);
     }
   };
-  return { client, call };
 }
 
 /** Maps the SDK's errors onto UpstreamError: the status, a secret-free message, the upstream's Retry-After. */
-function upstreamError(err: unknown, timeoutMs: number): unknown {
+function upstreamError(
+  { APIConnectionError, APIConnectionTimeoutError, APIError }: Sdk,
+  err: unknown,
+  timeoutMs: number,
+): unknown {
   if (err instanceof APIConnectionTimeoutError)
     return new UpstreamError(504, `upstream timed out after ${timeoutMs} ms`);
   if (err instanceof APIError && typeof err.status === 'number') {

@@ -32,7 +32,7 @@ export function liveProvider(config: ProviderConfig, opts: ProviderOptions = {})
       ? apiKeyAuth(config.REALTIME_API_KEY)
       : bearerKeyAuth(config.REALTIME_API_KEY)
     : entraAuth(opts.credential);
-  const { client, call } = sdkClient(base, auth, opts);
+  const call = sdkClient(base, auth, opts);
   const wsAuth = authHeaders(auth);
   const live: LiveSessionOptions = { delegationModel: config.TEXT_MODEL ?? DEFAULT_DELEGATION_MODEL };
   const sessionPath = (id: string) => `/live/sessions/${encodeURIComponent(id)}`;
@@ -46,7 +46,7 @@ export function liveProvider(config: ProviderConfig, opts: ProviderOptions = {})
       throw refuse('browser connect URLs (Live brokers the SDP through POST /api/sessions)');
     },
     async startWebrtcSession(session, sdpOffer) {
-      const created = await call(() =>
+      const created = await call((client) =>
         client.live.create({ session: liveWebrtcConfig(session, live), transport: { type: 'webrtc', sdp: sdpOffer } }),
       );
       const id = created?.session?.id;
@@ -56,11 +56,11 @@ export function liveProvider(config: ProviderConfig, opts: ProviderOptions = {})
       return { callId: id, sdp };
     },
     acceptCall: (id, session) =>
-      call(() => client.live.sessions.accept(id, { session: liveAcceptConfig(session, live) })),
+      call((client) => client.live.sessions.accept(id, { session: liveAcceptConfig(session, live) })),
     rejectCall: (id, statusCode) =>
-      call(() => client.live.sessions.reject(id, { status_code: statusCode ?? DEFAULT_REJECT_STATUS })),
-    referCall: (id, targetUri) => call(() => client.live.sessions.refer(id, { target_uri: targetUri })),
-    hangupCall: (id) => call(() => client.live.sessions.hangup(id)),
+      call((client) => client.live.sessions.reject(id, { status_code: statusCode ?? DEFAULT_REJECT_STATUS })),
+    referCall: (id, targetUri) => call((client) => client.live.sessions.refer(id, { target_uri: targetUri })),
+    hangupCall: (id) => call((client) => client.live.sessions.hangup(id)),
     openSideband: (id) => openSocket(`${toWs(base)}${sessionPath(id)}/attach`, wsAuth, opts),
     // The primary WebSocket (`…/live/sessions`, no model in the URL: it goes in `session.start`), for the evals.
     openDirect: () => openSocket(`${toWs(base)}/live/sessions`, wsAuth, opts),
