@@ -10,7 +10,8 @@ import { percentile, report } from './report';
  * signal is one Durable start; the lifecycle has its own bench), so the figures are this feature's own cost:
  * - upstream: provider.mintClientSecret alone (the emulator's client_secrets call);
  * - POST /api/sessions end to end; its overhead over the upstream call is what this backend adds
- *   (auth, rate limit, validation, agent lookup, tools, one Table insert, the lifecycle signal);
+ *   (auth, rate limit, validation, agent lookup, tools, one Table insert, the lifecycle signal); a request refused
+ *   by validation and the row insert alone are timed beside them, to show what the overhead is made of;
  * - POST /api/webhooks/realtime for a new SIP call (verify, claim, route, accept upstream, insert, signal,
  *   complete), for a duplicate delivery, and for a forged one.
  */
@@ -47,14 +48,39 @@ try {
       expectStatus(r, 201),
     );
 
+  // What the overhead is made of: the request's fixed cost (the runner, auth, the rate limit, a body refused by
+  // validation) and the session row's insert, which the handler awaits alongside the mint.
+  const refusedRequest = (i: number) =>
+    postJson(`${h.api}/sessions`, { agentId: 42 }, { 'x-user-id': `bench-${i % 50}` }).then((r) =>
+      expectStatus(r, 400),
+    );
+  const rowInsert = (i: number) =>
+    h.deps.sessions.create({
+      sessionId: `bench-row-${i}-${Date.now()}`,
+      agentId: 'concierge',
+      transport: 'webrtc',
+      userId: `bench-${i % 50}`,
+      historyPartition: `user:bench-${i % 50}`,
+      state: 'requested',
+      createdAt: Date.now(),
+      model: h.config.REALTIME_MODEL,
+      resume: false,
+    });
+
   await time(WARMUP, upstreamMint);
   await time(WARMUP, startSession);
-  // Interleaved so both see the same machine load.
+  await time(WARMUP, refusedRequest);
+  await time(WARMUP, rowInsert);
+  // Interleaved so all see the same machine load.
   const upstream: number[] = [];
   const endToEnd: number[] = [];
+  const refused: number[] = [];
+  const inserts: number[] = [];
   for (let i = 0; i < N; i++) {
     upstream.push(...(await time(1, upstreamMint)));
     endToEnd.push(...(await time(1, () => startSession(i))));
+    refused.push(...(await time(1, () => refusedRequest(i))));
+    inserts.push(...(await time(1, () => rowInsert(i))));
   }
 
   const deliver = (body: string, headers: Record<string, string>) =>
@@ -114,6 +140,8 @@ try {
       row('upstream client_secrets (emulator)', upstream),
       row('POST /api/sessions end to end', endToEnd),
       row('token-mint overhead (end to end − upstream, paired)', overhead),
+      row('  of it: request floor (runner, auth, rate limit, 400 on a bad body)', refused),
+      row('  of it: session row insert alone (awaited beside the mint)', inserts),
       row('webhook: new SIP call (verify → accept → insert → signal)', fresh),
       row('webhook: duplicate delivery (verify → 409 claim → ack)', duplicate),
       row('webhook: forged signature (401, nothing written)', forged),

@@ -58,7 +58,17 @@ export const startSessionHandler =
     const { config } = deps;
     const caller = await deps.authenticate(req.headers);
     await enforceRateLimit(deps.sessionLimiter, rateLimitKey(caller, req.headers));
-    await enforceDailyMinutes(deps, caller.userId);
+    // A point read that would otherwise sit before the mint: it runs beside the rest and is awaited before anything
+    // is handed out (a secret minted for a refused user is dropped unseen and expires within its TTL).
+    // Resolves to the refusal (never rejects, so nothing is unhandled while it waits).
+    const allowance = enforceDailyMinutes(deps, caller.userId).then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    const enforceAllowance = async () => {
+      const refusal = await allowance;
+      if (refusal) throw refusal;
+    };
     const input = startSessionBody.parse(await readJson(req, config.MAX_BODY_BYTES));
     if (input.userId && input.userId !== caller.userId) {
       throw new HttpError(403, 'user_mismatch', 'body.userId must be the signed-in user (or be omitted)');
@@ -72,6 +82,7 @@ export const startSessionHandler =
       ? await ownedSession(deps.sessions, input.resumeSessionId, caller.userId)
       : undefined;
     if (previous) {
+      await enforceAllowance(); // before closing a call the page lost
       if (previous.agentId !== agent.id)
         throw new HttpError(409, 'resume_agent_mismatch', 'a session resumes with its own agent');
       // A resumed session keeps the version of the agent it started with.
@@ -130,7 +141,8 @@ export const startSessionHandler =
           traceparent: currentTraceparent(),
           agentVersion: agent.version,
         };
-    if (input.sdp)
+    if (input.sdp) {
+      await enforceAllowance();
       return startBrokeredSession(deps, ctx, {
         sdp: input.sdp,
         session,
@@ -143,6 +155,7 @@ export const startSessionHandler =
         at,
         resume: input.resume,
       });
+    }
     const { webrtcUrl, websocketUrl } = await viaProvider(async () => deps.provider.connectUrls(model));
     // The row is written while the upstream mints (the mint is the long pole): a failed mint removes the new row
     // again, and a failed write only strands a key that expires within the TTL. The lifecycle hears of the
@@ -169,12 +182,13 @@ export const startSessionHandler =
       viaProvider(() => deps.provider.mintClientSecret(session, config.SESSION_TOKEN_TTL_SECONDS)),
       row,
     ]);
-    if (minted.status === 'rejected') {
+    const refused = await allowance;
+    if (minted.status === 'rejected' || refused) {
       if (!previous && written.status === 'fulfilled')
         await deps.sessions
           .remove(sessionId)
           .catch((err) => ctx.log(`session ${sessionId}: removing the row of a failed mint failed: ${String(err)}`));
-      throw minted.reason;
+      throw refused ?? (minted as PromiseRejectedResult).reason;
     }
     if (written.status === 'rejected') throw written.reason;
     const secret = minted.value;
