@@ -1,4 +1,5 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { availableParallelism } from 'node:os';
 import { createInterface } from 'node:readline';
 import { startAzurite, type Azurite } from '../dev/azurite';
 import { percentile, report, round } from './report';
@@ -15,7 +16,7 @@ import { startMeasuringServer, type Sample } from './tool-overhead-server';
  * MIN_GAP_MS apart on average. Settings: TOOL_BENCH_LEVELS ("1,100,500"), TOOL_BENCH_SAMPLES (minimum
  * samples per cell, default 1000; at least 10 per session), TOOL_BENCH_KINDS (e.g. "worker,peer"),
  * TOOL_BENCH_NO_OBSERVER=1 (the worker without its telemetry observer), TOOL_BENCH_NODE_ARGS (e.g. "--cpu-prof
- * --cpu-prof-dir=/tmp/prof" for the handler processes).
+ * --cpu-prof-dir=/tmp/prof" for the handler processes), TOOL_BENCH_STORAGE_CPU (see `pinStorage`).
  */
 const LEVELS = (process.env.TOOL_BENCH_LEVELS ?? '1,100,500').split(',').map(Number);
 const RATE = Number(process.env.TOOL_BENCH_RATE ?? 500);
@@ -23,6 +24,24 @@ const MIN_SAMPLES = Number(process.env.TOOL_BENCH_SAMPLES ?? 1000);
 /** A session's calls are at least this far apart on average (a voice session does not call tools back to back). */
 const MIN_GAP_MS = 20;
 const BLOCKS = 5;
+/**
+ * TOOL_BENCH_STORAGE_CPU=<n>: Azurite runs on CPU n alone and everything else (this process, every handler kind,
+ * the in-memory worker included) on the other CPUs, with `taskset`. Table Storage is a remote service in Azure; on
+ * one small machine the emulator's CPU otherwise competes with the worker it serves, which no deployment has.
+ */
+const STORAGE_CPU = process.env.TOOL_BENCH_STORAGE_CPU;
+
+function pinStorage(storagePid: number): string {
+  if (STORAGE_CPU === undefined) return 'unpinned (Azurite shares every CPU with the worker)';
+  const cpus = availableParallelism();
+  const others = Array.from({ length: cpus }, (_, i) => i).filter((i) => String(i) !== STORAGE_CPU);
+  if (!others.length) throw new Error(`TOOL_BENCH_STORAGE_CPU=${STORAGE_CPU} leaves no CPU for the rest`);
+  execFileSync('taskset', ['-a', '-p', '-c', STORAGE_CPU, String(storagePid)], { stdio: 'ignore' });
+  // Children inherit the parent's affinity.
+  execFileSync('taskset', ['-a', '-p', '-c', others.join(','), String(process.pid)], { stdio: 'ignore' });
+  return `Azurite alone on CPU ${STORAGE_CPU}; the bench and every handler kind on CPU ${others.join(',')}`;
+}
+let placement = '';
 const ALL_KINDS = ['worker', 'worker-bare', 'floor', 'peer', 'worker-tables', 'worker-tables-ro'] as const;
 type Kind = (typeof ALL_KINDS)[number];
 /**
@@ -121,6 +140,7 @@ let azurite: Azurite | undefined;
 
 async function main() {
   azurite = await startAzurite();
+  placement = pinStorage(azurite.process.pid!);
   try {
     await run();
   } finally {
@@ -194,10 +214,12 @@ async function run() {
       if (k.startsWith('worker-tables') && cell.worker) r['p99 ×worker'] = round(cell[k]!.p99 / cell.worker.p99, 2);
     }
   }
+  console.log(`\nplacement: ${placement}`);
   report('tool-overhead', rows, {
     method:
       'Measuring ws server (GA events) in the parent; each handler kind in its own child process. Overhead = time from writing response.function_call_arguments.done to receiving both the function_call_output item and response.create, minus the tool time the tool reports in its output. ' +
       `Load: ${RATE} tool calls/s per process spread over the sessions (each session's calls at least ${MIN_GAP_MS} ms apart on average); the kinds run side by side and are loaded in ${BLOCKS} alternating blocks. worker = WorkerCore/SidebandSession/ToolExecutor with the real provider socket, production SessionTelemetry observer (no exporter), instant in-process ToolGateway, in-memory ToolRunStore (no MCP hop, no Table Storage), no-op publisher/history/lifecycle. worker-bare = the same without the telemetry observer. worker-tables = the same with the real Table Storage tool-run and history stores on a local Azurite, calling a tool with side effects (the claim and the turn's transcript write before the tool are on the path; the delivered record after the send is not). worker-tables-ro = the same calling a read-only tool (no storage on the path). p99 ×worker = worker-tables p99 over the in-memory worker's p99 in the same run.`,
+    placement,
     targets: { p99AtMaxSessionsMs: 5, vsFloorP99: 1.5, tablesVsWorkerP99: { sideEffects: 3, readOnly: 1.5 } },
     detail: raw,
   });
