@@ -29,7 +29,7 @@ const BLOCKS = 5;
  * the in-memory worker included) on the other CPUs, with `taskset`. Table Storage is a remote service in Azure; on
  * one small machine the emulator's CPU otherwise competes with the worker it serves, which no deployment has.
  */
-const STORAGE_CPU = process.env.TOOL_BENCH_STORAGE_CPU;
+const STORAGE_CPU = process.env.TOOL_BENCH_STORAGE_CPU || undefined;
 
 function pinStorage(storagePid: number): string {
   if (STORAGE_CPU === undefined) return 'unpinned (Azurite shares every CPU with the worker)';
