@@ -5,7 +5,7 @@ import { createServer } from 'node:net';
  * Below the kernel's ephemeral range: a port picked here cannot be taken by an outgoing connection's local port
  * between the pick and the service's bind (with port 0 it could, and a test then failed with EADDRINUSE).
  */
-function pickRange(): [number, number] {
+function readPickRange(): [number, number] {
   let low = 32768; // Linux's default ip_local_port_range start
   try {
     low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]) || low;
@@ -14,6 +14,8 @@ function pickRange(): [number, number] {
   }
   return [Math.max(1024, low - 12_000), low - 1];
 }
+let range: [number, number] | undefined;
+const pickRange = () => (range ??= readPickRange());
 
 const handedOut = new Set<number>();
 
@@ -44,6 +46,7 @@ export async function freePort(host = '127.0.0.1'): Promise<number> {
   }
   throw new Error(`no free port between ${low} and ${high} on ${host}`);
 }
+
 export class PortInUseError extends Error {
   constructor(
     readonly service: string,
