@@ -197,11 +197,20 @@ export class ToolExecutor {
     return out;
   }
 
-  /** After the output was sent: one write, off the model's path (and none for a retry-safe run). */
+  /**
+   * After the output was sent: one write, off the model's path (and none for a retry-safe run). The store may hold
+   * it back to share a transaction; a drain waits for it.
+   */
   delivered(sessionId: string, out: DeliverableOutput): Promise<void> {
     if (out.stored === false) return Promise.resolve();
     const { callId, output, isError, durationMs } = out;
-    return this.deps.store.markDelivered(sessionId, callId, out.fresh ? { output, isError, durationMs } : undefined);
+    const write = this.deps.store.markDelivered(
+      sessionId,
+      callId,
+      out.fresh ? { output, isError, durationMs } : undefined,
+    );
+    this.running.add(write);
+    return write.finally(() => this.running.delete(write));
   }
 }
 

@@ -9,16 +9,21 @@ export interface TranscriptBatcherOptions {
   log?: (line: string) => void;
   /**
    * Writes in flight during a flush: `min` normally, doubling (up to `max`) while a flush takes longer than
-   * `passTargetMs`, halving again once flushes are quick. Each write's serialization, signing and answer are
-   * synchronous work on the worker's one thread; many at once hold back every live session's events (measured in
-   * bench:tool-overhead: at 500 sessions a read-only tool's p99 was 1.0× the in-memory worker's with 2 in flight,
-   * 1.5× with 4, 4.4× with 8 and 9.4× with 64). More lanes only when the backlog needs them.
+   * `passTargetMs` and the last doubling paid for itself, halving again once flushes are quick. Each write's
+   * serialization, signing and answer are synchronous work on the worker's one thread; many at once hold back every
+   * live session's events (measured in bench:tool-overhead: at 500 sessions a read-only tool's p99 was 1.0× the
+   * in-memory worker's with 2 in flight, 1.5× with 4, 4.4× with 8 and 9.4× with 64). And on a store that is already
+   * busy, more lanes write no faster: they only lengthen the queue that a tool's claim waits in.
    */
   lanes?: { min: number; max: number; passTargetMs: number };
   now?: () => number;
 }
 
 const DEFAULT_LANES = { min: 2, max: 32, passTargetMs: 1000 };
+/** More lanes must write at least this much faster than half as many did, or the store is the limit. */
+const LANES_PAYOFF = 1.25;
+/** A throughput measured longer ago than this says little about the store's load now. */
+const RATE_MEMORY_MS = 30_000;
 
 /**
  * Collects completed transcript items per history partition and writes them in batches. Driven by the
@@ -34,6 +39,8 @@ export class TranscriptBatcher {
   writes = 0;
   /** Writes the next flush keeps in flight (see `lanes`). */
   lanes: number;
+  /** Writes per ms of the last slow pass at each lane count, and when it was measured. */
+  private readonly rates = new Map<number, { rate: number; at: number }>();
 
   constructor(private readonly opts: TranscriptBatcherOptions) {
     this.lanes = (opts.lanes ?? DEFAULT_LANES).min;
@@ -75,17 +82,39 @@ export class TranscriptBatcher {
   private async flushOnce(): Promise<void> {
     const batch = [...this.pending.entries()];
     this.pending.clear();
-    const { min, max, passTargetMs } = this.opts.lanes ?? DEFAULT_LANES;
     const now = this.opts.now ?? Date.now;
     const started = now();
+    const writesBefore = this.writes;
     let next = 0;
     const lane = async () => {
       for (let entry = batch[next++]; entry; entry = batch[next++]) await this.writePartition(entry[0], entry[1]);
     };
     await Promise.all(Array.from({ length: Math.min(this.lanes, batch.length) }, lane));
-    const took = now() - started;
-    if (took > passTargetMs) this.lanes = Math.min(max, this.lanes * 2);
-    else if (took < passTargetMs / 4) this.lanes = Math.max(min, Math.floor(this.lanes / 2));
+    this.adjustLanes(now() - started, this.writes - writesBefore, now());
+  }
+
+  /**
+   * A slow pass doubles the lanes unless twice as many are known to have written no faster; a pass at a lane
+   * count that writes no faster than half as many did halves them again. Quick passes drop back to the minimum.
+   */
+  private adjustLanes(took: number, writes: number, at: number) {
+    const { min, max, passTargetMs } = this.opts.lanes ?? DEFAULT_LANES;
+    const known = (lanes: number) => {
+      const r = this.rates.get(lanes);
+      return r && at - r.at <= RATE_MEMORY_MS ? r.rate : undefined;
+    };
+    if (took <= passTargetMs) {
+      if (took < passTargetMs / 4) this.lanes = Math.max(min, Math.floor(this.lanes / 2));
+      return;
+    }
+    const rate = writes / Math.max(took, 1);
+    this.rates.set(this.lanes, { rate, at });
+    const half = known(Math.floor(this.lanes / 2));
+    const double = known(this.lanes * 2);
+    if (this.lanes > min && half !== undefined && rate < half * LANES_PAYOFF)
+      this.lanes = Math.max(min, Math.floor(this.lanes / 2));
+    else if (this.lanes < max && (double === undefined || double >= rate * LANES_PAYOFF))
+      this.lanes = Math.min(max, this.lanes * 2);
   }
 
   private async writePartition(partition: string, items: TranscriptItem[]): Promise<void> {

@@ -201,8 +201,13 @@ export function createHistoryStore(config: StorageConfig, opts: HistoryStoreOpti
     await submit(upserts(pk, startAt, list));
   }
 
+  /** One upsert goes alone: the same write as a transaction of one, without the multipart round trip around it. */
   async function submit(actions: TransactionAction[]) {
-    for (const batch of chunkActions(actions)) await client.submitTransaction(batch);
+    for (const batch of chunkActions(actions)) {
+      const [only, ...more] = batch;
+      if (only && !more.length && only[0] === 'upsert') await client.upsertEntity(only[1], only[2]);
+      else await client.submitTransaction(batch);
+    }
   }
 
   /** Deletes rows in transactions; a row already gone (a concurrent purge) is not an error. */

@@ -82,6 +82,11 @@ const outcome = (r: ToolOutcome) => ({
 });
 
 type Patch = { partitionKey: string; rowKey: string } & Partial<Row>;
+/** A write of the batcher: a claim's insert, or a merge (the delivered mark). */
+type Write = (Row & { op: 'create' }) | (Patch & { op: 'merge' });
+
+const action = ({ op, ...entity }: Write): TransactionAction =>
+  op === 'create' ? ['create', entity] : ['update', entity, 'Merge'];
 
 /** Partitions the runs are spread over: enough for Table's per-partition throughput, few enough to coalesce in. */
 export const TOOL_RUN_PARTITIONS = 16;
@@ -116,21 +121,22 @@ export function createTableToolRunStore(
     startedAt: r.startedAt,
     etag: r.etag,
   });
-  const delivered = new PartitionBatcher<Patch>({
-    batch: (rows) =>
-      client.submitTransaction(rows.map((r): TransactionAction => ['update', r, 'Merge'])).then(() => {}),
-    single: (row) => client.updateEntity(row, 'Merge').then(() => {}),
-    // A row gone (deleted with the caller's history) fails only its own mark.
-    retryAloneOn: [404],
-    mergeSameRow: true,
-  });
-  // The one write before a tool with side effects runs: insert-only, so it succeeds for exactly one claimant.
-  const claims = new PartitionBatcher<Row>({
-    batch: (rows) => client.submitTransaction(rows.map((r): TransactionAction => ['create', r])).then(() => {}),
-    single: (row) => client.createEntity(row).then(() => {}),
-    // One row already claimed fails the whole transaction and writes nothing: the rows are claimed one by one.
-    retryAloneOn: [409],
-    mergeSameRow: false,
+  /**
+   * One batcher for the table's writes, so a partition's claims and delivered marks share transactions: a claim
+   * (the one write before a tool with side effects runs) goes at once and takes the marks waiting in its partition
+   * along; a mark, which nobody waits on, lingers for the next claim instead of paying a round trip of its own.
+   */
+  const writes = new PartitionBatcher<Write>({
+    batch: (rows) => client.submitTransaction(rows.map(action)).then(() => {}),
+    single: (w) => {
+      const [kind, entity] = action(w);
+      return (kind === 'create' ? client.createEntity(entity) : client.updateEntity(entity, 'Merge')).then(() => {});
+    },
+    // One row already claimed (409), or a mark's row gone with the caller's history (404), fails the whole
+    // transaction and writes nothing: the rows are written one by one, each answering for itself.
+    retryAloneOn: [404, 409],
+    // Each claimant of a row gets its own answer; marks of one row merge.
+    mergeSameRow: (w) => w.op === 'merge',
   });
   return {
     async ensureTable() {
@@ -142,7 +148,8 @@ export function createTableToolRunStore(
     },
     async claim(run) {
       try {
-        await claims.add({
+        await writes.add({
+          op: 'create',
           ...toolRunKeys(run.sessionId, run.callId),
           sessionId: run.sessionId,
           callId: run.callId,
@@ -169,11 +176,10 @@ export function createTableToolRunStore(
       await (unclaimed ? client.upsertEntity(row, 'Merge') : client.updateEntity(row, 'Merge'));
     },
     markDelivered(sessionId, callId, result) {
-      return delivered.add({
-        ...toolRunKeys(sessionId, callId),
-        status: 'delivered',
-        ...(result ? outcome(result) : {}),
-      });
+      return writes.add(
+        { op: 'merge', ...toolRunKeys(sessionId, callId), status: 'delivered', ...(result ? outcome(result) : {}) },
+        { linger: true },
+      );
     },
     async undelivered(sessionId) {
       const { partitionKey, rowKey } = toolRunKeys(sessionId);

@@ -5,7 +5,12 @@ type Row = KeyedRow & { v: number };
 const row = (rowKey: string, v = 0, partitionKey = 'p'): Row => ({ partitionKey, rowKey, v });
 const failure = (statusCode: number) => Object.assign(new Error(`status ${statusCode}`), { statusCode });
 
-function setup(opts: { mergeSameRow: boolean; failBatch?: number; failAlone?: (r: Row) => number | undefined }) {
+function setup(opts: {
+  mergeSameRow: boolean | ((r: Row) => boolean);
+  failBatch?: number;
+  failAlone?: (r: Row) => number | undefined;
+  lingerMs?: number;
+}) {
   const calls: string[] = [];
   let release: (() => void) | undefined;
   let hold = false;
@@ -23,6 +28,7 @@ function setup(opts: { mergeSameRow: boolean; failBatch?: number; failAlone?: (r
     },
     retryAloneOn: [409],
     mergeSameRow: opts.mergeSameRow,
+    lingerMs: opts.lingerMs,
   });
   return { b, calls, holdNext: (on: boolean) => (hold = on), release: () => release?.() };
 }
@@ -72,5 +78,35 @@ describe('PartitionBatcher', () => {
     const out = await Promise.all([outcome(apart.b.add(row('a', 1))), outcome(apart.b.add(row('a', 2)))]);
     expect(out).toEqual(['ok', 'failed 409']);
     expect(apart.calls).toEqual(['single a=1', 'single a=2']);
+  });
+
+  it('a lingering write rides along with the next urgent write of its partition', async () => {
+    // A linger far longer than the test: only the urgent write can have carried it.
+    const s = setup({ mergeSameRow: (r) => r.v > 0, lingerMs: 60_000 });
+    const mark = s.b.add(row('m', 1), { linger: true });
+    await new Promise((r) => setImmediate(r));
+    expect(s.calls).toEqual([]);
+    await Promise.all([mark, s.b.add(row('c'))]);
+    expect(s.calls).toEqual(['batch m=1,c=0']);
+  });
+
+  it('a lingering write alone goes by itself once its linger is over', async () => {
+    const s = setup({ mergeSameRow: true, lingerMs: 20 });
+    const started = Date.now();
+    await s.b.add(row('m', 1), { linger: true });
+    expect(s.calls).toEqual(['single m=1']);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(15);
+  });
+
+  it('rows that may merge merge; an insert of the same row waits for the next transaction', async () => {
+    const s = setup({ mergeSameRow: (r) => r.v > 0, failAlone: (r) => (r.v === 0 ? 409 : undefined) });
+    const out = await Promise.all([
+      outcome(s.b.add(row('a', 1))),
+      outcome(s.b.add(row('a', 2))),
+      outcome(s.b.add(row('a', 0))),
+    ]);
+    // The two merges are one write (its last version); the insert of the same row is not folded into it.
+    expect(out).toEqual(['ok', 'ok', 'failed 409']);
+    expect(s.calls).toEqual(['single a=2', 'single a=0']);
   });
 });
