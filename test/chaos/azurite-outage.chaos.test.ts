@@ -104,7 +104,9 @@ describe('Azurite unavailable for 10 s', () => {
         20_000,
       );
       expect(rows.map((r) => [r.role, r.text.trim()]).sort()).toEqual(expected.map((e) => [e.role, e.text]).sort());
-      expect(await toolRuns.undelivered(call.sessionId)).toEqual([]);
+      await waitUntil('every tool run marked delivered', async () =>
+        (await toolRuns.undelivered(call.sessionId)).length === 0 ? true : undefined,
+      );
       const outputs = (await emulatorSession(stack, call.callId))!.transcript.filter(
         (t) => t.type === 'function_call_output',
       );

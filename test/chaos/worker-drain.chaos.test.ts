@@ -81,7 +81,9 @@ describe('a worker drained (SIGTERM) mid-call', () => {
     expect(orders.state.runs).toBe(runs0 + 2);
     expect(await outputs(call.callId)).toHaveLength(2);
     await expectHistoryComplete(call);
-    expect(await storesOf(stack).toolRuns.undelivered(call.sessionId)).toEqual([]);
+    await waitUntil('every tool run marked delivered', async () =>
+      (await storesOf(stack).toolRuns.undelivered(call.sessionId)).length === 0 ? true : undefined,
+    );
     call.caller.close();
     call.caller = caller;
     await call.end();
@@ -106,7 +108,9 @@ describe('a worker drained (SIGTERM) mid-call', () => {
     say(caller, 'where is my order 1234 please');
     await answerContaining(caller, 'on the truck');
     await expectHistoryComplete(call);
-    expect(await storesOf(stack).toolRuns.undelivered(call.sessionId)).toEqual([]);
+    await waitUntil('every tool run marked delivered', async () =>
+      (await storesOf(stack).toolRuns.undelivered(call.sessionId)).length === 0 ? true : undefined,
+    );
     call.caller.close();
     call.caller = caller;
     await call.end();

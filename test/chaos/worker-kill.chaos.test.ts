@@ -98,7 +98,9 @@ describe('a worker killed while its tool call runs', () => {
     });
     expect(rows.map((r) => [r.role, r.text.trim()]).sort()).toEqual(expected.map((e) => [e.role, e.text]).sort());
     expect(new Set(rows.map((r) => r.itemId)).size).toBe(rows.length);
-    expect(await toolRuns.undelivered(call.sessionId)).toEqual([]);
+    await waitUntil('every tool run marked delivered', async () =>
+      (await toolRuns.undelivered(call.sessionId)).length === 0 ? true : undefined,
+    );
     call.caller.close();
     call.caller = caller;
     await call.end();

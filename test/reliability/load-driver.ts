@@ -242,7 +242,13 @@ export async function runLoad(stack: Stack, opts: LoadOptions): Promise<LoadResu
             });
           else texts.splice(at, 1);
         }
-        undeliveredToolRuns += (await toolRuns.undelivered(r.sessionId)).length;
+        // A delivered mark lingers until a later write of its partition takes it along (at most its linger).
+        let undelivered = (await toolRuns.undelivered(r.sessionId)).length;
+        while (undelivered > 0 && Date.now() < settleDeadline) {
+          await new Promise((w) => setTimeout(w, 100));
+          undelivered = (await toolRuns.undelivered(r.sessionId)).length;
+        }
+        undeliveredToolRuns += undelivered;
       }),
     );
   }

@@ -105,7 +105,9 @@ describe('sideband socket dropped by the service', () => {
     const session = await emulatorSession(stack, call.callId);
     expect(session!.transcript.filter((t) => t.type === 'function_call_output')).toHaveLength(1);
     expect(orders.state.runs).toBe(runsBefore + 1);
-    expect(await storesOf(stack).toolRuns.undelivered(call.sessionId)).toEqual([]);
+    await waitUntil('every tool run marked delivered', async () =>
+      (await storesOf(stack).toolRuns.undelivered(call.sessionId)).length === 0 ? true : undefined,
+    );
     await expectHistoryComplete(call.sessionId, call.partition, call.callId);
     expect(call.states.current).toMatchObject({ state: 'live', reattachAttempts: 0 });
     call.caller = caller;
