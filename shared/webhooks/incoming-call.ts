@@ -10,13 +10,23 @@ import { currentTraceparent } from '../telemetry/tracing';
 import { sessionIdForCall, sipHeader, sipNumber } from './sip';
 import { logFailure } from '../telemetry/log';
 
+/**
+ * A call (or Live session) id as the service's URL paths take it. A dot segment cannot be one: URL resolution would
+ * turn `/calls/../reject` into another path, and the openai SDK refuses to send it.
+ */
+const callIdSchema = z
+  .string()
+  .min(1)
+  .max(256)
+  .refine((id) => id !== '.' && id !== '..', 'a call id cannot be "." or ".."');
+
 /** GA `realtime.call.incoming` payload (the fields we route on). */
 export const incomingCallSchema = z.object({
   id: z.string().min(1),
   type: z.literal('realtime.call.incoming'),
   created_at: z.number(),
   data: z.object({
-    call_id: z.string().min(1).max(256),
+    call_id: callIdSchema,
     sip_headers: z.array(z.object({ name: z.string(), value: z.string() })).max(200),
   }),
 });
@@ -32,7 +42,7 @@ export const liveTransportIncomingSchema = z.object({
   created_at: z.number(),
   data: z.object({
     type: z.literal('sip'),
-    session_id: z.string().min(1).max(256),
+    session_id: callIdSchema,
     sip_headers: incomingCallSchema.shape.data.shape.sip_headers,
   }),
 });

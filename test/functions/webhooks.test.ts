@@ -138,6 +138,8 @@ describe('realtime webhook function', () => {
         400,
         'webhook_malformed',
       ],
+      // A dot segment cannot name a call in the service's URL paths (found by the webhook fuzz test: it was a 500).
+      ['signed, call id ".."', signed(incomingCall('..', '+18005550100'), 'wh_dots'), 400, 'webhook_malformed'],
     ];
     for (const [name, p, status, code] of cases) {
       const res = await p;
