@@ -108,9 +108,16 @@ describe('MCP server down or slow', () => {
       async () => ((await emulatorSession(stack, call.callId))?.connections ?? 0) === 0,
     );
     // The run finishes and is stored as done (its output has nowhere to go); nothing stays "running".
-    await sleep(2000);
-    const left = await storesOf(stack).toolRuns.undelivered(call.sessionId);
+    const left = await waitUntil(
+      'the run stored as done',
+      async () => {
+        const rows = await storesOf(stack).toolRuns.undelivered(call.sessionId);
+        return rows.some((r) => r.status === 'done') ? rows : undefined;
+      },
+      15_000,
+    );
     expect(left.filter((r) => r.status === 'running')).toEqual([]);
+    expect(left.find((r) => r.status === 'done')?.output).toContain('in the van');
     expect(runs).toBe(before + 1);
     delayMs = 0;
   });
