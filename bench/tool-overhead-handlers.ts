@@ -29,6 +29,8 @@ import { WorkerCore, type WorkerCoreDeps } from '../worker/core';
  *            side effects: the claim (and the turn's transcript write alongside it) before the tool is on the
  *            path; the output's record after it is sent is not.
  *   worker-tables-ro — the same calling a read-only tool (annotated `readOnlyHint`): no storage on the path.
+ *   worker-claims — worker-tables without the history store (no transcript writes at all): the design's floor, the
+ *            one conditional insert per call and its delivered mark, nothing else on Azurite.
  */
 const [kind, n, url] = [process.argv[2], Number(process.argv[3]), process.argv[4]!];
 
@@ -65,12 +67,13 @@ async function floor(count: number) {
 }
 
 /** The worker with its real Table Storage stores (tool-run claim/complete, transcript) on Azurite. */
-async function workerTables(count: number, readOnly = false) {
+async function workerTables(count: number, opts: { readOnly?: boolean; noHistory?: boolean } = {}) {
   const storage = { STORAGE_CONNECTION_STRING: process.env.TOOL_BENCH_STORAGE! };
   const toolRuns = createTableToolRunStore(storage);
   await toolRuns.ensureTable();
   await ensureTables(storage as never);
-  return worker(count, { toolRuns, history: createHistoryStore(storage), readOnly });
+  const history = opts.noHistory ? undefined : createHistoryStore(storage);
+  return worker(count, { toolRuns, history, readOnly: opts.readOnly });
 }
 
 async function worker(
@@ -170,11 +173,12 @@ const run = {
   'worker-bare': (n: number) => worker(n, { bare: true }),
   peer,
   'worker-tables': (n: number) => workerTables(n),
-  'worker-tables-ro': (n: number) => workerTables(n, true),
-}[kind as 'floor' | 'worker' | 'worker-bare' | 'peer' | 'worker-tables' | 'worker-tables-ro'];
+  'worker-tables-ro': (n: number) => workerTables(n, { readOnly: true }),
+  'worker-claims': (n: number) => workerTables(n, { noHistory: true }),
+}[kind as 'floor' | 'worker' | 'worker-bare' | 'peer' | 'worker-tables' | 'worker-tables-ro' | 'worker-claims'];
 if (!run || !Number.isInteger(n) || !url) {
   console.error(
-    'usage: tool-overhead-handlers.ts floor|worker|worker-bare|peer|worker-tables|worker-tables-ro <sessions> <ws-url>',
+    'usage: tool-overhead-handlers.ts floor|worker|worker-bare|peer|worker-tables|worker-tables-ro|worker-claims <sessions> <ws-url>',
   );
   process.exit(2);
 }

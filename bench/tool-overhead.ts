@@ -42,7 +42,15 @@ function pinStorage(storagePid: number): string {
   return `Azurite alone on CPU ${STORAGE_CPU}; the bench and every handler kind on CPU ${others.join(',')}`;
 }
 let placement = '';
-const ALL_KINDS = ['worker', 'worker-bare', 'floor', 'peer', 'worker-tables', 'worker-tables-ro'] as const;
+const ALL_KINDS = [
+  'worker',
+  'worker-bare',
+  'floor',
+  'peer',
+  'worker-tables',
+  'worker-tables-ro',
+  'worker-claims',
+] as const;
 type Kind = (typeof ALL_KINDS)[number];
 /**
  * TOOL_BENCH_KINDS narrows the run (e.g. "worker,worker-tables"); the floor and the in-memory worker are always
@@ -211,14 +219,15 @@ async function run() {
       r['p99 ×floor'] = round(cell[k]!.p99 / cell.floor!.p99, 2);
       r['p99 mid-block ×floor'] = round(cell[k]!.p99mb / cell.floor!.p99mb, 2);
       // The storage targets: the worker with its Table stores against the same worker with in-memory ones.
-      if (k.startsWith('worker-tables') && cell.worker) r['p99 ×worker'] = round(cell[k]!.p99 / cell.worker.p99, 2);
+      if ((k.startsWith('worker-tables') || k === 'worker-claims') && cell.worker)
+        r['p99 ×worker'] = round(cell[k]!.p99 / cell.worker.p99, 2);
     }
   }
   console.log(`\nplacement: ${placement}`);
   report('tool-overhead', rows, {
     method:
       'Measuring ws server (GA events) in the parent; each handler kind in its own child process. Overhead = time from writing response.function_call_arguments.done to receiving both the function_call_output item and response.create, minus the tool time the tool reports in its output. ' +
-      `Load: ${RATE} tool calls/s per process spread over the sessions (each session's calls at least ${MIN_GAP_MS} ms apart on average); the kinds run side by side and are loaded in ${BLOCKS} alternating blocks. worker = WorkerCore/SidebandSession/ToolExecutor with the real provider socket, production SessionTelemetry observer (no exporter), instant in-process ToolGateway, in-memory ToolRunStore (no MCP hop, no Table Storage), no-op publisher/history/lifecycle. worker-bare = the same without the telemetry observer. worker-tables = the same with the real Table Storage tool-run and history stores on a local Azurite, calling a tool with side effects (the claim and the turn's transcript write before the tool are on the path; the delivered record after the send is not). worker-tables-ro = the same calling a read-only tool (no storage on the path). p99 ×worker = worker-tables p99 over the in-memory worker's p99 in the same run.`,
+      `Load: ${RATE} tool calls/s per process spread over the sessions (each session's calls at least ${MIN_GAP_MS} ms apart on average); the kinds run side by side and are loaded in ${BLOCKS} alternating blocks. worker = WorkerCore/SidebandSession/ToolExecutor with the real provider socket, production SessionTelemetry observer (no exporter), instant in-process ToolGateway, in-memory ToolRunStore (no MCP hop, no Table Storage), no-op publisher/history/lifecycle. worker-bare = the same without the telemetry observer. worker-tables = the same with the real Table Storage tool-run and history stores on a local Azurite, calling a tool with side effects (the claim and the turn's transcript write before the tool are on the path; the delivered record after the send is not). worker-tables-ro = the same calling a read-only tool (no storage on the path). worker-claims = worker-tables without the history store: only the claim before the tool and the delivered mark after it reach Azurite (the floor of one conditional write per call). p99 ×worker = worker-tables p99 over the in-memory worker's p99 in the same run.`,
     placement,
     targets: { p99AtMaxSessionsMs: 5, vsFloorP99: 1.5, tablesVsWorkerP99: { sideEffects: 3, readOnly: 1.5 } },
     detail: raw,
