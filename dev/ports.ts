@@ -1,5 +1,7 @@
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 /**
  * Below the kernel's ephemeral range: a port picked here cannot be taken by an outgoing connection's local port
@@ -19,6 +21,55 @@ const pickRange = () => (range ??= readPickRange());
 
 const handedOut = new Set<number>();
 
+/**
+ * Picks are reserved across processes with one file per port, created exclusively and holding the picker's pid,
+ * until that process exits. Between a pick and its service's bind (seconds for Azurite on a loaded machine) the
+ * port looks free to everyone; without the reservation, a test file in another vitest worker once picked the same
+ * port, bound it first, and this one's storage requests reached that test's server ("no route for /Tables").
+ */
+const RESERVATIONS = join(tmpdir(), 'rtva-port-reservations');
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function reserve(port: number): boolean {
+  const file = join(RESERVATIONS, String(port));
+  try {
+    mkdirSync(RESERVATIONS, { recursive: true });
+    writeFileSync(file, String(process.pid), { flag: 'wx' });
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') return true; // no reservations here: the bind check remains
+  }
+  let owner: number;
+  try {
+    owner = Number(readFileSync(file, 'utf8'));
+  } catch {
+    return false; // being written or released right now: pick another
+  }
+  // Empty: created this instant and not written yet (or a crash mid-write): never taken over.
+  if (!(Number.isInteger(owner) && owner > 0) || owner === process.pid || alive(owner)) return false;
+  // Left by a process that is gone: take it over, then check nobody else did in the same instant.
+  writeFileSync(file, String(process.pid));
+  return readFileSync(file, 'utf8') === String(process.pid);
+}
+
+process.once('exit', () => {
+  for (const port of handedOut) {
+    try {
+      unlinkSync(join(RESERVATIONS, String(port)));
+    } catch {
+      // already gone
+    }
+  }
+});
+
 function bindable(port: number, host: string): Promise<boolean> {
   return new Promise((resolve) => {
     const srv = createServer();
@@ -31,18 +82,16 @@ function bindable(port: number, host: string): Promise<boolean> {
 /**
  * A port free right now, never handed out before by this process (tests never use fixed ports). Every port of a
  * stack is known before anything starts so each service's settings can name the others, so the pick cannot be a
- * bind to port 0 kept open; random picks below the ephemeral range leave only another process picking the same
- * port in the same instant, which the bind check before each pick makes rarer still.
+ * bind to port 0 kept open; random picks below the ephemeral range, reserved across processes until the picker
+ * exits, and a bind check against anything else that holds the port.
  */
 export async function freePort(host = '127.0.0.1'): Promise<number> {
   const [low, high] = pickRange();
   for (let i = 0; i < 200; i++) {
     const port = low + Math.floor(Math.random() * (high - low + 1));
-    if (handedOut.has(port)) continue;
-    if (await bindable(port, host)) {
-      handedOut.add(port);
-      return port;
-    }
+    if (handedOut.has(port) || !reserve(port)) continue;
+    handedOut.add(port);
+    if (await bindable(port, host)) return port;
   }
   throw new Error(`no free port between ${low} and ${high} on ${host}`);
 }
