@@ -52,6 +52,8 @@ const ALL_KINDS = [
   'worker-claims',
 ] as const;
 type Kind = (typeof ALL_KINDS)[number];
+/** The kinds with Table stores, each compared with the in-memory worker (the storage targets). */
+const TABLE_KINDS: ReadonlySet<Kind> = new Set(['worker-tables', 'worker-tables-ro', 'worker-claims']);
 /**
  * TOOL_BENCH_KINDS narrows the run (e.g. "worker,worker-tables"); the floor and the in-memory worker are always
  * measured, for the ratios.
@@ -219,8 +221,7 @@ async function run() {
       r['p99 ×floor'] = round(cell[k]!.p99 / cell.floor!.p99, 2);
       r['p99 mid-block ×floor'] = round(cell[k]!.p99mb / cell.floor!.p99mb, 2);
       // The storage targets: the worker with its Table stores against the same worker with in-memory ones.
-      if ((k.startsWith('worker-tables') || k === 'worker-claims') && cell.worker)
-        r['p99 ×worker'] = round(cell[k]!.p99 / cell.worker.p99, 2);
+      if (TABLE_KINDS.has(k) && cell.worker) r['p99 ×worker'] = round(cell[k]!.p99 / cell.worker.p99, 2);
     }
   }
   console.log(`\nplacement: ${placement}`);

@@ -38,10 +38,16 @@ function alive(pid: number): boolean {
   }
 }
 
+/** The directory is made once per process, not on every pick. */
+let reservationsDir = false;
+
 function reserve(port: number): boolean {
   const file = join(RESERVATIONS, String(port));
   try {
-    mkdirSync(RESERVATIONS, { recursive: true });
+    if (!reservationsDir) {
+      mkdirSync(RESERVATIONS, { recursive: true });
+      reservationsDir = true;
+    }
     writeFileSync(file, String(process.pid), { flag: 'wx' });
     return true;
   } catch (err) {
